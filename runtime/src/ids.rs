@@ -219,7 +219,11 @@ impl TraceState {
     /// the propagation module for the W3C rules.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, String)>) -> Self {
         let v: Vec<_> = entries.into_iter().collect();
-        if v.is_empty() { Self::NONE } else { TraceState(Some(v.into())) }
+        if v.is_empty() {
+            Self::NONE
+        } else {
+            TraceState(Some(v.into()))
+        }
     }
     /// The entries, newest first.
     pub fn entries(&self) -> &[(String, String)] {
@@ -227,7 +231,10 @@ impl TraceState {
     }
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries().iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
@@ -295,7 +302,13 @@ impl SpanContext {
         is_remote: bool,
         trace_state: TraceState,
     ) -> Self {
-        SpanContext { trace_id, span_id, trace_flags, is_remote, trace_state }
+        SpanContext {
+            trace_id,
+            span_id,
+            trace_flags,
+            is_remote,
+            trace_state,
+        }
     }
     /// The trace id.
     pub const fn trace_id(&self) -> TraceId {

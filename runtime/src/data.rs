@@ -1,0 +1,383 @@
+//! The finished-span record and its parts: what exporters receive.
+
+use crate::ids::{SpanContext, SpanId};
+use crate::value::{Key, KeyValue, StringValue, ToValue, Value};
+use smallvec::SmallVec;
+use std::borrow::Cow;
+
+/// The role of a span in a trace, as OpenTelemetry defines it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum SpanKind {
+    /// Handles a synchronous request from a remote client.
+    Server,
+    /// Makes a synchronous request to a remote server.
+    Client,
+    /// Hands a message to a broker or queue, not waiting for its processing.
+    Producer,
+    /// Processes a message that a producer sent.
+    Consumer,
+    /// An operation inside the process: the default.
+    #[default]
+    Internal,
+}
+
+impl SpanKind {
+    /// The lowercase name used in `#[traced(kind = "...")]` and the console.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+            SpanKind::Internal => "internal",
+        }
+    }
+}
+
+/// The outcome of a span's operation.
+///
+/// Precedence follows OpenTelemetry: `Ok` is final, `Error` replaces `Unset`, and setting
+/// `Unset` changes nothing.
+///
+/// ```
+/// use traced_runtime::Status;
+/// let mut s = Status::Unset;
+/// s.update(Status::error("card declined"));
+/// assert_eq!(s, Status::Error { description: "card declined".into() });
+/// s.update(Status::Ok);
+/// assert_eq!(s, Status::Ok);
+/// s.update(Status::error("ignored"));
+/// assert_eq!(s, Status::Ok);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Status {
+    /// No status set: the default.
+    #[default]
+    Unset,
+    /// The operation failed.
+    Error {
+        /// Why, in words.
+        description: Cow<'static, str>,
+    },
+    /// Explicitly marked successful; no later update changes it.
+    Ok,
+}
+
+impl Status {
+    /// An error status with a description.
+    pub fn error(description: impl Into<Cow<'static, str>>) -> Self {
+        Status::Error {
+            description: description.into(),
+        }
+    }
+    /// Applies `new` with OpenTelemetry's precedence rules.
+    pub fn update(&mut self, new: Status) {
+        match (&*self, &new) {
+            (Status::Ok, _) | (_, Status::Unset) => {}
+            _ => *self = new,
+        }
+    }
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Status::Error { .. })
+    }
+}
+
+/// A timestamped annotation on a span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// The event's name, e.g. `exception`.
+    pub name: Cow<'static, str>,
+    /// When it happened, in nanoseconds since the Unix epoch.
+    pub time_unix_nano: u64,
+    /// Its attributes.
+    pub attributes: Vec<KeyValue>,
+    /// Attributes dropped by the span limits.
+    pub dropped_attributes_count: u32,
+}
+
+impl Event {
+    /// An event at the current time.
+    pub fn new(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) -> Self {
+        Event {
+            name: name.into(),
+            time_unix_nano: crate::clock::now_unix_nanos(),
+            attributes,
+            dropped_attributes_count: 0,
+        }
+    }
+}
+
+/// A link from a span to another span, in this trace or another one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    /// The linked span.
+    pub span_context: SpanContext,
+    /// Attributes describing the link.
+    pub attributes: Vec<KeyValue>,
+    /// Attributes dropped by the span limits.
+    pub dropped_attributes_count: u32,
+}
+
+impl Link {
+    /// A link to `span_context` with attributes.
+    pub fn new(span_context: SpanContext, attributes: Vec<KeyValue>) -> Self {
+        Link {
+            span_context,
+            attributes,
+            dropped_attributes_count: 0,
+        }
+    }
+}
+
+/// Attribute storage: the first few live inline, so typical spans do not allocate.
+pub type Attributes = SmallVec<[KeyValue; 4]>;
+
+/// Limits on what one span may hold; what goes over is dropped and counted.
+///
+/// The defaults are OpenTelemetry's: 128 attributes, events and links, 128 attributes per
+/// event and link, no limit on value length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanLimits {
+    /// Attributes per span.
+    pub max_attributes_per_span: u32,
+    /// Events per span.
+    pub max_events_per_span: u32,
+    /// Links per span.
+    pub max_links_per_span: u32,
+    /// Attributes per event.
+    pub max_attributes_per_event: u32,
+    /// Attributes per link.
+    pub max_attributes_per_link: u32,
+    /// Longest string value in bytes (cut on a char boundary); `None` for no limit.
+    pub max_attribute_value_length: Option<u32>,
+}
+
+impl Default for SpanLimits {
+    fn default() -> Self {
+        SpanLimits {
+            max_attributes_per_span: 128,
+            max_events_per_span: 128,
+            max_links_per_span: 128,
+            max_attributes_per_event: 128,
+            max_attributes_per_link: 128,
+            max_attribute_value_length: None,
+        }
+    }
+}
+
+/// A finished span, as exporters receive it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanData {
+    /// The span's own context: trace id, span id, flags, trace state.
+    pub span_context: SpanContext,
+    /// The parent's span id, `SpanId::INVALID` for a root span.
+    pub parent_span_id: SpanId,
+    /// Whether the parent came from another process.
+    pub parent_is_remote: bool,
+    /// The span's name.
+    pub name: Cow<'static, str>,
+    /// The span's kind.
+    pub kind: SpanKind,
+    /// Start, in nanoseconds since the Unix epoch.
+    pub start_time_unix_nano: u64,
+    /// End, in nanoseconds since the Unix epoch.
+    pub end_time_unix_nano: u64,
+    /// Attributes, in the order they were recorded; a key set twice keeps its last value.
+    pub attributes: Attributes,
+    /// Attributes dropped by the limits.
+    pub dropped_attributes_count: u32,
+    /// Events, oldest first.
+    pub events: Vec<Event>,
+    /// Events dropped by the limits.
+    pub dropped_events_count: u32,
+    /// Links.
+    pub links: Vec<Link>,
+    /// Links dropped by the limits.
+    pub dropped_links_count: u32,
+    /// The outcome.
+    pub status: Status,
+    /// Where the span's code lives (`code.*` attributes), for spans of `#[traced]` functions.
+    pub code: Option<&'static crate::span::CodeLocation>,
+}
+
+impl SpanData {
+    /// The attribute with this key, if recorded.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .map(|kv| &kv.value)
+    }
+    /// Duration in nanoseconds.
+    pub fn duration_nanos(&self) -> u64 {
+        self.end_time_unix_nano
+            .saturating_sub(self.start_time_unix_nano)
+    }
+    /// Whether the span has no parent.
+    pub fn is_root(&self) -> bool {
+        !self.parent_span_id.is_valid()
+    }
+
+    /// Sets an attribute, replacing one with the same key, within the limits.
+    pub(crate) fn set_attribute(&mut self, kv: KeyValue, limits: &SpanLimits) {
+        let mut kv = kv;
+        truncate(&mut kv.value, limits.max_attribute_value_length);
+        if let Some(existing) = self.attributes.iter_mut().find(|e| e.key == kv.key) {
+            existing.value = kv.value;
+        } else if self.attributes.len() < limits.max_attributes_per_span as usize {
+            self.attributes.push(kv);
+        } else {
+            self.dropped_attributes_count += 1;
+        }
+    }
+
+    /// Adds an event within the limits.
+    pub(crate) fn add_event(&mut self, mut event: Event, limits: &SpanLimits) {
+        if self.events.len() >= limits.max_events_per_span as usize {
+            self.dropped_events_count += 1;
+            return;
+        }
+        limit_list(
+            &mut event.attributes,
+            &mut event.dropped_attributes_count,
+            limits.max_attributes_per_event,
+            limits.max_attribute_value_length,
+        );
+        self.events.push(event);
+    }
+
+    /// Adds a link within the limits.
+    pub(crate) fn add_link(&mut self, mut link: Link, limits: &SpanLimits) {
+        if self.links.len() >= limits.max_links_per_span as usize {
+            self.dropped_links_count += 1;
+            return;
+        }
+        limit_list(
+            &mut link.attributes,
+            &mut link.dropped_attributes_count,
+            limits.max_attributes_per_link,
+            limits.max_attribute_value_length,
+        );
+        self.links.push(link);
+    }
+
+    /// Records an error outcome: status `Error` and an `exception` event, as the OpenTelemetry
+    /// semantic conventions describe exceptions.
+    pub(crate) fn record_exception(
+        &mut self,
+        exception_type: &str,
+        message: String,
+        limits: &SpanLimits,
+    ) {
+        let event = Event::new(
+            "exception",
+            vec![
+                KeyValue::new("exception.type", exception_type),
+                KeyValue::new("exception.message", message.as_str()),
+            ],
+        );
+        self.add_event(event, limits);
+        self.status.update(Status::error(message));
+    }
+}
+
+fn limit_list(list: &mut Vec<KeyValue>, dropped: &mut u32, max: u32, max_len: Option<u32>) {
+    if list.len() > max as usize {
+        *dropped += (list.len() - max as usize) as u32;
+        list.truncate(max as usize);
+    }
+    for kv in list {
+        truncate(&mut kv.value, max_len);
+    }
+}
+
+fn truncate(value: &mut Value, max_len: Option<u32>) {
+    let Some(max) = max_len else { return };
+    match value {
+        Value::String(s) => {
+            s.truncate(max as usize);
+        }
+        Value::Array(crate::value::Array::String(v)) => {
+            for s in v {
+                s.truncate(max as usize);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The entity producing spans: `service.name`, `service.version`, `telemetry.sdk.*` and
+/// anything the user adds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    attributes: Vec<KeyValue>,
+}
+
+impl Resource {
+    /// The default resource: `service.name` from the executable's name (as
+    /// `unknown_service:<exe>`, OpenTelemetry's rule) and the `telemetry.sdk.*` attributes.
+    pub fn default_for_process() -> Self {
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let name = if exe.is_empty() {
+            "unknown_service".to_owned()
+        } else {
+            format!("unknown_service:{exe}")
+        };
+        Resource {
+            attributes: vec![
+                KeyValue::new("service.name", name),
+                KeyValue::new("telemetry.sdk.name", "traced"),
+                KeyValue::new("telemetry.sdk.language", "rust"),
+                KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+            ],
+        }
+    }
+    /// Sets an attribute, replacing one with the same key.
+    pub fn set(&mut self, key: impl Into<Key>, value: impl ToValue) {
+        let kv = KeyValue::new(key, value);
+        match self.attributes.iter_mut().find(|e| e.key == kv.key) {
+            Some(e) => e.value = kv.value,
+            None => self.attributes.push(kv),
+        }
+    }
+    /// This resource with an attribute set.
+    #[must_use]
+    pub fn with(mut self, key: impl Into<Key>, value: impl ToValue) -> Self {
+        self.set(key, value);
+        self
+    }
+    /// The attributes.
+    pub fn attributes(&self) -> &[KeyValue] {
+        &self.attributes
+    }
+    /// The value of an attribute.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .map(|kv| &kv.value)
+    }
+    /// The `service.name`.
+    pub fn service_name(&self) -> &str {
+        self.get("service.name")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown_service")
+    }
+}
+
+impl Default for Resource {
+    fn default() -> Self {
+        Self::default_for_process()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<SpanData>();
+    is::<StringValue>();
+}

@@ -1,0 +1,198 @@
+//! Processors and exporters: where finished spans go.
+//!
+//! A [`SpanProcessor`] receives finished, sampled spans in batches and must never block the
+//! thread that ended them; a [`SpanExporter`] ships a batch somewhere (the console, memory, an
+//! OpenTelemetry Collector). The [`SimpleSpanProcessor`] exports on the ending thread at
+//! once, for tests and the console.
+
+mod console;
+mod memory;
+
+pub use console::{ConsoleExporter, render_tree, render_tree_stable};
+pub use memory::InMemoryExporter;
+
+use crate::data::{Resource, SpanData};
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Why an export, flush or shutdown failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The exporter or processor was already shut down.
+    Shutdown,
+    /// The operation did not finish in time.
+    Timeout(Duration),
+    /// The backend refused or could not be reached.
+    Failed(String),
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportError::Shutdown => f.write_str("already shut down"),
+            ExportError::Timeout(d) => write!(f, "timed out after {d:?}"),
+            ExportError::Failed(why) => write!(f, "export failed: {why}"),
+        }
+    }
+}
+impl std::error::Error for ExportError {}
+
+/// Ships batches of finished spans to a destination. Never called concurrently: a processor
+/// owns its exporter.
+pub trait SpanExporter: Send + fmt::Debug {
+    /// Exports one batch.
+    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError>;
+    /// Receives the pipeline's resource once, before the first export.
+    fn set_resource(&mut self, _resource: &Resource) {}
+    /// Flushes anything the exporter buffers itself.
+    fn force_flush(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+    /// Releases the exporter's resources; later exports fail with [`ExportError::Shutdown`].
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        Ok(())
+    }
+}
+
+/// Counts kept by a processor, readable at run time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessorStats {
+    /// Spans handed to the processor.
+    pub received: u64,
+    /// Spans the exporter accepted.
+    pub exported: u64,
+    /// Spans dropped before export (a full queue, or after shutdown).
+    pub dropped: u64,
+    /// Spans in batches the exporter failed to export.
+    pub failed: u64,
+}
+
+/// Receives finished spans from the threads that end them.
+pub trait SpanProcessor: Send + Sync + fmt::Debug {
+    /// Takes the spans out of `spans` (leaving it empty). Must not block or do I/O on this
+    /// thread, except in processors made for that (the simple processor).
+    fn on_end(&self, spans: &mut Vec<SpanData>);
+    /// Exports everything received so far, waiting at most `timeout`.
+    fn force_flush(&self, timeout: Duration) -> Result<(), ExportError>;
+    /// Exports everything received, then shuts the exporter down.
+    fn shutdown(&self, timeout: Duration) -> Result<(), ExportError>;
+    /// Receives the pipeline's resource once, before any span.
+    fn set_resource(&self, _resource: &mut Resource) {}
+    /// Whether spans may wait in the ending thread's buffer until its outermost span ends
+    /// (true), or must arrive one by one as they end (false).
+    fn accepts_thread_batches(&self) -> bool {
+        true
+    }
+    /// The processor's counts.
+    fn stats(&self) -> ProcessorStats {
+        ProcessorStats::default()
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) received: AtomicU64,
+    pub(crate) exported: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) failed: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> ProcessorStats {
+        ProcessorStats {
+            received: self.received.load(Ordering::Relaxed),
+            exported: self.exported.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
+    }
+    pub(crate) fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Exports each span as it ends, on the thread that ended it.
+///
+/// Simple and synchronous: the right choice for tests and the console, not for a remote
+/// backend (use a batch processor there).
+#[derive(Debug)]
+pub struct SimpleSpanProcessor {
+    exporter: Mutex<Option<Box<dyn SpanExporter>>>,
+    counters: Counters,
+}
+
+impl SimpleSpanProcessor {
+    /// A simple processor around `exporter`.
+    pub fn new(exporter: impl SpanExporter + 'static) -> Self {
+        SimpleSpanProcessor {
+            exporter: Mutex::new(Some(Box::new(exporter))),
+            counters: Counters::default(),
+        }
+    }
+}
+
+impl SpanProcessor for SimpleSpanProcessor {
+    fn on_end(&self, spans: &mut Vec<SpanData>) {
+        let n = spans.len();
+        Counters::add(&self.counters.received, n);
+        let mut guard = self
+            .exporter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match guard.as_mut() {
+            Some(exporter) => match exporter.export(std::mem::take(spans)) {
+                Ok(()) => Counters::add(&self.counters.exported, n),
+                Err(_) => Counters::add(&self.counters.failed, n),
+            },
+            None => {
+                spans.clear();
+                Counters::add(&self.counters.dropped, n);
+            }
+        }
+    }
+    fn force_flush(&self, _timeout: Duration) -> Result<(), ExportError> {
+        let mut guard = self
+            .exporter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_mut().map_or(Ok(()), |e| e.force_flush())
+    }
+    fn shutdown(&self, _timeout: Duration) -> Result<(), ExportError> {
+        let mut guard = self
+            .exporter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match guard.take() {
+            Some(mut e) => e.shutdown(),
+            None => Err(ExportError::Shutdown),
+        }
+    }
+    fn set_resource(&self, resource: &mut Resource) {
+        let mut guard = self
+            .exporter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(e) = guard.as_mut() {
+            e.set_resource(resource);
+        }
+    }
+    fn accepts_thread_batches(&self) -> bool {
+        false
+    }
+    fn stats(&self) -> ProcessorStats {
+        self.counters.snapshot()
+    }
+}
+
+/// An exporter that discards everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoopExporter;
+
+impl SpanExporter for NoopExporter {
+    fn export(&mut self, _batch: Vec<SpanData>) -> Result<(), ExportError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,44 @@
+//! The runtime behind `#[traced]`: the OpenTelemetry span model, the active-span context,
+//! sampling, propagation and the export pipeline.
+//!
+//! Users depend on the `traced` crate, which re-exports everything here.
+
+mod clock;
+mod context;
+mod data;
+pub mod export;
+mod future;
+mod ids;
+mod panic;
+mod pipeline;
+pub mod propagation;
+mod sampling;
+mod span;
+pub mod testing;
+mod value;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::data::SpanKind;
+    pub use crate::private::*;
+    pub use crate::span::Span;
+    pub use crate::value::Value;
+}
+mod private;
+
+pub use clock::now_unix_nanos;
+pub use context::{CurrentSpan, current};
+pub use data::{Attributes, Event, Link, Resource, SpanData, SpanKind, SpanLimits, Status};
+pub use export::{
+    ConsoleExporter, ExportError, InMemoryExporter, NoopExporter, ProcessorStats,
+    SimpleSpanProcessor, SpanExporter, SpanProcessor, render_tree,
+};
+pub use future::{FutureExt, Instrumented, OnOutput};
+pub use ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+pub use pipeline::{
+    LOCAL_BATCH, Pipeline, PipelineBuilder, PipelineGuard, flush_thread, force_flush, install,
+    installed,
+};
+pub use sampling::{ParentBased, Sampler, SamplingDecision, ShouldSample};
+pub use span::{CodeLocation, Entered, Parent, Span, SpanBuilder, span};
+pub use value::{Array, Key, KeyValue, OptionalValue, StringValue, ToValue, Value};

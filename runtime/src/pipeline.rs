@@ -1,0 +1,284 @@
+//! The pipeline: sampler, limits, resource and processor, installed once for the process.
+//!
+//! Finished spans go first to a buffer of the thread that ended them (no lock, no
+//! allocation once it has grown), and reach the processor in batches: when the thread's
+//! outermost local span ends, when the buffer holds [`LOCAL_BATCH`] spans, or at once for a
+//! processor that wants every span as it ends (the simple processor).
+
+use crate::data::{Resource, SpanData, SpanLimits};
+use crate::export::{ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor};
+use crate::sampling::Sampler;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::time::Duration;
+
+/// Spans a thread gathers before handing them to the processor in one call.
+pub const LOCAL_BATCH: usize = 64;
+
+/// An installed pipeline. Installed pipelines live for the rest of the process (spans in
+/// flight keep a `&'static` to theirs); a replaced one is shut down, not freed.
+pub struct Pipeline {
+    pub(crate) sampler: Sampler,
+    pub(crate) limits: SpanLimits,
+    pub(crate) resource: Resource,
+    pub(crate) processor: Box<dyn SpanProcessor>,
+    buffered: bool,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("sampler", &self.sampler.description())
+            .field("limits", &self.limits)
+            .field("resource", &self.resource)
+            .field("processor", &self.processor)
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline builder.
+    ///
+    /// ```
+    /// use traced_runtime::{InMemoryExporter, Pipeline, Sampler};
+    /// let exporter = InMemoryExporter::default();
+    /// let guard = Pipeline::builder()
+    ///     .with_simple_exporter(exporter.clone())
+    ///     .with_sampler(Sampler::AlwaysOn)
+    ///     .install();
+    /// traced_runtime::span("hello").start().end();
+    /// assert_eq!(exporter.spans()[0].name, "hello");
+    /// drop(guard); // flushes and shuts down
+    /// ```
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+    /// The sampler.
+    pub fn sampler(&self) -> &Sampler {
+        &self.sampler
+    }
+    /// The span limits.
+    pub fn limits(&self) -> &SpanLimits {
+        &self.limits
+    }
+    /// The resource.
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+    /// The processor.
+    pub fn processor(&self) -> &dyn SpanProcessor {
+        &*self.processor
+    }
+}
+
+/// Builds and installs a [`Pipeline`].
+#[derive(Debug, Default)]
+#[must_use = "call .install()"]
+pub struct PipelineBuilder {
+    sampler: Option<Sampler>,
+    limits: Option<SpanLimits>,
+    resource: Option<Resource>,
+    processor: Option<Box<dyn SpanProcessor>>,
+}
+
+impl PipelineBuilder {
+    /// The sampler (default: parent-based, always on for roots).
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+    /// The span limits (default: OpenTelemetry's).
+    pub fn with_limits(mut self, limits: SpanLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+    /// The resource (default: [`Resource::default_for_process`]).
+    pub fn with_resource(mut self, resource: Resource) -> Self {
+        self.resource = Some(resource);
+        self
+    }
+    /// A processor.
+    pub fn with_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
+        self.processor = Some(Box::new(processor));
+        self
+    }
+    /// Exports every span as it ends, on the thread that ended it: for tests and the console.
+    pub fn with_simple_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
+        self.with_processor(SimpleSpanProcessor::new(exporter))
+    }
+
+    /// Builds the pipeline without installing it.
+    pub fn build(self) -> Pipeline {
+        let mut resource = self.resource.unwrap_or_default();
+        let processor = self
+            .processor
+            .unwrap_or_else(|| Box::new(SimpleSpanProcessor::new(crate::export::NoopExporter)));
+        processor.set_resource(&mut resource);
+        Pipeline {
+            sampler: self.sampler.unwrap_or_default(),
+            limits: self.limits.unwrap_or_default(),
+            resource,
+            buffered: processor.accepts_thread_batches(),
+            processor,
+        }
+    }
+
+    /// Installs the pipeline for the whole process, replacing (and shutting down) any
+    /// previous one. Keep the guard alive until the end of `main`: dropping it flushes.
+    pub fn install(self) -> PipelineGuard {
+        install(self.build())
+    }
+}
+
+static GLOBAL: AtomicPtr<Pipeline> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The installed pipeline, if any: one atomic load.
+#[inline]
+pub(crate) fn get() -> Option<&'static Pipeline> {
+    let p = GLOBAL.load(Ordering::Acquire);
+    // SAFETY: GLOBAL only ever holds null or a pointer from `Box::leak`, never freed.
+    unsafe { p.as_ref() }
+}
+
+/// The installed pipeline, if any.
+pub fn installed() -> Option<&'static Pipeline> {
+    get()
+}
+
+/// Installs `pipeline` for the process; see [`PipelineBuilder::install`].
+pub fn install(pipeline: Pipeline) -> PipelineGuard {
+    crate::panic::install_hook();
+    let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
+    let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
+    // SAFETY: as in `get`, a non-null value came from `Box::leak`.
+    if let Some(previous) = unsafe { previous.as_ref() } {
+        flush_thread();
+        let _ = previous.processor.shutdown(Duration::from_secs(5));
+    }
+    PipelineGuard { pipeline: leaked }
+}
+
+/// Keeps the pipeline installed: dropping it flushes this thread's spans, then shuts the
+/// processor down (exporting everything queued), so a short program loses nothing.
+#[must_use = "dropping the guard shuts the pipeline down"]
+#[derive(Debug)]
+pub struct PipelineGuard {
+    pipeline: &'static Pipeline,
+}
+
+impl PipelineGuard {
+    /// The pipeline.
+    pub fn pipeline(&self) -> &'static Pipeline {
+        self.pipeline
+    }
+    /// Exports everything finished so far (this thread's buffer included).
+    pub fn force_flush(&self, timeout: Duration) -> Result<(), ExportError> {
+        flush_thread();
+        self.pipeline.processor.force_flush(timeout)
+    }
+}
+
+impl Drop for PipelineGuard {
+    fn drop(&mut self) {
+        flush_thread();
+        let _ = self.pipeline.processor.shutdown(Duration::from_secs(30));
+        // Uninstall only if it is still ours.
+        let ours = std::ptr::from_ref(self.pipeline).cast_mut();
+        let _ = GLOBAL.compare_exchange(
+            ours,
+            std::ptr::null_mut(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+}
+
+struct Finished {
+    spans: Vec<SpanData>,
+    spare: Vec<SpanData>,
+    pipeline: Option<&'static Pipeline>,
+}
+
+impl Finished {
+    fn take(&mut self) -> Option<(&'static Pipeline, Vec<SpanData>)> {
+        let p = self.pipeline?;
+        if self.spans.is_empty() {
+            return None;
+        }
+        let spare = std::mem::take(&mut self.spare);
+        Some((p, std::mem::replace(&mut self.spans, spare)))
+    }
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        // The thread is exiting: hand over what is left.
+        if let Some((p, mut spans)) = self.take() {
+            p.processor.on_end(&mut spans);
+        }
+    }
+}
+
+thread_local! {
+    static FINISHED: RefCell<Finished> = const {
+        RefCell::new(Finished { spans: Vec::new(), spare: Vec::new(), pipeline: None })
+    };
+}
+
+/// Hands a finished, sampled span to its pipeline.
+#[inline]
+pub(crate) fn finish(pipeline: &'static Pipeline, span: SpanData) {
+    let mut span = Some(span);
+    let batch = FINISHED.try_with(|f| {
+        let Ok(mut f) = f.try_borrow_mut() else {
+            return None;
+        };
+        let mut out = None;
+        if f.pipeline.is_some_and(|p| !std::ptr::eq(p, pipeline)) {
+            out = f.take();
+        }
+        f.pipeline = Some(pipeline);
+        f.spans.extend(span.take());
+        if out.is_none()
+            && (!pipeline.buffered
+                || f.spans.len() >= LOCAL_BATCH
+                || !crate::context::active().recording)
+        {
+            out = f.take();
+        }
+        out
+    });
+    if let Ok(Some((p, mut spans))) = batch {
+        p.processor.on_end(&mut spans);
+        spans.clear();
+        let _ = FINISHED.try_with(|f| {
+            if let Ok(mut f) = f.try_borrow_mut() {
+                if f.spare.capacity() < spans.capacity() {
+                    f.spare = spans;
+                }
+            }
+        });
+    }
+    // Ended from inside a processor's own call, or while the thread exits: no buffer.
+    if let Some(span) = span {
+        pipeline.processor.on_end(&mut vec![span]);
+    }
+}
+
+/// Hands this thread's buffered spans to their processor now.
+pub fn flush_thread() {
+    let batch = FINISHED.try_with(|f| f.try_borrow_mut().ok().and_then(|mut f| f.take()));
+    if let Ok(Some((p, mut spans))) = batch {
+        p.processor.on_end(&mut spans);
+    }
+}
+
+/// Exports everything finished so far on this thread and in the installed processor.
+pub fn force_flush(timeout: Duration) -> Result<(), ExportError> {
+    flush_thread();
+    match get() {
+        Some(p) => p.processor.force_flush(timeout),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,328 @@
+//! Attribute values: typed, as OpenTelemetry defines them.
+
+use compact_str::CompactString;
+use std::borrow::Cow;
+use std::fmt;
+
+/// An attribute key: a static string in generated code, owned when built at run time.
+pub type Key = Cow<'static, str>;
+
+/// A string attribute value. Up to 24 bytes are stored inline, so recording a short `&str`
+/// never allocates.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct StringValue(CompactString);
+
+impl StringValue {
+    /// A string value that borrows a static string (no copy, no allocation).
+    pub const fn from_static(s: &'static str) -> Self {
+        StringValue(CompactString::const_new(s))
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+    /// Cuts the value to at most `max` bytes, on a char boundary. Returns whether it was cut.
+    pub(crate) fn truncate(&mut self, max: usize) -> bool {
+        if self.0.len() <= max {
+            return false;
+        }
+        let mut end = max;
+        while !self.0.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.0.truncate(end);
+        true
+    }
+}
+
+impl From<&str> for StringValue {
+    fn from(s: &str) -> Self {
+        StringValue(CompactString::new(s))
+    }
+}
+impl From<String> for StringValue {
+    fn from(s: String) -> Self {
+        StringValue(CompactString::from(s))
+    }
+}
+impl From<Cow<'static, str>> for StringValue {
+    fn from(s: Cow<'static, str>) -> Self {
+        match s {
+            Cow::Borrowed(s) => StringValue::from_static(s),
+            Cow::Owned(s) => s.into(),
+        }
+    }
+}
+impl fmt::Debug for StringValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+impl fmt::Display for StringValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An attribute value: OpenTelemetry's bool, i64, f64, string, and homogeneous arrays.
+///
+/// ```
+/// use traced_runtime::{ToValue, Value};
+/// assert_eq!(42u32.to_value(), Value::I64(42));
+/// assert_eq!("eu-west".to_value(), Value::String("eu-west".into()));
+/// // u64 above i64::MAX keeps its digits as a string rather than wrapping.
+/// assert_eq!(u64::MAX.to_value(), Value::String("18446744073709551615".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A boolean.
+    Bool(bool),
+    /// A signed 64-bit integer.
+    I64(i64),
+    /// A 64-bit float.
+    F64(f64),
+    /// A string.
+    String(StringValue),
+    /// An array of one of the primitive types.
+    Array(Array),
+}
+
+/// A homogeneous array value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Array {
+    /// Booleans.
+    Bool(Vec<bool>),
+    /// Integers.
+    I64(Vec<i64>),
+    /// Floats.
+    F64(Vec<f64>),
+    /// Strings.
+    String(Vec<StringValue>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, v: &[T]) -> fmt::Result {
+            f.write_str("[")?;
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{x}")?;
+            }
+            f.write_str("]")
+        }
+        match self {
+            Value::Bool(v) => write!(f, "{v}"),
+            Value::I64(v) => write!(f, "{v}"),
+            Value::F64(v) => write!(f, "{v}"),
+            Value::String(v) => write!(f, "{:?}", v.as_str()),
+            Value::Array(Array::Bool(v)) => list(f, v),
+            Value::Array(Array::I64(v)) => list(f, v),
+            Value::Array(Array::F64(v)) => list(f, v),
+            Value::Array(Array::String(v)) => {
+                f.write_str("[")?;
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{:?}", x.as_str())?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+impl Value {
+    /// The string inside, if this is a string value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// A key and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyValue {
+    /// The attribute's name, e.g. `order.id`.
+    pub key: Key,
+    /// Its value.
+    pub value: Value,
+}
+
+impl KeyValue {
+    /// A key-value pair.
+    ///
+    /// ```
+    /// let kv = traced_runtime::KeyValue::new("http.response.status_code", 200);
+    /// assert_eq!(kv.value, traced_runtime::Value::I64(200));
+    /// ```
+    pub fn new(key: impl Into<Key>, value: impl ToValue) -> Self {
+        KeyValue {
+            key: key.into(),
+            value: value.to_value(),
+        }
+    }
+}
+
+/// Conversion into a typed attribute value.
+///
+/// `#[traced]` records an argument as a typed value when its type implements this trait,
+/// and with `Debug` otherwise. Implement it for your own types to record them typed:
+///
+/// ```
+/// use traced_runtime::{ToValue, Value};
+/// struct OrderId(u64);
+/// impl ToValue for OrderId {
+///     fn to_value(&self) -> Value {
+///         Value::I64(self.0 as i64)
+///     }
+/// }
+/// assert_eq!(OrderId(7).to_value(), Value::I64(7));
+/// ```
+pub trait ToValue {
+    /// The typed value.
+    fn to_value(&self) -> Value;
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+macro_rules! lossless_int {
+    ($($t:ty)*) => {$(
+        impl ToValue for $t {
+            #[inline]
+            fn to_value(&self) -> Value { Value::I64(i64::from(*self)) }
+        }
+    )*};
+}
+lossless_int!(i8 i16 i32 i64 u8 u16 u32);
+macro_rules! wide_int {
+    ($($t:ty)*) => {$(
+        impl ToValue for $t {
+            #[inline]
+            fn to_value(&self) -> Value {
+                match i64::try_from(*self) {
+                    Ok(v) => Value::I64(v),
+                    // Out of OpenTelemetry's i64 range: keep every digit rather than wrap.
+                    Err(_) => Value::String(self.to_string().into()),
+                }
+            }
+        }
+    )*};
+}
+wide_int!(u64 usize isize u128 i128);
+impl ToValue for f64 {
+    fn to_value(&self) -> Value {
+        Value::F64(*self)
+    }
+}
+impl ToValue for f32 {
+    fn to_value(&self) -> Value {
+        Value::F64(f64::from(*self))
+    }
+}
+impl ToValue for str {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::String(self.into())
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::String(self.as_str().into())
+    }
+}
+impl ToValue for char {
+    fn to_value(&self) -> Value {
+        let mut buf = [0; 4];
+        Value::String((&*self.encode_utf8(&mut buf)).into())
+    }
+}
+impl ToValue for StringValue {
+    fn to_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+impl ToValue for Cow<'_, str> {
+    fn to_value(&self) -> Value {
+        Value::String(self.as_ref().into())
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for &T {
+    #[inline]
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for &mut T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for Box<T> {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for std::rc::Rc<T> {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+macro_rules! array {
+    ($($t:ty => $variant:ident($conv:expr)),* $(,)?) => {$(
+        impl ToValue for [$t] {
+            fn to_value(&self) -> Value { Value::Array(Array::$variant(self.iter().map($conv).collect())) }
+        }
+        impl ToValue for Vec<$t> {
+            fn to_value(&self) -> Value { self.as_slice().to_value() }
+        }
+        impl<const N: usize> ToValue for [$t; N] {
+            fn to_value(&self) -> Value { self.as_slice().to_value() }
+        }
+    )*};
+}
+array!(
+    bool => Bool(|v: &bool| *v),
+    i64 => I64(|v: &i64| *v),
+    i32 => I64(|v: &i32| i64::from(*v)),
+    u32 => I64(|v: &u32| i64::from(*v)),
+    f64 => F64(|v: &f64| *v),
+    &str => String(|v: &&str| StringValue::from(*v)),
+    String => String(|v: &String| StringValue::from(v.as_str())),
+);
+
+/// A value that may be absent: every [`ToValue`] type, and `Option` of one. `None` records
+/// no attribute at all, as OpenTelemetry has no null.
+pub trait OptionalValue {
+    /// The value, if any.
+    fn optional_value(&self) -> Option<Value>;
+}
+impl<T: ToValue + ?Sized> OptionalValue for T {
+    #[inline]
+    fn optional_value(&self) -> Option<Value> {
+        Some(self.to_value())
+    }
+}
+impl<T: ToValue> OptionalValue for Option<T> {
+    #[inline]
+    fn optional_value(&self) -> Option<Value> {
+        self.as_ref().map(ToValue::to_value)
+    }
+}
