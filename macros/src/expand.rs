@@ -467,6 +467,7 @@ fn nameable(mut ty: Type) -> Option<TokenStream> {
                 Type::ImplTrait(impl_trait) => {
                     let span = impl_trait.impl_token.span;
                     *ty = Type::Infer(syn::TypeInfer {
+                        attrs: Vec::new(),
                         underscore_token: syn::Token![_](span),
                     });
                 }

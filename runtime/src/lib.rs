@@ -4,6 +4,7 @@
 //! Users depend on the `traced` crate, which re-exports everything here.
 
 mod clock;
+pub mod config;
 mod context;
 mod data;
 pub mod export;
