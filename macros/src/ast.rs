@@ -39,7 +39,7 @@ pub(crate) enum Body {
 /// listed.
 pub(crate) enum Param<'a> {
     Receiver(&'a Receiver),
-    Ident(&'a PatType, &'a PatIdent),
+    Ident(&'a PatIdent),
 }
 
 impl Param<'_> {
@@ -47,7 +47,7 @@ impl Param<'_> {
     pub(crate) fn ident(&self) -> Ident {
         match self {
             Param::Receiver(receiver) => Ident::from(receiver.self_token),
-            Param::Ident(_, pat) => pat.ident.clone(),
+            Param::Ident(pat) => pat.ident.clone(),
         }
     }
 }
@@ -60,7 +60,7 @@ impl Func {
             .iter()
             .filter_map(|arg| match arg {
                 FnArg::Receiver(receiver) => Some(Param::Receiver(receiver)),
-                FnArg::Typed(typed) => plain_ident(typed).map(|pat| Param::Ident(typed, pat)),
+                FnArg::Typed(typed) => plain_ident(typed).map(Param::Ident),
             })
             .collect()
     }

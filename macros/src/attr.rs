@@ -7,7 +7,7 @@
 //! Parsing never stops at the first mistake: an option that does not parse is reported, skipped
 //! up to the next top-level comma, and the rest is still read, so one compile shows every typo.
 
-use crate::valid::{Errors, did_you_mean};
+use crate::valid::{Errors, closest, did_you_mean};
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt as _;
@@ -170,7 +170,8 @@ fn parse_kind(lit: &LitStr) -> syn::Result<Kind> {
         return Ok(*kind);
     }
     let names = Kind::ALL.map(|(name, _)| name);
-    let hint = did_you_mean(&value.to_lowercase(), names);
+    let hint = closest(&value.to_lowercase(), names)
+        .map_or_else(String::new, |k| format!(" (did you mean \"{k}\"?)"));
     let valid = names.map(|k| format!("\"{k}\"")).join(", ");
     Err(syn::Error::new(
         lit.span(),
@@ -229,9 +230,10 @@ fn parse_attr_entry(input: ParseStream) -> syn::Result<AttrEntry> {
     };
     if !input.peek(Token![=]) {
         let shown = if quoted { format!("\"{key}\"") } else { key };
-        return Err(input.error(format!(
-            "expected `=` and a value after the key: `{shown} = ...`"
-        )));
+        return Err(syn::Error::new_spanned(
+            &key_tokens,
+            format!("expected `=` and a value after the key: `{shown} = ...`"),
+        ));
     }
     input.parse::<Token![=]>()?;
     let value: Expr = input.parse()?;

@@ -89,7 +89,7 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
     let prelude = quote! {
         #(#inner_attrs)*
         #callsite
-        let #span_mut #span = ::traced::__private::Span::start(&__TRACED_CALLSITE);
+        let #span_mut #span = ::traced::__private::Span::start_callsite(&__TRACED_CALLSITE);
         #recording
     };
 
@@ -101,7 +101,7 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
                 .as_ref()
                 .filter(|ty| !is_unit(ty))
                 .map(|ty| fake_return_edge(ty, &names));
-            let block = braced(body, quote!(#fake_edge #rebinds));
+            let block = braced(body, &quote!(#fake_edge #rebinds));
             let on_output = on_output(ret.as_ref(), &names);
             quote! {
                 #prelude
@@ -127,7 +127,7 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
             let annotation = nameable(return_type(&func.sig.output)).map(|ty| quote!(: #ty));
             quote! {
                 #prelude
-                let mut #entered = #span.enter();
+                let mut #entered = #span.enter_until_end();
                 #rebinds
                 let #ret #annotation = #label: #block;
                 // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
@@ -146,10 +146,10 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
             }
         }
         (_, body) => {
-            let block = braced(body, TokenStream::new());
+            let block = braced(body, &TokenStream::new());
             quote! {
                 #prelude
-                let #entered = #span.enter();
+                let #entered = #span.enter_until_end();
                 #rebinds
                 #block
             }
@@ -161,13 +161,15 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
         vis,
         defaultness,
         sig,
+        body: user_body,
         ..
     } = &func;
+    // The function's braces keep their spans: rustc reads lints such as `dead_code` at the
+    // item's span, which must stay the user's.
+    let body = with_braces_of(user_body, body);
     quote! {
         #(#outer_attrs)*
-        #vis #defaultness #sig {
-            #body
-        }
+        #vis #defaultness #sig #body
     }
 }
 
@@ -187,10 +189,10 @@ impl Shape {
         let Body::Block(block) = &func.body else {
             return Shape::Plain;
         };
-        if let Some(Stmt::Expr(tail, None)) = block.stmts.last() {
-            if async_tail(tail).is_some() {
-                return Shape::AsyncTail;
-            }
+        if let Some(Stmt::Expr(tail, None)) = block.stmts.last()
+            && async_tail(tail).is_some()
+        {
+            return Shape::AsyncTail;
         }
         match &func.sig.output {
             ReturnType::Type(_, ty) if matches!(peel(ty), Type::Never(_)) => Shape::Plain,
@@ -300,8 +302,11 @@ fn rebind_params(sig: &mut syn::Signature) -> TokenStream {
         let FnArg::Typed(typed) = arg else {
             continue;
         };
-        if ast::plain_ident(typed).is_none() {
-            continue;
+        // `_x` is exempt from `unused_variables` anyway, and rebinding it would trip clippy's
+        // `no_effect_underscore_binding`; its `mut` stays in the signature, linted as before.
+        match ast::plain_ident(typed) {
+            Some(pat) if !pat.ident.unraw().to_string().starts_with('_') => {}
+            _ => continue,
         }
         // `#[allow(unused_variables)]` on a parameter is about the binding the body sees.
         let (lints, others): (Vec<Attribute>, Vec<Attribute>) = std::mem::take(&mut typed.attrs)
@@ -329,20 +334,30 @@ fn is_lint_attr(attr: &Attribute) -> bool {
         .any(|lint| attr.path().is_ident(lint))
 }
 
-/// `{ #prefix body }` with the body's own braces (their span decides the edition rules of
-/// the body's tail expression).
-fn braced(body: &Body, prefix: TokenStream) -> TokenStream {
-    let (brace, stmts) = match body {
-        Body::Block(block) => {
-            let stmts = &block.stmts;
-            (block.brace_token, quote!(#(#stmts)*))
-        }
-        Body::Opaque { brace, tokens } => (*brace, tokens.clone()),
-        Body::Missing(semi) => (syn::token::Brace(semi.span), TokenStream::new()),
+/// `{ #tokens }` with the braces of the user's body.
+fn with_braces_of(body: &Body, tokens: TokenStream) -> TokenStream {
+    let brace = match body {
+        Body::Block(block) => block.brace_token,
+        Body::Opaque { brace, .. } => *brace,
+        Body::Missing(semi) => syn::token::Brace(semi.span),
     };
-    let mut group = Group::new(Delimiter::Brace, quote!(#prefix #stmts));
+    let mut group = Group::new(Delimiter::Brace, tokens);
     group.set_span(brace.span.join());
     TokenTree::Group(group).into()
+}
+
+/// `{ #prefix body }` with the body's own braces (their span decides the edition rules of
+/// the body's tail expression).
+fn braced(body: &Body, prefix: &TokenStream) -> TokenStream {
+    let stmts = match body {
+        Body::Block(block) => {
+            let stmts = &block.stmts;
+            quote!(#(#stmts)*)
+        }
+        Body::Opaque { tokens, .. } => tokens.clone(),
+        Body::Missing(_) => TokenStream::new(),
+    };
+    with_braces_of(body, quote!(#prefix #stmts))
 }
 
 /// Fixes an async block's output type before its body is checked, as a plain `async fn`
@@ -432,16 +447,16 @@ fn future_output(output: &ReturnType) -> Option<Type> {
     struct Find(Option<Type>);
     impl VisitMut for Find {
         fn visit_path_segment_mut(&mut self, segment: &mut syn::PathSegment) {
-            if self.0.is_none() && segment.ident == "Future" {
-                if let PathArguments::AngleBracketed(args) = &segment.arguments {
-                    for arg in &args.args {
-                        if let GenericArgument::AssocType(assoc) = arg {
-                            if assoc.ident == "Output" {
-                                self.0 = Some(assoc.ty.clone());
-                            }
-                        }
+            if self.0.is_none()
+                && segment.ident == "Future"
+                && let PathArguments::AngleBracketed(args) = &segment.arguments
+            {
+                self.0 = args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                        Some(assoc.ty.clone())
                     }
-                }
+                    _ => None,
+                });
             }
             visit_mut::visit_path_segment_mut(self, segment);
         }
@@ -455,8 +470,8 @@ fn future_output(output: &ReturnType) -> Option<Type> {
 }
 
 /// The type as written in a `let`: `impl Trait` becomes `_`; `None` if nothing is left to
-/// name or it mentions `!`. Respanned as generated code at the user's location, so errors
-/// point at the signature while lints do not fire twice.
+/// name or it mentions `!`. Its tokens keep the user's spans, so they parse with the user's
+/// edition; a lint about the type reports the signature's span, which rustc deduplicates.
 fn nameable(mut ty: Type) -> Option<TokenStream> {
     struct Infer {
         never: bool,
@@ -481,7 +496,7 @@ fn nameable(mut ty: Type) -> Option<TokenStream> {
     if infer.never || matches!(peel(&ty), Type::Infer(_)) {
         return None;
     }
-    Some(respan(ty.into_token_stream()))
+    Some(ty.into_token_stream())
 }
 
 fn is_unit(ty: &TokenStream) -> bool {
@@ -497,24 +512,6 @@ fn peel(ty: &Type) -> &Type {
     }
 }
 
-/// Every token located where it was written, with the hygiene of generated code.
-fn respan(tokens: TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tt| match tt {
-            TokenTree::Group(group) => {
-                let mut new = Group::new(group.delimiter(), respan(group.stream()));
-                new.set_span(Span::call_site().located_at(group.span()));
-                TokenTree::Group(new)
-            }
-            mut other => {
-                other.set_span(Span::call_site().located_at(other.span()));
-                other
-            }
-        })
-        .collect()
-}
-
 impl ToTokens for Func {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         let Func {
@@ -528,7 +525,7 @@ impl ToTokens for Func {
         tokens.extend(quote!(#(#outer_attrs)* #vis #defaultness #sig));
         match body {
             Body::Missing(semi) => semi.to_tokens(tokens),
-            body => tokens.extend(braced(body, quote!(#(#inner_attrs)*))),
+            body => tokens.extend(braced(body, &quote!(#(#inner_attrs)*))),
         }
     }
 }
@@ -566,14 +563,14 @@ mod tests {
                     "add",
                     ::traced::__private::file!(), ::traced::__private::line!(),
                 );
-                let mut __traced_span = ::traced::__private::Span::start(&__TRACED_CALLSITE);
+                let mut __traced_span = ::traced::__private::Span::start_callsite(&__TRACED_CALLSITE);
                 if __traced_span.is_recording() {
                     #[allow(unused_imports)]
                     use ::traced::__private::{ValueArg as _, DebugArg as _, NoArg as _,};
                     __traced_span.attr("a", (&&&::traced::__private::Arg(&a)).__traced_value());
                     __traced_span.attr("b", (&&&::traced::__private::Arg(&b)).__traced_value());
                 }
-                let mut __traced_entered = __traced_span.enter();
+                let mut __traced_entered = __traced_span.enter_until_end();
                 let a = a;
                 let mut b = b;
                 let __traced_ret: Result<u32, String> = '__traced_body: {
@@ -628,7 +625,7 @@ mod tests {
                     "fetch",
                     ::traced::__private::file!(), ::traced::__private::line!(),
                 );
-                let mut __traced_span = ::traced::__private::Span::start(&__TRACED_CALLSITE);
+                let mut __traced_span = ::traced::__private::Span::start_callsite(&__TRACED_CALLSITE);
                 if __traced_span.is_recording() {
                     #[allow(unused_imports)]
                     use ::traced::__private::{ValueArg as _, DebugArg as _, NoArg as _, SelfArg as _,};
@@ -702,7 +699,9 @@ mod tests {
             ),
         );
         assert!(
-            out.contains("let __traced_entered = __traced_span . enter () ; { loop { } }"),
+            out.contains(
+                "let __traced_entered = __traced_span . enter_until_end () ; { loop { } }"
+            ),
             "{out}"
         );
         assert!(!out.contains("__traced_body"), "{out}");
@@ -768,7 +767,7 @@ mod tests {
         );
         assert!(
             out.contains(
-                "let __traced_span = :: traced :: __private :: Span :: start (& __TRACED_CALLSITE) ; \
+                "let __traced_span = :: traced :: __private :: Span :: start_callsite (& __TRACED_CALLSITE) ; \
                  let x = 1 ; :: traced :: __private :: Instrumented :: new (__traced_span , async move { x ; } , \
                  | __traced_out : & () , __traced_span |"
             ),

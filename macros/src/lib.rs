@@ -1,8 +1,8 @@
 //! The `#[traced]` attribute macro. Use it through the `traced` crate, as `traced::traced`.
 //!
-//! Stages, one file each: [`attr`] (the option grammar), [`ast`] (the function), [`valid`]
-//! (checks, every error collected), [`rewrite`] (a sync body's `return`/`?` redirected to a
-//! label), [`expand`] (code generation). This file only converts between `proc_macro` and
+//! Stages, one file each: `attr` (the option grammar), `ast` (the function), `valid`
+//! (checks, every error collected), `rewrite` (a sync body's `return`/`?` redirected to a
+//! label), `expand` (code generation). This file only converts between `proc_macro` and
 //! `proc_macro2` and turns an error into output.
 
 #![forbid(unsafe_code)]

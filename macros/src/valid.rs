@@ -4,7 +4,6 @@
 use crate::ast::{Body, Func};
 use crate::attr::Args;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use syn::ext::IdentExt as _;
 
 /// The errors found so far in one attribute.
@@ -109,22 +108,27 @@ fn check_attrs(args: &Args, errors: &mut Errors) {
     }
 }
 
-/// ` (did you mean `x`?)` for the closest candidate within a small edit distance, else "".
+/// The candidate closest to `word` within a small edit distance, for "did you mean" hints.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    // One edit per three characters: `nmae` finds `name`, but `c` does not find `a`.
+    let limit = word.chars().count() / 3;
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// ` (did you mean `x`?)`, or "".
 pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> String {
-    let limit = (word.chars().count() / 3).max(1);
-    let best = candidates
-        .into_iter()
-        .map(|candidate| (edit_distance(word, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance);
-    let mut hint = String::new();
-    if let Some((_, candidate)) = best {
-        let _ = write!(hint, " (did you mean `{candidate}`?)");
-    }
-    hint
+    closest(word, candidates).map_or_else(String::new, |c| format!(" (did you mean `{c}`?)"))
 }
 
 /// Levenshtein distance, counting an adjacent swap as one edit.
@@ -135,8 +139,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

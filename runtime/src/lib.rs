@@ -28,8 +28,10 @@ pub mod __private {
 mod private;
 
 pub use clock::now_unix_nanos;
+pub use config::init;
 pub use context::{CurrentSpan, current};
 pub use data::{Attributes, Event, Link, Resource, SpanData, SpanKind, SpanLimits, Status};
+pub use export::{BatchConfig, BatchSpanProcessor};
 pub use export::{
     ConsoleExporter, ExportError, InMemoryExporter, NoopExporter, ProcessorStats,
     SimpleSpanProcessor, SpanExporter, SpanProcessor, render_tree,

@@ -6,7 +6,9 @@
 //! processor that wants every span as it ends (the simple processor).
 
 use crate::data::{Resource, SpanData, SpanLimits};
-use crate::export::{ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor};
+use crate::export::{
+    BatchConfig, BatchSpanProcessor, ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor,
+};
 use crate::sampling::Sampler;
 use std::cell::RefCell;
 use std::fmt;
@@ -80,6 +82,8 @@ pub struct PipelineBuilder {
     limits: Option<SpanLimits>,
     resource: Option<Resource>,
     processor: Option<Box<dyn SpanProcessor>>,
+    /// `OTEL_SDK_DISABLED`: `install` installs nothing.
+    pub(crate) disabled: bool,
 }
 
 impl PipelineBuilder {
@@ -107,6 +111,41 @@ impl PipelineBuilder {
     pub fn with_simple_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
         self.with_processor(SimpleSpanProcessor::new(exporter))
     }
+    /// Exports in batches from a background thread, with OpenTelemetry's default
+    /// [`BatchConfig`]: the choice for a remote backend. Ending a span never waits for it.
+    ///
+    /// ```
+    /// use traced_runtime::{InMemoryExporter, Pipeline};
+    /// let exporter = InMemoryExporter::default();
+    /// let guard = Pipeline::builder().with_batch_exporter(exporter.clone()).install();
+    /// traced_runtime::span("job").start().end();
+    /// drop(guard); // exports what is queued, then shuts the exporter down
+    /// assert_eq!(exporter.spans().len(), 1);
+    /// ```
+    pub fn with_batch_exporter(self, exporter: impl SpanExporter + 'static) -> Self {
+        self.with_processor(BatchSpanProcessor::new(exporter))
+    }
+    /// Exports in batches from a background thread, with these settings.
+    pub fn with_batch_exporter_config(
+        self,
+        exporter: impl SpanExporter + 'static,
+        config: BatchConfig,
+    ) -> Self {
+        self.with_processor(BatchSpanProcessor::with_config(exporter, config))
+    }
+    /// A builder configured from the standard `OTEL_*` environment variables; see
+    /// [`Config`](crate::config::Config) to override some of them in code first.
+    /// With `OTEL_SDK_DISABLED=true`, [`install`](Self::install) installs nothing.
+    ///
+    /// ```
+    /// use traced_runtime::{PipelineBuilder, Sampler};
+    /// // OTEL_* variables first, then the code's own choices.
+    /// let guard = PipelineBuilder::from_env().with_sampler(Sampler::AlwaysOn).install();
+    /// # drop(guard);
+    /// ```
+    pub fn from_env() -> Self {
+        crate::config::Config::from_env().into_pipeline_builder()
+    }
 
     /// Builds the pipeline without installing it.
     pub fn build(self) -> Pipeline {
@@ -127,6 +166,9 @@ impl PipelineBuilder {
     /// Installs the pipeline for the whole process, replacing (and shutting down) any
     /// previous one. Keep the guard alive until the end of `main`: dropping it flushes.
     pub fn install(self) -> PipelineGuard {
+        if self.disabled {
+            return PipelineGuard::not_installed(self.build());
+        }
         install(self.build())
     }
 }
@@ -168,6 +210,13 @@ pub struct PipelineGuard {
 }
 
 impl PipelineGuard {
+    /// A guard for a pipeline that was not installed (`OTEL_SDK_DISABLED`): spans cost one
+    /// atomic load and record nothing.
+    pub(crate) fn not_installed(pipeline: Pipeline) -> PipelineGuard {
+        PipelineGuard {
+            pipeline: Box::leak(Box::new(pipeline)),
+        }
+    }
     /// The pipeline.
     pub fn pipeline(&self) -> &'static Pipeline {
         self.pipeline

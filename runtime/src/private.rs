@@ -112,6 +112,8 @@ pub struct CannotRecord<'a>(std::marker::PhantomData<&'a ()>);
 pub trait AttrArg {
     fn into_attr(self) -> Option<Value>;
 }
+// Not offered as a fix in the error above: the user should never build this type.
+#[diagnostic::do_not_recommend]
 impl AttrArg for Option<Value> {
     #[inline]
     fn into_attr(self) -> Option<Value> {

@@ -51,7 +51,8 @@ fn render(spans: &[SpanData], durations: bool) -> String {
     }
     let mut out = String::new();
     for root in roots {
-        line(&mut out, root, "", "", durations);
+        let kids = has_children(root, &children);
+        line(&mut out, root, "", "", kids, durations);
         walk(&mut out, root, &children, "", durations);
     }
     out
@@ -78,18 +79,27 @@ fn walk(
         } else {
             ("├─ ", "│  ")
         };
+        let grandkids = has_children(kid, children);
         line(
             out,
             kid,
             &format!("{indent}{branch}"),
             &format!("{indent}{next}"),
+            grandkids,
             durations,
         );
         walk(out, kid, children, &format!("{indent}{next}"), durations);
     }
 }
 
-fn line(out: &mut String, s: &SpanData, prefix: &str, cont: &str, durations: bool) {
+fn has_children(span: &SpanData, children: &HashMap<(u128, SpanId), Vec<&SpanData>>) -> bool {
+    children.contains_key(&(
+        span.span_context.trace_id().to_u128(),
+        span.span_context.span_id(),
+    ))
+}
+
+fn line(out: &mut String, s: &SpanData, prefix: &str, cont: &str, kids: bool, durations: bool) {
     let _ = write!(out, "{prefix}{} [{}]", s.name, s.kind.as_str());
     match &s.status {
         Status::Unset => {}
@@ -112,7 +122,8 @@ fn line(out: &mut String, s: &SpanData, prefix: &str, cont: &str, durations: boo
     }
     out.push('\n');
     for e in &s.events {
-        let _ = write!(out, "{cont}   • {}", e.name);
+        let bar = if kids { "│  " } else { "   " };
+        let _ = write!(out, "{cont}{bar}• {}", e.name);
         for kv in &e.attributes {
             let _ = write!(out, " {}={}", kv.key, kv.value);
         }

@@ -3,11 +3,16 @@
 //! A [`SpanProcessor`] receives finished, sampled spans in batches and must never block the
 //! thread that ended them; a [`SpanExporter`] ships a batch somewhere (the console, memory, an
 //! OpenTelemetry Collector). The [`SimpleSpanProcessor`] exports on the ending thread at
-//! once, for tests and the console.
+//! once, for tests and the console; the [`BatchSpanProcessor`] queues them and exports from a
+//! background thread, for remote backends.
 
+mod batch;
 mod console;
 mod memory;
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+pub mod otlp;
 
+pub use batch::{BatchConfig, BatchSpanProcessor};
 pub use console::{ConsoleExporter, render_tree, render_tree_stable};
 pub use memory::InMemoryExporter;
 
@@ -27,6 +32,23 @@ pub enum ExportError {
     Timeout(Duration),
     /// The backend refused or could not be reached.
     Failed(String),
+    /// An OTLP/HTTP receiver answered with an error status that must not be retried (400,
+    /// 401, 413...), or kept answering with a retryable one (429, 503...) until the time
+    /// ran out.
+    HttpStatus {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body (a protobuf or JSON `google.rpc.Status`, or text), cut to 1 KiB.
+        body: String,
+    },
+    /// An OTLP/gRPC receiver answered with a non-retryable status, or kept answering with a
+    /// retryable one until the time ran out.
+    GrpcStatus {
+        /// The gRPC status code (`3` is `INVALID_ARGUMENT`, `14` is `UNAVAILABLE`).
+        code: i32,
+        /// The status message, cut to 1 KiB.
+        message: String,
+    },
 }
 
 impl fmt::Display for ExportError {
@@ -35,6 +57,12 @@ impl fmt::Display for ExportError {
             ExportError::Shutdown => f.write_str("already shut down"),
             ExportError::Timeout(d) => write!(f, "timed out after {d:?}"),
             ExportError::Failed(why) => write!(f, "export failed: {why}"),
+            ExportError::HttpStatus { status, body } => {
+                write!(f, "export failed: HTTP status {status}: {body}")
+            }
+            ExportError::GrpcStatus { code, message } => {
+                write!(f, "export failed: gRPC status {code}: {message}")
+            }
         }
     }
 }
@@ -54,6 +82,22 @@ pub trait SpanExporter: Send + fmt::Debug {
     /// Releases the exporter's resources; later exports fail with [`ExportError::Shutdown`].
     fn shutdown(&mut self) -> Result<(), ExportError> {
         Ok(())
+    }
+}
+
+/// A boxed exporter is an exporter: what configuration code builds at run time.
+impl<E: SpanExporter + ?Sized> SpanExporter for Box<E> {
+    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
+        (**self).export(batch)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        (**self).set_resource(resource);
+    }
+    fn force_flush(&mut self) -> Result<(), ExportError> {
+        (**self).force_flush()
+    }
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        (**self).shutdown()
     }
 }
 

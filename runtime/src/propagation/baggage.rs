@@ -25,9 +25,25 @@ pub struct BaggageEntry {
     key: String,
     value: String,
     properties: Option<String>,
+    /// The length of `key=value[;properties]` on the wire, the value percent-encoded.
+    wire_len: usize,
 }
 
 impl BaggageEntry {
+    fn new(key: &str, value: String, properties: Option<String>) -> Self {
+        let encoded: usize = value
+            .bytes()
+            .map(|b| if needs_no_escape(b) { 1 } else { 3 })
+            .sum();
+        let wire_len = key.len() + 1 + encoded + properties.as_ref().map_or(0, |p| 1 + p.len());
+        BaggageEntry {
+            key: key.to_owned(),
+            value,
+            properties,
+            wire_len,
+        }
+    }
+
     /// The key: an RFC 7230 `token`, case-sensitive.
     pub fn key(&self) -> &str {
         &self.key
@@ -40,16 +56,6 @@ impl BaggageEntry {
     /// without white space around them, or `None`.
     pub fn properties(&self) -> Option<&str> {
         self.properties.as_deref()
-    }
-
-    /// The length of `key=value[;properties]` on the wire, the value percent-encoded.
-    fn wire_len(&self) -> usize {
-        let value: usize = self
-            .value
-            .bytes()
-            .map(|b| if needs_no_escape(b) { 1 } else { 3 })
-            .sum();
-        self.key.len() + 1 + value + self.properties.as_ref().map_or(0, |p| 1 + p.len())
     }
 
     fn write_to(&self, out: &mut String) {
@@ -94,6 +100,8 @@ impl BaggageEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Baggage {
     entries: Vec<BaggageEntry>,
+    /// The sum of the entries' wire lengths, separators not included.
+    wire_len: usize,
 }
 
 impl Baggage {
@@ -106,6 +114,7 @@ impl Baggage {
     pub const fn new() -> Self {
         Baggage {
             entries: Vec::new(),
+            wire_len: 0,
         }
     }
 
@@ -224,36 +233,34 @@ impl Baggage {
         if !is_token(key) {
             return Err(PropagationError::InvalidBaggageKey);
         }
-        self.put(BaggageEntry {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            properties,
-        })
+        self.put(BaggageEntry::new(key, value.to_owned(), properties))
     }
 
     /// Adds or replaces an entry whose key is a token, within the limits.
     fn put(&mut self, entry: BaggageEntry) -> Result<(), PropagationError> {
-        let present = self.entries.iter().position(|e| e.key == entry.key);
-        let count = self.entries.len() + usize::from(present.is_none());
-        let others: usize = (self.entries.iter().enumerate())
-            .filter(|&(i, _)| Some(i) != present)
-            .map(|(_, e)| e.wire_len())
-            .sum();
-        let bytes = others + entry.wire_len() + (count - 1);
-        if count > MAX_MEMBERS || bytes > MAX_BYTES {
+        let count = self.entries.len();
+        let present = self.entries.iter_mut().find(|e| e.key == entry.key);
+        let replaced = present.as_ref().map_or(0, |e| e.wire_len);
+        let count = count + usize::from(present.is_none());
+        // Lengths are cached, so a long header of small members stays linear to parse.
+        let wire_len = self.wire_len - replaced + entry.wire_len;
+        if count > MAX_MEMBERS || wire_len + (count - 1) > MAX_BYTES {
             return Err(PropagationError::BaggageTooLarge);
         }
-        match present.and_then(|i| self.entries.get_mut(i)) {
+        match present {
             Some(slot) => *slot = entry,
             None => self.entries.push(entry),
         }
+        self.wire_len = wire_len;
         Ok(())
     }
 
     /// Removes `key`'s entry and returns it.
     pub fn remove(&mut self, key: &str) -> Option<BaggageEntry> {
         let i = self.entries.iter().position(|e| e.key == key)?;
-        Some(self.entries.remove(i))
+        let entry = self.entries.remove(i);
+        self.wire_len -= entry.wire_len;
+        Some(entry)
     }
 
     /// The entries, in order.
@@ -334,11 +341,7 @@ fn parse_member(member: &str) -> Option<BaggageEntry> {
         None => None,
         Some(_) => Some(normalize_properties(parts)?),
     };
-    Some(BaggageEntry {
-        key: key.to_owned(),
-        value: percent_decode(value),
-        properties,
-    })
+    Some(BaggageEntry::new(key, percent_decode(value), properties))
 }
 
 /// Checks `property = key OWS "=" OWS value / key OWS` items and joins them with `;`,
@@ -620,6 +623,26 @@ mod tests {
     }
 
     #[test]
+    fn long_headers_parse_in_linear_time() {
+        // 63 members near the byte limit, then 100 000 replacements of one of them.
+        let full: Vec<String> = (0..63)
+            .map(|i| format!("k{i:02}={}", "x".repeat(120)))
+            .collect();
+        let header = format!("{},{}", full.join(","), "k00=y,".repeat(100_000));
+        let start = std::time::Instant::now();
+        let b = Baggage::parse(&header);
+        assert_eq!(b.len(), 63);
+        assert_eq!(b.get("k00"), Some("y"));
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        let b = Baggage::parse(&",".repeat(1_000_000));
+        assert!(b.is_empty());
+    }
+
+    #[test]
     fn mutation_api_validates() {
         let mut b = Baggage::new();
         for key in ["", "a b", "a,b", "a;b", "a=b", "(a)", "caf\u{e9}", "a\"b"] {
@@ -640,6 +663,7 @@ mod tests {
         b.insert_with_properties("k", "v", " \t").unwrap();
         assert_eq!(b.entry("k").unwrap().properties(), None);
         assert_eq!(b.remove("k").map(|e| e.value), Some("v".to_owned()));
+        assert_eq!(b.wire_len, 0);
         assert_eq!(b.remove("k"), None);
         b.insert("!#$%&'*+-.^_`|~09azAZ", "v").unwrap();
         assert_eq!(Baggage::parse(&b.header()), b);

@@ -372,6 +372,19 @@ mod tests {
     }
 
     #[test]
+    fn long_headers_are_cheap() {
+        let ts = parse_trace_state(&format!("a=1{}b=2", ", \t".repeat(1_000_000))).unwrap();
+        assert_eq!(entries(&ts), [("a", "1"), ("b", "2")]);
+        let many = "k=v,".repeat(1_000_000);
+        assert_eq!(parse_trace_state(&many), Err(DuplicateTraceStateKey));
+        let distinct = (0..100_000)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(parse_trace_state(&distinct), Err(TooManyTraceStateMembers));
+    }
+
+    #[test]
     fn format_skips_what_would_not_parse() {
         let ts = TraceState::from_entries(
             [

@@ -1,0 +1,636 @@
+//! The batch span processor: a bounded queue in front of one background thread that exports.
+//!
+//! The thread that ends spans only moves them into a preallocated queue under a short lock;
+//! what does not fit is dropped and counted, never waited for. The `traced-batch` thread
+//! exports batches of at most `max_export_batch_size` spans, when a batch is full or when
+//! `scheduled_delay` has passed since the last export, and on [`force_flush`] and
+//! [`shutdown`]. Memory stays bounded by `max_queue_size` however slow the backend is.
+//!
+//! [`force_flush`]: SpanProcessor::force_flush
+//! [`shutdown`]: SpanProcessor::shutdown
+
+use super::{Counters, ExportError, ProcessorStats, SpanExporter, SpanProcessor};
+use crate::data::{Resource, SpanData};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Queue slots allocated up front. A larger queue grows on demand up to its size once, then
+/// never again: a mistyped `OTEL_BSP_MAX_QUEUE_SIZE` cannot allocate gigabytes at start.
+const PREALLOCATED_MAX: usize = 1 << 16;
+
+/// The settings of a [`BatchSpanProcessor`], with OpenTelemetry's defaults.
+///
+/// | setting | default | environment variable |
+/// |---|---|---|
+/// | `max_queue_size` | 2048 | `OTEL_BSP_MAX_QUEUE_SIZE` |
+/// | `max_export_batch_size` | 512 | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` |
+/// | `scheduled_delay` | 5 s | `OTEL_BSP_SCHEDULE_DELAY` |
+/// | `export_timeout` | 30 s | `OTEL_BSP_EXPORT_TIMEOUT` |
+///
+/// Sizes below 1 count as 1, and a batch size above the queue size is clamped to the queue
+/// size, as the specification asks.
+///
+/// ```
+/// use std::time::Duration;
+/// use traced_runtime::BatchConfig;
+/// let config = BatchConfig::default()
+///     .with_max_queue_size(8192)
+///     .with_max_export_batch_size(10_000) // clamped to the queue size
+///     .with_scheduled_delay(Duration::from_secs(1));
+/// assert_eq!(config.max_queue_size(), 8192);
+/// assert_eq!(config.max_export_batch_size(), 8192);
+/// assert_eq!(config.export_timeout(), Duration::from_secs(30));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    max_queue_size: usize,
+    max_export_batch_size: usize,
+    scheduled_delay: Duration,
+    export_timeout: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            scheduled_delay: Duration::from_secs(5),
+            export_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl BatchConfig {
+    /// The most spans waiting for export; spans ended while it is full are dropped and
+    /// counted in [`ProcessorStats::dropped`]. The queue is allocated once, at this size (up
+    /// to 65 536 spans; beyond that it grows on demand, once).
+    #[must_use]
+    pub fn with_max_queue_size(mut self, spans: usize) -> Self {
+        self.max_queue_size = spans.max(1);
+        self
+    }
+    /// The most spans in one call to [`SpanExporter::export`]; a full batch is exported at
+    /// once, without waiting for the scheduled delay.
+    #[must_use]
+    pub fn with_max_export_batch_size(mut self, spans: usize) -> Self {
+        self.max_export_batch_size = spans.max(1);
+        self
+    }
+    /// The longest a span waits for a batch to fill: the delay between two exports.
+    /// Zero exports as soon as anything is queued.
+    #[must_use]
+    pub fn with_scheduled_delay(mut self, delay: Duration) -> Self {
+        self.scheduled_delay = delay;
+        self
+    }
+    /// How long one export may take before its batch counts as failed. Zero means no limit.
+    #[must_use]
+    pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
+        self
+    }
+    /// The queue size.
+    pub fn max_queue_size(&self) -> usize {
+        self.max_queue_size
+    }
+    /// The batch size, never above the queue size.
+    pub fn max_export_batch_size(&self) -> usize {
+        self.max_export_batch_size.min(self.max_queue_size)
+    }
+    /// The scheduled delay.
+    pub fn scheduled_delay(&self) -> Duration {
+        self.scheduled_delay
+    }
+    /// The export timeout (zero: no limit).
+    pub fn export_timeout(&self) -> Duration {
+        self.export_timeout
+    }
+}
+
+/// Exports finished spans in batches from a background thread named `traced-batch`: the
+/// processor for a remote backend such as an OpenTelemetry Collector.
+///
+/// Ending a span never waits for the exporter: the span is moved into a bounded queue under a
+/// short lock, with no allocation once the queue exists. When the queue is full, new spans
+/// are dropped and counted. A slow or hung exporter delays only the background thread; an
+/// export that takes longer than the export timeout counts its batch as failed, and
+/// [`force_flush`] and [`shutdown`] give up after their own timeout. The exporter is never
+/// called concurrently, and a panic inside it fails the batch without stopping the thread.
+///
+/// Once flushed, `exported + dropped + failed == received` in [`stats`].
+///
+/// ```
+/// use std::time::Duration;
+/// use traced_runtime::{BatchConfig, BatchSpanProcessor, InMemoryExporter, Pipeline, SpanProcessor};
+///
+/// let exporter = InMemoryExporter::default();
+/// let config = BatchConfig::default().with_scheduled_delay(Duration::from_millis(100));
+/// let guard = Pipeline::builder()
+///     .with_batch_exporter_config(exporter.clone(), config)
+///     .install();
+/// for _ in 0..10 {
+///     traced_runtime::span("request").start().end();
+/// }
+/// guard.force_flush(Duration::from_secs(5)).unwrap();
+/// assert_eq!(exporter.spans().len(), 10);
+/// let stats = guard.pipeline().processor().stats();
+/// assert_eq!((stats.received, stats.exported, stats.dropped), (10, 10, 0));
+/// ```
+///
+/// [`force_flush`]: SpanProcessor::force_flush
+/// [`shutdown`]: SpanProcessor::shutdown
+/// [`stats`]: SpanProcessor::stats
+pub struct BatchSpanProcessor {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the worker.
+    work: Condvar,
+    /// Wakes callers of `force_flush` and `shutdown`.
+    done: Condvar,
+    counters: Counters,
+    config: BatchConfig,
+    /// A span was dropped because the queue was full (drops after shutdown are expected and
+    /// not reported).
+    overflowed: AtomicBool,
+    /// Queue length at which an ending thread wakes the worker: a full batch, or any span
+    /// when the scheduled delay is zero.
+    wake_at: usize,
+}
+
+struct State {
+    queue: VecDeque<SpanData>,
+    /// No span is accepted any more.
+    shutdown: bool,
+    /// The worker has exported everything and shut the exporter down (or never started).
+    stopped: bool,
+    shutdown_result: Option<Result<(), ExportError>>,
+    flush_requested: u64,
+    flush_done: u64,
+    flush_result: Result<(), ExportError>,
+    /// Handed to the exporter by the worker before its next export.
+    resource: Option<Resource>,
+    in_flight: Option<InFlight>,
+}
+
+/// The batch the exporter is working on.
+struct InFlight {
+    spans: usize,
+    deadline: Option<Instant>,
+    /// Already counted as failed, its deadline having passed.
+    settled: bool,
+}
+
+impl State {
+    /// Counts an overdue in-flight batch as failed, once.
+    fn settle_overdue(&mut self, counters: &Counters) {
+        if let Some(f) = &mut self.in_flight
+            && !f.settled
+            && f.deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            f.settled = true;
+            Counters::add(&counters.failed, f.spans);
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for BatchSpanProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchSpanProcessor")
+            .field("config", &self.shared.config)
+            .field("stats", &self.shared.counters.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BatchSpanProcessor {
+    /// A batch processor around `exporter`, with OpenTelemetry's default settings.
+    pub fn new(exporter: impl SpanExporter + 'static) -> Self {
+        Self::with_config(exporter, BatchConfig::default())
+    }
+
+    /// A batch processor around `exporter` with these settings. Starts the `traced-batch`
+    /// thread; if the thread cannot start, the error is reported on standard error and every
+    /// span is dropped and counted.
+    pub fn with_config(exporter: impl SpanExporter + 'static, config: BatchConfig) -> Self {
+        Self::start(Box::new(exporter), config)
+    }
+
+    fn start(exporter: Box<dyn SpanExporter>, config: BatchConfig) -> Self {
+        let config = config
+            .with_max_export_batch_size(config.max_export_batch_size())
+            .with_max_queue_size(config.max_queue_size());
+        let wake_at = if config.scheduled_delay.is_zero() {
+            1
+        } else {
+            config.max_export_batch_size()
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: VecDeque::with_capacity(config.max_queue_size.min(PREALLOCATED_MAX)),
+                shutdown: false,
+                stopped: false,
+                shutdown_result: None,
+                flush_requested: 0,
+                flush_done: 0,
+                flush_result: Ok(()),
+                resource: None,
+                in_flight: None,
+            }),
+            work: Condvar::new(),
+            done: Condvar::new(),
+            counters: Counters::default(),
+            config,
+            overflowed: AtomicBool::new(false),
+            wake_at,
+        });
+        let for_worker = Arc::clone(&shared);
+        let worker = std::thread::Builder::new()
+            .name("traced-batch".to_owned())
+            .spawn(move || Worker::new(for_worker, exporter).run());
+        let worker = match worker {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                report(format_args!(
+                    "could not start the traced-batch thread ({e}); spans will be dropped"
+                ));
+                let mut st = shared.lock();
+                st.shutdown = true;
+                st.stopped = true;
+                drop(st);
+                None
+            }
+        };
+        BatchSpanProcessor {
+            shared,
+            worker: Mutex::new(worker),
+        }
+    }
+
+    /// The settings in effect (sizes normalized).
+    pub fn config(&self) -> &BatchConfig {
+        &self.shared.config
+    }
+
+    /// Spans waiting in the queue now; never more than `max_queue_size`.
+    pub fn queue_len(&self) -> usize {
+        self.shared.lock().queue.len()
+    }
+
+    fn wait_done<'a>(
+        &'a self,
+        timeout: Duration,
+        mut st: MutexGuard<'a, State>,
+        finished: impl Fn(&State) -> bool,
+    ) -> Result<MutexGuard<'a, State>, ExportError> {
+        let deadline = Instant::now().checked_add(timeout);
+        while !finished(&st) {
+            st = match deadline {
+                None => self
+                    .shared
+                    .done
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(ExportError::Timeout(timeout));
+                    }
+                    self.shared
+                        .done
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+        Ok(st)
+    }
+}
+
+impl SpanProcessor for BatchSpanProcessor {
+    fn on_end(&self, spans: &mut Vec<SpanData>) {
+        let n = spans.len();
+        if n == 0 {
+            return;
+        }
+        let shared = &*self.shared;
+        Counters::add(&shared.counters.received, n);
+        let mut st = shared.lock();
+        let shut = st.shutdown;
+        let accepted = if shut {
+            0
+        } else {
+            (shared.config.max_queue_size - st.queue.len()).min(n)
+        };
+        let before = st.queue.len();
+        // The queue was allocated at its full size: this moves, it does not allocate.
+        st.queue.extend(spans.drain(..accepted));
+        let wake = before < shared.wake_at && st.queue.len() >= shared.wake_at;
+        drop(st);
+        if wake {
+            shared.work.notify_one();
+        }
+        if accepted < n {
+            // Dropped outside the lock; the worker reports the first drop (no I/O here).
+            Counters::add(&shared.counters.dropped, n - accepted);
+            if !shut {
+                shared.overflowed.store(true, Ordering::Relaxed);
+            }
+            spans.clear();
+        }
+    }
+
+    fn force_flush(&self, timeout: Duration) -> Result<(), ExportError> {
+        let mut st = self.shared.lock();
+        if st.shutdown {
+            return Err(ExportError::Shutdown);
+        }
+        st.flush_requested += 1;
+        let ticket = st.flush_requested;
+        self.shared.work.notify_one();
+        // A shutdown that overtakes the flush exports everything too.
+        let st = self.wait_done(timeout, st, |st| st.flush_done >= ticket || st.stopped)?;
+        if st.flush_done >= ticket {
+            st.flush_result.clone()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn shutdown(&self, timeout: Duration) -> Result<(), ExportError> {
+        let mut st = self.shared.lock();
+        if st.shutdown {
+            return Err(ExportError::Shutdown);
+        }
+        st.shutdown = true;
+        self.shared.work.notify_one();
+        let mut st = self.wait_done(timeout, st, |st| st.stopped)?;
+        let result = st.shutdown_result.take().unwrap_or(Ok(()));
+        drop(st);
+        let handle = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            // The worker has stopped: it is returning, so this does not wait.
+            let _ = handle.join();
+        }
+        result
+    }
+
+    fn set_resource(&self, resource: &mut Resource) {
+        self.shared.lock().resource = Some(resource.clone());
+    }
+
+    fn stats(&self) -> ProcessorStats {
+        self.shared.lock().settle_overdue(&self.shared.counters);
+        self.shared.counters.snapshot()
+    }
+}
+
+impl Drop for BatchSpanProcessor {
+    /// Stops accepting spans; the worker exports what is queued, shuts the exporter down and
+    /// exits in the background. Call [`SpanProcessor::shutdown`] to wait for that.
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        if !st.shutdown {
+            st.shutdown = true;
+            self.shared.work.notify_one();
+        }
+    }
+}
+
+/// What woke the worker.
+enum Job {
+    /// A batch is full, or the scheduled delay has passed.
+    Batch,
+    /// Export the first `spans` queued spans for flush ticket `ticket`, then flush.
+    Flush { ticket: u64, spans: usize },
+    /// Export everything, shut the exporter down, exit.
+    Shutdown,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    exporter: Box<dyn SpanExporter>,
+    /// When the scheduled delay next expires (`None`: never, the delay is zero or huge).
+    deadline: Option<Instant>,
+    flushed: u64,
+    reported_drop: bool,
+    reported_failure: bool,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, exporter: Box<dyn SpanExporter>) -> Self {
+        let mut worker = Worker {
+            shared,
+            exporter,
+            deadline: None,
+            flushed: 0,
+            reported_drop: false,
+            reported_failure: false,
+        };
+        worker.restart_timer();
+        worker
+    }
+
+    fn restart_timer(&mut self) {
+        let delay = self.shared.config.scheduled_delay;
+        self.deadline = if delay.is_zero() {
+            None
+        } else {
+            Instant::now().checked_add(delay)
+        };
+    }
+
+    fn run(mut self) {
+        loop {
+            let job = self.next_job();
+            self.report_drops();
+            match job {
+                Job::Batch => {
+                    let batch = self.shared.config.max_export_batch_size();
+                    // Counted and reported inside; no caller waits for this one.
+                    let _ = self.export_next(batch);
+                }
+                Job::Flush { ticket, spans } => {
+                    let mut result = self.export_up_to(spans);
+                    let flushed = self.call(|e| e.force_flush());
+                    result = result.and(flushed);
+                    self.flushed = ticket;
+                    let mut st = self.shared.lock();
+                    st.flush_done = ticket;
+                    st.flush_result = result;
+                    drop(st);
+                    self.shared.done.notify_all();
+                }
+                Job::Shutdown => {
+                    let mut result = self.export_up_to(usize::MAX);
+                    let closed = self.call(|e| e.shutdown());
+                    result = result.and(closed);
+                    let mut st = self.shared.lock();
+                    st.stopped = true;
+                    st.shutdown_result = Some(result);
+                    drop(st);
+                    self.shared.done.notify_all();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits for something to do.
+    fn next_job(&mut self) -> Job {
+        let shared = Arc::clone(&self.shared);
+        let mut st = shared.lock();
+        loop {
+            if st.flush_requested > self.flushed {
+                return Job::Flush {
+                    ticket: st.flush_requested,
+                    spans: st.queue.len(),
+                };
+            }
+            if st.shutdown {
+                return Job::Shutdown;
+            }
+            if st.queue.len() >= shared.wake_at {
+                return Job::Batch;
+            }
+            st = match self.deadline {
+                None => shared.work.wait(st).unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        if !st.queue.is_empty() {
+                            return Job::Batch;
+                        }
+                        self.restart_timer();
+                        continue;
+                    }
+                    shared
+                        .work
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Exports up to `limit` queued spans in batches; the first error wins.
+    fn export_up_to(&mut self, mut limit: usize) -> Result<(), ExportError> {
+        let batch = self.shared.config.max_export_batch_size();
+        let mut result = Ok(());
+        while limit > 0 {
+            let (taken, r) = self.export_next(batch.min(limit));
+            if taken == 0 {
+                break;
+            }
+            limit = limit.saturating_sub(taken);
+            result = result.and(r);
+        }
+        result
+    }
+
+    /// Takes up to `max` spans off the queue and exports them, within the export timeout.
+    fn export_next(&mut self, max: usize) -> (usize, Result<(), ExportError>) {
+        let timeout = self.shared.config.export_timeout;
+        let mut st = self.shared.lock();
+        let n = st.queue.len().min(max);
+        if n == 0 {
+            drop(st);
+            self.restart_timer();
+            return (0, Ok(()));
+        }
+        let batch: Vec<SpanData> = st.queue.drain(..n).collect();
+        let resource = st.resource.take();
+        let deadline = if timeout.is_zero() {
+            None
+        } else {
+            Instant::now().checked_add(timeout)
+        };
+        st.in_flight = Some(InFlight {
+            spans: n,
+            deadline,
+            settled: false,
+        });
+        drop(st);
+        if let Some(resource) = resource {
+            self.exporter.set_resource(&resource);
+        }
+        let mut result = self.call(move |e| e.export(batch));
+        if result.is_ok() && deadline.is_some_and(|d| Instant::now() > d) {
+            result = Err(ExportError::Timeout(timeout));
+        }
+        let mut st = self.shared.lock();
+        let settled = st.in_flight.take().is_some_and(|f| f.settled);
+        drop(st);
+        let counters = &self.shared.counters;
+        match (&result, settled) {
+            (_, true) => {}
+            (Ok(()), false) => Counters::add(&counters.exported, n),
+            (Err(_), false) => Counters::add(&counters.failed, n),
+        }
+        if let Err(e) = &result
+            && !self.reported_failure
+        {
+            self.reported_failure = true;
+            report(format_args!(
+                "exporting {n} spans failed: {e} (further failures are counted in ProcessorStats::failed, not reported)"
+            ));
+        }
+        self.restart_timer();
+        (n, result)
+    }
+
+    /// Calls the exporter, turning a panic into an error.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn SpanExporter) -> Result<R, ExportError>,
+    ) -> Result<R, ExportError> {
+        let exporter = &mut *self.exporter;
+        catch_unwind(AssertUnwindSafe(|| f(exporter))).unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(ExportError::Failed(format!("the exporter panicked: {why}")))
+        })
+    }
+
+    fn report_drops(&mut self) {
+        if !self.reported_drop && self.shared.overflowed.load(Ordering::Relaxed) {
+            self.reported_drop = true;
+            report(format_args!(
+                "the span queue is full (max_queue_size = {}): dropping spans; the count is in ProcessorStats::dropped",
+                self.shared.config.max_queue_size
+            ));
+        }
+    }
+}
+
+/// One line on standard error, from the worker thread only.
+fn report(message: fmt::Arguments<'_>) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "traced: batch span processor: {message}"
+    );
+}

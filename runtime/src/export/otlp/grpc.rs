@@ -1,0 +1,229 @@
+//! OTLP/gRPC: the generated tonic client, on a small runtime the exporter owns.
+
+use super::retry::Backoff;
+use super::{PartialSuccess, error_text, to_request};
+use crate::config::{OtlpCompression, OtlpConfig};
+use crate::data::{Resource, SpanData};
+use crate::export::{ExportError, SpanExporter};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use std::time::{Duration, Instant};
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::{Code, Status};
+use tonic_types::StatusExt as _;
+
+/// Exports spans over OTLP/gRPC (`opentelemetry.proto.collector.trace.v1.TraceService/Export`).
+///
+/// The endpoint is the server's base URL (`http://collector:4317`, or `https://` for TLS
+/// with the webpki roots). Configured headers go out as request metadata; gzip compresses
+/// requests when configured. Codes OTLP calls retryable (`UNAVAILABLE`, `CANCELLED`,
+/// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`, and `RESOURCE_EXHAUSTED`
+/// when the server sends `RetryInfo`) are retried with exponential backoff and jitter, or
+/// after the server's `RetryInfo` delay; others fail at once with
+/// [`ExportError::GrpcStatus`]. The whole export takes at most `config.timeout`.
+///
+/// The exporter owns a current-thread tokio runtime, so the application needs none; calling
+/// `export` from inside another tokio runtime works too (the call then runs on a scoped
+/// helper thread, since a runtime cannot be blocked on from inside another).
+///
+/// ```
+/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::OtlpGrpcExporter;
+/// let exporter = OtlpGrpcExporter::new(OtlpConfig {
+///     endpoint: "http://collector:4317".to_owned(),
+///     protocol: OtlpProtocol::Grpc,
+///     ..OtlpConfig::default()
+/// });
+/// assert!(exporter.is_ok());
+/// ```
+#[derive(Debug)]
+pub struct OtlpGrpcExporter {
+    /// Taken out in `Drop`, to shut it down without blocking when dropped inside another
+    /// runtime.
+    runtime: Option<tokio::runtime::Runtime>,
+    client: TraceServiceClient<Channel>,
+    metadata: MetadataMap,
+    timeout: Duration,
+    resource: Resource,
+    partial: PartialSuccess,
+    shut_down: bool,
+}
+
+impl OtlpGrpcExporter {
+    /// An exporter for `config` (its protocol field is not consulted). Connects lazily, at
+    /// the first export. Fails when the endpoint is not a valid `http://` or `https://` URL
+    /// or a header cannot be gRPC metadata.
+    pub fn new(config: OtlpConfig) -> Result<Self, ExportError> {
+        let OtlpConfig {
+            endpoint: endpoint_text,
+            headers,
+            timeout,
+            compression,
+            ..
+        } = config;
+        let invalid = |e: &dyn std::fmt::Display| {
+            ExportError::Failed(format!("invalid OTLP endpoint {endpoint_text:?}: {e}"))
+        };
+        let mut endpoint = Endpoint::from_shared(endpoint_text.clone())
+            .map_err(|e| invalid(&e))?
+            .connect_timeout(timeout)
+            .user_agent(format!("traced/{}", env!("CARGO_PKG_VERSION")))
+            .map_err(|e| invalid(&e))?;
+        match endpoint.uri().scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                endpoint = endpoint
+                    .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                    .map_err(|e| invalid(&e))?;
+            }
+            _ => return Err(invalid(&"expected http://host:port or https://host:port")),
+        }
+        let mut metadata = MetadataMap::new();
+        for (k, v) in &headers {
+            let key = MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+                .map_err(|e| ExportError::Failed(format!("invalid header name {k:?}: {e}")))?;
+            let value = MetadataValue::try_from(v.as_str())
+                .map_err(|e| ExportError::Failed(format!("invalid value of header {k:?}: {e}")))?;
+            metadata.insert(key, value);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ExportError::Failed(format!("cannot start the gRPC runtime: {e}")))?;
+        // The channel's background work is spawned on our runtime, and runs while an
+        // export blocks on it.
+        let channel = {
+            let _entered = runtime.enter();
+            endpoint.connect_lazy()
+        };
+        let mut client = TraceServiceClient::new(channel);
+        if compression == OtlpCompression::Gzip {
+            client = client
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip);
+        }
+        Ok(OtlpGrpcExporter {
+            runtime: Some(runtime),
+            client,
+            metadata,
+            timeout,
+            resource: Resource::default(),
+            partial: PartialSuccess::default(),
+            shut_down: false,
+        })
+    }
+
+    /// Exports with retries until accepted, failed for good, or out of time.
+    async fn send(
+        client: TraceServiceClient<Channel>,
+        metadata: &MetadataMap,
+        request: ExportTraceServiceRequest,
+        deadline: Instant,
+    ) -> Result<Option<(i64, String)>, ExportError> {
+        let mut backoff = Backoff::new(deadline);
+        loop {
+            let mut call = tonic::Request::new(request.clone());
+            *call.metadata_mut() = metadata.clone();
+            call.set_timeout(backoff.remaining());
+            let status = match client.clone().export(call).await {
+                Ok(response) => {
+                    return Ok(response
+                        .into_inner()
+                        .partial_success
+                        .map(|p| (p.rejected_spans, p.error_message)));
+                }
+                Err(status) => status,
+            };
+            let hint = status.get_details_retry_info().and_then(|r| r.retry_delay);
+            let error = ExportError::GrpcStatus {
+                code: status.code() as i32,
+                message: error_text(status.message().as_bytes()),
+            };
+            if !retryable(&status, hint.is_some()) {
+                return Err(error);
+            }
+            match backoff.next_delay(hint) {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(error),
+            }
+        }
+    }
+}
+
+/// OTLP's table of retryable gRPC codes; `RESOURCE_EXHAUSTED` only when the server says
+/// it can recover (sends `RetryInfo`).
+fn retryable(status: &Status, has_retry_info: bool) -> bool {
+    match status.code() {
+        Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unavailable
+        | Code::DataLoss => true,
+        Code::ResourceExhausted => has_retry_info,
+        _ => false,
+    }
+}
+
+impl SpanExporter for OtlpGrpcExporter {
+    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
+        if self.shut_down {
+            return Err(ExportError::Shutdown);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let Some(runtime) = &self.runtime else {
+            return Err(ExportError::Shutdown);
+        };
+        let request = to_request(&batch, &self.resource);
+        let timeout = self.timeout;
+        let deadline = Instant::now() + timeout;
+        let run = || {
+            runtime.block_on(async {
+                let send = Self::send(self.client.clone(), &self.metadata, request, deadline);
+                tokio::time::timeout_at(deadline.into(), send)
+                    .await
+                    .unwrap_or(Err(ExportError::Timeout(timeout)))
+            })
+        };
+        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+            // Called from inside a tokio runtime (say, a simple processor ending spans in
+            // async code), where blocking on ours would panic: block a helper thread.
+            std::thread::scope(|scope| scope.spawn(run).join()).unwrap_or_else(|_| {
+                Err(ExportError::Failed(
+                    "the OTLP/gRPC export thread panicked".to_owned(),
+                ))
+            })
+        } else {
+            run()
+        };
+        if let Some((rejected, message)) = outcome? {
+            self.partial.record(rejected, &message);
+        }
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.clone();
+    }
+
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return Err(ExportError::Shutdown);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OtlpGrpcExporter {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Dropping a runtime blocks until its tasks stop, which panics inside another
+            // runtime; shutting it down in the background never blocks.
+            runtime.shutdown_background();
+        }
+    }
+}

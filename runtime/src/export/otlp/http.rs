@@ -1,0 +1,272 @@
+//! OTLP/HTTP: protobuf or JSON bodies, sent with a blocking client.
+
+use super::retry::{Backoff, parse_retry_after};
+use super::{PartialSuccess, error_text, json, to_request};
+use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
+use crate::data::{Resource, SpanData};
+use crate::export::{ExportError, SpanExporter};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message as _;
+use std::io::Write as _;
+use std::time::{Duration, Instant, SystemTime};
+use ureq::http::{HeaderName, HeaderValue, StatusCode, Uri};
+
+/// The largest response body read (a success body is a few bytes; errors are cut anyway).
+const MAX_RESPONSE_BODY: u64 = 64 * 1024;
+
+/// Exports spans over OTLP/HTTP (`http/protobuf` or `http/json`).
+///
+/// Each export is one `POST` to the endpoint (the full URL, `/v1/traces` included), with
+/// `Content-Type: application/x-protobuf` or `application/json`, `Content-Encoding: gzip`
+/// when configured, and the configured headers. Responses 429, 502, 503 and 504 and
+/// connection failures are retried with exponential backoff and jitter, waiting as long as
+/// `Retry-After` asks; any other error status fails at once with
+/// [`ExportError::HttpStatus`]. The whole export, retries included, takes at most
+/// `config.timeout`.
+///
+/// The client (ureq) is blocking and needs no async runtime: the export runs on the thread
+/// that calls it, normally a batch processor's background thread.
+///
+/// ```
+/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::OtlpHttpExporter;
+/// let exporter = OtlpHttpExporter::new(OtlpConfig {
+///     endpoint: "http://collector:4318/v1/traces".to_owned(),
+///     protocol: OtlpProtocol::HttpJson,
+///     ..OtlpConfig::default()
+/// });
+/// assert!(exporter.is_ok());
+/// ```
+#[derive(Debug)]
+pub struct OtlpHttpExporter {
+    agent: ureq::Agent,
+    endpoint: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    json: bool,
+    gzip: bool,
+    timeout: Duration,
+    resource: Resource,
+    partial: PartialSuccess,
+    shut_down: bool,
+}
+
+impl OtlpHttpExporter {
+    /// An exporter for `config`. Fails when the endpoint is not an `http://` or `https://`
+    /// URL, when a header name or value is invalid, or when the protocol is `grpc`.
+    pub fn new(config: OtlpConfig) -> Result<Self, ExportError> {
+        let OtlpConfig {
+            endpoint: endpoint_text,
+            protocol,
+            headers: header_map,
+            timeout,
+            compression,
+            ..
+        } = config;
+        let json = match protocol {
+            OtlpProtocol::HttpProtobuf => false,
+            OtlpProtocol::HttpJson => true,
+            OtlpProtocol::Grpc => {
+                return Err(ExportError::Failed(
+                    "OtlpHttpExporter speaks http/protobuf and http/json; use OtlpGrpcExporter for grpc"
+                        .to_owned(),
+                ));
+            }
+        };
+        let endpoint: Uri = endpoint_text.parse().map_err(|e| {
+            ExportError::Failed(format!("invalid OTLP endpoint {endpoint_text:?}: {e}"))
+        })?;
+        if !matches!(endpoint.scheme_str(), Some("http" | "https")) || endpoint.host().is_none() {
+            return Err(ExportError::Failed(format!(
+                "invalid OTLP endpoint {endpoint_text:?}: expected http://host:port/v1/traces"
+            )));
+        }
+        let headers = header_map
+            .iter()
+            .map(|(k, v)| {
+                let name = HeaderName::from_bytes(k.as_bytes())
+                    .map_err(|e| ExportError::Failed(format!("invalid header name {k:?}: {e}")))?;
+                let value = HeaderValue::from_str(v).map_err(|e| {
+                    ExportError::Failed(format!("invalid value of header {k:?}: {e}"))
+                })?;
+                Ok((name, value))
+            })
+            .collect::<Result<_, ExportError>>()?;
+        let agent = ureq::Agent::config_builder()
+            // Statuses are data here: 4xx/5xx decide between retry and failure.
+            .http_status_as_error(false)
+            // A POST body is never replayed across a redirect; treat one as a failure.
+            .max_redirects(0)
+            .user_agent(format!("traced/{}", env!("CARGO_PKG_VERSION")))
+            .timeout_global(Some(timeout))
+            .build()
+            .new_agent();
+        Ok(OtlpHttpExporter {
+            agent,
+            endpoint,
+            headers,
+            json,
+            gzip: compression == OtlpCompression::Gzip,
+            timeout,
+            resource: Resource::default(),
+            partial: PartialSuccess::default(),
+            shut_down: false,
+        })
+    }
+
+    fn encode(&self, request: &ExportTraceServiceRequest) -> Result<Vec<u8>, ExportError> {
+        let body = if self.json {
+            json::encode(request)
+                .map_err(|e| ExportError::Failed(format!("OTLP/JSON encoding failed: {e}")))?
+        } else {
+            request.encode_to_vec()
+        };
+        if !self.gzip {
+            return Ok(body);
+        }
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 4),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(&body)
+            .and_then(|()| gz.finish())
+            .map_err(|e| ExportError::Failed(format!("gzip failed: {e}")))
+    }
+
+    /// One POST. `Ok(Ok(()))`: accepted; `Ok(Err(..))`: retryable, with the server's hint
+    /// and the error to return if no retry is left; `Err`: failed for good.
+    fn attempt(&mut self, body: &[u8], remaining: Duration) -> Result<Attempt, ExportError> {
+        let content_type = if self.json {
+            "application/json"
+        } else {
+            "application/x-protobuf"
+        };
+        let mut request = self
+            .agent
+            .post(&self.endpoint)
+            .header("content-type", content_type);
+        if self.gzip {
+            request = request.header("content-encoding", "gzip");
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let request = request.config().timeout_global(Some(remaining)).build();
+        let mut response = match request.send(body) {
+            Ok(response) => response,
+            Err(ureq::Error::Timeout(_)) => return Err(ExportError::Timeout(self.timeout)),
+            Err(
+                e @ (ureq::Error::Io(_)
+                | ureq::Error::ConnectionFailed
+                | ureq::Error::HostNotFound
+                | ureq::Error::Protocol(_)),
+            ) => {
+                // Could not connect, or the server went away without answering: OTLP says
+                // to retry with backoff.
+                return Ok(Attempt::Retry {
+                    hint: None,
+                    error: ExportError::Failed(format!("OTLP/HTTP request failed: {e}")),
+                });
+            }
+            Err(e) => {
+                return Err(ExportError::Failed(format!(
+                    "OTLP/HTTP request failed: {e}"
+                )));
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        // A body cut short or unreadable is not worth failing an accepted export over.
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BODY)
+            .read_to_vec()
+            .unwrap_or_default();
+        if status.is_success() {
+            self.record_partial_success(&bytes);
+            return Ok(Attempt::Done);
+        }
+        let error = ExportError::HttpStatus {
+            status: status.as_u16(),
+            body: error_text(&bytes),
+        };
+        match status {
+            StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => Ok(Attempt::Retry {
+                hint: retry_after,
+                error,
+            }),
+            _ => Err(error),
+        }
+    }
+
+    fn record_partial_success(&mut self, body: &[u8]) {
+        if body.is_empty() {
+            return;
+        }
+        let partial = if self.json {
+            json::partial_success(body)
+        } else {
+            ExportTraceServiceResponse::decode(body)
+                .ok()
+                .and_then(|r| r.partial_success)
+                .map(|p| (p.rejected_spans, p.error_message))
+        };
+        if let Some((rejected, message)) = partial {
+            self.partial.record(rejected, &message);
+        }
+    }
+}
+
+enum Attempt {
+    Done,
+    Retry {
+        hint: Option<Duration>,
+        error: ExportError,
+    },
+}
+
+impl SpanExporter for OtlpHttpExporter {
+    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
+        if self.shut_down {
+            return Err(ExportError::Shutdown);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let body = self.encode(&to_request(&batch, &self.resource))?;
+        let mut backoff = Backoff::new(Instant::now() + self.timeout);
+        loop {
+            let remaining = backoff.remaining();
+            if remaining.is_zero() {
+                return Err(ExportError::Timeout(self.timeout));
+            }
+            match self.attempt(&body, remaining)? {
+                Attempt::Done => return Ok(()),
+                Attempt::Retry { hint, error } => match backoff.next_delay(hint) {
+                    Some(delay) => std::thread::sleep(delay),
+                    None => return Err(error),
+                },
+            }
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.clone();
+    }
+
+    fn shutdown(&mut self) -> Result<(), ExportError> {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return Err(ExportError::Shutdown);
+        }
+        Ok(())
+    }
+}

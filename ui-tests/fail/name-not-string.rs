@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(name = checkout)]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(kind = "clinet")]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(nmae = "checkout")]
+fn checkout() {}
+
+fn main() {}
