@@ -12,15 +12,19 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt as _;
 use syn::parse::{ParseStream, Parser as _};
-use syn::{Expr, Ident, LitStr, Token};
+use syn::{Expr, Ident, LitBool, LitStr, Token};
 
 /// Every option, in the order the docs list them; used in "unknown option" errors.
-pub(crate) const OPTIONS: &[&str] = &["name", "kind", "skip", "skip_all", "attrs"];
+pub(crate) const OPTIONS: &[&str] = &[
+    "name", "kind", "skip", "skip_all", "redact", "reveal", "attrs", "ret", "on_ok", "on_err",
+    "err", "code", "crate", "ignore",
+];
 
 /// The parsed options of one `#[traced(...)]` attribute.
 #[derive(Default)]
 pub(crate) struct Args {
-    /// `name = "..."`: the span name. Default: the function's name.
+    /// `name = "..."`: the span name. Default: the function's name (`Type::method` inside a
+    /// traced impl block or trait).
     pub name: Option<Opt<LitStr>>,
     /// `kind = "server"`: the OpenTelemetry span kind. Default: internal.
     pub kind: Option<Opt<Kind>>,
@@ -28,8 +32,26 @@ pub(crate) struct Args {
     pub skip: Option<Opt<Vec<Ident>>>,
     /// `skip_all`: record no parameter.
     pub skip_all: Option<Opt<()>>,
+    /// `redact(a, b)`: parameters recorded as `[REDACTED]`.
+    pub redact: Option<Opt<Vec<Ident>>>,
+    /// `reveal(a)`: parameters whose names look like secrets, recorded anyway.
+    pub reveal: Option<Opt<Vec<Ident>>>,
     /// `attrs(key = expr, ...)`: extra attributes computed from expressions.
     pub attrs: Option<Opt<Vec<AttrEntry>>>,
+    /// `ret`: record the returned value (the `Ok` value of a `Result`).
+    pub ret: Option<Opt<()>>,
+    /// `on_ok(key = expr, ...)`: attributes computed from the `Ok` value, bound as `ok`.
+    pub on_ok: Option<Opt<Vec<AttrEntry>>>,
+    /// `on_err(key = expr, ...)`: attributes computed from the error, bound as `err`.
+    pub on_err: Option<Opt<Vec<AttrEntry>>>,
+    /// `err(debug)`: how a returned `Err` is recorded. Default: `display`.
+    pub err: Option<Opt<ErrMode>>,
+    /// `code = false`: leave out the code location (`code.*` attributes).
+    pub code: Option<Opt<bool>>,
+    /// `crate = path`: where the `traced` crate is, for crates that re-export it.
+    pub krate: Option<Opt<syn::Path>>,
+    /// `ignore`: on a method of a traced impl block or trait, leave it uninstrumented.
+    pub ignore: Option<Opt<()>>,
 }
 
 /// One option's value and the span of the option's name.
@@ -69,7 +91,35 @@ impl Kind {
     }
 }
 
-/// `key = value` inside `attrs(...)`.
+/// `err(...)`: how a returned `Err` is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ErrMode {
+    /// Status `Error` with the `Display` text (`Debug` if there is none), `exception` event.
+    Display,
+    /// The same with the `Debug` text (`Display` if there is none).
+    Debug,
+    /// An expected outcome: status stays `Unset`, no event, only `error.type`.
+    Expected,
+}
+
+impl ErrMode {
+    pub(crate) const ALL: [(&'static str, ErrMode); 3] = [
+        ("display", ErrMode::Display),
+        ("debug", ErrMode::Debug),
+        ("expected", ErrMode::Expected),
+    ];
+
+    /// The variant's name in `::traced::__private::ErrMode`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            ErrMode::Display => "Display",
+            ErrMode::Debug => "Debug",
+            ErrMode::Expected => "Expected",
+        }
+    }
+}
+
+/// `key = value` inside `attrs(...)`, `on_ok(...)` and `on_err(...)`.
 pub(crate) struct AttrEntry {
     /// The key as recorded: `order.id`, `payment.provider`.
     pub key: String,
@@ -115,15 +165,91 @@ fn parse_option(input: ParseStream, args: &mut Args, errors: &mut Errors) -> syn
             set(&mut args.skip, &name, idents, errors);
         }
         "skip_all" => {
-            if input.peek(Token![=]) || input.peek(syn::token::Paren) {
-                return Err(input.error("`skip_all` takes no value"));
-            }
+            parse_flag(input, &name)?;
             set(&mut args.skip_all, &name, (), errors);
         }
         "attrs" => {
             let list = parse_parens(input, "attrs(order.id = order.id)")?;
             let entries = parse_list(list, errors, |input, _| parse_attr_entry(input));
             set(&mut args.attrs, &name, entries, errors);
+        }
+        "redact" | "reveal" => {
+            let list = parse_parens(input, &format!("{name}(a, b)"))?;
+            let idents = parse_list(list, errors, |input, _| input.call(Ident::parse_any));
+            let slot = if name == "redact" {
+                &mut args.redact
+            } else {
+                &mut args.reveal
+            };
+            set(slot, &name, idents, errors);
+        }
+        "attrs" | "on_ok" | "on_err" => {
+            let example = match name.to_string().as_str() {
+                "attrs" => "attrs(order.id = order.id)",
+                "on_ok" => "on_ok(order.items = ok.len())",
+                _ => "on_err(error.code = err.code())",
+            };
+            let list = parse_parens(input, example)?;
+            let entries = parse_list(list, errors, |input, _| parse_attr_entry(input));
+            let slot = match name.to_string().as_str() {
+                "attrs" => &mut args.attrs,
+                "on_ok" => &mut args.on_ok,
+                _ => &mut args.on_err,
+            };
+            set(slot, &name, entries, errors);
+        }
+        "ret" => {
+            parse_flag(input, &name)?;
+            set(&mut args.ret, &name, (), errors);
+        }
+        "ignore" => {
+            parse_flag(input, &name)?;
+            set(&mut args.ignore, &name, (), errors);
+        }
+        "err" => {
+            let example = "err(display)`, `err(debug)` or `err(expected)";
+            if !input.peek(syn::token::Paren) {
+                return Err(syn::Error::new(
+                    span,
+                    format!("`err` takes a mode: `{example}`"),
+                ));
+            }
+            let list = parse_parens(input, example)?;
+            match parse_err_mode.parse2(list) {
+                Ok(mode) => set(&mut args.err, &name, mode, errors),
+                Err(err) => errors.push(err),
+            }
+        }
+        "code" => {
+            input.parse::<Token![=]>()?;
+            if input.peek(LitBool) {
+                let lit: LitBool = input.parse()?;
+                set(&mut args.code, &name, lit.value, errors);
+            } else {
+                let value: TokenTree = input.parse()?;
+                let hint = match &value {
+                    TokenTree::Literal(lit) if matches!(lit.to_string().as_str(), "\"true\"" | "\"false\"") => {
+                        " without quotes"
+                    }
+                    _ => "",
+                };
+                return Err(syn::Error::new(
+                    value.span(),
+                    format!("expected `true` or `false`{hint}: `code = false` leaves out the code location"),
+                ));
+            }
+        }
+        "crate" => {
+            input.parse::<Token![=]>()?;
+            if input.peek(LitStr) {
+                let lit: LitStr = input.parse()?;
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!("`crate` takes a path, not a string: `crate = {}`", lit.value()),
+                ));
+            }
+            let path = input.call(syn::Path::parse_mod_style)?;
+            set(&mut args.krate, &name, path, errors);
         }
         unknown => {
             let hint = did_you_mean(unknown, OPTIONS.iter().copied());
@@ -154,6 +280,33 @@ fn set<T>(slot: &mut Option<Opt<T>>, name: &Ident, value: T, errors: &mut Errors
             value,
         });
     }
+}
+
+/// A flag such as `skip_all` or `ret`: nothing may follow its name.
+fn parse_flag(input: ParseStream, name: &Ident) -> syn::Result<()> {
+    if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+        return Err(input.error(format!("`{name}` takes no value")));
+    }
+    Ok(())
+}
+
+/// The single mode inside `err(...)`.
+fn parse_err_mode(input: ParseStream) -> syn::Result<ErrMode> {
+    let ident = input.call(Ident::parse_any)?;
+    if !input.is_empty() {
+        return Err(input.error("`err(...)` takes one mode"));
+    }
+    let value = ident.to_string();
+    if let Some((_, mode)) = ErrMode::ALL.iter().find(|(name, _)| *name == value) {
+        return Ok(*mode);
+    }
+    let names = ErrMode::ALL.map(|(name, _)| name);
+    let hint = did_you_mean(&value, names);
+    let valid = names.map(|m| format!("`{m}`")).join(", ");
+    Err(syn::Error::new(
+        ident.span(),
+        format!("unknown error mode `{value}`{hint}; the modes are {valid}"),
+    ))
 }
 
 fn parse_lit_str(input: ParseStream, example: &str) -> syn::Result<LitStr> {
@@ -380,7 +533,8 @@ mod tests {
         assert_eq!(
             errs,
             ["unknown option `nmae` (did you mean `name`?); \
-              the options are `name`, `kind`, `skip`, `skip_all`, `attrs`"]
+              the options are `name`, `kind`, `skip`, `skip_all`, `redact`, `reveal`, `attrs`, \
+              `ret`, `on_ok`, `on_err`, `err`, `code`, `crate`, `ignore`"]
         );
     }
 
@@ -424,6 +578,65 @@ mod tests {
             bogus(a, b)
         ));
         assert_eq!(errs.len(), 7, "{errs:#?}");
+    }
+
+    #[test]
+    fn result_options() {
+        let args = parse_ok(quote!(
+            ret,
+            err(debug),
+            on_ok(order.items = ok.len()),
+            on_err(error.code = err.code())
+        ));
+        assert!(args.ret.is_some());
+        assert_eq!(args.err.unwrap().value, ErrMode::Debug);
+        assert_eq!(args.on_ok.unwrap().value[0].key, "order.items");
+        assert_eq!(args.on_err.unwrap().value[0].key, "error.code");
+        assert_eq!(
+            parse_ok(quote!(err(expected))).err.unwrap().value,
+            ErrMode::Expected
+        );
+        assert_eq!(
+            parse_errs(quote!(err(dbg))),
+            ["unknown error mode `dbg`; the modes are `display`, `debug`, `expected`"]
+        );
+        assert_eq!(
+            parse_errs(quote!(err)),
+            ["`err` takes a mode: `err(display)`, `err(debug)` or `err(expected)`"]
+        );
+        assert_eq!(parse_errs(quote!(ret = true)), ["`ret` takes no value"]);
+    }
+
+    #[test]
+    fn code_crate_redact_reveal_ignore() {
+        let args = parse_ok(quote!(
+            code = false,
+            crate = my::traced,
+            redact(email),
+            reveal(token_count),
+            ignore
+        ));
+        assert!(!args.code.unwrap().value);
+        assert_eq!(
+            args.krate.unwrap().value.to_token_stream().to_string(),
+            "my :: traced"
+        );
+        assert_eq!(args.redact.unwrap().value[0], "email");
+        assert_eq!(args.reveal.unwrap().value[0], "token_count");
+        assert!(args.ignore.is_some());
+        assert_eq!(
+            parse_errs(quote!(code = maybe)),
+            ["expected `true` or `false`: `code = false` leaves out the code location"]
+        );
+        assert_eq!(
+            parse_errs(quote!(code = "false")),
+            ["expected `true` or `false` without quotes: \
+              `code = false` leaves out the code location"]
+        );
+        assert_eq!(
+            parse_errs(quote!(crate = "my::traced")),
+            ["`crate` takes a path, not a string: `crate = my::traced`"]
+        );
     }
 
     #[test]

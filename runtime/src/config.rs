@@ -37,7 +37,9 @@
 //!   either is set. Set `OTEL_TRACES_EXPORTER` to choose explicitly.
 //! - **One exporter.** `OTEL_TRACES_EXPORTER` may list several; traced uses the first it
 //!   knows and reports the others.
-//! - **Without the `otlp` feature**, `otlp` is reported and the console is used instead.
+//! - **Without the `otlp` feature** (nor `otlp-http` / `otlp-grpc`), `otlp` is reported and the
+//!   console is used instead. If the OTLP exporter cannot be created (a bad header, or the
+//!   protocol's feature missing), that is reported and spans are not exported.
 //!
 //! The console exporter runs in a [`SimpleSpanProcessor`](crate::SimpleSpanProcessor); OTLP
 //! in a [`BatchSpanProcessor`](crate::BatchSpanProcessor).
@@ -106,7 +108,7 @@ impl Default for OtlpConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TracesExporter {
     /// OTLP to a collector (`otlp`), through a [`BatchSpanProcessor`](crate::BatchSpanProcessor).
-    /// Needs the `otlp` feature.
+    /// Needs the `otlp` feature (or `otlp-http` / `otlp-grpc`).
     Otlp,
     /// Span trees on standard error (`console`), through a
     /// [`SimpleSpanProcessor`](crate::SimpleSpanProcessor).
@@ -163,6 +165,7 @@ impl fmt::Display for EnvWarning {
 ///     ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
 ///     ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
 ///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+///     ("OTEL_TRACES_EXPORTER", "console"),
 /// ];
 /// let lookup = |name: &str| {
 ///     vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
@@ -173,8 +176,7 @@ impl fmt::Display for EnvWarning {
 /// assert!(env.sampler.description().starts_with("ParentBased{root:TraceIdRatioBased{0.25}"));
 /// assert_eq!(env.otlp.endpoint, "http://collector:4318/v1/traces");
 /// assert_eq!(env.otlp.protocol, OtlpProtocol::HttpProtobuf);
-/// # #[cfg(feature = "otlp")]
-/// assert_eq!(env.exporter, TracesExporter::Otlp);
+/// assert_eq!(env.exporter, TracesExporter::Console); // chosen over the endpoint's `otlp`
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -497,7 +499,9 @@ impl Reader<'_> {
         } else {
             TracesExporter::Console
         });
-        if exporter == TracesExporter::Otlp && !cfg!(feature = "otlp") {
+        if exporter == TracesExporter::Otlp
+            && !cfg!(any(feature = "otlp-http", feature = "otlp-grpc"))
+        {
             let variable = if explicit {
                 NAME
             } else if self.get(OTLP_TRACES_ENDPOINT).is_some() {
@@ -819,7 +823,7 @@ impl Config {
     }
 }
 
-#[cfg(feature = "otlp")]
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 fn otlp_builder(builder: PipelineBuilder, env: &EnvConfig) -> PipelineBuilder {
     match crate::export::otlp::exporter(&env.otlp) {
         Ok(exporter) => builder.with_batch_exporter_config(exporter, env.batch),
@@ -833,7 +837,7 @@ fn otlp_builder(builder: PipelineBuilder, env: &EnvConfig) -> PipelineBuilder {
     }
 }
 
-#[cfg(not(feature = "otlp"))]
+#[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
 fn otlp_builder(builder: PipelineBuilder, _env: &EnvConfig) -> PipelineBuilder {
     report_once(&format!("traced: OTLP export: {WITHOUT_OTLP}"));
     builder.with_simple_exporter(ConsoleExporter::new())

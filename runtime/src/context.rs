@@ -1,18 +1,17 @@
 //! The active span of each thread, and access to it from anywhere.
 //!
-//! The thread keeps a small `Copy` record of the active span's ids in a `Cell`; entering a
-//! span swaps it in and the guard swaps the previous one back. No pointer to a span is ever
-//! stored: changes made through [`current`] are queued per thread, tagged with the span id,
-//! and moved into the span when it is exited. A trace state, rare in practice, lives in a
-//! slot of its own so the common path never touches it.
+//! Each thread keeps a stack of the contexts entered on it: entering a span pushes its ids
+//! (and its trace state, rare in practice), the guard pops back to where it was. No pointer
+//! to a span is ever stored: changes made through [`current`] are queued per thread, tagged
+//! with the span id, and moved into the span when it is exited.
 
 use crate::data::{Event, Link, Status};
 use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::value::{Key, KeyValue, ToValue};
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
-/// The ids of the thread's active span.
+/// The ids of an entered span.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Active {
     pub(crate) trace_id: TraceId,
@@ -21,7 +20,7 @@ pub(crate) struct Active {
     pub(crate) is_remote: bool,
     /// A span of this process that records: changes through `current()` reach it.
     pub(crate) recording: bool,
-    /// The trace state slot holds this context's state.
+    /// Its frame holds a non-empty trace state.
     pub(crate) has_state: bool,
 }
 
@@ -51,58 +50,70 @@ impl Active {
     }
 
     pub(crate) fn span_context(&self) -> SpanContext {
-        let state = if self.has_state {
-            STATE.with(|s| s.borrow().clone())
-        } else {
-            TraceState::NONE
-        };
-        SpanContext::new(
-            self.trace_id,
-            self.span_id,
-            self.flags,
-            self.is_remote,
-            state,
-        )
+        let state = if self.has_state { state_of(self.span_id) } else { TraceState::NONE };
+        SpanContext::new(self.trace_id, self.span_id, self.flags, self.is_remote, state)
     }
+}
+
+struct Frame {
+    active: Active,
+    state: TraceState,
 }
 
 thread_local! {
-    static ACTIVE: Cell<Active> = const { Cell::new(Active::NONE) };
-    static STATE: RefCell<TraceState> = const { RefCell::new(TraceState::NONE) };
+    static STACK: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
     static PENDING: RefCell<Vec<(SpanId, Change)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The thread's active context.
 #[inline]
 pub(crate) fn active() -> Active {
-    ACTIVE.with(Cell::get)
+    STACK
+        .try_with(|s| s.try_borrow().ok().and_then(|s| s.last().map(|f| f.active)))
+        .ok()
+        .flatten()
+        .unwrap_or(Active::NONE)
 }
 
-/// What entering replaced, to be put back on exit.
-#[derive(Debug)]
-pub(crate) struct Saved {
-    prev: Active,
-    prev_state: Option<TraceState>,
+fn state_of(span: SpanId) -> TraceState {
+    STACK
+        .try_with(|s| {
+            let s = s.borrow();
+            s.iter().rev().find(|f| f.active.span_id == span).map(|f| f.state.clone())
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
+
+/// Where the stack stood before an [`enter`]: [`exit`] pops back to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Saved(u32);
 
 /// Makes `new` the thread's active context.
 #[inline]
-pub(crate) fn enter(new: Active, state: &TraceState) -> Saved {
-    let prev_state = if new.has_state {
-        Some(STATE.with(|s| s.replace(state.clone())))
-    } else {
-        None
-    };
-    let prev = ACTIVE.with(|a| a.replace(new));
-    Saved { prev, prev_state }
+pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
+    STACK
+        .try_with(|s| {
+            let mut s = s.try_borrow_mut().ok()?;
+            let depth = s.len() as u32;
+            let state = if new.has_state { state.clone() } else { TraceState::NONE };
+            s.push(Frame { active: new, state });
+            Some(Saved(depth))
+        })
+        .ok()
+        .flatten()
 }
 
-/// Puts back what [`enter`] replaced.
+/// Pops back to where [`enter`] found the stack. Guards dropped out of order pop whatever
+/// was entered after them too, so the stack never holds a context whose guard is gone.
 #[inline]
 pub(crate) fn exit(saved: Saved) {
-    ACTIVE.with(|a| a.set(saved.prev));
-    if let Some(state) = saved.prev_state {
-        let _ = STATE.try_with(|s| *s.borrow_mut() = state);
-    }
+    let _ = STACK.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            s.truncate(saved.0 as usize);
+        }
+    });
 }
 
 /// A change to a span made through [`current`], applied when the span is exited.

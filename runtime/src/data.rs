@@ -232,6 +232,19 @@ impl SpanData {
         }
     }
 
+    /// Appends an attribute whose key is known to be new, within the limits.
+    #[inline(always)]
+    pub(crate) fn push_attribute(&mut self, mut kv: KeyValue, limits: &SpanLimits) {
+        if self.attributes.len() < limits.max_attributes_per_span as usize {
+            if limits.max_attribute_value_length.is_some() {
+                truncate(&mut kv.value, limits.max_attribute_value_length);
+            }
+            self.attributes.push(kv);
+        } else {
+            self.dropped_attributes_count += 1;
+        }
+    }
+
     /// Adds an event within the limits.
     pub(crate) fn add_event(&mut self, mut event: Event, limits: &SpanLimits) {
         if self.events.len() >= limits.max_events_per_span as usize {

@@ -13,6 +13,7 @@ mod ids;
 mod panic;
 mod pipeline;
 pub mod propagation;
+mod redacted;
 mod sampling;
 mod span;
 pub mod testing;
@@ -42,6 +43,7 @@ pub use pipeline::{
     LOCAL_BATCH, Pipeline, PipelineBuilder, PipelineGuard, flush_thread, force_flush, install,
     installed,
 };
+pub use redacted::Redacted;
 pub use sampling::{ParentBased, Sampler, SamplingDecision, ShouldSample};
 pub use span::{CodeLocation, Entered, Parent, Span, SpanBuilder, span};
 pub use value::{Array, Key, KeyValue, OptionalValue, StringValue, ToValue, Value};

@@ -275,20 +275,30 @@ thread_local! {
     };
 }
 
-/// Hands a finished, sampled span to its pipeline.
+/// Hands a finished, sampled span to its pipeline, moving it out of `span`.
+///
+/// # Safety
+/// `span` must point to a valid record that the caller will not use or drop afterwards.
 #[inline]
-pub(crate) fn finish(pipeline: &'static Pipeline, span: SpanData) {
-    let mut span = Some(span);
+pub(crate) unsafe fn finish(pipeline: &'static Pipeline, span: *const SpanData) {
+    let mut moved = false;
     let batch = FINISHED.try_with(|f| {
-        let Ok(mut f) = f.try_borrow_mut() else {
-            return None;
-        };
+        let Ok(mut f) = f.try_borrow_mut() else { return None };
         let mut out = None;
         if f.pipeline.is_some_and(|p| !std::ptr::eq(p, pipeline)) {
             out = f.take();
         }
         f.pipeline = Some(pipeline);
-        f.spans.extend(span.take());
+        f.spans.reserve(1);
+        let len = f.spans.len();
+        // SAFETY: the caller hands the record over; room for one more is reserved, so the
+        // copy lands in allocated, unused memory, and `set_len` then covers exactly it. One
+        // copy, straight from the span into the buffer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(span, f.spans.as_mut_ptr().add(len), 1);
+            f.spans.set_len(len + 1);
+        }
+        moved = true;
         if out.is_none()
             && (!pipeline.buffered
                 || f.spans.len() >= LOCAL_BATCH
@@ -309,8 +319,10 @@ pub(crate) fn finish(pipeline: &'static Pipeline, span: SpanData) {
             }
         });
     }
-    // Ended from inside a processor's own call, or while the thread exits: no buffer.
-    if let Some(span) = span {
+    if !moved {
+        // Ended from inside a processor's own call, or while the thread exits: no buffer.
+        // SAFETY: not moved above, and the caller hands the record over.
+        let span = unsafe { std::ptr::read(span) };
         pipeline.processor.on_end(&mut vec![span]);
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::data::SpanKind;
 use crate::span::{CodeLocation, Span};
-use crate::value::{OptionalValue, Value};
+use crate::value::{OptionalValue, StringValue, Value};
 use std::fmt::{Debug, Display};
 
 pub use crate::future::Instrumented;
@@ -18,7 +18,7 @@ pub use core::{file, line, module_path};
 pub struct Callsite {
     pub(crate) name: &'static str,
     pub(crate) kind: SpanKind,
-    pub(crate) code: CodeLocation,
+    pub(crate) code: Option<CodeLocation>,
 }
 
 impl Callsite {
@@ -34,14 +34,39 @@ impl Callsite {
         Callsite {
             name,
             kind,
-            code: CodeLocation {
+            code: Some(CodeLocation {
                 module_path,
                 function,
                 file,
                 line,
-            },
+            }),
         }
     }
+
+    /// `#[traced(code = false)]`: spans carry no code location.
+    pub const fn without_code(name: &'static str, kind: SpanKind) -> Self {
+        Callsite {
+            name,
+            kind,
+            code: None,
+        }
+    }
+
+    /// The code location its spans carry.
+    #[inline]
+    pub(crate) fn code(&'static self) -> Option<&'static CodeLocation> {
+        self.code.as_ref()
+    }
+}
+
+/// The traits the expansion calls by autoref specialization, imported as `_` so that one
+/// `use ::traced::__private::autoref::*;` brings them into scope without naming anything.
+pub mod autoref {
+    pub use super::{
+        DebugArg as _, NoArg as _, OutcomeAny as _, OutcomeBoth as _, OutcomeDebug as _,
+        OutcomeDisplay as _, OutcomeNone as _, RetOk as _, RetUnit as _, RetValue as _,
+        SelfArg as _, ValueArg as _,
+    };
 }
 
 /// An argument, borrowed for recording.
@@ -54,7 +79,7 @@ pub trait ValueArg {
     fn __traced_self_value(&self) -> Option<Value>;
 }
 impl<T: OptionalValue + ?Sized> ValueArg for &&Arg<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn __traced_value(&self) -> Option<Value> {
         self.0.optional_value()
     }
@@ -115,7 +140,7 @@ pub trait AttrArg {
 // Not offered as a fix in the error above: the user should never build this type.
 #[diagnostic::do_not_recommend]
 impl AttrArg for Option<Value> {
-    #[inline]
+    #[inline(always)]
     fn into_attr(self) -> Option<Value> {
         self
     }
@@ -125,54 +150,195 @@ impl AttrArg for Option<Value> {
 #[derive(Debug)]
 pub struct Ret<'a, T: ?Sized>(pub &'a T);
 
-/// `Err(e)` with `e: Display`: status `Error` with the message, and an `exception` event.
+/// How a returned `Err` is recorded: `#[traced(err(display))]` (the default), `err(debug)`,
+/// `err(expected)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrMode {
+    /// Status `Error` with the error's `Display` text, and an `exception` event.
+    Display,
+    /// Status `Error` with the error's `Debug` text, and an `exception` event.
+    Debug,
+    /// An expected outcome: the status stays `Unset`, no event; only `error.type`.
+    Expected,
+}
+
+/// Records `Err(e)` of type `E`: an exception with `text()` as its message, or for an expected
+/// error only the `error.type` attribute (the OpenTelemetry semantic conventions' name).
+#[inline]
+fn record_err<E: ?Sized>(span: &mut Span, mode: ErrMode, text: impl FnOnce() -> String) {
+    if span.is_recording() {
+        let ty = std::any::type_name::<E>();
+        match mode {
+            ErrMode::Expected => span.set_attribute("error.type", ty),
+            ErrMode::Display | ErrMode::Debug => span.record_exception(ty, text()),
+        }
+    }
+}
+
+/// `Err(e)` with `e: Display + Debug`: the text the mode asks for.
+pub trait OutcomeBoth {
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode);
+}
+impl<T, E: Display + Debug> OutcomeBoth for &&&&Ret<'_, Result<T, E>> {
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
+        if let Err(e) = self.0 {
+            record_err::<E>(span, mode, || match mode {
+                ErrMode::Debug => format!("{e:?}"),
+                _ => e.to_string(),
+            });
+        }
+    }
+}
+
+/// `Err(e)` with `e: Display` only.
 pub trait OutcomeDisplay {
-    fn __traced_outcome(&self, span: &mut Span);
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode);
 }
 impl<T, E: Display> OutcomeDisplay for &&&Ret<'_, Result<T, E>> {
-    fn __traced_outcome(&self, span: &mut Span) {
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            if span.is_recording() {
-                span.record_exception(std::any::type_name::<E>(), e.to_string());
-            }
+            record_err::<E>(span, mode, || e.to_string());
         }
     }
 }
 
 /// `Err(e)` with `e: Debug` only.
 pub trait OutcomeDebug {
-    fn __traced_outcome(&self, span: &mut Span);
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode);
 }
 impl<T, E: Debug> OutcomeDebug for &&Ret<'_, Result<T, E>> {
-    fn __traced_outcome(&self, span: &mut Span) {
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            if span.is_recording() {
-                span.record_exception(std::any::type_name::<E>(), format!("{e:?}"));
-            }
+            record_err::<E>(span, mode, || format!("{e:?}"));
         }
     }
 }
 
 /// `Err(e)` with neither: the type name is the message.
 pub trait OutcomeAny {
-    fn __traced_outcome(&self, span: &mut Span);
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode);
 }
 impl<T, E> OutcomeAny for &Ret<'_, Result<T, E>> {
-    fn __traced_outcome(&self, span: &mut Span) {
-        if self.0.is_err() && span.is_recording() {
-            let ty = std::any::type_name::<E>();
-            span.record_exception(ty, ty.to_owned());
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
+        if self.0.is_err() {
+            record_err::<E>(span, mode, || std::any::type_name::<E>().to_owned());
         }
     }
 }
 
 /// Anything else: no outcome to read.
 pub trait OutcomeNone {
-    fn __traced_outcome(&self, span: &mut Span);
+    fn __traced_outcome(&self, span: &mut Span, mode: ErrMode);
 }
 impl<R: ?Sized> OutcomeNone for Ret<'_, R> {
     #[inline]
-    fn __traced_outcome(&self, _span: &mut Span) {}
+    fn __traced_outcome(&self, _span: &mut Span, _mode: ErrMode) {}
+}
+
+/// `ret` on `Result<(), E>`: nothing to record.
+pub trait RetUnit<'a> {
+    fn __traced_ok(&self) -> Option<&'a ()>;
+}
+impl<'a, E> RetUnit<'a> for &&Ret<'a, Result<(), E>> {
+    #[inline]
+    fn __traced_ok(&self) -> Option<&'a ()> {
+        None
+    }
+}
+
+/// `ret` on `Result<T, E>`: the `Ok` value (an error is the outcome's business).
+pub trait RetOk<'a> {
+    type Value: ?Sized;
+    fn __traced_ok(&self) -> Option<&'a Self::Value>;
+}
+impl<'a, T, E> RetOk<'a> for &Ret<'a, Result<T, E>> {
+    type Value = T;
+    #[inline]
+    fn __traced_ok(&self) -> Option<&'a T> {
+        self.0.as_ref().ok()
+    }
+}
+
+/// `ret` on anything else: the value itself.
+pub trait RetValue<'a> {
+    type Value: ?Sized;
+    fn __traced_ok(&self) -> Option<&'a Self::Value>;
+}
+impl<'a, R: ?Sized> RetValue<'a> for Ret<'a, R> {
+    type Value = R;
+    #[inline]
+    fn __traced_ok(&self) -> Option<&'a R> {
+        Some(self.0)
+    }
+}
+
+/// The attribute key of `ret`.
+pub const RETURN_KEY: &str = "traced.return";
+
+/// What `ret` records: a typed value, or `Debug`.
+#[diagnostic::on_unimplemented(
+    message = "the returned value cannot be recorded as a span attribute",
+    label = "its type implements neither `Debug` nor `traced::ToValue`",
+    note = "remove `ret`, or derive `Debug` or implement `traced::ToValue` for the returned type"
+)]
+pub trait RetAttr {
+    fn into_ret_attr(self) -> Option<Value>;
+}
+// Not offered as a fix in the error above: the user should never build this type.
+#[diagnostic::do_not_recommend]
+impl RetAttr for Option<Value> {
+    #[inline]
+    fn into_ret_attr(self) -> Option<Value> {
+        self
+    }
+}
+
+/// `ret`: records the returned value as `traced.return`.
+#[inline]
+pub fn record_return(span: &mut Span, value: impl RetAttr) {
+    if let Some(value) = value.into_ret_attr() {
+        span.set_attribute(RETURN_KEY, value);
+    }
+}
+
+/// An attribute set when the function returns (`on_ok`, `on_err`): its key may repeat an
+/// argument's, and then replaces it.
+#[inline]
+pub fn result_attr(span: &mut Span, key: &'static str, value: impl AttrArg) {
+    if let Some(value) = value.into_attr() {
+        span.set_attribute(key, value);
+    }
+}
+
+/// What `on_ok` and `on_err` read.
+#[diagnostic::on_unimplemented(
+    message = "`on_ok` and `on_err` read a `Result`, but this function returns `{Self}`",
+    label = "not a `Result`"
+)]
+pub trait IsResult {
+    type Ok: ?Sized;
+    type Err: ?Sized;
+    fn as_result(&self) -> Result<&Self::Ok, &Self::Err>;
+}
+impl<T, E> IsResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    #[inline]
+    fn as_result(&self) -> Result<&T, &E> {
+        self.as_ref()
+    }
+}
+
+/// `Ok(&value)` or `Err(&error)`, for `on_ok` and `on_err`.
+#[inline]
+pub fn as_result<R: IsResult + ?Sized>(result: &R) -> Result<&R::Ok, &R::Err> {
+    result.as_result()
+}
+
+/// The value of a redacted argument: `[REDACTED]`, the key kept.
+#[inline]
+pub fn redacted() -> Option<Value> {
+    Some(Value::String(StringValue::from_static(crate::redacted::TEXT)))
 }
 
 /// The `?` operator, for bodies whose early exits the macro redirects to its own label.

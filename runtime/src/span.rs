@@ -217,11 +217,20 @@ impl Span {
     #[doc(hidden)]
     #[inline]
     pub fn start_callsite(cs: &'static crate::private::Callsite) -> Span {
+        // Tracing off costs this one atomic load and a branch.
+        if pipeline::get().is_none() {
+            return Span::none();
+        }
+        Span::start_callsite_slow(cs)
+    }
+
+    #[inline(never)]
+    fn start_callsite_slow(cs: &'static crate::private::Callsite) -> Span {
         Span::start_inner(Start {
             name: Cow::Borrowed(cs.name),
             kind: cs.kind,
             parent: &Parent::Current,
-            code: Some(&cs.code),
+            code: cs.code(),
             start: None,
         })
     }
@@ -251,12 +260,14 @@ impl Span {
         }
     }
 
-    /// Sets a static-keyed attribute that may be absent (used by generated code).
+    /// Adds a static-keyed attribute that may be absent: the arguments of a `#[traced]`
+    /// function, right after the start. The expansion guarantees the keys are distinct, so
+    /// there is no search for an earlier value with the same key.
     #[doc(hidden)]
-    #[inline]
+    #[inline(always)]
     pub fn attr<V: crate::private::AttrArg>(&mut self, key: &'static str, value: V) {
         if let (State::Recording(r), Some(value)) = (&mut self.state, value.into_attr()) {
-            r.data.set_attribute(
+            r.data.push_attribute(
                 KeyValue {
                     key: Cow::Borrowed(key),
                     value,
@@ -327,13 +338,12 @@ impl Span {
     #[doc(hidden)]
     #[inline]
     pub fn enter_until_end(&mut self) -> Entered<'_> {
-        let saved = self.activate();
-        Entered {
-            span: self,
-            saved,
-            was_panicking: std::thread::panicking(),
-            ends_span: true,
+        if let State::Off = self.state {
+            // Nothing to activate or end: the guard does nothing.
+            return Entered { span: self, saved: None, was_panicking: false, ends_span: false };
         }
+        let saved = self.activate();
+        Entered { span: self, saved, was_panicking: std::thread::panicking(), ends_span: true }
     }
 
     /// Runs `f` with this span active.
@@ -346,11 +356,11 @@ impl Span {
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         match &self.state {
             State::Off => None,
-            State::NonRecording(a, state) => Some(context::enter(*a, state)),
+            State::NonRecording(a, state) => context::enter(*a, state),
             State::Recording(r) => {
                 let cx = &r.data.span_context;
                 let a = Active::from_context(cx, true);
-                Some(context::enter(a, cx.trace_state()))
+                context::enter(a, cx.trace_state())
             }
         }
     }
@@ -402,22 +412,38 @@ impl Span {
         self.end_in_place(Some(end_unix_nanos));
     }
 
-    #[inline]
+    #[inline(never)]
     pub(crate) fn end_in_place(&mut self, at: Option<u64>) {
-        if let State::Recording(mut r) = std::mem::replace(&mut self.state, State::Off) {
-            r.data.end_time_unix_nano = at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
-            if r.sampled {
-                pipeline::finish(r.pipeline, r.data);
+        match &mut self.state {
+            State::Off => {}
+            State::NonRecording(..) => self.state = State::Off,
+            State::Recording(r) => {
+                r.data.end_time_unix_nano = at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
+                if r.sampled {
+                    let pipeline = r.pipeline;
+                    let data: *const SpanData = &raw const r.data;
+                    // SAFETY: `finish` moves the record out of `data` exactly once (it reserves
+                    // room first, so nothing can panic after the move), and the state is then
+                    // overwritten without being dropped, so the record is never dropped twice.
+                    // The other fields of `Record` have no destructor.
+                    unsafe {
+                        pipeline::finish(pipeline, data);
+                        std::ptr::write(&raw mut self.state, State::Off);
+                    }
+                } else {
+                    self.state = State::Off;
+                }
             }
-        } else {
-            self.state = State::Off;
         }
     }
 }
 
 impl Drop for Span {
+    #[inline]
     fn drop(&mut self) {
-        self.end_in_place(None);
+        if !matches!(self.state, State::Off) {
+            self.end_in_place(None);
+        }
     }
 }
 
@@ -451,7 +477,9 @@ impl std::ops::DerefMut for Entered<'_> {
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.span.deactivate(self.saved.take());
+        if self.saved.is_some() {
+            self.span.deactivate(self.saved.take());
+        }
         if self.ends_span {
             if !self.was_panicking && std::thread::panicking() {
                 self.span.record_panic();

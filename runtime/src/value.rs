@@ -36,6 +36,7 @@ impl StringValue {
 }
 
 impl From<&str> for StringValue {
+    #[inline]
     fn from(s: &str) -> Self {
         StringValue(CompactString::new(s))
     }
@@ -233,7 +234,7 @@ impl ToValue for f32 {
     }
 }
 impl ToValue for str {
-    #[inline]
+    #[inline(always)]
     fn to_value(&self) -> Value {
         Value::String(self.into())
     }
@@ -260,7 +261,7 @@ impl ToValue for Cow<'_, str> {
     }
 }
 impl<T: ToValue + ?Sized> ToValue for &T {
-    #[inline]
+    #[inline(always)]
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
@@ -315,7 +316,7 @@ pub trait OptionalValue {
     fn optional_value(&self) -> Option<Value>;
 }
 impl<T: ToValue + ?Sized> OptionalValue for T {
-    #[inline]
+    #[inline(always)]
     fn optional_value(&self) -> Option<Value> {
         Some(self.to_value())
     }

@@ -1,5 +1,9 @@
 //! The `OTEL_*` environment variables, through a lookup table (the process environment is
 //! never touched), and the code overrides of `Config`.
+#![allow(
+    clippy::too_many_lines,
+    reason = "table tests: one row per case reads better than many small functions"
+)]
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -8,7 +12,10 @@ use traced_runtime::config::{
 };
 use traced_runtime::{BatchConfig, Sampler, SpanLimits, Value};
 
-fn parse(vars: &[(&str, &str)]) -> (EnvConfig, Vec<EnvWarning>) {
+/// Variables set for one case.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
+fn parse(vars: Vars<'_>) -> (EnvConfig, Vec<EnvWarning>) {
     let lookup = |name: &str| {
         vars.iter()
             .rev()
@@ -110,7 +117,10 @@ fn sdk_disabled_is_true_only_for_true() {
 #[test]
 fn service_name() {
     assert_eq!(
-        one("OTEL_SERVICE_NAME", "checkout").0.service_name.as_deref(),
+        one("OTEL_SERVICE_NAME", "checkout")
+            .0
+            .service_name
+            .as_deref(),
         Some("checkout")
     );
     assert_eq!(one("OTEL_SERVICE_NAME", "").0.service_name, None);
@@ -122,10 +132,7 @@ fn resource_attributes_are_percent_decoded_and_all_or_nothing() {
         ("a=1,b=2", &[("a", "1"), ("b", "2")]),
         (" a = 1 , b=2 ", &[("a", "1"), ("b", "2")]),
         ("a=1,,b=2,", &[("a", "1"), ("b", "2")]),
-        (
-            "msg=hello%20world%2C%3D%25",
-            &[("msg", "hello world,=%")],
-        ),
+        ("msg=hello%20world%2C%3D%25", &[("msg", "hello world,=%")]),
         ("k%20ey=v", &[("k ey", "v")]),
         ("euro=%E2%82%AC", &[("euro", "€")]),
         ("empty=", &[("empty", "")]),
@@ -145,14 +152,20 @@ fn resource_attributes_are_percent_decoded_and_all_or_nothing() {
     for bad in ["a", "a=1,b", "=v", "a=%zz", "a=%2", "a=%FF", "%=1"] {
         let (c, w) = one("OTEL_RESOURCE_ATTRIBUTES", bad);
         assert_eq!(w, ["OTEL_RESOURCE_ATTRIBUTES"], "{bad:?}");
-        assert!(c.resource_attributes.is_empty(), "{bad:?}: the whole value is dropped");
+        assert!(
+            c.resource_attributes.is_empty(),
+            "{bad:?}: the whole value is dropped"
+        );
     }
 }
 
 #[test]
 fn service_name_beats_resource_attributes_and_code_beats_both() {
     let vars = [
-        ("OTEL_RESOURCE_ATTRIBUTES", "service.name=attrs,team=payments"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=attrs,team=payments",
+        ),
         ("OTEL_SERVICE_NAME", "env-name"),
     ];
     let lookup = |name: &str| {
@@ -164,7 +177,10 @@ fn service_name_beats_resource_attributes_and_code_beats_both() {
     let r = config.resource();
     assert_eq!(r.service_name(), "env-name");
     assert_eq!(r.get("team"), Some(&Value::String("payments".into())));
-    assert_eq!(r.get("telemetry.sdk.name"), Some(&Value::String("traced".into())));
+    assert_eq!(
+        r.get("telemetry.sdk.name"),
+        Some(&Value::String("traced".into()))
+    );
     let r = config
         .with_service_name("code-name")
         .with_resource_attribute("team", "search")
@@ -194,7 +210,12 @@ fn samplers_and_their_argument() {
         ("ALWAYS_ON", "", on.into(), &[]),
         ("always_off", "", off.into(), &[]),
         ("traceidratio", "", "TraceIdRatioBased{1}".into(), &[]),
-        ("traceidratio", "0.25", "TraceIdRatioBased{0.25}".into(), &[]),
+        (
+            "traceidratio",
+            "0.25",
+            "TraceIdRatioBased{0.25}".into(),
+            &[],
+        ),
         ("traceidratio", "0", "TraceIdRatioBased{0}".into(), &[]),
         ("traceidratio", "1", "TraceIdRatioBased{1}".into(), &[]),
         (
@@ -223,8 +244,18 @@ fn samplers_and_their_argument() {
         ),
         ("parentbased_always_on", "", pb(on), &[]),
         ("parentbased_always_off", "", pb(off), &[]),
-        ("parentbased_traceidratio", "0.1", pb("TraceIdRatioBased{0.1}"), &[]),
-        ("parentbased_traceidratio", "", pb("TraceIdRatioBased{1}"), &[]),
+        (
+            "parentbased_traceidratio",
+            "0.1",
+            pb("TraceIdRatioBased{0.1}"),
+            &[],
+        ),
+        (
+            "parentbased_traceidratio",
+            "",
+            pb("TraceIdRatioBased{1}"),
+            &[],
+        ),
         (
             "parentbased_traceidratio",
             "x",
@@ -252,21 +283,33 @@ fn samplers_and_their_argument() {
 
 #[test]
 fn exporter_choice_and_its_endpoint_dependent_default() {
-    let otlp_or_console = if cfg!(feature = "otlp") {
+    let otlp_or_console = if cfg!(any(feature = "otlp-http", feature = "otlp-grpc")) {
         TracesExporter::Otlp
     } else {
         TracesExporter::Console
     };
-    let feature_warning: &[&str] = if cfg!(feature = "otlp") {
+    let feature_warning: &[&str] = if cfg!(any(feature = "otlp-http", feature = "otlp-grpc")) {
         &[]
     } else {
         &["OTEL_TRACES_EXPORTER"]
     };
-    let table: &[(&[(&str, &str)], TracesExporter, Vec<&str>)] = &[
+    let table: &[(Vars<'_>, TracesExporter, Vec<&str>)] = &[
         (&[], TracesExporter::Console, vec![]),
-        (&[("OTEL_TRACES_EXPORTER", "console")], TracesExporter::Console, vec![]),
-        (&[("OTEL_TRACES_EXPORTER", "CONSOLE")], TracesExporter::Console, vec![]),
-        (&[("OTEL_TRACES_EXPORTER", "none")], TracesExporter::None, vec![]),
+        (
+            &[("OTEL_TRACES_EXPORTER", "console")],
+            TracesExporter::Console,
+            vec![],
+        ),
+        (
+            &[("OTEL_TRACES_EXPORTER", "CONSOLE")],
+            TracesExporter::Console,
+            vec![],
+        ),
+        (
+            &[("OTEL_TRACES_EXPORTER", "none")],
+            TracesExporter::None,
+            vec![],
+        ),
         (
             &[("OTEL_TRACES_EXPORTER", "otlp")],
             otlp_or_console,
@@ -275,7 +318,7 @@ fn exporter_choice_and_its_endpoint_dependent_default() {
         (
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")],
             otlp_or_console,
-            if cfg!(feature = "otlp") {
+            if cfg!(any(feature = "otlp-http", feature = "otlp-grpc")) {
                 vec![]
             } else {
                 vec!["OTEL_EXPORTER_OTLP_ENDPOINT"]
@@ -287,7 +330,7 @@ fn exporter_choice_and_its_endpoint_dependent_default() {
                 "http://collector:4318/v1/traces",
             )],
             otlp_or_console,
-            if cfg!(feature = "otlp") {
+            if cfg!(any(feature = "otlp-http", feature = "otlp-grpc")) {
                 vec![]
             } else {
                 vec!["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
@@ -346,7 +389,7 @@ fn exporter_choice_and_its_endpoint_dependent_default() {
     }
 }
 
-#[cfg(not(feature = "otlp"))]
+#[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
 #[test]
 fn without_the_otlp_feature_otlp_is_reported_by_name() {
     let (c, w) = parse(&[("OTEL_TRACES_EXPORTER", "otlp")]);
@@ -359,7 +402,7 @@ fn without_the_otlp_feature_otlp_is_reported_by_name() {
 
 #[test]
 fn otlp_endpoints() {
-    let table: &[(&[(&str, &str)], &str, &[&str])] = &[
+    let table: &[(Vars<'_>, &str, &[&str])] = &[
         (&[], "http://localhost:4318/v1/traces", &[]),
         (
             &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
@@ -401,7 +444,10 @@ fn otlp_endpoints() {
         (
             &[
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://base:4318"),
-                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:9999/custom"),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "http://traces:9999/custom",
+                ),
             ],
             "http://traces:9999/custom",
             &[],
@@ -440,7 +486,7 @@ fn otlp_endpoints() {
 #[test]
 fn otlp_protocol_compression_and_timeout_with_signal_overrides() {
     type Check = fn(&EnvConfig) -> bool;
-    let table: &[(&[(&str, &str)], Check, &[&str])] = &[
+    let table: &[(Vars<'_>, Check, &[&str])] = &[
         (
             &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
             |c| c.otlp.protocol == OtlpProtocol::Grpc,
@@ -562,7 +608,10 @@ fn otlp_headers_are_decoded_the_traces_list_replaces_the_general_one_and_never_e
     // A malformed traces list is reported and the general one is used.
     let (h, w) = headers(&[
         ("OTEL_EXPORTER_OTLP_HEADERS", "a=1"),
-        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "secret-token-without-equals"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "secret-token-without-equals",
+        ),
     ]);
     assert_eq!(h, [("a".to_owned(), "1".to_owned())]);
     assert_eq!(w.len(), 1);
@@ -579,26 +628,116 @@ fn batch_processor_variables() {
     type Check = fn(&BatchConfig) -> bool;
     let d = BatchConfig::default();
     let table: &[(&str, &str, Check, bool)] = &[
-        ("OTEL_BSP_SCHEDULE_DELAY", "250", |b| b.scheduled_delay() == Duration::from_millis(250), false),
-        ("OTEL_BSP_SCHEDULE_DELAY", "0", |b| b.scheduled_delay().is_zero(), false),
-        ("OTEL_BSP_SCHEDULE_DELAY", "-5", |b| b.scheduled_delay() == Duration::from_secs(5), true),
-        ("OTEL_BSP_SCHEDULE_DELAY", "5s", |b| b.scheduled_delay() == Duration::from_secs(5), true),
-        ("OTEL_BSP_SCHEDULE_DELAY", "1.5", |b| b.scheduled_delay() == Duration::from_secs(5), true),
-        ("OTEL_BSP_EXPORT_TIMEOUT", "1000", |b| b.export_timeout() == Duration::from_secs(1), false),
-        ("OTEL_BSP_EXPORT_TIMEOUT", "0", |b| b.export_timeout().is_zero(), false),
-        ("OTEL_BSP_EXPORT_TIMEOUT", "never", |b| b.export_timeout() == Duration::from_secs(30), true),
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "4096", |b| b.max_queue_size() == 4096 && b.max_export_batch_size() == 512, false),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "250",
+            |b| b.scheduled_delay() == Duration::from_millis(250),
+            false,
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "0",
+            |b| b.scheduled_delay().is_zero(),
+            false,
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "-5",
+            |b| b.scheduled_delay() == Duration::from_secs(5),
+            true,
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "5s",
+            |b| b.scheduled_delay() == Duration::from_secs(5),
+            true,
+        ),
+        (
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "1.5",
+            |b| b.scheduled_delay() == Duration::from_secs(5),
+            true,
+        ),
+        (
+            "OTEL_BSP_EXPORT_TIMEOUT",
+            "1000",
+            |b| b.export_timeout() == Duration::from_secs(1),
+            false,
+        ),
+        (
+            "OTEL_BSP_EXPORT_TIMEOUT",
+            "0",
+            |b| b.export_timeout().is_zero(),
+            false,
+        ),
+        (
+            "OTEL_BSP_EXPORT_TIMEOUT",
+            "never",
+            |b| b.export_timeout() == Duration::from_secs(30),
+            true,
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "4096",
+            |b| b.max_queue_size() == 4096 && b.max_export_batch_size() == 512,
+            false,
+        ),
         // A queue below the default batch size shrinks the batch, silently.
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "100", |b| b.max_queue_size() == 100 && b.max_export_batch_size() == 100, false),
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "0", |b| b.max_queue_size() == 2048, true),
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "-1", |b| b.max_queue_size() == 2048, true),
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "99999999999", |b| b.max_queue_size() == 2048, true),
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64", |b| b.max_export_batch_size() == 64, false),
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2048", |b| b.max_export_batch_size() == 2048, false),
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0", |b| b.max_export_batch_size() == 512, true),
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "big", |b| b.max_export_batch_size() == 512, true),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "100",
+            |b| b.max_queue_size() == 100 && b.max_export_batch_size() == 100,
+            false,
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "0",
+            |b| b.max_queue_size() == 2048,
+            true,
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "-1",
+            |b| b.max_queue_size() == 2048,
+            true,
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "99999999999",
+            |b| b.max_queue_size() == 2048,
+            true,
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "64",
+            |b| b.max_export_batch_size() == 64,
+            false,
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "2048",
+            |b| b.max_export_batch_size() == 2048,
+            false,
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "0",
+            |b| b.max_export_batch_size() == 512,
+            true,
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "big",
+            |b| b.max_export_batch_size() == 512,
+            true,
+        ),
         // Larger than the queue: clamped to it, and reported.
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "5000", |b| b.max_export_batch_size() == 2048, true),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "5000",
+            |b| b.max_export_batch_size() == 2048,
+            true,
+        ),
     ];
     for (name, value, check, warned) in table {
         let (c, w) = one(name, value);
@@ -614,9 +753,16 @@ fn batch_processor_variables() {
         ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200"),
     ]);
-    assert_eq!((c.batch.max_queue_size(), c.batch.max_export_batch_size()), (100, 100));
+    assert_eq!(
+        (c.batch.max_queue_size(), c.batch.max_export_batch_size()),
+        (100, 100)
+    );
     assert_eq!(w[0].variable, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
-    assert!(w[0].message.contains("OTEL_BSP_MAX_QUEUE_SIZE (100)"), "{}", w[0]);
+    assert!(
+        w[0].message.contains("OTEL_BSP_MAX_QUEUE_SIZE (100)"),
+        "{}",
+        w[0]
+    );
 }
 
 #[test]
@@ -628,47 +774,149 @@ fn span_limits_with_their_general_fallbacks() {
     let event_attrs: Get = |l| Some(l.max_attributes_per_event);
     let link_attrs: Get = |l| Some(l.max_attributes_per_link);
     let length: Get = |l| l.max_attribute_value_length;
-    let table: &[(&[(&str, &str)], Get, Option<u32>, &[&str])] = &[
-        (&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "16")], attrs, Some(16), &[]),
-        (&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "0")], attrs, Some(0), &[]),
-        (&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "-1")], attrs, Some(128), &["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"]),
-        (&[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "many")], attrs, Some(128), &["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"]),
-        (&[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")], attrs, Some(32), &[]),
-        (&[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")], event_attrs, Some(32), &[]),
-        (&[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")], link_attrs, Some(32), &[]),
-        (&[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")], events, Some(128), &[]),
+    let table: &[(Vars<'_>, Get, Option<u32>, &[&str])] = &[
         (
-            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"), ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "8")],
+            &[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "16")],
+            attrs,
+            Some(16),
+            &[],
+        ),
+        (
+            &[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "0")],
+            attrs,
+            Some(0),
+            &[],
+        ),
+        (
+            &[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "-1")],
+            attrs,
+            Some(128),
+            &["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"],
+        ),
+        (
+            &[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "many")],
+            attrs,
+            Some(128),
+            &["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"],
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")],
+            attrs,
+            Some(32),
+            &[],
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")],
+            event_attrs,
+            Some(32),
+            &[],
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")],
+            link_attrs,
+            Some(32),
+            &[],
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32")],
+            events,
+            Some(128),
+            &[],
+        ),
+        (
+            &[
+                ("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"),
+                ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "8"),
+            ],
             attrs,
             Some(8),
             &[],
         ),
         (
-            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"), ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "x")],
+            &[
+                ("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"),
+                ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "x"),
+            ],
             attrs,
             Some(32),
             &["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT"],
         ),
-        (&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "4")], events, Some(4), &[]),
-        (&[("OTEL_SPAN_EVENT_COUNT_LIMIT", "1e3")], events, Some(128), &["OTEL_SPAN_EVENT_COUNT_LIMIT"]),
-        (&[("OTEL_SPAN_LINK_COUNT_LIMIT", "2")], links, Some(2), &[]),
-        (&[("OTEL_SPAN_LINK_COUNT_LIMIT", "two")], links, Some(128), &["OTEL_SPAN_LINK_COUNT_LIMIT"]),
-        (&[("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "5")], event_attrs, Some(5), &[]),
         (
-            &[("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"), ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "5")],
+            &[("OTEL_SPAN_EVENT_COUNT_LIMIT", "4")],
+            events,
+            Some(4),
+            &[],
+        ),
+        (
+            &[("OTEL_SPAN_EVENT_COUNT_LIMIT", "1e3")],
+            events,
+            Some(128),
+            &["OTEL_SPAN_EVENT_COUNT_LIMIT"],
+        ),
+        (&[("OTEL_SPAN_LINK_COUNT_LIMIT", "2")], links, Some(2), &[]),
+        (
+            &[("OTEL_SPAN_LINK_COUNT_LIMIT", "two")],
+            links,
+            Some(128),
+            &["OTEL_SPAN_LINK_COUNT_LIMIT"],
+        ),
+        (
+            &[("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "5")],
             event_attrs,
             Some(5),
             &[],
         ),
-        (&[("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "-5")], event_attrs, Some(128), &["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"]),
-        (&[("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "6")], link_attrs, Some(6), &[]),
-        (&[("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "?")], link_attrs, Some(128), &["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"]),
-        (&[], length, None, &[]),
-        (&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "256")], length, Some(256), &[]),
-        (&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "0")], length, Some(0), &[]),
-        (&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64")], length, Some(64), &[]),
         (
-            &[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"), ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "128")],
+            &[
+                ("OTEL_ATTRIBUTE_COUNT_LIMIT", "32"),
+                ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "5"),
+            ],
+            event_attrs,
+            Some(5),
+            &[],
+        ),
+        (
+            &[("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "-5")],
+            event_attrs,
+            Some(128),
+            &["OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT"],
+        ),
+        (
+            &[("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "6")],
+            link_attrs,
+            Some(6),
+            &[],
+        ),
+        (
+            &[("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "?")],
+            link_attrs,
+            Some(128),
+            &["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"],
+        ),
+        (&[], length, None, &[]),
+        (
+            &[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "256")],
+            length,
+            Some(256),
+            &[],
+        ),
+        (
+            &[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "0")],
+            length,
+            Some(0),
+            &[],
+        ),
+        (
+            &[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64")],
+            length,
+            Some(64),
+            &[],
+        ),
+        (
+            &[
+                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+                ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "128"),
+            ],
             length,
             Some(128),
             &[],
@@ -758,8 +1006,8 @@ static PIPELINE: Mutex<()> = Mutex::new(());
 #[test]
 fn sdk_disabled_installs_nothing() {
     let _lock = PIPELINE.lock().unwrap_or_else(PoisonError::into_inner);
-    let guard = Config::from_lookup(&|n: &str| (n == "OTEL_SDK_DISABLED").then(|| "true".into()))
-        .install();
+    let guard =
+        Config::from_lookup(&|n: &str| (n == "OTEL_SDK_DISABLED").then(|| "true".into())).install();
     assert!(traced_runtime::installed().is_none());
     let span = traced_runtime::span("ignored").start();
     assert!(!span.is_recording());
@@ -789,4 +1037,22 @@ fn an_installed_configuration_uses_its_sampler_limits_and_resource() {
     assert!(!traced_runtime::span("unsampled").start().is_recording());
     drop(guard);
     assert!(traced_runtime::installed().is_none());
+}
+
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+#[test]
+fn an_otlp_endpoint_installs_the_batch_processor() {
+    let _lock = PIPELINE.lock().unwrap_or_else(PoisonError::into_inner);
+    let guard = Config::from_lookup(&|n: &str| {
+        (n == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://127.0.0.1:9".to_owned())
+    })
+    .with_batch_config(BatchConfig::default().with_export_timeout(Duration::from_millis(200)))
+    .install();
+    let p = traced_runtime::installed().expect("installed");
+    assert!(
+        format!("{:?}", p.processor()).starts_with("BatchSpanProcessor"),
+        "{:?}",
+        p.processor()
+    );
+    drop(guard);
 }

@@ -18,7 +18,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue as PKeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, KeyValue as PKeyValue, any_value,
+};
 use opentelemetry_proto::tonic::trace::v1 as ptrace;
 use prost::Message as _;
 use std::collections::{BTreeMap, VecDeque};
@@ -29,9 +31,8 @@ use std::time::{Duration, Instant};
 use traced_runtime::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use traced_runtime::export::otlp::{self, OtlpGrpcExporter, OtlpHttpExporter};
 use traced_runtime::{
-    Array, Event, ExportError, KeyValue, Link, Pipeline, Resource, Sampler, SpanContext,
-    SpanData, SpanExporter, SpanId, SpanKind, SpanLimits, Status, TraceFlags, TraceId,
-    TraceState, Value,
+    Array, Event, ExportError, KeyValue, Link, Pipeline, Resource, Sampler, SpanContext, SpanData,
+    SpanExporter, SpanId, SpanKind, SpanLimits, Status, TraceFlags, TraceId, TraceState, Value,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -148,7 +149,11 @@ impl Receiver {
     }
 }
 
-async fn http_export(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn http_export(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -169,7 +174,10 @@ async fn http_export(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
         "application/json" => true,
         "application/x-protobuf" => false,
         other => {
-            return (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("content-type {other:?}"))
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content-type {other:?}"),
+            )
                 .into_response();
         }
     };
@@ -200,7 +208,12 @@ async fn http_export(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
             }
             .encode_to_vec()
         };
-        (StatusCode::OK, [("content-type", content_type.clone())], body).into_response()
+        (
+            StatusCode::OK,
+            [("content-type", content_type.clone())],
+            body,
+        )
+            .into_response()
     };
     match shared.next() {
         Reply::Ok => ok(None),
@@ -213,8 +226,11 @@ async fn http_export(State(shared): State<Arc<Shared>>, headers: HeaderMap, body
             ok(None)
         }
         Reply::Http(status, retry_after) => {
-            let mut response =
-                (StatusCode::from_u16(status).unwrap(), format!("scripted {status}")).into_response();
+            let mut response = (
+                StatusCode::from_u16(status).unwrap(),
+                format!("scripted {status}"),
+            )
+                .into_response();
             if let Some(v) = retry_after {
                 response
                     .headers_mut()
@@ -236,7 +252,11 @@ impl TraceService for GrpcReceiver {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let headers = request.metadata().clone().into_headers();
         self.0.record(request.into_inner(), headers);
-        let ok = |partial_success| Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success }));
+        let ok = |partial_success| {
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success,
+            }))
+        };
         match self.0.next() {
             Reply::Ok => ok(None),
             Reply::Partial(rejected, message) => ok(Some(ExportTracePartialSuccess {
@@ -248,7 +268,7 @@ impl TraceService for GrpcReceiver {
                 ok(None)
             }
             Reply::Grpc(code, retry_delay) => Err(match retry_delay {
-                Some(d) => tonic_types::StatusExt::with_error_details(
+                Some(d) => <tonic::Status as tonic_types::StatusExt>::with_error_details(
                     code,
                     "scripted",
                     tonic_types::ErrorDetails::with_retry_info(Some(d)),
@@ -281,16 +301,19 @@ fn cx(trace: u128, span: u64, remote: bool, state: TraceState) -> SpanContext {
     )
 }
 
-/// Three spans using every field: a server span under a remote parent, its client child
-/// with events, links, drops and an error, and an unsampled-looking root in another trace.
-fn rich_spans() -> (Vec<SpanData>, Resource) {
-    const T: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
-    let state = TraceState::from_entries([
+const T: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
+fn trace_state() -> TraceState {
+    TraceState::from_entries([
         ("congo".to_owned(), "t61rcWkgMzE".to_owned()),
         ("rojo".to_owned(), "00f067aa0ba902b7".to_owned()),
-    ]);
-    let server = SpanData {
-        span_context: cx(T, 0x1111, false, state.clone()),
+    ])
+}
+
+/// A server span under a remote parent, with attributes of every type and dropped ones.
+fn server_span() -> SpanData {
+    SpanData {
+        span_context: cx(T, 0x1111, false, trace_state()),
         parent_span_id: SpanId::from_u64(0x00f0_67aa_0ba9_02b7),
         parent_is_remote: true,
         name: "POST /orders".into(),
@@ -318,9 +341,13 @@ fn rich_spans() -> (Vec<SpanData>, Resource) {
         dropped_links_count: 0,
         status: Status::Ok,
         code: None,
-    };
-    let client = SpanData {
-        span_context: cx(T, 0x2222, false, state),
+    }
+}
+
+/// Its client child: events, links, drops, an error and a code location.
+fn client_span() -> SpanData {
+    SpanData {
+        span_context: cx(T, 0x2222, false, trace_state()),
         parent_span_id: SpanId::from_u64(0x1111),
         parent_is_remote: false,
         name: "charge".into(),
@@ -367,7 +394,12 @@ fn rich_spans() -> (Vec<SpanData>, Resource) {
         dropped_links_count: 5,
         status: Status::error("card declined"),
         code: Some(&CODE),
-    };
+    }
+}
+
+/// Five spans using every field: [`server_span`], [`client_span`], and a consumer root with
+/// a producer and an internal child in another trace (flags `0x03`: sampled and random).
+fn rich_spans() -> (Vec<SpanData>, Resource) {
     let other = SpanData {
         span_context: SpanContext::new(
             TraceId::from_u128(0x77),
@@ -405,7 +437,10 @@ fn rich_spans() -> (Vec<SpanData>, Resource) {
         .with("service.version", "1.2.3")
         .with("host.cpus", 2)
         .with("deployment.canary", true);
-    (vec![server, client, other, producer, internal], resource)
+    (
+        vec![server_span(), client_span(), other, producer, internal],
+        resource,
+    )
 }
 
 /// The OTLP value a traced value must arrive as (written out here, apart from the
@@ -428,14 +463,20 @@ fn expected_value(v: &Value) -> any_value::Value {
         Value::Array(Array::Bool(a)) => array(a.iter().map(|b| V::BoolValue(*b)).collect()),
         Value::Array(Array::I64(a)) => array(a.iter().map(|i| V::IntValue(*i)).collect()),
         Value::Array(Array::F64(a)) => array(a.iter().map(|f| V::DoubleValue(*f)).collect()),
-        Value::Array(Array::String(a)) => {
-            array(a.iter().map(|s| V::StringValue(s.as_str().to_owned())).collect())
-        }
-        _ => panic!("unknown value {v:?}"),
+        Value::Array(Array::String(a)) => array(
+            a.iter()
+                .map(|s| V::StringValue(s.as_str().to_owned()))
+                .collect(),
+        ),
     }
 }
 
-fn assert_attributes(got: &[PKeyValue], sent: &[KeyValue], extra: &[(&str, any_value::Value)], what: &str) {
+fn assert_attributes(
+    got: &[PKeyValue],
+    sent: &[KeyValue],
+    extra: &[(&str, any_value::Value)],
+    what: &str,
+) {
     let got: Vec<(String, any_value::Value)> = got
         .iter()
         .map(|kv| (kv.key.clone(), kv.value.clone().unwrap().value.unwrap()))
@@ -478,7 +519,10 @@ fn assert_carries(got: &ExportTraceServiceRequest, sent: &[SpanData], resource: 
         if s.parent_span_id.is_valid() {
             assert_eq!(g.parent_span_id, s.parent_span_id.to_bytes(), "{what}");
         } else {
-            assert!(g.parent_span_id.is_empty(), "{what}: roots have no parent id");
+            assert!(
+                g.parent_span_id.is_empty(),
+                "{what}: roots have no parent id"
+            );
         }
         assert_eq!(g.flags, flags(c, s.parent_is_remote), "{what}");
         assert_eq!(g.trace_state, c.trace_state().header(), "{what}");
@@ -499,12 +543,21 @@ fn assert_carries(got: &ExportTraceServiceRequest, sent: &[SpanData], resource: 
                     "code.function.name",
                     any_value::Value::StringValue(format!("{}::{}", c.module_path, c.function)),
                 ),
-                ("code.file.path", any_value::Value::StringValue(c.file.to_owned())),
-                ("code.line.number", any_value::Value::IntValue(c.line.into())),
+                (
+                    "code.file.path",
+                    any_value::Value::StringValue(c.file.to_owned()),
+                ),
+                (
+                    "code.line.number",
+                    any_value::Value::IntValue(c.line.into()),
+                ),
             ]
         });
         assert_attributes(&g.attributes, &s.attributes, &code, what);
-        assert_eq!(g.dropped_attributes_count, s.dropped_attributes_count, "{what}");
+        assert_eq!(
+            g.dropped_attributes_count, s.dropped_attributes_count,
+            "{what}"
+        );
         assert_eq!(g.events.len(), s.events.len(), "{what}");
         for (ge, se) in g.events.iter().zip(&s.events) {
             assert_eq!(ge.name, se.name);
@@ -530,15 +583,22 @@ fn assert_carries(got: &ExportTraceServiceRequest, sent: &[SpanData], resource: 
             Status::Ok => (1, ""),
             Status::Error { description } => (2, &**description),
         };
-        assert_eq!((status.code, status.message.as_str()), (code, message), "{what}");
+        assert_eq!(
+            (status.code, status.message.as_str()),
+            (code, message),
+            "{what}"
+        );
     }
     // And the exporter's own mapping is what went over the wire, byte for byte.
     assert_eq!(*got, otlp::to_request(sent, resource));
 }
 
-fn export_to(receiver: &Receiver, config: OtlpConfig, spans: Vec<SpanData>, resource: &Resource) -> Result<(), ExportError> {
-    let _ = receiver;
-    let mut exporter = otlp::exporter(&config).unwrap();
+fn export_to(
+    config: &OtlpConfig,
+    spans: Vec<SpanData>,
+    resource: &Resource,
+) -> Result<(), ExportError> {
+    let mut exporter = otlp::exporter(config).unwrap();
     exporter.set_resource(resource);
     exporter.export(spans)
 }
@@ -558,26 +618,33 @@ fn every_field_arrives(receiver: &Receiver, protocol: OtlpProtocol) {
         let (spans, resource) = rich_spans();
         let mut config = receiver.config(protocol);
         config.compression = compression;
-        config.headers.insert("X-Api-Key".to_owned(), "secret-1".to_owned());
-        export_to(receiver, config, spans.clone(), &resource).unwrap();
-        let received = receiver.received();
-        assert_eq!(received.len(), 1, "{protocol:?} {compression:?}: one request");
-        let r = &received[0];
+        config
+            .headers
+            .insert("X-Api-Key".to_owned(), "secret-1".to_owned());
+        export_to(&config, spans.clone(), &resource).unwrap();
+        let requests = receiver.received();
+        assert_eq!(
+            requests.len(),
+            1,
+            "{protocol:?} {compression:?}: one request"
+        );
+        let r = &requests[0];
         assert_carries(&r.request, &spans, &resource);
         assert_eq!(header(&r.headers, "x-api-key"), "secret-1");
         let gzip = compression == OtlpCompression::Gzip;
-        match protocol {
-            OtlpProtocol::Grpc => {
-                assert_eq!(header(&r.headers, "grpc-encoding") == "gzip", gzip);
-            }
-            _ => {
-                assert_eq!(header(&r.headers, "content-encoding") == "gzip", gzip);
-                let json = protocol == OtlpProtocol::HttpJson;
-                assert_eq!(
-                    header(&r.headers, "content-type"),
-                    if json { "application/json" } else { "application/x-protobuf" }
-                );
-            }
+        if protocol == OtlpProtocol::Grpc {
+            assert_eq!(header(&r.headers, "grpc-encoding") == "gzip", gzip);
+        } else {
+            assert_eq!(header(&r.headers, "content-encoding") == "gzip", gzip);
+            let json = protocol == OtlpProtocol::HttpJson;
+            assert_eq!(
+                header(&r.headers, "content-type"),
+                if json {
+                    "application/json"
+                } else {
+                    "application/x-protobuf"
+                }
+            );
         }
         assert!(header(&r.headers, "user-agent").starts_with("traced/"));
     }
@@ -617,7 +684,12 @@ fn through_the_pipeline(exporter: impl SpanExporter + 'static, receiver: &Receiv
         })
         .with_simple_exporter(exporter)
         .install();
-    let remote = cx(0x5b8e_fff7_9803_8103_d269_b633_813f_c60c, 0xeee1_9b7e_c3c1_b173, true, TraceState::NONE);
+    let remote = cx(
+        0x5b8e_fff7_9803_8103_d269_b633_813f_c60c,
+        0xeee1_9b7e_c3c1_b173,
+        true,
+        TraceState::NONE,
+    );
     let linked = cx(0x99, 0x98, false, TraceState::NONE);
     {
         let mut root = traced_runtime::span("handle")
@@ -636,8 +708,8 @@ fn through_the_pipeline(exporter: impl SpanExporter + 'static, receiver: &Receiv
         child.end();
     }
     drop(guard);
-    let received = receiver.received();
-    let spans: Vec<&ptrace::Span> = received
+    let requests = receiver.received();
+    let spans: Vec<&ptrace::Span> = requests
         .iter()
         .flat_map(|r| &r.request.resource_spans)
         .inspect(|rs| {
@@ -647,7 +719,7 @@ fn through_the_pipeline(exporter: impl SpanExporter + 'static, receiver: &Receiv
         .flat_map(|rs| &rs.scope_spans)
         .flat_map(|ss| &ss.spans)
         .collect();
-    let service: Vec<_> = received
+    let service: Vec<_> = requests
         .iter()
         .flat_map(|r| &r.request.resource_spans)
         .flat_map(|rs| &rs.resource.as_ref().unwrap().attributes)
@@ -727,11 +799,15 @@ fn one_span() -> Vec<SpanData> {
     vec![rich_spans().0.remove(2)]
 }
 
-fn export_with(receiver: &Receiver, protocol: OtlpProtocol, timeout: Duration) -> (Result<(), ExportError>, Duration) {
+fn export_with(
+    receiver: &Receiver,
+    protocol: OtlpProtocol,
+    timeout: Duration,
+) -> (Result<(), ExportError>, Duration) {
     let mut config = receiver.config(protocol);
     config.timeout = timeout;
     let start = Instant::now();
-    let result = export_to(receiver, config, one_span(), &Resource::default());
+    let result = export_to(&config, one_span(), &Resource::default());
     (result, start.elapsed())
 }
 
@@ -762,7 +838,10 @@ fn receiver_down_fails_within_the_timeout() {
         let elapsed = start.elapsed();
         assert!(result.is_err(), "{protocol:?}");
         // Retried with backoff (connection failures are retryable), given up in time.
-        assert!(elapsed < Duration::from_millis(1300), "{protocol:?}: {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(2000),
+            "{protocol:?}: {elapsed:?}"
+        );
     }
 }
 
@@ -770,10 +849,14 @@ fn receiver_down_fails_within_the_timeout() {
 fn http_503_is_retried() {
     let receiver = Receiver::http();
     receiver.script([Reply::Http(503, None), Reply::Http(502, None), Reply::Ok]);
-    let (result, elapsed) = export_with(&receiver, OtlpProtocol::HttpProtobuf, Duration::from_secs(5));
+    let (result, elapsed) = export_with(
+        &receiver,
+        OtlpProtocol::HttpProtobuf,
+        Duration::from_secs(5),
+    );
     result.unwrap();
     assert_eq!(receiver.count(), 3);
-    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
 
 #[test]
@@ -783,28 +866,39 @@ fn http_429_honours_retry_after() {
     let (result, elapsed) = export_with(&receiver, OtlpProtocol::HttpJson, Duration::from_secs(5));
     result.unwrap();
     assert_eq!(receiver.count(), 2);
-    assert!(elapsed >= Duration::from_secs(1), "waited as asked: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "waited as asked: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
 #[test]
 fn http_retry_after_beyond_the_timeout_gives_up_at_once() {
     let receiver = Receiver::http();
     receiver.script([Reply::Http(503, Some("30"))]);
-    let (result, elapsed) = export_with(&receiver, OtlpProtocol::HttpProtobuf, Duration::from_secs(2));
+    let (result, elapsed) = export_with(
+        &receiver,
+        OtlpProtocol::HttpProtobuf,
+        Duration::from_secs(2),
+    );
     assert!(
         matches!(result, Err(ExportError::HttpStatus { status: 503, .. })),
         "{result:?}"
     );
     assert_eq!(receiver.count(), 1);
-    assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 }
 
 #[test]
 fn http_400_is_not_retried() {
     let receiver = Receiver::http();
     receiver.script([Reply::Http(400, None)]);
-    let (result, _) = export_with(&receiver, OtlpProtocol::HttpProtobuf, Duration::from_secs(5));
+    let (result, _) = export_with(
+        &receiver,
+        OtlpProtocol::HttpProtobuf,
+        Duration::from_secs(5),
+    );
     assert_eq!(
         result,
         Err(ExportError::HttpStatus {
@@ -825,7 +919,10 @@ fn slow_receiver_times_out() {
         let timeout = Duration::from_millis(400);
         let (result, elapsed) = export_with(&receiver, protocol, timeout);
         assert_eq!(result, Err(ExportError::Timeout(timeout)), "{protocol:?}");
-        assert!(elapsed < Duration::from_millis(900), "{protocol:?}: {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(1500),
+            "{protocol:?}: {elapsed:?}"
+        );
     }
 }
 
@@ -836,7 +933,10 @@ fn partial_success_is_accepted_without_retry() {
         (Receiver::http(), OtlpProtocol::HttpJson),
         (Receiver::grpc(), OtlpProtocol::Grpc),
     ] {
-        receiver.script([Reply::Partial(1, "span name too long"), Reply::Partial(1, "again")]);
+        receiver.script([
+            Reply::Partial(1, "span name too long"),
+            Reply::Partial(1, "again"),
+        ]);
         let mut exporter = otlp::exporter(&receiver.config(protocol)).unwrap();
         exporter.export(one_span()).unwrap();
         exporter.export(one_span()).unwrap();
@@ -869,17 +969,26 @@ fn grpc_resource_exhausted_is_retried_only_with_retry_info() {
     let receiver = Receiver::grpc();
     receiver.script([Reply::Grpc(tonic::Code::ResourceExhausted, None)]);
     let (result, _) = export_with(&receiver, OtlpProtocol::Grpc, Duration::from_secs(5));
-    assert!(matches!(result, Err(ExportError::GrpcStatus { code: 8, .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(ExportError::GrpcStatus { code: 8, .. })),
+        "{result:?}"
+    );
     assert_eq!(receiver.received().len(), 1);
 
     receiver.script([
-        Reply::Grpc(tonic::Code::ResourceExhausted, Some(Duration::from_millis(600))),
+        Reply::Grpc(
+            tonic::Code::ResourceExhausted,
+            Some(Duration::from_millis(600)),
+        ),
         Reply::Ok,
     ]);
     let (result, elapsed) = export_with(&receiver, OtlpProtocol::Grpc, Duration::from_secs(5));
     result.unwrap();
     assert_eq!(receiver.received().len(), 2);
-    assert!(elapsed >= Duration::from_millis(600), "RetryInfo honoured: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(600),
+        "RetryInfo honoured: {elapsed:?}"
+    );
 }
 
 #[test]
@@ -913,13 +1022,17 @@ fn exporter_rejects_bad_configuration() {
         assert!(otlp::exporter(&config).is_err(), "{protocol:?} {endpoint}");
     }
     let mut config = OtlpConfig::default();
-    config.headers.insert("bad header".to_owned(), "v".to_owned());
+    config
+        .headers
+        .insert("bad header".to_owned(), "v".to_owned());
     assert!(otlp::exporter(&config).is_err());
-    assert!(OtlpHttpExporter::new(OtlpConfig {
-        protocol: OtlpProtocol::Grpc,
-        ..OtlpConfig::default()
-    })
-    .is_err());
+    assert!(
+        OtlpHttpExporter::new(OtlpConfig {
+            protocol: OtlpProtocol::Grpc,
+            ..OtlpConfig::default()
+        })
+        .is_err()
+    );
 }
 
 #[test]

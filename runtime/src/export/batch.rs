@@ -634,3 +634,78 @@ fn report(message: fmt::Arguments<'_>) {
         "traced: batch span processor: {message}"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::NoopExporter;
+    use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+    fn span() -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from_u128(1),
+                SpanId::from_u64(1),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            name: "s".into(),
+            kind: crate::data::SpanKind::Internal,
+            start_time_unix_nano: 1,
+            end_time_unix_nano: 2,
+            attributes: crate::data::Attributes::new(),
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: crate::data::Status::Unset,
+            code: None,
+        }
+    }
+
+    #[test]
+    fn the_queue_never_reallocates_on_the_ending_thread() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default()
+                .with_max_queue_size(100)
+                .with_scheduled_delay(Duration::from_secs(3600)),
+        );
+        let capacity = p.shared.lock().queue.capacity();
+        assert!(capacity >= 100);
+        let mut buffer = Vec::with_capacity(64);
+        for _ in 0..1000 {
+            buffer.extend(std::iter::repeat_with(span).take(64));
+            p.on_end(&mut buffer);
+            assert!(buffer.is_empty());
+            assert_eq!(
+                buffer.capacity(),
+                64,
+                "the caller's buffer is kept for reuse"
+            );
+            assert_eq!(p.shared.lock().queue.capacity(), capacity);
+        }
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        assert_balanced(p.stats());
+    }
+
+    fn assert_balanced(s: ProcessorStats) {
+        assert_eq!(s.exported + s.dropped + s.failed, s.received, "{s:?}");
+    }
+
+    #[test]
+    fn a_huge_queue_size_does_not_allocate_up_front() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_max_queue_size(usize::MAX / 2),
+        );
+        assert!(p.shared.lock().queue.capacity() < 2 * PREALLOCATED_MAX);
+        p.on_end(&mut vec![span()]);
+        p.force_flush(Duration::from_secs(10)).unwrap();
+        assert_eq!(p.stats().exported, 1);
+    }
+}

@@ -1,7 +1,7 @@
 //! OTLP/gRPC: the generated tonic client, on a small runtime the exporter owns.
 
 use super::retry::Backoff;
-use super::{PartialSuccess, error_text, to_request};
+use super::{PartialSuccess, effective_timeout, error_text, to_request};
 use crate::config::{OtlpCompression, OtlpConfig};
 use crate::data::{Resource, SpanData};
 use crate::export::{ExportError, SpanExporter};
@@ -22,7 +22,8 @@ use tonic_types::StatusExt as _;
 /// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`, and `RESOURCE_EXHAUSTED`
 /// when the server sends `RetryInfo`) are retried with exponential backoff and jitter, or
 /// after the server's `RetryInfo` delay; others fail at once with
-/// [`ExportError::GrpcStatus`]. The whole export takes at most `config.timeout`.
+/// [`ExportError::GrpcStatus`]. The whole export takes at most `config.timeout` (zero: no
+/// limit).
 ///
 /// The exporter owns a current-thread tokio runtime, so the application needs none; calling
 /// `export` from inside another tokio runtime works too (the call then runs on a scoped
@@ -63,6 +64,7 @@ impl OtlpGrpcExporter {
             compression,
             ..
         } = config;
+        let timeout = effective_timeout(timeout);
         let invalid = |e: &dyn std::fmt::Display| {
             ExportError::Failed(format!("invalid OTLP endpoint {endpoint_text:?}: {e}"))
         };
@@ -121,6 +123,7 @@ impl OtlpGrpcExporter {
         metadata: &MetadataMap,
         request: ExportTraceServiceRequest,
         deadline: Instant,
+        timeout: Duration,
     ) -> Result<Option<(i64, String)>, ExportError> {
         let mut backoff = Backoff::new(deadline);
         loop {
@@ -136,6 +139,12 @@ impl OtlpGrpcExporter {
                 }
                 Err(status) => status,
             };
+            if matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded)
+                && backoff.remaining() < Duration::from_millis(5)
+            {
+                // The call's own deadline (the export's) fired: a timeout, not a refusal.
+                return Err(ExportError::Timeout(timeout));
+            }
             let hint = status.get_details_retry_info().and_then(|r| r.retry_delay);
             let error = ExportError::GrpcStatus {
                 code: status.code() as i32,
@@ -183,7 +192,13 @@ impl SpanExporter for OtlpGrpcExporter {
         let deadline = Instant::now() + timeout;
         let run = || {
             runtime.block_on(async {
-                let send = Self::send(self.client.clone(), &self.metadata, request, deadline);
+                let send = Self::send(
+                    self.client.clone(),
+                    &self.metadata,
+                    request,
+                    deadline,
+                    timeout,
+                );
                 tokio::time::timeout_at(deadline.into(), send)
                     .await
                     .unwrap_or(Err(ExportError::Timeout(timeout)))

@@ -1,7 +1,7 @@
 //! OTLP/HTTP: protobuf or JSON bodies, sent with a blocking client.
 
 use super::retry::{Backoff, parse_retry_after};
-use super::{PartialSuccess, error_text, json, to_request};
+use super::{PartialSuccess, effective_timeout, error_text, json, to_request};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::data::{Resource, SpanData};
 use crate::export::{ExportError, SpanExporter};
@@ -24,7 +24,7 @@ const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 /// connection failures are retried with exponential backoff and jitter, waiting as long as
 /// `Retry-After` asks; any other error status fails at once with
 /// [`ExportError::HttpStatus`]. The whole export, retries included, takes at most
-/// `config.timeout`.
+/// `config.timeout` (zero: no limit).
 ///
 /// The client (ureq) is blocking and needs no async runtime: the export runs on the thread
 /// that calls it, normally a batch processor's background thread.
@@ -64,6 +64,7 @@ impl OtlpHttpExporter {
             compression,
             ..
         } = config;
+        let timeout = effective_timeout(timeout);
         let json = match protocol {
             OtlpProtocol::HttpProtobuf => false,
             OtlpProtocol::HttpJson => true,

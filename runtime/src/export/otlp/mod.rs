@@ -111,6 +111,19 @@ impl PartialSuccess {
     }
 }
 
+/// What a zero `OtlpConfig::timeout` stands for: no limit, as for
+/// `OTEL_EXPORTER_OTLP_TIMEOUT=0` (the largest number of milliseconds in 32 bits, ~49 days).
+const NO_LIMIT: std::time::Duration = std::time::Duration::from_millis(u32::MAX as u64);
+
+/// The export timeout for a configured one, zero meaning no limit.
+fn effective_timeout(configured: std::time::Duration) -> std::time::Duration {
+    if configured.is_zero() {
+        NO_LIMIT
+    } else {
+        configured
+    }
+}
+
 /// At most this much of an error response body is kept in the error.
 const MAX_ERROR_BODY: usize = 1024;
 

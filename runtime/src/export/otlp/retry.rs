@@ -1,7 +1,9 @@
 //! When to try an export again: exponential backoff with jitter, a server's hint
 //! (`Retry-After`, gRPC `RetryInfo`) taking its place, and never past the export's deadline.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+#[cfg(feature = "otlp-http")]
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The first wait; it doubles after every retry.
 const INITIAL: Duration = Duration::from_millis(100);
@@ -24,12 +26,13 @@ impl Backoff {
         }
     }
 
-    /// How long to wait before the next attempt: the server's `hint` if it gave one,
-    /// otherwise the backoff with jitter (between half and all of it, so clients that failed
-    /// together do not come back together). `None` when the wait would end past the
-    /// deadline: then there is no point in waiting, the export has failed.
+    /// How long to wait before the next attempt: the backoff with jitter (between half and
+    /// all of it, so clients that failed together do not come back together), or the
+    /// server's `hint` when that is longer (a `Retry-After: 0` does not make us hammer it).
+    /// `None` when the wait would end past the deadline: then there is no point in waiting,
+    /// the export has failed.
     pub(super) fn next_delay(&mut self, hint: Option<Duration>) -> Option<Duration> {
-        let delay = hint.unwrap_or_else(|| jitter(self.next));
+        let delay = jitter(self.next).max(hint.unwrap_or_default());
         self.next = (self.next * 2).min(MAX);
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         (delay < remaining).then_some(delay)
@@ -50,6 +53,7 @@ fn jitter(d: Duration) -> Duration {
     half + Duration::from_nanos(if nanos == 0 { 0 } else { r % (nanos + 1) })
 }
 
+#[cfg(feature = "otlp-http")]
 /// Parses an HTTP `Retry-After` value: delay-seconds (`120`) or an IMF-fixdate
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`, a time in the past meaning "now").
 pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
@@ -62,6 +66,7 @@ pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
     Some(Duration::from_secs(at.saturating_sub(now)))
 }
 
+#[cfg(feature = "otlp-http")]
 /// Seconds since the epoch of an IMF-fixdate, the one date format HTTP senders must use.
 fn parse_imf_fixdate(s: &str) -> Option<u64> {
     // "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -95,6 +100,7 @@ fn parse_imf_fixdate(s: &str) -> Option<u64> {
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
 }
 
+#[cfg(feature = "otlp-http")]
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
 /// `days_from_civil`), for years from 1970.
 fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
@@ -111,6 +117,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "otlp-http")]
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT

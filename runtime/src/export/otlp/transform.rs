@@ -246,6 +246,7 @@ mod tests {
 
     #[test]
     fn code_attributes_use_current_semantic_conventions_and_never_duplicate_keys() {
+        use common::any_value::Value as V;
         let mut s = data();
         s.attributes
             .push(KeyValue::new("code.file.path", "overridden.rs"));
@@ -256,7 +257,6 @@ mod tests {
             assert_eq!(found.len(), 1, "{k}");
             found[0].value.clone().unwrap().value.unwrap()
         };
-        use common::any_value::Value as V;
         assert_eq!(
             get("code.function.name"),
             V::StringValue("shop::payments::charge".into())

@@ -1,0 +1,66 @@
+//! ns per call of `work(a: u64, b: &str)` for traced and each rival, one criterion group per
+//! scenario (`disabled`, `unsampled`, `child`, `root`, `async_call`, `async_poll`, plus the
+//! `baseline` group: the plain function and the raw floor).
+//!
+//! Each case runs in a process of its own: this binary starts itself once per case with
+//! `TRACED_BENCH_CASE=scenario/lib`, passing its arguments on (so criterion's filter works:
+//! `cargo bench -p traced-benches -- child/`). Set `TRACED_BENCH_SECONDS` to measure longer
+//! than the default one second per case.
+
+use criterion::Criterion;
+use std::process::Command;
+use std::time::Duration;
+use traced_benches::{Case, Timer};
+
+const CASE_VAR: &str = "TRACED_BENCH_CASE";
+
+fn main() {
+    match std::env::var(CASE_VAR) {
+        Ok(id) => run_case(&id),
+        Err(_) => run_all(),
+    }
+}
+
+/// Starts one process per case, with this process's arguments.
+fn run_all() {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo test --benches` runs the bench once in test mode: one case is enough there.
+    let test_mode = args.iter().any(|a| a == "--test");
+    for case in Case::all() {
+        let status = Command::new(&exe)
+            .args(&args)
+            .env(CASE_VAR, case.id())
+            .status()
+            .expect("start a case");
+        assert!(status.success(), "{} failed: {status}", case.id());
+        if test_mode {
+            break;
+        }
+    }
+}
+
+fn run_case(id: &str) {
+    let case = Case::parse(id).unwrap_or_else(|| panic!("unknown case {id}"));
+    let seconds: f64 = std::env::var("TRACED_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs_f64(seconds * 0.3))
+        .measurement_time(Duration::from_secs_f64(seconds))
+        .sample_size(40)
+        .nresamples(10_000)
+        .without_plots()
+        .configure_from_args();
+    let mut group = c.benchmark_group(case.scenario.id());
+    group.bench_function(case.lib.id(), |b| {
+        b.iter_custom(|iters| {
+            let mut timer = Timer::default();
+            traced_benches::run(case, iters, &mut timer);
+            timer.total
+        });
+    });
+    group.finish();
+    c.final_summary();
+}

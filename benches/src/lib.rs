@@ -1,0 +1,629 @@
+//! The same function, `fn work(a: u64, b: &str) -> u64` recording kind `client` and both
+//! arguments, instrumented by traced and by each rival; the pipelines each one is measured
+//! with; and one loop that every measurement (criterion, allocation counts) goes through.
+//!
+//! Every case runs in a process of its own (the bench binary starts one per case), so each
+//! library is set up the way an application would set it up, globally, and nothing one case
+//! installs can slow down another.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+pub mod sinks;
+
+/// The first argument every call gets (through `black_box`).
+pub const A: u64 = 42;
+/// The second argument: 11 bytes, a typical short identifier.
+pub const B: &str = "order-12345";
+
+/// Calls made inside one root span (the root is started and ended outside the timed region).
+pub const CHUNK: u64 = 256;
+
+/// Spans that reached a counting sink, all libraries together.
+pub static SPANS: AtomicU64 = AtomicU64::new(0);
+
+/// Adds `n` to [`SPANS`].
+pub fn count(n: usize) {
+    SPANS.fetch_add(n as u64, Ordering::Relaxed);
+}
+
+/// The body every variant runs: cheap, but not foldable away.
+#[inline]
+fn body(a: u64, b: &str) -> u64 {
+    a.wrapping_mul(31) ^ b.len() as u64
+}
+
+/// A future that is pending once, then ready (`tokio::task::yield_now` without tokio).
+#[derive(Debug, Default)]
+pub struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+/// Yields forever: each poll of it is one poll of the instrumented future around it.
+async fn spin(a: u64, b: &str) -> u64 {
+    let mut x = a;
+    // Not `loop {}`: the instrumented versions need a return value to type-check.
+    for _ in 0..u64::MAX {
+        YieldNow::default().await;
+        x = body(x, b);
+    }
+    x
+}
+
+/// The uninstrumented function.
+pub mod plain {
+    #[inline(never)]
+    pub fn work(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    #[inline(never)]
+    pub async fn work_async(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    pub async fn spin(a: u64, b: &str) -> u64 {
+        super::spin(a, b).await
+    }
+}
+
+/// The raw floor: what any span costs at least (two TSC reads and a 64-byte record pushed
+/// into a thread-local buffer that is cleared when full).
+pub mod floor {
+    use std::cell::RefCell;
+
+    /// One 64-byte record.
+    #[derive(Debug, Clone, Copy)]
+    #[allow(dead_code, reason = "written, never read: the floor only pays for the store")]
+    struct Record {
+        start: fastant::Instant,
+        end: fastant::Instant,
+        a: u64,
+        b_ptr: usize,
+        b_len: usize,
+        pad: [u64; 3],
+    }
+    const _: () = assert!(size_of::<Record>() == 64);
+
+    thread_local! {
+        static BUF: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
+    }
+
+    #[inline(never)]
+    pub fn work(a: u64, b: &str) -> u64 {
+        let start = fastant::Instant::now();
+        let r = super::body(a, b);
+        let end = fastant::Instant::now();
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            if buf.len() == buf.capacity() {
+                buf.clear();
+                buf.reserve(1024);
+            }
+            buf.push(Record {
+                start,
+                end,
+                a,
+                b_ptr: b.as_ptr() as usize,
+                b_len: b.len(),
+                pad: [0; 3],
+            });
+        });
+        r
+    }
+}
+
+/// traced: `#[traced(kind = "client")]`, both arguments recorded (the default).
+pub mod traced_impl {
+    #[traced::traced(kind = "client")]
+    #[inline(never)]
+    pub fn work(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    #[traced::traced(kind = "client")]
+    #[inline(never)]
+    pub async fn work_async(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    #[traced::traced(kind = "client")]
+    pub async fn spin(a: u64, b: &str) -> u64 {
+        super::spin(a, b).await
+    }
+}
+
+/// fastrace: `#[trace]` with the kind and both arguments as properties.
+pub mod fastrace_impl {
+    use std::borrow::Cow;
+
+    #[fastrace::trace(properties = { "span.kind": "client", "a": "{a}", "b": "{b}" })]
+    #[inline(never)]
+    pub fn work(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    /// A fastrace span with no local parent records nothing: a root is made by hand.
+    #[inline(never)]
+    pub fn work_root(a: u64, b: &str) -> u64 {
+        let root = fastrace::Span::root("work", fastrace::prelude::SpanContext::random())
+            .with_properties(|| {
+                [
+                    ("span.kind", Cow::Borrowed("client")),
+                    ("a", Cow::Owned(a.to_string())),
+                    ("b", Cow::Owned(b.to_owned())),
+                ]
+            });
+        let _guard = root.set_local_parent();
+        super::body(a, b)
+    }
+    #[fastrace::trace(properties = { "span.kind": "client", "a": "{a}", "b": "{b}" })]
+    #[inline(never)]
+    pub async fn work_async(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    #[fastrace::trace(properties = { "span.kind": "client", "a": "{a}", "b": "{b}" })]
+    pub async fn spin(a: u64, b: &str) -> u64 {
+        super::spin(a, b).await
+    }
+}
+
+/// tracing: `#[instrument]` with the kind as a field (both arguments recorded by default).
+/// The same functions serve tracing-opentelemetry; only the subscriber differs.
+pub mod tracing_impl {
+    #[tracing::instrument(fields(otel.kind = "client"))]
+    #[inline(never)]
+    pub fn work(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    #[tracing::instrument(fields(otel.kind = "client"))]
+    #[inline(never)]
+    pub async fn work_async(a: u64, b: &str) -> u64 {
+        super::body(a, b)
+    }
+    #[tracing::instrument(fields(otel.kind = "client"))]
+    pub async fn spin(a: u64, b: &str) -> u64 {
+        super::spin(a, b).await
+    }
+}
+
+/// The OpenTelemetry API on the SDK's tracer: build with kind and attributes, start, make
+/// current (as `Tracer::in_span` does), end when the context guard drops.
+pub mod otel_impl {
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _, Tracer, mark_span_as_active};
+    use opentelemetry::{Context, KeyValue};
+
+    fn builder(a: u64, b: &str) -> SpanBuilder {
+        SpanBuilder::from_name("work")
+            .with_kind(SpanKind::Client)
+            .with_attributes([KeyValue::new("a", a as i64), KeyValue::new("b", b.to_owned())])
+    }
+
+    #[inline(never)]
+    pub fn work<T: Tracer>(tracer: &T, a: u64, b: &str) -> u64
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        let span = builder(a, b).start(tracer);
+        // The span ends when the guard drops the context that holds it.
+        let _guard = mark_span_as_active(span);
+        super::body(a, b)
+    }
+    #[inline(never)]
+    pub fn work_async<'a, T: Tracer>(
+        tracer: &T,
+        a: u64,
+        b: &'a str,
+    ) -> impl Future<Output = u64> + 'a
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        let cx = Context::current_with_span(builder(a, b).start(tracer));
+        async move { super::body(a, b) }.with_context(cx)
+    }
+    pub fn spin<'a, T: Tracer>(tracer: &T, a: u64, b: &'a str) -> impl Future<Output = u64> + 'a
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        let cx = Context::current_with_span(builder(a, b).start(tracer));
+        super::spin(a, b).with_context(cx)
+    }
+}
+
+/// The libraries compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lib {
+    /// The function without instrumentation.
+    Plain,
+    /// Two clock reads and a 64-byte push: the least a span can cost.
+    Floor,
+    /// traced with a counting processor that receives the thread's batches.
+    Traced,
+    /// traced with its batch processor in front of a counting exporter.
+    TracedBatch,
+    /// fastrace with a counting reporter.
+    Fastrace,
+    /// tracing with a registry and a layer that counts closed spans.
+    Tracing,
+    /// tracing, tracing-opentelemetry and the OpenTelemetry SDK with a counting processor.
+    TracingOtel,
+    /// The OpenTelemetry SDK used directly, with a counting processor.
+    Otel,
+}
+
+impl Lib {
+    pub const ALL: [Lib; 8] = [
+        Lib::Plain,
+        Lib::Floor,
+        Lib::Traced,
+        Lib::TracedBatch,
+        Lib::Fastrace,
+        Lib::Tracing,
+        Lib::TracingOtel,
+        Lib::Otel,
+    ];
+    pub const fn id(self) -> &'static str {
+        match self {
+            Lib::Plain => "plain",
+            Lib::Floor => "floor",
+            Lib::Traced => "traced",
+            Lib::TracedBatch => "traced-batch",
+            Lib::Fastrace => "fastrace",
+            Lib::Tracing => "tracing",
+            Lib::TracingOtel => "tracing-otel",
+            Lib::Otel => "otel-sdk",
+        }
+    }
+}
+
+/// What is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// The plain function and the raw floor.
+    Baseline,
+    /// Nothing installed.
+    Disabled,
+    /// A sampler that drops everything, the call inside an unsampled root.
+    Unsampled,
+    /// A sampled span inside a sampled root.
+    Child,
+    /// A sampled span with no parent: a new trace per call.
+    Root,
+    /// An `async fn` inside a sampled root: created and polled to completion.
+    AsyncCall,
+    /// One poll of a long-lived instrumented future that yields every time.
+    AsyncPoll,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Baseline,
+        Scenario::Disabled,
+        Scenario::Unsampled,
+        Scenario::Child,
+        Scenario::Root,
+        Scenario::AsyncCall,
+        Scenario::AsyncPoll,
+    ];
+    pub const fn id(self) -> &'static str {
+        match self {
+            Scenario::Baseline => "baseline",
+            Scenario::Disabled => "disabled",
+            Scenario::Unsampled => "unsampled",
+            Scenario::Child => "child",
+            Scenario::Root => "root",
+            Scenario::AsyncCall => "async_call",
+            Scenario::AsyncPoll => "async_poll",
+        }
+    }
+    /// The libraries measured in this scenario, in table order.
+    pub const fn libs(self) -> &'static [Lib] {
+        use Lib::{Fastrace, Floor, Otel, Plain, Traced, Tracing, TracingOtel};
+        match self {
+            Scenario::Baseline => &[Plain, Floor],
+            // With nothing installed, tracing-opentelemetry is tracing.
+            Scenario::Disabled => &[Traced, Fastrace, Tracing, Otel],
+            Scenario::Unsampled | Scenario::Child | Scenario::Root => {
+                &[Traced, Fastrace, Tracing, TracingOtel, Otel]
+            }
+            Scenario::AsyncCall | Scenario::AsyncPoll => {
+                &[Plain, Traced, Fastrace, Tracing, TracingOtel, Otel]
+            }
+        }
+    }
+}
+
+/// One measurement: a scenario and a library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Case {
+    pub scenario: Scenario,
+    pub lib: Lib,
+}
+
+impl Case {
+    /// Every case the benchmark runs, in order.
+    pub fn all() -> Vec<Case> {
+        Scenario::ALL
+            .iter()
+            .flat_map(|&scenario| scenario.libs().iter().map(move |&lib| Case { scenario, lib }))
+            .collect()
+    }
+    /// `scenario/lib`, as criterion names it.
+    pub fn id(self) -> String {
+        format!("{}/{}", self.scenario.id(), self.lib.id())
+    }
+    /// Parses [`Case::id`].
+    pub fn parse(id: &str) -> Option<Case> {
+        let (s, l) = id.split_once('/')?;
+        Some(Case {
+            scenario: *Scenario::ALL.iter().find(|x| x.id() == s)?,
+            lib: *Lib::ALL.iter().find(|x| x.id() == l)?,
+        })
+    }
+    fn sampled(self) -> bool {
+        self.scenario != Scenario::Unsampled
+    }
+    fn has_root(self) -> bool {
+        !matches!(
+            self.scenario,
+            Scenario::Baseline | Scenario::Disabled | Scenario::Root
+        )
+    }
+}
+
+/// Something that measures the inner loops: a timer, an allocation counter.
+pub trait Meter {
+    fn begin(&mut self);
+    fn end(&mut self);
+}
+
+/// The state a case keeps for the whole process.
+enum Installed {
+    Nothing,
+    Traced(#[allow(dead_code, reason = "held: dropping it uninstalls")] traced::PipelineGuard),
+    Otel(opentelemetry_sdk::trace::SdkTracer),
+}
+
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+/// Installs what `case` needs, once per process, globally (as an application would).
+pub fn install(case: Case) {
+    INSTALLED.get_or_init(|| install_inner(case));
+}
+
+/// The caller installed its own pipeline: [`run`] installs nothing.
+pub fn installed_by_caller() {
+    let _ = INSTALLED.set(Installed::Nothing);
+}
+
+/// The caller built its own OpenTelemetry tracer: [`run`] uses it.
+pub fn set_otel_tracer(tracer: opentelemetry_sdk::trace::SdkTracer) {
+    let _ = INSTALLED.set(Installed::Otel(tracer));
+}
+
+fn install_inner(case: Case) -> Installed {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    if matches!(case.scenario, Scenario::Baseline | Scenario::Disabled) {
+        return Installed::Nothing;
+    }
+    let sampled = case.sampled();
+    match case.lib {
+        Lib::Plain | Lib::Floor => Installed::Nothing,
+        Lib::Traced => {
+            let sampler = if sampled {
+                traced::Sampler::AlwaysOn
+            } else {
+                traced::Sampler::AlwaysOff
+            };
+            Installed::Traced(
+                traced::Pipeline::builder()
+                    .with_processor(sinks::TracedCountingProcessor)
+                    .with_sampler(sampler)
+                    .install(),
+            )
+        }
+        Lib::TracedBatch => Installed::Traced(
+            traced::Pipeline::builder()
+                .with_batch_exporter(sinks::TracedCountingExporter)
+                .with_sampler(if sampled {
+                    traced::Sampler::AlwaysOn
+                } else {
+                    traced::Sampler::AlwaysOff
+                })
+                .install(),
+        ),
+        Lib::Fastrace => {
+            fastrace::set_reporter(sinks::FastraceCountingReporter, fastrace::collector::Config::default());
+            Installed::Nothing
+        }
+        Lib::Tracing => {
+            if sampled {
+                let subscriber = tracing_subscriber::registry().with(sinks::CountingLayer);
+                tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+            } else {
+                // tracing has no sampler: its "off" is a level filter that rejects the span.
+                let subscriber = tracing_subscriber::registry()
+                    .with(tracing_subscriber::filter::LevelFilter::WARN)
+                    .with(sinks::CountingLayer);
+                tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+            }
+            Installed::Nothing
+        }
+        Lib::TracingOtel => {
+            let provider = sinks::otel_provider(sampled);
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+            Installed::Nothing
+        }
+        Lib::Otel => Installed::Otel(sinks::otel_provider(sampled).tracer("bench")),
+    }
+}
+
+fn otel_tracer() -> &'static opentelemetry_sdk::trace::SdkTracer {
+    match INSTALLED.get() {
+        Some(Installed::Otel(t)) => t,
+        _ => unreachable!("install(case) first"),
+    }
+}
+
+/// Runs `f` inside the root span of `case`'s library (or directly, when the case has none).
+fn with_root(case: Case, f: &mut dyn FnMut()) {
+    if !case.has_root() {
+        return f();
+    }
+    match case.lib {
+        Lib::Plain | Lib::Floor => f(),
+        Lib::Traced | Lib::TracedBatch => {
+            let mut root = traced::span("root").start();
+            root.in_scope(f);
+            root.end();
+        }
+        Lib::Fastrace => {
+            let cx = fastrace::prelude::SpanContext::random().sampled(case.sampled());
+            let root = fastrace::Span::root("root", cx);
+            let _guard = root.set_local_parent();
+            f();
+        }
+        Lib::Tracing | Lib::TracingOtel => tracing::info_span!("root").in_scope(f),
+        Lib::Otel => {
+            use opentelemetry::trace::Tracer as _;
+            let root = otel_tracer().start("root");
+            let _guard = opentelemetry::trace::mark_span_as_active(root);
+            f();
+        }
+    }
+}
+
+/// Runs `iters` calls of `case`, in roots of [`CHUNK`] calls when the case has a root;
+/// `meter` sees only the calls, never the roots.
+pub fn run(case: Case, iters: u64, meter: &mut impl Meter) {
+    install(case);
+    let chunk = if case.has_root() { CHUNK } else { iters.max(1) };
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(chunk);
+        with_root(case, &mut || calls(case, n, meter));
+        left -= n;
+    }
+}
+
+/// `n` timed calls (or polls) of `case`.
+fn calls(case: Case, n: u64, meter: &mut impl Meter) {
+    let c = case;
+    match (c.scenario, c.lib) {
+        (Scenario::AsyncCall, lib) => match lib {
+            Lib::Plain => async_calls(n, meter, plain::work_async),
+            Lib::Traced | Lib::TracedBatch => async_calls(n, meter, traced_impl::work_async),
+            Lib::Fastrace => async_calls(n, meter, fastrace_impl::work_async),
+            Lib::Tracing | Lib::TracingOtel => async_calls(n, meter, tracing_impl::work_async),
+            Lib::Otel => async_calls(n, meter, |a, b| otel_impl::work_async(otel_tracer(), a, b)),
+            Lib::Floor => unreachable!(),
+        },
+        (Scenario::AsyncPoll, lib) => match lib {
+            Lib::Plain => polls(n, meter, plain::spin),
+            Lib::Traced | Lib::TracedBatch => polls(n, meter, traced_impl::spin),
+            Lib::Fastrace => polls(n, meter, fastrace_impl::spin),
+            Lib::Tracing | Lib::TracingOtel => polls(n, meter, tracing_impl::spin),
+            Lib::Otel => polls(n, meter, |a, b| otel_impl::spin(otel_tracer(), a, b)),
+            Lib::Floor => unreachable!(),
+        },
+        (Scenario::Disabled, Lib::Otel) => {
+            // Nothing installed: the global tracer is OpenTelemetry's no-op.
+            let tracer = opentelemetry::global::tracer("bench");
+            sync_calls(n, meter, |a, b| otel_impl::work(&tracer, a, b));
+        }
+        (Scenario::Root, Lib::Fastrace) => sync_calls(n, meter, fastrace_impl::work_root),
+        (_, lib) => match lib {
+            Lib::Plain => sync_calls(n, meter, plain::work),
+            Lib::Floor => sync_calls(n, meter, floor::work),
+            Lib::Traced | Lib::TracedBatch => sync_calls(n, meter, traced_impl::work),
+            Lib::Fastrace => sync_calls(n, meter, fastrace_impl::work),
+            Lib::Tracing | Lib::TracingOtel => sync_calls(n, meter, tracing_impl::work),
+            Lib::Otel => sync_calls(n, meter, |a, b| otel_impl::work(otel_tracer(), a, b)),
+        },
+    }
+}
+
+#[inline(always)]
+fn sync_calls(n: u64, meter: &mut impl Meter, f: impl Fn(u64, &str) -> u64) {
+    meter.begin();
+    for _ in 0..n {
+        black_box(f(black_box(A), black_box(B)));
+    }
+    meter.end();
+}
+
+#[inline(always)]
+fn async_calls<F: Future<Output = u64>>(
+    n: u64,
+    meter: &mut impl Meter,
+    f: impl Fn(u64, &'static str) -> F,
+) {
+    let mut cx = Context::from_waker(Waker::noop());
+    meter.begin();
+    for _ in 0..n {
+        let fut = pin!(f(black_box(A), black_box(B)));
+        match fut.poll(&mut cx) {
+            Poll::Ready(v) => {
+                black_box(v);
+            }
+            Poll::Pending => unreachable!("the body never waits"),
+        }
+    }
+    meter.end();
+}
+
+#[inline(always)]
+fn polls<F: Future<Output = u64>>(n: u64, meter: &mut impl Meter, f: impl Fn(u64, &'static str) -> F) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut fut = pin!(f(black_box(A), black_box(B)));
+    // The first poll starts the body; the measured ones each resume it for one iteration.
+    let _ = fut.as_mut().poll(&mut cx);
+    meter.begin();
+    for _ in 0..n {
+        black_box(fut.as_mut().poll(&mut cx).is_ready());
+    }
+    meter.end();
+}
+
+/// A [`Meter`] that adds up the wall time of the inner loops.
+#[derive(Debug, Default)]
+pub struct Timer {
+    pub total: std::time::Duration,
+    start: Option<std::time::Instant>,
+}
+
+impl Meter for Timer {
+    #[inline]
+    fn begin(&mut self) {
+        self.start = Some(std::time::Instant::now());
+    }
+    #[inline]
+    fn end(&mut self) {
+        if let Some(s) = self.start.take() {
+            self.total += s.elapsed();
+        }
+    }
+}
+
+/// Reads `/proc/self/status` fields such as `VmHWM` and `VmRSS`, in KiB.
+pub fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
