@@ -86,7 +86,10 @@ pub mod floor {
 
     /// One 64-byte record.
     #[derive(Debug, Clone, Copy)]
-    #[allow(dead_code, reason = "written, never read: the floor only pays for the store")]
+    #[allow(
+        dead_code,
+        reason = "written, never read: the floor only pays for the store"
+    )]
     struct Record {
         start: fastant::Instant,
         end: fastant::Instant,
@@ -200,13 +203,18 @@ pub mod tracing_impl {
 /// current (as `Tracer::in_span` does), end when the context guard drops.
 pub mod otel_impl {
     use opentelemetry::context::FutureExt as _;
-    use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _, Tracer, mark_span_as_active};
+    use opentelemetry::trace::{
+        SpanBuilder, SpanKind, TraceContextExt as _, Tracer, mark_span_as_active,
+    };
     use opentelemetry::{Context, KeyValue};
 
     fn builder(a: u64, b: &str) -> SpanBuilder {
         SpanBuilder::from_name("work")
             .with_kind(SpanKind::Client)
-            .with_attributes([KeyValue::new("a", a as i64), KeyValue::new("b", b.to_owned())])
+            .with_attributes([
+                KeyValue::new("a", a as i64),
+                KeyValue::new("b", b.to_owned()),
+            ])
     }
 
     #[inline(never)]
@@ -355,7 +363,12 @@ impl Case {
     pub fn all() -> Vec<Case> {
         Scenario::ALL
             .iter()
-            .flat_map(|&scenario| scenario.libs().iter().map(move |&lib| Case { scenario, lib }))
+            .flat_map(|&scenario| {
+                scenario
+                    .libs()
+                    .iter()
+                    .map(move |&lib| Case { scenario, lib })
+            })
             .collect()
     }
     /// `scenario/lib`, as criterion names it.
@@ -422,7 +435,7 @@ fn install_inner(case: Case) -> Installed {
     match case.lib {
         Lib::Plain | Lib::Floor => Installed::Nothing,
         Lib::Traced => {
-            let sampler = if sampled {
+            let policy = if sampled {
                 traced::Sampler::AlwaysOn
             } else {
                 traced::Sampler::AlwaysOff
@@ -430,7 +443,7 @@ fn install_inner(case: Case) -> Installed {
             Installed::Traced(
                 traced::Pipeline::builder()
                     .with_processor(sinks::TracedCountingProcessor)
-                    .with_sampler(sampler)
+                    .with_sampler(policy)
                     .install(),
             )
         }
@@ -445,7 +458,10 @@ fn install_inner(case: Case) -> Installed {
                 .install(),
         ),
         Lib::Fastrace => {
-            fastrace::set_reporter(sinks::FastraceCountingReporter, fastrace::collector::Config::default());
+            fastrace::set_reporter(
+                sinks::FastraceCountingReporter,
+                fastrace::collector::Config::default(),
+            );
             Installed::Nothing
         }
         Lib::Tracing => {
@@ -557,6 +573,10 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
     }
 }
 
+#[allow(
+    clippy::inline_always,
+    reason = "the measured loop must sit in the caller, like criterion's own"
+)]
 #[inline(always)]
 fn sync_calls(n: u64, meter: &mut impl Meter, f: impl Fn(u64, &str) -> u64) {
     meter.begin();
@@ -566,6 +586,10 @@ fn sync_calls(n: u64, meter: &mut impl Meter, f: impl Fn(u64, &str) -> u64) {
     meter.end();
 }
 
+#[allow(
+    clippy::inline_always,
+    reason = "the measured loop must sit in the caller, like criterion's own"
+)]
 #[inline(always)]
 fn async_calls<F: Future<Output = u64>>(
     n: u64,
@@ -586,8 +610,16 @@ fn async_calls<F: Future<Output = u64>>(
     meter.end();
 }
 
+#[allow(
+    clippy::inline_always,
+    reason = "the measured loop must sit in the caller, like criterion's own"
+)]
 #[inline(always)]
-fn polls<F: Future<Output = u64>>(n: u64, meter: &mut impl Meter, f: impl Fn(u64, &'static str) -> F) {
+fn polls<F: Future<Output = u64>>(
+    n: u64,
+    meter: &mut impl Meter,
+    f: impl Fn(u64, &'static str) -> F,
+) {
     let mut cx = Context::from_waker(Waker::noop());
     let mut fut = pin!(f(black_box(A), black_box(B)));
     // The first poll starts the body; the measured ones each resume it for one iteration.

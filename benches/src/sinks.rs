@@ -96,13 +96,13 @@ impl opentelemetry_sdk::trace::SpanExporter for OtelCountingExporter {
 
 /// An SDK tracer provider with a counting processor and the given sampling.
 pub fn otel_provider(sampled: bool) -> opentelemetry_sdk::trace::SdkTracerProvider {
-    let sampler = if sampled {
+    let policy = if sampled {
         opentelemetry_sdk::trace::Sampler::AlwaysOn
     } else {
         opentelemetry_sdk::trace::Sampler::AlwaysOff
     };
     opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_span_processor(OtelCountingProcessor)
-        .with_sampler(sampler)
+        .with_sampler(policy)
         .build()
 }

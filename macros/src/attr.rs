@@ -168,11 +168,6 @@ fn parse_option(input: ParseStream, args: &mut Args, errors: &mut Errors) -> syn
             parse_flag(input, &name)?;
             set(&mut args.skip_all, &name, (), errors);
         }
-        "attrs" => {
-            let list = parse_parens(input, "attrs(order.id = order.id)")?;
-            let entries = parse_list(list, errors, |input, _| parse_attr_entry(input));
-            set(&mut args.attrs, &name, entries, errors);
-        }
         "redact" | "reveal" => {
             let list = parse_parens(input, &format!("{name}(a, b)"))?;
             let idents = parse_list(list, errors, |input, _| input.call(Ident::parse_any));
@@ -207,48 +202,17 @@ fn parse_option(input: ParseStream, args: &mut Args, errors: &mut Errors) -> syn
             set(&mut args.ignore, &name, (), errors);
         }
         "err" => {
-            let example = "err(display)`, `err(debug)` or `err(expected)";
-            if !input.peek(syn::token::Paren) {
-                return Err(syn::Error::new(
-                    span,
-                    format!("`err` takes a mode: `{example}`"),
-                ));
-            }
-            let list = parse_parens(input, example)?;
-            match parse_err_mode.parse2(list) {
-                Ok(mode) => set(&mut args.err, &name, mode, errors),
-                Err(err) => errors.push(err),
-            }
+            let mode = parse_err(input, &name)?;
+            set(&mut args.err, &name, mode, errors);
         }
         "code" => {
             input.parse::<Token![=]>()?;
-            if input.peek(LitBool) {
-                let lit: LitBool = input.parse()?;
-                set(&mut args.code, &name, lit.value, errors);
-            } else {
-                let value: TokenTree = input.parse()?;
-                let hint = match &value {
-                    TokenTree::Literal(lit) if matches!(lit.to_string().as_str(), "\"true\"" | "\"false\"") => {
-                        " without quotes"
-                    }
-                    _ => "",
-                };
-                return Err(syn::Error::new(
-                    value.span(),
-                    format!("expected `true` or `false`{hint}: `code = false` leaves out the code location"),
-                ));
-            }
+            let value = parse_code(input)?;
+            set(&mut args.code, &name, value, errors);
         }
         "crate" => {
             input.parse::<Token![=]>()?;
-            if input.peek(LitStr) {
-                let lit: LitStr = input.parse()?;
-                return Err(syn::Error::new(
-                    lit.span(),
-                    format!("`crate` takes a path, not a string: `crate = {}`", lit.value()),
-                ));
-            }
-            let path = input.call(syn::Path::parse_mod_style)?;
+            let path = parse_crate(input)?;
             set(&mut args.krate, &name, path, errors);
         }
         unknown => {
@@ -288,6 +252,49 @@ fn parse_flag(input: ParseStream, name: &Ident) -> syn::Result<()> {
         return Err(input.error(format!("`{name}` takes no value")));
     }
     Ok(())
+}
+
+/// `err(display)`, `err(debug)`, `err(expected)`.
+fn parse_err(input: ParseStream, name: &Ident) -> syn::Result<ErrMode> {
+    let example = "err(display)`, `err(debug)` or `err(expected)";
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            name.span(),
+            format!("`err` takes a mode: `{example}`"),
+        ));
+    }
+    let list = parse_parens(input, example)?;
+    parse_err_mode.parse2(list)
+}
+
+/// The value of `code = false`.
+fn parse_code(input: ParseStream) -> syn::Result<bool> {
+    if input.peek(LitBool) {
+        return Ok(input.parse::<LitBool>()?.value);
+    }
+    let value: TokenTree = input.parse()?;
+    let quoted = matches!(&value, TokenTree::Literal(lit)
+        if matches!(lit.to_string().as_str(), "\"true\"" | "\"false\""));
+    let hint = if quoted { " without quotes" } else { "" };
+    Err(syn::Error::new(
+        value.span(),
+        format!("expected `true` or `false`{hint}: `code = false` leaves out the code location"),
+    ))
+}
+
+/// The path of `crate = my_facade::traced`.
+fn parse_crate(input: ParseStream) -> syn::Result<syn::Path> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`crate` takes a path, not a string: `crate = {}`",
+                lit.value()
+            ),
+        ));
+    }
+    input.call(syn::Path::parse_mod_style)
 }
 
 /// The single mode inside `err(...)`.

@@ -1,7 +1,8 @@
-//! Code generation. Every path is absolute through `::traced::__private`, every generated local
-//! starts with `__traced_` and has mixed-site hygiene, and the user's tokens keep their spans.
+//! Code generation. Every path is absolute through `::traced::__private` (or the `crate = path`
+//! option's path), every generated local starts with `__traced_` and has mixed-site hygiene,
+//! and the user's tokens keep their spans.
 //!
-//! Four shapes, chosen from the signature and the body:
+//! Four shapes of function, chosen from the signature and the body:
 //!
 //! - `async fn`: the body moves into an async block wrapped in `Instrumented`, which ends the
 //!   span when the future completes (or is dropped) and reads the output.
@@ -10,38 +11,229 @@
 //! - a sync fn returning a value: the body runs inside a labeled block (its `return` and `?`
 //!   redirected to the label) so the result can be read; the guard's `Drop` ends the span.
 //! - a sync fn returning `!`, or whose body did not parse: the body runs as is under the guard.
+//!
+//! An impl block or a trait is emitted as written, with each method that has a body expanded
+//! as a function, under the block's options merged with the method's own.
 
-use crate::ast::{self, Body, Func, Param};
-use crate::attr::{Args, Kind};
-use crate::rewrite;
-use crate::valid::{self, Errors};
+use crate::ast::{self, BlockItem, Body, Func, Item, ItemBlock, Output, Param};
+use crate::attr::{self, Args, AttrEntry, ErrMode, Kind, Opt};
+use crate::valid::{self, Errors, Place};
+use crate::{rewrite, secret};
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::visit_mut::{self, VisitMut};
-use syn::{
-    Attribute, Expr, FnArg, GenericArgument, Lifetime, PathArguments, ReturnType, Stmt, Type,
-};
+use syn::{Attribute, Expr, FnArg, Lifetime, ReturnType, Stmt, Type};
 
-/// Parses, validates and expands; the caller turns an error into output.
+/// Parses, validates and expands; the caller turns an error into output (with [`fallback`]).
 pub(crate) fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    try_expand_with(args, item, cfg!(feature = "off"))
+}
+
+/// With `off` (the `traced/off` feature), everything is checked and nothing instrumented.
+fn try_expand_with(args: TokenStream, item: TokenStream, off: bool) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let args = crate::attr::parse(args, &mut errors);
-    let func = match ast::parse_item(item.clone()) {
-        Ok(func) => {
-            valid::check(&args, &func, &mut errors);
-            Some(func)
+    let args = attr::parse(args, &mut errors);
+    match ast::parse_item(item.clone()) {
+        Ok(Item::Fn(func)) => {
+            valid::check(&args, &func, Place::Fn, &mut errors);
+            errors.finish()?;
+            if off {
+                return Ok(item);
+            }
+            let options = Options {
+                own: &args,
+                block: None,
+                owner: None,
+            };
+            Ok(expand_fn(&options, *func))
         }
-        Err(err) => {
-            errors.push(err);
-            None
+        Ok(Item::Block(block)) => {
+            let own = own_args(&block, &mut errors);
+            let instrumented: Vec<&Func> = methods(&block)
+                .zip(&own)
+                .filter(|(func, own)| match own {
+                    Some(own) => own.ignore.is_none(),
+                    None => instrumentable(func),
+                })
+                .map(|(func, _)| func)
+                .collect();
+            valid::check_block(&args, &instrumented, &mut errors);
+            errors.finish()?;
+            Ok(expand_block(&args, block, own, off))
         }
-    };
-    errors.finish()?;
-    match func {
-        Some(func) if !cfg!(feature = "off") => Ok(expand(&args, func)),
-        _ => Ok(item),
+        Err(error) => Err(errors.fail(error)),
+    }
+}
+
+/// What to emit beside the errors: the item as written, so the rest of the crate still
+/// type-checks; for a block, without its methods' own `#[traced]` (else each would expand
+/// again on its own and repeat the errors).
+pub(crate) fn fallback(item: TokenStream) -> TokenStream {
+    match ast::parse_block(item.clone()) {
+        Some(Ok(block)) => {
+            let own = methods(&block).map(|_| None).collect();
+            expand_block(&Args::default(), block, own, true)
+        }
+        _ => item,
+    }
+}
+
+/// The methods of a block, in order.
+fn methods(block: &ItemBlock) -> impl Iterator<Item = &Func> {
+    block.items.iter().filter_map(|item| match item {
+        BlockItem::Method(method) => Some(&method.func),
+        BlockItem::Other(_) => None,
+    })
+}
+
+/// The options of each method's own `#[traced(...)]`, checked against the method.
+fn own_args(block: &ItemBlock, errors: &mut Errors) -> Vec<Option<Args>> {
+    let mut own = Vec::new();
+    for item in &block.items {
+        let BlockItem::Method(method) = item else {
+            continue;
+        };
+        let mut attrs = method.attrs.iter();
+        let Some(first) = attrs.next() else {
+            own.push(None);
+            continue;
+        };
+        for extra in attrs {
+            errors.push(syn::Error::new_spanned(
+                extra,
+                "this method already has a `#[traced]` attribute",
+            ));
+        }
+        let tokens = match &first.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(list) => list.tokens.clone(),
+            syn::Meta::NameValue(meta) => {
+                errors.push(syn::Error::new_spanned(
+                    meta,
+                    "expected `#[traced]` or `#[traced(...)]`",
+                ));
+                TokenStream::new()
+            }
+        };
+        let args = attr::parse(tokens, errors);
+        valid::check(&args, &method.func, Place::Method, errors);
+        own.push(Some(args));
+    }
+    own
+}
+
+/// A method the block's attribute instruments: one with a body, not a `const fn`.
+fn instrumentable(func: &Func) -> bool {
+    !matches!(func.body, Body::Missing(_)) && func.sig.constness.is_none()
+}
+
+/// The block as written, its methods expanded (or, with `off`, only their `#[traced]` removed).
+fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool) -> TokenStream {
+    let ItemBlock {
+        header,
+        brace,
+        inner_attrs,
+        items,
+        owner,
+        ..
+    } = block;
+    let mut own = own.into_iter();
+    let items = items.into_iter().map(|item| match item {
+        BlockItem::Other(tokens) => tokens,
+        BlockItem::Method(method) => {
+            let own = own.next().flatten();
+            let func = method.func;
+            let skipped = match &own {
+                Some(own) => own.ignore.is_some(),
+                None => !instrumentable(&func),
+            };
+            if off || skipped {
+                return func.into_token_stream();
+            }
+            let own = own.unwrap_or_default();
+            let options = Options {
+                own: &own,
+                block: Some(args),
+                owner: Some(&owner),
+            };
+            expand_fn(&options, func)
+        }
+    });
+    let mut body = Group::new(Delimiter::Brace, quote!(#(#inner_attrs)* #(#items)*));
+    body.set_span(brace);
+    quote!(#header #body)
+}
+
+/// The options of one function: its own attribute's, then its block's.
+struct Options<'a> {
+    own: &'a Args,
+    block: Option<&'a Args>,
+    /// `Type` or `Trait`, for a method of a traced block.
+    owner: Option<&'a str>,
+}
+
+/// What happens to a parameter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Treatment {
+    Record,
+    Redact,
+    Skip,
+}
+
+impl<'a> Options<'a> {
+    /// The method's own value of an option, else the block's.
+    fn pick<T>(&self, field: fn(&Args) -> &Option<Opt<T>>) -> Option<&'a Opt<T>> {
+        field(self.own)
+            .as_ref()
+            .or_else(|| self.block.and_then(|block| field(block).as_ref()))
+    }
+
+    /// `::traced`, or the `crate = path` option's path.
+    fn krate(&self) -> TokenStream {
+        self.pick(|a| &a.krate)
+            .map_or_else(|| quote!(::traced), |krate| krate.value.to_token_stream())
+    }
+
+    /// The method's own lists decide first, then the block's, then the name.
+    fn treatment(&self, name: &str) -> Treatment {
+        let has = |list: &Option<Opt<Vec<Ident>>>| {
+            list.as_ref()
+                .is_some_and(|list| list.value.iter().any(|ident| ident.unraw() == name))
+        };
+        for args in std::iter::once(self.own).chain(self.block) {
+            if args.skip_all.is_some() || has(&args.skip) {
+                return Treatment::Skip;
+            }
+            if has(&args.redact) {
+                return Treatment::Redact;
+            }
+            if has(&args.reveal) {
+                return Treatment::Record;
+            }
+        }
+        if secret::looks_secret(name) {
+            Treatment::Redact
+        } else {
+            Treatment::Record
+        }
+    }
+
+    /// The method's `attrs`, then the block's whose keys the method does not set.
+    fn attrs(&self) -> Vec<&'a AttrEntry> {
+        let own: &[AttrEntry] = self.own.attrs.as_ref().map_or(&[], |a| &a.value);
+        let block: &[AttrEntry] = self
+            .block
+            .and_then(|block| block.attrs.as_ref())
+            .map_or(&[], |a| &a.value);
+        own.iter()
+            .chain(
+                block
+                    .iter()
+                    .filter(|entry| own.iter().all(|o| o.key != entry.key)),
+            )
+            .collect()
     }
 }
 
@@ -52,6 +244,7 @@ struct Names {
     ret: Ident,
     out: Ident,
     never: Ident,
+    value: Ident,
     label: Lifetime,
 }
 
@@ -64,15 +257,17 @@ impl Names {
             ret: local("__traced_ret"),
             out: local("__traced_out"),
             never: local("__traced_never"),
+            value: local("__traced_value"),
             label: Lifetime::new("'__traced_body", Span::mixed_site()),
         }
     }
 }
 
-fn expand(args: &Args, mut func: Func) -> TokenStream {
+fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     let names = Names::new();
-    let callsite = callsite(args, &func);
-    let recording = recording(args, &func, &names);
+    let krate = options.krate();
+    let callsite = callsite(options, &func, &krate);
+    let recording = recording(options, &func, &names, &krate);
     // Recorded parameters are read by the expansion, so each is rebound under the user's own
     // ident (and `mut`) to keep `unused_variables` and `unused_mut` firing as before.
     let rebinds = if recording.is_some() {
@@ -84,12 +279,13 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
     let Names { span, entered, .. } = &names;
     let inner_attrs = &func.inner_attrs;
     let shape = Shape::of(&func);
+    let output = func.output();
     let span_mut = (recording.is_some() || matches!(shape, Shape::Labeled | Shape::Plain))
         .then(|| quote!(mut));
     let prelude = quote! {
         #(#inner_attrs)*
         #callsite
-        let #span_mut #span = ::traced::__private::Span::start_callsite(&__TRACED_CALLSITE);
+        let #span_mut #span = #krate::__private::Span::start_callsite(&__TRACED_CALLSITE);
         #recording
     };
 
@@ -102,18 +298,18 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
                 .filter(|ty| !is_unit(ty))
                 .map(|ty| fake_return_edge(ty, &names));
             let block = braced(body, &quote!(#fake_edge #rebinds));
-            let on_output = on_output(ret.as_ref(), &names);
+            let on_output = on_output(options, &output, ret.as_ref(), &names, &krate);
             quote! {
                 #prelude
-                ::traced::__private::Instrumented::new(#span, async move #block, #on_output).await
+                #krate::__private::Instrumented::new(#span, async move #block, #on_output).await
             }
         }
         (Shape::AsyncTail, Body::Block(block)) => {
-            let out = future_output(&func.sig.output).and_then(nameable);
-            let on_output = on_output(out.as_ref(), &names);
+            let out = ast::future_output(&func.sig.output).and_then(nameable);
+            let on_output = on_output(options, &output, out.as_ref(), &names, &krate);
             let mut stmts = std::mem::take(&mut block.stmts);
             if let Some(Stmt::Expr(tail, None)) = stmts.last_mut() {
-                instrument_tail(tail, span, &on_output);
+                instrument_tail(tail, span, &on_output, &krate);
             }
             quote! {
                 #prelude
@@ -122,9 +318,16 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
             }
         }
         (Shape::Labeled, Body::Block(block)) => {
-            rewrite::redirect_exits(block, &names.label);
+            rewrite::redirect_exits(block, &names.label, &krate);
             let Names { ret, label, .. } = &names;
             let annotation = nameable(return_type(&func.sig.output)).map(|ty| quote!(: #ty));
+            let outcome = outcome(
+                options,
+                &output,
+                &names,
+                &krate,
+                (&quote!(&#ret), &quote!(&mut #entered), &quote!(#entered)),
+            );
             quote! {
                 #prelude
                 let mut #entered = #span.enter_until_end();
@@ -132,14 +335,7 @@ fn expand(args: &Args, mut func: Func) -> TokenStream {
                 let #ret #annotation = #label: #block;
                 // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
                 #[allow(unreachable_code)]
-                {
-                    // Autoref specialization: each call resolves to one of these traits.
-                    #[allow(unused_imports)]
-                    use ::traced::__private::{
-                        OutcomeAny as _, OutcomeDebug as _, OutcomeDisplay as _, OutcomeNone as _,
-                    };
-                    (&&&&::traced::__private::Ret(&#ret)).__traced_outcome(&mut #entered);
-                }
+                #outcome
                 // As above: unreachable when the body diverges.
                 #[allow(unreachable_code)]
                 #ret
@@ -186,69 +382,74 @@ impl Shape {
         if func.sig.asyncness.is_some() {
             return Shape::Async;
         }
-        let Body::Block(block) = &func.body else {
+        if !matches!(func.body, Body::Block(_)) {
             return Shape::Plain;
-        };
-        if let Some(Stmt::Expr(tail, None)) = block.stmts.last()
-            && async_tail(tail).is_some()
-        {
+        }
+        if func.async_tail().is_some() {
             return Shape::AsyncTail;
         }
         match &func.sig.output {
-            ReturnType::Type(_, ty) if matches!(peel(ty), Type::Never(_)) => Shape::Plain,
+            ReturnType::Type(_, ty) if matches!(ast::peel(ty), Type::Never(_)) => Shape::Plain,
             _ => Shape::Labeled,
         }
     }
 }
 
 /// `static __TRACED_CALLSITE`: name, kind, and where the function is.
-fn callsite(args: &Args, func: &Func) -> TokenStream {
+fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream {
     let ident = &func.sig.ident;
-    let function = ident.unraw().to_string();
-    let name = args
+    let function = match options.owner {
+        Some(owner) => format!("{owner}::{}", ident.unraw()),
+        None => ident.unraw().to_string(),
+    };
+    let name = options
+        .own
         .name
         .as_ref()
         .map_or_else(|| function.clone(), |name| name.value.value());
-    let kind = args.kind.as_ref().map_or(Kind::Internal, |kind| kind.value);
+    let kind = options
+        .pick(|a| &a.kind)
+        .map_or(Kind::Internal, |kind| kind.value);
     let kind = format_ident!("{}", kind.variant());
-    // At the fn's name, so `line!()` is the line of the `fn`, not of the attribute.
-    let location = quote_spanned! {ident.span()=>
-        ::traced::__private::file!(), ::traced::__private::line!()
+    let new = if options.pick(|a| &a.code).is_none_or(|code| code.value) {
+        // At the fn's name, so `line!()` is the line of the `fn`, not of the attribute.
+        let at = located_at(krate, ident.span());
+        let location = quote_spanned! {ident.span()=>
+            #at::__private::file!(), #at::__private::line!()
+        };
+        quote! {
+            #krate::__private::Callsite::new(
+                #name,
+                #krate::__private::SpanKind::#kind,
+                #krate::__private::module_path!(),
+                #function,
+                #location,
+            )
+        }
+    } else {
+        quote!(#krate::__private::Callsite::without_code(#name, #krate::__private::SpanKind::#kind))
     };
     quote! {
-        static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
-            #name,
-            ::traced::__private::SpanKind::#kind,
-            ::traced::__private::module_path!(),
-            #function,
-            #location,
-        );
+        static __TRACED_CALLSITE: #krate::__private::Callsite = #new;
     }
 }
 
 /// `if span.is_recording() { span.attr("a", ...); ... }`, or nothing if nothing is recorded.
-fn recording(args: &Args, func: &Func, names: &Names) -> Option<TokenStream> {
+fn recording(
+    options: &Options,
+    func: &Func,
+    names: &Names,
+    krate: &TokenStream,
+) -> Option<TokenStream> {
     let span = &names.span;
-    let attrs = args
-        .attrs
-        .as_ref()
-        .map_or(&[][..], |attrs| &attrs.value[..]);
-    let skipped = |name: &str| {
-        args.skip_all.is_some()
-            || args
-                .skip
-                .as_ref()
-                .is_some_and(|skip| skip.value.iter().any(|s| s.unraw() == name))
-            // An `attrs` entry with a parameter's name replaces it.
-            || attrs.iter().any(|entry| entry.key == name)
-    };
-
+    let attrs = options.attrs();
     let mut calls = Vec::new();
-    let (mut any_self, mut any_value) = (false, !attrs.is_empty());
+    let mut autoref = !attrs.is_empty();
     for param in func.params() {
         let ident = param.ident();
         let key = ident.unraw().to_string();
-        if skipped(&key) {
+        // An `attrs` entry with a parameter's name replaces it.
+        if attrs.iter().any(|entry| entry.key == key) {
             continue;
         }
         // At the parameter, so "cannot be recorded" points at it; call-site hygiene still
@@ -256,42 +457,180 @@ fn recording(args: &Args, func: &Func, names: &Names) -> Option<TokenStream> {
         let at = Span::call_site().located_at(ident.span());
         let mut ident = ident;
         ident.set_span(at);
-        calls.push(match param {
-            Param::Receiver(_) => {
-                any_self = true;
-                quote_spanned! {at=>
-                    #span.attr(#key, (&&&::traced::__private::Arg(&#ident)).__traced_self_value());
-                }
-            }
-            Param::Ident(..) => {
-                any_value = true;
-                quote_spanned! {at=>
-                    #span.attr(#key, (&&&::traced::__private::Arg(&#ident)).__traced_value());
-                }
-            }
+        let krate = located_at(krate, at);
+        let treatment = options.treatment(&key);
+        autoref |= treatment == Treatment::Record;
+        calls.push(match (treatment, param) {
+            (Treatment::Skip, _) => continue,
+            (Treatment::Redact, _) => quote_spanned! {at=>
+                #span.attr(#key, #krate::__private::redacted());
+            },
+            (Treatment::Record, Param::Receiver(_)) => quote_spanned! {at=>
+                #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_self_value());
+            },
+            (Treatment::Record, Param::Ident(..)) => quote_spanned! {at=>
+                #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_value());
+            },
         });
     }
     for entry in attrs {
         let key = &entry.key;
         let value = &entry.value;
         let at = Span::call_site().located_at(value.span());
+        let krate = located_at(krate, at);
         calls.push(quote_spanned! {at=>
-            #span.attr(#key, (&&&::traced::__private::Arg(&(#value))).__traced_value());
+            #span.attr(#key, (&&&#krate::__private::Arg(&(#value))).__traced_value());
         });
     }
     if calls.is_empty() {
         return None;
     }
-    let no_arg = any_value.then(|| quote!(NoArg as _,));
-    let self_arg = any_self.then(|| quote!(SelfArg as _,));
+    let autoref = autoref.then(|| quote!(use #krate::__private::autoref::*;));
     Some(quote! {
         if #span.is_recording() {
-            // Autoref specialization: each call resolves to one of these traits.
-            #[allow(unused_imports)]
-            use ::traced::__private::{ValueArg as _, DebugArg as _, #no_arg #self_arg};
+            #autoref
             #(#calls)*
         }
     })
+}
+
+/// What runs once the function has returned: the outcome of an `Err`, then `ret`, `on_ok` and
+/// `on_err`. `result` is a `&T` expression; `span` a `&mut Span` (or `&mut Entered`) and
+/// `place` the same as a place to call methods on.
+fn outcome(
+    options: &Options,
+    output: &Output,
+    names: &Names,
+    krate: &TokenStream,
+    (result, span, place): (&TokenStream, &TokenStream, &TokenStream),
+) -> TokenStream {
+    let mode = options
+        .pick(|a| &a.err)
+        .map_or(ErrMode::Display, |err| err.value);
+    let mode = format_ident!("{}", mode.variant());
+    let mut at_end = Vec::new();
+    // A block's `ret` skips its methods that return nothing; a method's own is checked.
+    let ret = options
+        .pick(|a| &a.ret)
+        .filter(|_| !matches!(output, Output::Unit | Output::Never));
+    if let Some(ret) = ret {
+        let value = &names.value;
+        let at = Span::call_site().located_at(ret.span);
+        let (krate, result, span) = (
+            located_at(krate, at),
+            located_at(result, at),
+            located_at(span, at),
+        );
+        at_end.push(quote_spanned! {at=>
+            if let ::core::option::Option::Some(#value) =
+                (&&&#krate::__private::Ret(#result)).__traced_ok()
+            {
+                #krate::__private::record_return(
+                    #span,
+                    (&&&#krate::__private::Arg(#value)).__traced_value(),
+                );
+            }
+        });
+    }
+    let arm = |entries: &Option<Opt<Vec<AttrEntry>>>, binding: &str| {
+        let entries = entries.as_ref()?;
+        let mentioned = entries.value.iter().any(|e| mentions(&e.value, binding));
+        let binding = if mentioned {
+            Ident::new(binding, Span::call_site().located_at(entries.span)).into_token_stream()
+        } else {
+            quote!(_)
+        };
+        let calls = entries.value.iter().map(|entry| {
+            let key = &entry.key;
+            let value = &entry.value;
+            let at = Span::call_site().located_at(value.span());
+            let krate = located_at(krate, at);
+            quote_spanned! {at=>
+                #krate::__private::result_attr(
+                    #span,
+                    #key,
+                    (&&&#krate::__private::Arg(&(#value))).__traced_value(),
+                );
+            }
+        });
+        let at = Span::call_site().located_at(entries.span);
+        Some((binding, quote!(#(#calls)*), at))
+    };
+    let result_is = |at: Span| {
+        let (krate, result) = (located_at(krate, at), located_at(result, at));
+        quote_spanned!(at=> #krate::__private::as_result(#result))
+    };
+    match (
+        arm(&options.own.on_ok, "ok"),
+        arm(&options.own.on_err, "err"),
+    ) {
+        (Some((ok, on_ok, at)), Some((err, on_err, _))) => {
+            let result = result_is(at);
+            at_end.push(quote! {
+                match #result {
+                    ::core::result::Result::Ok(#ok) => { #on_ok }
+                    ::core::result::Result::Err(#err) => { #on_err }
+                }
+            });
+        }
+        (Some((ok, on_ok, at)), None) => {
+            let result = result_is(at);
+            at_end.push(quote! {
+                if let ::core::result::Result::Ok(#ok) = #result { #on_ok }
+            });
+        }
+        (None, Some((err, on_err, at))) => {
+            let result = result_is(at);
+            at_end.push(quote! {
+                if let ::core::result::Result::Err(#err) = #result { #on_err }
+            });
+        }
+        (None, None) => {}
+    }
+    let at_end = (!at_end.is_empty()).then(|| {
+        quote! {
+            if #place.is_recording() {
+                #(#at_end)*
+            }
+        }
+    });
+    quote! {{
+        use #krate::__private::autoref::*;
+        (&&&&&#krate::__private::Ret(#result))
+            .__traced_outcome(#span, #krate::__private::ErrMode::#mode);
+        #at_end
+    }}
+}
+
+/// Whether `expr` mentions the identifier `name` (in macro arguments too).
+fn mentions(expr: &Expr, name: &str) -> bool {
+    fn walk(tokens: TokenStream, name: &str) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == name,
+            TokenTree::Group(group) => walk(group.stream(), name),
+            _ => false,
+        })
+    }
+    walk(expr.to_token_stream(), name)
+}
+
+/// `tokens` with every span (inside groups too) moved to `span`'s location, hygiene kept: the
+/// default `::traced` path is at the attribute, and a diagnostic about a call through it would
+/// otherwise stretch from the attribute to the token it is about.
+pub(crate) fn located_at(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner = Group::new(group.delimiter(), located_at(&group.stream(), span));
+                inner.set_span(group.span().located_at(span));
+                tree = TokenTree::Group(inner);
+            }
+            tree.set_span(tree.span().located_at(span));
+            tree
+        })
+        .collect()
 }
 
 /// Strips `mut` from each plain-ident parameter and returns `let mut x = x;` rebinds, with the
@@ -374,53 +713,33 @@ fn fake_return_edge(ty: &TokenStream, names: &Names) -> TokenStream {
     }
 }
 
-/// `|out, span| { Ret(out).__traced_outcome(span) }`, with `out: &T` when `T` can be named.
-fn on_output(output: Option<&TokenStream>, names: &Names) -> TokenStream {
+/// `|out, span| { outcome }`, with `out: &T` when `T` can be named.
+fn on_output(
+    options: &Options,
+    output: &Output,
+    ty: Option<&TokenStream>,
+    names: &Names,
+    krate: &TokenStream,
+) -> TokenStream {
     let Names { out, span, .. } = names;
-    let annotation = output.map(|ty| quote!(: &#ty));
+    let annotation = ty.map(|ty| quote!(: &#ty));
+    let outcome = outcome(
+        options,
+        output,
+        names,
+        krate,
+        (&quote!(#out), &quote!(#span), &quote!(#span)),
+    );
     quote! {
-        |#out #annotation, #span| {
-            // Autoref specialization: the call resolves to one of these traits.
-            #[allow(unused_imports)]
-            use ::traced::__private::{
-                OutcomeAny as _, OutcomeDebug as _, OutcomeDisplay as _, OutcomeNone as _,
-            };
-            (&&&&::traced::__private::Ret(#out)).__traced_outcome(#span);
-        }
+        |#out #annotation, #span| #outcome
     }
-}
-
-/// The async block in a tail `async { }` or `Box::pin(async { })`.
-fn async_tail(tail: &Expr) -> Option<&syn::ExprAsync> {
-    match tail {
-        Expr::Async(block) => Some(block),
-        Expr::Call(call) if call.args.len() == 1 && is_box_pin(&call.func) => {
-            match call.args.first() {
-                Some(Expr::Async(block)) => Some(block),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-/// `Box::pin`, `std::boxed::Box::pin`, `::alloc::boxed::Box::pin`, ...
-fn is_box_pin(func: &Expr) -> bool {
-    let Expr::Path(path) = func else {
-        return false;
-    };
-    let mut segments = path.path.segments.iter().rev();
-    matches!(
-        (segments.next(), segments.next()),
-        (Some(pin), Some(boxed)) if pin.ident == "pin" && boxed.ident == "Box"
-    )
 }
 
 /// Wraps the async block of `tail` in `Instrumented::new(span, block, on_output)`.
-fn instrument_tail(tail: &mut Expr, span: &Ident, on_output: &TokenStream) {
+fn instrument_tail(tail: &mut Expr, span: &Ident, on_output: &TokenStream, krate: &TokenStream) {
     let wrap = |block: &Expr| {
         Expr::Verbatim(quote! {
-            ::traced::__private::Instrumented::new(#span, #block, #on_output)
+            #krate::__private::Instrumented::new(#span, #block, #on_output)
         })
     };
     match tail {
@@ -440,33 +759,6 @@ fn return_type(output: &ReturnType) -> Type {
         ReturnType::Default => syn::parse_quote!(()),
         ReturnType::Type(_, ty) => (**ty).clone(),
     }
-}
-
-/// `T` in `impl Future<Output = T>` or `Pin<Box<dyn Future<Output = T> + Send>>`.
-fn future_output(output: &ReturnType) -> Option<Type> {
-    struct Find(Option<Type>);
-    impl VisitMut for Find {
-        fn visit_path_segment_mut(&mut self, segment: &mut syn::PathSegment) {
-            if self.0.is_none()
-                && segment.ident == "Future"
-                && let PathArguments::AngleBracketed(args) = &segment.arguments
-            {
-                self.0 = args.args.iter().find_map(|arg| match arg {
-                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
-                        Some(assoc.ty.clone())
-                    }
-                    _ => None,
-                });
-            }
-            visit_mut::visit_path_segment_mut(self, segment);
-        }
-    }
-    let ReturnType::Type(_, ty) = output else {
-        return None;
-    };
-    let mut find = Find(None);
-    find.visit_type_mut(&mut ty.clone());
-    find.0
 }
 
 /// The type as written in a `let`: `impl Trait` becomes `_`; `None` if nothing is left to
@@ -493,7 +785,7 @@ fn nameable(mut ty: Type) -> Option<TokenStream> {
     }
     let mut infer = Infer { never: false };
     infer.visit_type_mut(&mut ty);
-    if infer.never || matches!(peel(&ty), Type::Infer(_)) {
+    if infer.never || matches!(ast::peel(&ty), Type::Infer(_)) {
         return None;
     }
     Some(ty.into_token_stream())
@@ -501,15 +793,6 @@ fn nameable(mut ty: Type) -> Option<TokenStream> {
 
 fn is_unit(ty: &TokenStream) -> bool {
     matches!(syn::parse2::<Type>(ty.clone()), Ok(Type::Tuple(tuple)) if tuple.elems.is_empty())
-}
-
-/// Looks through parentheses and invisible groups.
-fn peel(ty: &Type) -> &Type {
-    match ty {
-        Type::Paren(paren) => peel(&paren.elem),
-        Type::Group(group) => peel(&group.elem),
-        _ => ty,
-    }
 }
 
 impl ToTokens for Func {
@@ -540,123 +823,154 @@ mod tests {
         file.into_token_stream().to_string()
     }
 
+    /// Each file in `examples/expanded/` shows what the macro writes for one kind of item: the
+    /// input (as a comment), then the expansion rendered by prettyplease. This test renders
+    /// them again and compares; `UPDATE_EXPAND=1 cargo test -p traced-macros` rewrites them.
     #[test]
-    fn sync_fn() {
-        let out = expand_str(
-            quote!(),
-            quote!(
-                fn add(a: u32, mut b: u32) -> Result<u32, String> {
-                    b += 1;
-                    if a == 0 {
-                        return Err("zero".into());
-                    }
-                    Ok(a.checked_add(b).ok_or("overflow")?)
-                }
+    fn expansion_snapshots() {
+        let cases = [
+            (
+                "sync-fn",
+                r#"
+#[traced(kind = "client", ret)]
+pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
+    if amount == 0 {
+        return Err(PaymentError::Zero);
+    }
+    let fee = fee_for(amount)?;
+    Ok(amount + fee)
+}
+"#,
             ),
-        );
-        let expected = quote! {
-            fn add(a: u32, b: u32) -> Result<u32, String> {
-                static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
-                    "add",
-                    ::traced::__private::SpanKind::Internal,
-                    ::traced::__private::module_path!(),
-                    "add",
-                    ::traced::__private::file!(), ::traced::__private::line!(),
-                );
-                let mut __traced_span = ::traced::__private::Span::start_callsite(&__TRACED_CALLSITE);
-                if __traced_span.is_recording() {
-                    #[allow(unused_imports)]
-                    use ::traced::__private::{ValueArg as _, DebugArg as _, NoArg as _,};
-                    __traced_span.attr("a", (&&&::traced::__private::Arg(&a)).__traced_value());
-                    __traced_span.attr("b", (&&&::traced::__private::Arg(&b)).__traced_value());
-                }
-                let mut __traced_entered = __traced_span.enter_until_end();
-                let a = a;
-                let mut b = b;
-                let __traced_ret: Result<u32, String> = '__traced_body: {
-                    b += 1;
-                    if a == 0 {
-                        break '__traced_body Err("zero".into());
-                    }
-                    Ok(match ::traced::__private::Try::branch(a.checked_add(b).ok_or("overflow")) {
-                        ::traced::__private::ControlFlow::Continue(__traced_value) => __traced_value,
-                        ::traced::__private::ControlFlow::Break(__traced_residual) => {
-                            break '__traced_body ::traced::__private::FromResidual::from_residual(__traced_residual)
-                        }
-                    })
-                };
-                #[allow(unreachable_code)]
-                {
-                    #[allow(unused_imports)]
-                    use ::traced::__private::{
-                        OutcomeAny as _, OutcomeDebug as _, OutcomeDisplay as _, OutcomeNone as _,
-                    };
-                    (&&&&::traced::__private::Ret(&__traced_ret)).__traced_outcome(&mut __traced_entered);
-                }
-                #[allow(unreachable_code)]
-                __traced_ret
-            }
-        };
-        let expected: syn::File = syn::parse2(expected).unwrap();
-        assert_eq!(out, expected.into_token_stream().to_string());
+            (
+                "async-fn",
+                r#"
+#[traced(kind = "server", skip(db), on_ok(order.count = ok.len()), err(debug))]
+pub async fn list_orders(db: &Db, page: u32) -> Result<Vec<Order>, DbError> {
+    db.orders(page).await
+}
+"#,
+            ),
+            (
+                "method",
+                r#"
+impl Cart {
+    #[traced(name = "cart.add", attrs(cart.size = self.items.len()))]
+    pub fn add(&mut self, item: Item) {
+        self.items.push(item);
+    }
+}
+"#,
+            ),
+            (
+                "impl-block",
+                r#"
+#[traced(skip(self), code = false)]
+impl<S: Store> Repository for Users<S> {
+    fn get(&self, id: u64) -> Option<User> {
+        self.store.get(id)
     }
 
-    #[test]
-    fn async_fn() {
-        let out = expand_str(
-            quote!(
-                name = "fetch",
-                kind = "client",
-                skip(token),
-                attrs(http.method = "GET")
+    #[traced(redact(email), err(expected))]
+    fn find(&self, email: &str) -> Result<User, NotFound> {
+        self.store.find(email).ok_or(NotFound)
+    }
+
+    #[traced(ignore)]
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+}
+"#,
             ),
-            quote!(
-                pub async fn fetch(&self, url: &str, token: String) -> Result<Vec<u8>, Error> {
-                    self.get(url, &token).await
-                }
+            (
+                "trait",
+                r#"
+#[traced(kind = "consumer")]
+pub trait Handler {
+    fn topic(&self) -> &str;
+
+    async fn handle(&self, message: Message) -> Result<(), HandlerError> {
+        self.process(&message.payload).await
+    }
+}
+"#,
             ),
-        );
-        let expected = quote! {
-            pub async fn fetch(&self, url: &str, token: String) -> Result<Vec<u8>, Error> {
-                static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
-                    "fetch",
-                    ::traced::__private::SpanKind::Client,
-                    ::traced::__private::module_path!(),
-                    "fetch",
-                    ::traced::__private::file!(), ::traced::__private::line!(),
-                );
-                let mut __traced_span = ::traced::__private::Span::start_callsite(&__TRACED_CALLSITE);
-                if __traced_span.is_recording() {
-                    #[allow(unused_imports)]
-                    use ::traced::__private::{ValueArg as _, DebugArg as _, NoArg as _, SelfArg as _,};
-                    __traced_span.attr("self", (&&&::traced::__private::Arg(&self)).__traced_self_value());
-                    __traced_span.attr("url", (&&&::traced::__private::Arg(&url)).__traced_value());
-                    __traced_span.attr("http.method", (&&&::traced::__private::Arg(&("GET"))).__traced_value());
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/expanded");
+        let update = std::env::var_os("UPDATE_EXPAND").is_some();
+        let mut stale = Vec::new();
+        for (name, input) in cases {
+            let rendered = render_snapshot(input.trim());
+            let path = dir.join(format!("{name}.rs"));
+            let current = std::fs::read_to_string(&path).unwrap_or_default();
+            if current != rendered {
+                if update {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(&path, &rendered).unwrap();
+                } else {
+                    stale.push(path.display().to_string());
                 }
-                ::traced::__private::Instrumented::new(
-                    __traced_span,
-                    async move {
-                        #[allow(unreachable_code)]
-                        if false {
-                            let __traced_never: Result<Vec<u8>, Error> = loop {};
-                            return __traced_never;
-                        }
-                        let url = url;
-                        let token = token;
-                        self.get(url, &token).await
-                    },
-                    |__traced_out: &Result<Vec<u8>, Error>, __traced_span| {
-                        #[allow(unused_imports)]
-                        use ::traced::__private::{
-                            OutcomeAny as _, OutcomeDebug as _, OutcomeDisplay as _, OutcomeNone as _,
-                        };
-                        (&&&&::traced::__private::Ret(__traced_out)).__traced_outcome(__traced_span);
-                    }
-                ).await
             }
+        }
+        assert!(
+            stale.is_empty(),
+            "expansion snapshots differ (rerun with UPDATE_EXPAND=1 and review the diff): {stale:?}"
+        );
+    }
+
+    /// The input as a comment, then the expansion of its one item.
+    fn render_snapshot(input: &str) -> String {
+        let out = expand_snapshot_item(syn::parse_str(input).unwrap());
+        let file: syn::File = syn::parse2(out.clone()).unwrap_or_else(|e| panic!("{e}\n{out}"));
+        let mut text = String::from(
+            "// What `#[traced]` writes. Rendered by `cargo test -p traced-macros` \
+             (`expand::tests::expansion_snapshots`);\n\
+             // `UPDATE_EXPAND=1` rewrites it. Not compiled: the types are left out.\n//\n",
+        );
+        for line in input.lines() {
+            text.push_str(if line.is_empty() { "//" } else { "// " });
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(&prettyplease::unparse(&file));
+        text
+    }
+
+    /// `#[traced(args)] item` expanded; for a plain impl, the `#[traced]` of each method.
+    fn expand_snapshot_item(mut item: syn::Item) -> TokenStream {
+        let attrs = match &mut item {
+            syn::Item::Fn(f) => &mut f.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Trait(t) => &mut t.attrs,
+            _ => panic!("unexpected item"),
         };
-        let expected: syn::File = syn::parse2(expected).unwrap();
-        assert_eq!(out, expected.into_token_stream().to_string());
+        if let Some(pos) = attrs.iter().position(ast::is_traced_attr) {
+            let args = match attrs.remove(pos).meta {
+                syn::Meta::List(list) => list.tokens,
+                _ => TokenStream::new(),
+            };
+            return try_expand(args, item.into_token_stream()).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // A plain impl: expand its methods' attributes one by one.
+        let syn::Item::Impl(mut block) = item else {
+            panic!("no #[traced]");
+        };
+        for impl_item in &mut block.items {
+            if let syn::ImplItem::Fn(method) = impl_item
+                && let Some(pos) = method.attrs.iter().position(ast::is_traced_attr)
+            {
+                let attr = method.attrs.remove(pos);
+                let syn::Meta::List(list) = attr.meta else {
+                    panic!("no arguments");
+                };
+                let out = try_expand(list.tokens, method.to_token_stream())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                *impl_item = syn::ImplItem::Verbatim(out);
+            }
+        }
+        block.into_token_stream()
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod ast;
 mod attr;
 mod expand;
 mod rewrite;
+mod secret;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -103,10 +104,10 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     match expand::try_expand(args, item.clone()) {
         Ok(output) => output.into(),
-        // The errors, and the function unchanged so the rest of the crate still type-checks.
+        // The errors, and the item as written so the rest of the crate still type-checks.
         Err(error) => {
             let mut output = error.into_compile_error();
-            output.extend(item);
+            output.extend(expand::fallback(item));
             output.into()
         }
     }

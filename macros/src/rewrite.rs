@@ -6,14 +6,16 @@
 //! own (or opaque tokens), so the visitor does not descend into them. A `?` inside a `try` block
 //! belongs to that block and is left alone; a `return` inside one still leaves the function.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprBreak, ExprReturn, ExprTry, Lifetime, Token};
 
 /// Rewrites the exits of `block`'s statements (not of nested closures, async blocks or items).
-pub(crate) fn redirect_exits(block: &mut syn::Block, label: &Lifetime) {
+/// `krate` is the path of the `traced` crate (`::traced`).
+pub(crate) fn redirect_exits(block: &mut syn::Block, label: &Lifetime, krate: &TokenStream) {
     Redirect {
         label: label.clone(),
+        krate: krate.clone(),
         try_blocks: 0,
     }
     .visit_block_mut(block);
@@ -21,6 +23,7 @@ pub(crate) fn redirect_exits(block: &mut syn::Block, label: &Lifetime) {
 
 struct Redirect {
     label: Lifetime,
+    krate: TokenStream,
     /// How many `try { }` blocks enclose the current expression.
     try_blocks: usize,
 }
@@ -50,11 +53,12 @@ impl Redirect {
         let span = Span::call_site().located_at(try_expr.question_token.span);
         let label = self.label_at(span);
         let ExprTry { attrs, expr, .. } = try_expr;
+        let krate = crate::expand::located_at(&self.krate, span);
         let mut rewritten: syn::ExprMatch = syn::parse_quote_spanned! {span=>
-            match ::traced::__private::Try::branch(#expr) {
-                ::traced::__private::ControlFlow::Continue(__traced_value) => __traced_value,
-                ::traced::__private::ControlFlow::Break(__traced_residual) => {
-                    break #label ::traced::__private::FromResidual::from_residual(__traced_residual)
+            match #krate::__private::Try::branch(#expr) {
+                #krate::__private::ControlFlow::Continue(__traced_value) => __traced_value,
+                #krate::__private::ControlFlow::Break(__traced_residual) => {
+                    break #label #krate::__private::FromResidual::from_residual(__traced_residual)
                 }
             }
         };
@@ -100,7 +104,11 @@ mod tests {
 
     fn rewrite(body: proc_macro2::TokenStream) -> String {
         let mut block: syn::Block = syn::parse2(body).unwrap();
-        redirect_exits(&mut block, &Lifetime::new("'l", Span::mixed_site()));
+        redirect_exits(
+            &mut block,
+            &Lifetime::new("'l", Span::mixed_site()),
+            &quote!(::traced),
+        );
         block.to_token_stream().to_string()
     }
 

@@ -43,14 +43,10 @@ const PAIRS: &[(&str, &str)] = &[
 pub(crate) fn looks_secret(name: &str) -> bool {
     let words = words(name);
     let is = |word: &str, want: &str| word == want || word.strip_suffix('s') == Some(want);
-    words
-        .iter()
-        .any(|word| WORDS.iter().any(|w| is(word, w)))
-        || words.windows(2).any(|pair| {
-            PAIRS
-                .iter()
-                .any(|(a, b)| pair[0] == *a && is(&pair[1], b))
-        })
+    words.iter().any(|word| WORDS.iter().any(|w| is(word, w)))
+        || words
+            .windows(2)
+            .any(|pair| PAIRS.iter().any(|(a, b)| pair[0] == *a && is(&pair[1], b)))
 }
 
 /// The lowercase words of an identifier: `apiToken` → `api`, `token`; `APIKey` → `api`, `key`.
@@ -70,7 +66,8 @@ fn words(name: &str) -> Vec<String> {
         // `apiToken`: lower → upper; `APIKey`: the `K` of an upper run followed by lower.
         let boundary = c.is_uppercase()
             && (prev.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
-                || (prev.is_some_and(char::is_uppercase) && next.is_some_and(|n| n.is_lowercase())));
+                || (prev.is_some_and(char::is_uppercase)
+                    && next.is_some_and(|n| n.is_lowercase())));
         if boundary && !word.is_empty() {
             words.push(std::mem::take(&mut word));
         }

@@ -1,8 +1,8 @@
 //! Time: a TSC read through `fastant`, turned into Unix nanoseconds by an anchor taken once.
 
-use once_cell::sync::Lazy;
+use std::sync::LazyLock;
 
-static ANCHOR: Lazy<fastant::Anchor> = Lazy::new(fastant::Anchor::new);
+static ANCHOR: LazyLock<fastant::Anchor> = LazyLock::new(fastant::Anchor::new);
 
 /// A raw clock reading: cheap to take, converted to wall time with [`to_unix_nanos`].
 pub(crate) type Instant = fastant::Instant;

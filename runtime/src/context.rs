@@ -4,12 +4,22 @@
 //! (and its trace state, rare in practice), the guard pops back to where it was. No pointer
 //! to a span is ever stored: changes made through [`current`] are queued per thread, tagged
 //! with the span id, and moved into the span when it is exited.
+//!
+//! A [`Context`] is a snapshot of that state (the active span's ids and trace state, and the
+//! thread's [`Baggage`]) that can be carried to another thread, task or callback and
+//! attached there, on the same stack: [`wrap`] and [`Context::wrap`] for closures,
+//! [`crate::thread::spawn`] for threads, [`FutureExt::in_current_context`](crate::FutureExt::in_current_context)
+//! for futures, and `traced::tokio::spawn` (feature `tokio`) for tasks.
 
 use crate::data::{Event, Link, Status};
 use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::propagation::Baggage;
+use crate::span::Parent;
 use crate::value::{Key, KeyValue, ToValue};
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// The ids of an entered span.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -50,8 +60,18 @@ impl Active {
     }
 
     pub(crate) fn span_context(&self) -> SpanContext {
-        let state = if self.has_state { state_of(self.span_id) } else { TraceState::NONE };
-        SpanContext::new(self.trace_id, self.span_id, self.flags, self.is_remote, state)
+        let state = if self.has_state {
+            state_of(self.span_id)
+        } else {
+            TraceState::NONE
+        };
+        SpanContext::new(
+            self.trace_id,
+            self.span_id,
+            self.flags,
+            self.is_remote,
+            state,
+        )
     }
 }
 
@@ -79,7 +99,10 @@ fn state_of(span: SpanId) -> TraceState {
     STACK
         .try_with(|s| {
             let s = s.borrow();
-            s.iter().rev().find(|f| f.active.span_id == span).map(|f| f.state.clone())
+            s.iter()
+                .rev()
+                .find(|f| f.active.span_id == span)
+                .map(|f| f.state.clone())
         })
         .ok()
         .flatten()
@@ -97,7 +120,11 @@ pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
             let depth = s.len() as u32;
-            let state = if new.has_state { state.clone() } else { TraceState::NONE };
+            let state = if new.has_state {
+                state.clone()
+            } else {
+                TraceState::NONE
+            };
             s.push(Frame { active: new, state });
             Some(Saved(depth))
         })
@@ -227,5 +254,334 @@ impl CurrentSpan {
         if self.active.recording {
             push(Change::Name(name.into()));
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Carrying the context across threads, tasks and closures.
+// ---------------------------------------------------------------------------------------------
+
+thread_local! {
+    /// The thread's current baggage: set by [`Baggage::attach`] and [`Context::attach`].
+    static BAGGAGE: RefCell<Option<Arc<Baggage>>> = const { RefCell::new(None) };
+}
+
+fn current_baggage() -> Option<Arc<Baggage>> {
+    BAGGAGE
+        .try_with(|b| b.try_borrow().ok().and_then(|b| b.clone()))
+        .ok()
+        .flatten()
+}
+
+/// What a guard puts back: the baggage it replaced, if it replaced one.
+#[derive(Debug)]
+enum Restore {
+    /// Nothing replaced (the thread is exiting, or the guard never touched the baggage).
+    Nothing,
+    /// The thread's baggage before the guard.
+    Baggage(Option<Arc<Baggage>>),
+}
+
+/// Sets the thread's baggage; what to put back.
+fn replace_baggage(new: Option<Arc<Baggage>>) -> Restore {
+    BAGGAGE
+        .try_with(|b| {
+            b.try_borrow_mut()
+                .ok()
+                .map(|mut b| std::mem::replace(&mut *b, new))
+        })
+        .ok()
+        .flatten()
+        .map_or(Restore::Nothing, Restore::Baggage)
+}
+
+/// Whether a recording frame for `span` is on this thread's stack: then changes queued for it
+/// here are applied when that frame's span exits, and a re-entered copy may record.
+fn recording_here(span: SpanId) -> bool {
+    STACK
+        .try_with(|s| {
+            s.try_borrow().is_ok_and(|s| {
+                s.iter()
+                    .any(|f| f.active.span_id == span && f.active.recording)
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// A captured context: the active span's ids and trace state, and the baggage, as they were
+/// where it was captured. Re-enter it elsewhere (another thread, a task, a callback run
+/// later) so that spans started there are children of the span that was active here.
+///
+/// ```
+/// use traced_runtime::context::Context;
+/// use traced_runtime::{span, testing};
+///
+/// let spans = testing::spans(|| {
+///     let mut parent = span("request").start();
+///     let cx = parent.in_scope(Context::current);
+///     std::thread::spawn(move || {
+///         let _guard = cx.attach();
+///         span("on-another-thread").start().end();
+///     })
+///     .join()
+///     .unwrap();
+///     parent.end();
+/// });
+/// assert_eq!(spans[0].name, "on-another-thread");
+/// assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+/// ```
+///
+/// # What re-entering does, and does not do
+///
+/// Attaching a context pushes its span ids on the thread's stack of active contexts (the same
+/// stack [`Span::enter`](crate::Span::enter) uses), so [`current`] and new spans see the
+/// captured span as the active one, and sets the thread's baggage to the captured baggage.
+/// The guard puts both back.
+///
+/// It does not hand the span itself to the other thread: a span records on the thread that
+/// owns it. Changes made through [`current()`] reach the captured span only where that span
+/// is entered (its own [`Span::enter`](crate::Span::enter), `in_scope`, or the poll of its
+/// instrumented future, on this same thread, below the attached context). Everywhere else
+/// the re-entered span is active but not recording: `current().set_attribute(..)` is a
+/// no-op there, exactly as for a remote parent. To record on the span from another thread,
+/// move the [`Span`](crate::Span) there (it is `Send`) or start a child span.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    span: Option<Captured>,
+    baggage: Option<Arc<Baggage>>,
+}
+
+#[derive(Clone, Debug)]
+struct Captured {
+    active: Active,
+    state: TraceState,
+}
+
+impl Context {
+    /// The empty context: no active span, no baggage. Attached, it makes new spans roots.
+    pub const fn new() -> Self {
+        Context {
+            span: None,
+            baggage: None,
+        }
+    }
+
+    /// The thread's context: its active span (if any) and its baggage (if any).
+    pub fn current() -> Self {
+        let active = active();
+        let span = active.is_valid().then(|| Captured {
+            active,
+            state: if active.has_state {
+                state_of(active.span_id)
+            } else {
+                TraceState::NONE
+            },
+        });
+        Context {
+            span,
+            baggage: current_baggage(),
+        }
+    }
+
+    /// A context whose active span is `span_context`, local or remote (as extracted from a
+    /// request by [`propagation::extract`](crate::propagation::extract)). An invalid context
+    /// gives an empty one. Changes through [`current`] are not recorded while it is attached.
+    ///
+    /// ```
+    /// use traced_runtime::context::Context;
+    /// use traced_runtime::{current, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    ///
+    /// let remote = SpanContext::new(
+    ///     TraceId::from_u128(7), SpanId::from_u64(9), TraceFlags::SAMPLED, true, TraceState::NONE,
+    /// );
+    /// let cx = Context::from_span_context(&remote);
+    /// cx.run(|| assert_eq!(current().span_context(), remote));
+    /// ```
+    pub fn from_span_context(span_context: &SpanContext) -> Self {
+        let span = span_context.is_valid().then(|| Captured {
+            active: Active::from_context(span_context, false),
+            state: span_context.trace_state().clone(),
+        });
+        Context {
+            span,
+            baggage: None,
+        }
+    }
+
+    /// This context with `baggage` (an empty baggage means none).
+    #[must_use]
+    pub fn with_baggage(mut self, baggage: Baggage) -> Self {
+        self.baggage = (!baggage.is_empty()).then(|| Arc::new(baggage));
+        self
+    }
+
+    /// The active span's context in this context (invalid when there is none).
+    pub fn span_context(&self) -> SpanContext {
+        self.span.as_ref().map_or(SpanContext::NONE, |c| {
+            SpanContext::new(
+                c.active.trace_id,
+                c.active.span_id,
+                c.active.flags,
+                c.active.is_remote,
+                c.state.clone(),
+            )
+        })
+    }
+
+    /// Whether this context has an active span.
+    pub fn has_active_span(&self) -> bool {
+        self.span.is_some()
+    }
+
+    /// The baggage in this context, if any.
+    pub fn baggage(&self) -> Option<&Baggage> {
+        self.baggage.as_deref()
+    }
+
+    /// Makes this context the thread's current one until the guard drops: its span (or
+    /// none) is the active span and the parent of new spans, its baggage (or none) is the
+    /// current baggage. See the type's docs for what is recorded where.
+    pub fn attach(&self) -> ContextGuard {
+        let (active, state) = match &self.span {
+            Some(c) => {
+                let mut active = c.active;
+                // Recording only where the span's own frame is below us on this thread: that
+                // frame's exit applies what `current()` queues here. Anywhere else the
+                // queued changes would never be applied.
+                active.recording = active.recording && recording_here(active.span_id);
+                (active, &c.state)
+            }
+            None => (Active::NONE, &TraceState::NONE),
+        };
+        ContextGuard {
+            saved: enter(active, state),
+            baggage: replace_baggage(self.baggage.clone()),
+            not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this context attached.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.attach();
+        f()
+    }
+
+    /// `f`, to run later (anywhere) with this context attached.
+    ///
+    /// ```
+    /// use traced_runtime::context::Context;
+    /// use traced_runtime::{span, testing};
+    ///
+    /// let spans = testing::spans(|| {
+    ///     let mut parent = span("parent").start();
+    ///     let callback = parent.in_scope(|| Context::current().wrap(|| span("child").start().end()));
+    ///     callback(); // out of the parent's scope, still its child
+    ///     parent.end();
+    /// });
+    /// assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+    /// ```
+    pub fn wrap<F, R>(self, f: F) -> impl FnOnce() -> R
+    where
+        F: FnOnce() -> R,
+    {
+        move || self.run(f)
+    }
+}
+
+/// `f` with the thread's current context: when it runs, on any thread, spans it starts are
+/// children of the span active here. Shorthand for `Context::current().wrap(f)`.
+///
+/// ```
+/// use traced_runtime::{context, span, testing};
+///
+/// let spans = testing::spans(|| {
+///     let mut parent = span("parent").start();
+///     let job = parent.in_scope(|| context::wrap(|| span("job").start().end()));
+///     std::thread::Builder::new().name("worker".into()).spawn(job).unwrap().join().unwrap();
+///     parent.end();
+/// });
+/// assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+/// ```
+pub fn wrap<F, R>(f: F) -> impl FnOnce() -> R
+where
+    F: FnOnce() -> R,
+{
+    Context::current().wrap(f)
+}
+
+/// The guard of an attached [`Context`] or [`Baggage`]: the thread's previous context comes
+/// back when it drops. Not `Send`: it restores a thread's state.
+#[must_use = "the context is attached only while the guard lives"]
+#[derive(Debug)]
+pub struct ContextGuard {
+    saved: Option<Saved>,
+    /// The baggage to put back.
+    baggage: Restore,
+    not_send: PhantomData<*const ()>,
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            exit(saved);
+        }
+        if let Restore::Baggage(previous) = std::mem::replace(&mut self.baggage, Restore::Nothing) {
+            replace_baggage(previous);
+        }
+    }
+}
+
+impl Baggage {
+    /// Makes this baggage the thread's current baggage until the guard drops: what
+    /// [`propagation::inject`](crate::propagation::inject) sends along, and what
+    /// [`Context::current`] carries to other threads and tasks. The active span is unchanged.
+    ///
+    /// ```
+    /// use traced_runtime::propagation::Baggage;
+    ///
+    /// let mut baggage = Baggage::new();
+    /// baggage.insert("userId", "alice")?;
+    /// {
+    ///     let _guard = baggage.attach();
+    ///     assert_eq!(Baggage::current().unwrap().get("userId"), Some("alice"));
+    /// }
+    /// assert!(Baggage::current().is_none());
+    /// # Ok::<(), traced_runtime::propagation::PropagationError>(())
+    /// ```
+    pub fn attach(self) -> ContextGuard {
+        let new = (!self.is_empty()).then(|| Arc::new(self));
+        ContextGuard {
+            saved: None,
+            baggage: replace_baggage(new),
+            not_send: PhantomData,
+        }
+    }
+
+    /// The thread's current baggage, if any.
+    pub fn current() -> Option<Arc<Baggage>> {
+        current_baggage()
+    }
+}
+
+/// The captured context's span becomes the parent; an empty context gives a root.
+impl From<&Context> for Parent {
+    fn from(cx: &Context) -> Self {
+        if cx.has_active_span() {
+            Parent::Context(cx.span_context())
+        } else {
+            Parent::Root
+        }
+    }
+}
+
+impl From<Context> for Parent {
+    fn from(cx: Context) -> Self {
+        Parent::from(&cx)
+    }
+}
+
+impl From<&Context> for SpanContext {
+    fn from(cx: &Context) -> Self {
+        cx.span_context()
     }
 }

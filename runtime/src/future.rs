@@ -43,9 +43,9 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Span)> Instrumented<F, C> {
 }
 
 /// Ends the span if the poll unwinds.
-struct PollGuard<'a> {
-    span: &'a mut Span,
-    saved: Option<crate::context::Saved>,
+pub(crate) struct PollGuard<'a> {
+    pub(crate) span: &'a mut Span,
+    pub(crate) saved: Option<crate::context::Saved>,
 }
 
 impl Drop for PollGuard<'_> {
@@ -111,6 +111,67 @@ pub trait FutureExt: Future + Sized {
             span,
             on_output: Some(no_output::<Self::Output>),
         }
+    }
+
+    /// Runs this future in the caller's context: the span active here (and the baggage) is
+    /// attached during every poll, on whatever thread polls it, so spans started inside are
+    /// children of the span that created the future. See [`Context`](crate::context::Context)
+    /// for what is recorded where.
+    ///
+    /// ```
+    /// use traced_runtime::{span, testing, FutureExt};
+    ///
+    /// let spans = testing::spans(|| {
+    ///     let mut request = span("request").start();
+    ///     let fut = request.in_scope(|| async { span("step").start().end() }.in_current_context());
+    ///     std::thread::spawn(|| futures::executor::block_on(fut)).join().unwrap();
+    ///     request.end();
+    /// });
+    /// assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+    /// ```
+    fn in_current_context(self) -> WithContext<Self> {
+        self.with_context(crate::context::Context::current())
+    }
+
+    /// Runs this future with `context` attached during every poll.
+    fn with_context(self, context: crate::context::Context) -> WithContext<Self> {
+        WithContext {
+            inner: self,
+            context,
+        }
+    }
+}
+
+/// A future (or stream) that runs with a captured context attached during each poll. See
+/// [`FutureExt::in_current_context`].
+#[pin_project]
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct WithContext<T> {
+    #[pin]
+    pub(crate) inner: T,
+    pub(crate) context: crate::context::Context,
+}
+
+impl<T> WithContext<T> {
+    /// The context attached during each poll.
+    pub fn context(&self) -> &crate::context::Context {
+        &self.context
+    }
+
+    /// The wrapped future or stream.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<F: Future> Future for WithContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _guard = this.context.attach();
+        this.inner.poll(cx)
     }
 }
 

@@ -35,6 +35,7 @@ impl fmt::Debug for Pipeline {
             .field("limits", &self.limits)
             .field("resource", &self.resource)
             .field("processor", &self.processor)
+            .field("buffered", &self.buffered)
             .finish()
     }
 }
@@ -283,7 +284,9 @@ thread_local! {
 pub(crate) unsafe fn finish(pipeline: &'static Pipeline, span: *const SpanData) {
     let mut moved = false;
     let batch = FINISHED.try_with(|f| {
-        let Ok(mut f) = f.try_borrow_mut() else { return None };
+        let Ok(mut f) = f.try_borrow_mut() else {
+            return None;
+        };
         let mut out = None;
         if f.pipeline.is_some_and(|p| !std::ptr::eq(p, pipeline)) {
             out = f.take();
@@ -312,10 +315,10 @@ pub(crate) unsafe fn finish(pipeline: &'static Pipeline, span: *const SpanData) 
         p.processor.on_end(&mut spans);
         spans.clear();
         let _ = FINISHED.try_with(|f| {
-            if let Ok(mut f) = f.try_borrow_mut() {
-                if f.spare.capacity() < spans.capacity() {
-                    f.spare = spans;
-                }
+            if let Ok(mut f) = f.try_borrow_mut()
+                && f.spare.capacity() < spans.capacity()
+            {
+                f.spare = spans;
             }
         });
     }

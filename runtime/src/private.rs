@@ -338,7 +338,9 @@ pub fn as_result<R: IsResult + ?Sized>(result: &R) -> Result<&R::Ok, &R::Err> {
 /// The value of a redacted argument: `[REDACTED]`, the key kept.
 #[inline]
 pub fn redacted() -> Option<Value> {
-    Some(Value::String(StringValue::from_static(crate::redacted::TEXT)))
+    Some(Value::String(StringValue::from_static(
+        crate::redacted::TEXT,
+    )))
 }
 
 /// The `?` operator, for bodies whose early exits the macro redirects to its own label.

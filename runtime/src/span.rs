@@ -96,6 +96,22 @@ impl From<Option<SpanContext>> for Parent {
         cx.map_or(Parent::Root, Parent::Context)
     }
 }
+impl From<&SpanContext> for Parent {
+    fn from(cx: &SpanContext) -> Self {
+        Parent::Context(cx.clone())
+    }
+}
+/// This span is the parent (a span that is off gives a root).
+impl From<&Span> for Parent {
+    fn from(span: &Span) -> Self {
+        Parent::Context(span.span_context())
+    }
+}
+impl From<&Span> for SpanContext {
+    fn from(span: &Span) -> Self {
+        span.span_context()
+    }
+}
 
 /// Everything a span starts from. The macro fills it from static data; [`SpanBuilder`] at run
 /// time.
@@ -104,7 +120,7 @@ struct Start<'a> {
     kind: SpanKind,
     parent: &'a Parent,
     code: Option<&'static CodeLocation>,
-    start: Option<u64>,
+    at: Option<u64>,
 }
 
 impl Span {
@@ -123,12 +139,11 @@ impl Span {
                 let a = context::active();
                 (a.is_valid().then_some(a), None)
             }
-            Parent::Root => (None, None),
             Parent::Context(cx) if cx.is_valid() => (
                 Some(Active::from_context(cx, false)),
                 Some(cx.trace_state()),
             ),
-            Parent::Context(_) => (None, None),
+            Parent::Root | Parent::Context(_) => (None, None),
         };
         let trace_id = match parent {
             Some(p) => p.trace_id,
@@ -184,7 +199,7 @@ impl Span {
             false,
             trace_state(),
         );
-        let start_time = match start.start {
+        let start_time = match start.at {
             Some(t) => t,
             None => clock::to_unix_nanos(clock::now()),
         };
@@ -224,6 +239,27 @@ impl Span {
         Span::start_callsite_slow(cs)
     }
 
+    /// Starts the span of a `#[traced(parent = ..)]` function: `parent` instead of the
+    /// thread's active span (anything `Into<Parent>`: a `SpanContext`, an
+    /// `Option<SpanContext>` from `propagation::extract`, a `&Span`, a `Context`).
+    #[doc(hidden)]
+    #[inline]
+    pub fn start_callsite_with_parent(
+        cs: &'static crate::private::Callsite,
+        parent: &Parent,
+    ) -> Span {
+        if pipeline::get().is_none() {
+            return Span::none();
+        }
+        Span::start_inner(Start {
+            name: Cow::Borrowed(cs.name),
+            kind: cs.kind,
+            parent,
+            code: cs.code(),
+            at: None,
+        })
+    }
+
     #[inline(never)]
     fn start_callsite_slow(cs: &'static crate::private::Callsite) -> Span {
         Span::start_inner(Start {
@@ -231,7 +267,7 @@ impl Span {
             kind: cs.kind,
             parent: &Parent::Current,
             code: cs.code(),
-            start: None,
+            at: None,
         })
     }
 
@@ -340,10 +376,20 @@ impl Span {
     pub fn enter_until_end(&mut self) -> Entered<'_> {
         if let State::Off = self.state {
             // Nothing to activate or end: the guard does nothing.
-            return Entered { span: self, saved: None, was_panicking: false, ends_span: false };
+            return Entered {
+                span: self,
+                saved: None,
+                was_panicking: false,
+                ends_span: false,
+            };
         }
         let saved = self.activate();
-        Entered { span: self, saved, was_panicking: std::thread::panicking(), ends_span: true }
+        Entered {
+            span: self,
+            saved,
+            was_panicking: std::thread::panicking(),
+            ends_span: true,
+        }
     }
 
     /// Runs `f` with this span active.
@@ -379,7 +425,7 @@ impl Span {
                     Change::Link(l) => data.add_link(l, limits),
                     Change::Status(s) => data.status.update(s),
                     Change::Exception { kind, message } => {
-                        data.record_exception(&kind, message, limits)
+                        data.record_exception(&kind, message, limits);
                     }
                     Change::Name(n) => data.name = n,
                 });
@@ -418,7 +464,8 @@ impl Span {
             State::Off => {}
             State::NonRecording(..) => self.state = State::Off,
             State::Recording(r) => {
-                r.data.end_time_unix_nano = at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
+                r.data.end_time_unix_nano =
+                    at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
                 if r.sampled {
                     let pipeline = r.pipeline;
                     let data: *const SpanData = &raw const r.data;
@@ -560,7 +607,7 @@ impl SpanBuilder {
             kind: self.kind,
             parent: &self.parent,
             code: None,
-            start: self.start,
+            at: self.start,
         });
         if let State::Recording(r) = &mut span.state {
             for kv in self.attributes {

@@ -107,7 +107,10 @@ fn main() {
     let Some(id) = std::env::args().nth(1) else {
         let exe = std::env::current_exe().expect("own path");
         for case in cases() {
-            let status = Command::new(&exe).arg(case.id()).status().expect("start a case");
+            let status = Command::new(&exe)
+                .arg(case.id())
+                .status()
+                .expect("start a case");
             assert!(status.success(), "{} failed: {status}", case.id());
         }
         return;

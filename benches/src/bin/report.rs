@@ -14,6 +14,7 @@
 
 use serde_json::Value;
 use std::fmt::Write as _;
+use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use traced_benches::{Lib, Scenario};
@@ -36,8 +37,14 @@ fn main() {
     } else {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         eprintln!("== criterion: cargo bench -p traced-benches --bench spans");
+        // Criterion's own output goes to stderr, so stdout holds only the report.
+        let to_stderr = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .expect("stderr");
         let status = Command::new(&cargo)
             .args(["bench", "-p", "traced-benches", "--bench", "spans", "--"])
+            .stdout(Stdio::from(to_stderr))
             .args(&args)
             .env("CARGO_TARGET_DIR", &target)
             .env("CRITERION_HOME", &criterion)
@@ -89,7 +96,10 @@ fn read_lines(path: &Path) -> Vec<Value> {
 }
 
 fn lines_text(values: &[Value]) -> String {
-    values.iter().map(|v| format!("{v}\n")).collect()
+    values.iter().fold(String::new(), |mut out, v| {
+        let _ = writeln!(out, "{v}");
+        out
+    })
 }
 
 /// The median, in ns per call, of one criterion benchmark.
@@ -124,6 +134,10 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 
 const RIVALS: [Lib; 4] = [Lib::Fastrace, Lib::Tracing, Lib::TracingOtel, Lib::Otel];
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table after another, read top to bottom"
+)]
 fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
     let mut out = String::new();
     let m = |s, l| median(criterion, s, l);
@@ -139,7 +153,10 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
         out,
         "| scenario | plain | traced | traced − plain | fastrace | tracing | tracing-otel | otel-sdk | traced/fastrace | traced/tracing | traced/tracing-otel | traced/otel-sdk |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     let rows = [
         (Scenario::Disabled, "disabled (nothing installed)"),
         (Scenario::Unsampled, "unsampled (AlwaysOff)"),
@@ -159,13 +176,26 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
             (Some(t), Some(p)) => format!("{:+.1}", t - p),
             _ => "–".into(),
         };
-        let _ = write!(out, "| {label} | {} | **{}** | {over} |", ns(base), ns(traced));
+        let _ = write!(
+            out,
+            "| {label} | {} | **{}** | {over} |",
+            ns(base),
+            ns(traced)
+        );
         for lib in RIVALS {
-            let v = scenario.libs().contains(&lib).then(|| m(scenario, lib)).flatten();
+            let v = scenario
+                .libs()
+                .contains(&lib)
+                .then(|| m(scenario, lib))
+                .flatten();
             let _ = write!(out, " {} |", ns(v));
         }
         for lib in RIVALS {
-            let v = scenario.libs().contains(&lib).then(|| m(scenario, lib)).flatten();
+            let v = scenario
+                .libs()
+                .contains(&lib)
+                .then(|| m(scenario, lib))
+                .flatten();
             let _ = write!(out, " {} |", ratio(traced, v));
         }
         out.push('\n');

@@ -186,15 +186,14 @@ impl SpanProcessor for SimpleSpanProcessor {
             .exporter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match guard.as_mut() {
-            Some(exporter) => match exporter.export(std::mem::take(spans)) {
+        if let Some(exporter) = guard.as_mut() {
+            match exporter.export(std::mem::take(spans)) {
                 Ok(()) => Counters::add(&self.counters.exported, n),
                 Err(_) => Counters::add(&self.counters.failed, n),
-            },
-            None => {
-                spans.clear();
-                Counters::add(&self.counters.dropped, n);
             }
+        } else {
+            spans.clear();
+            Counters::add(&self.counters.dropped, n);
         }
     }
     fn force_flush(&self, _timeout: Duration) -> Result<(), ExportError> {
@@ -202,7 +201,7 @@ impl SpanProcessor for SimpleSpanProcessor {
             .exporter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_mut().map_or(Ok(()), |e| e.force_flush())
+        guard.as_mut().map_or(Ok(()), SpanExporter::force_flush)
     }
     fn shutdown(&self, _timeout: Duration) -> Result<(), ExportError> {
         let mut guard = self

@@ -27,6 +27,12 @@
 //! assert_eq!(outgoing["traceparent"], incoming["traceparent"]);
 //! ```
 //!
+//! Most code needs only the span-level functions: [`inject`] writes the thread's current
+//! context (active span and baggage) into outgoing headers, [`extract`] reads the caller's
+//! span context for [`SpanBuilder::parent`](crate::SpanBuilder::parent) (or
+//! [`Parent::from_carrier`](crate::Parent::from_carrier)), and [`extract_context`] reads
+//! span and baggage together as a [`Context`](crate::context::Context) to attach.
+//!
 //! Malformed input never fails a request: an invalid `traceparent` extracts as `None` (the
 //! caller starts a new trace), an invalid `tracestate` is dropped while its `traceparent` is
 //! kept, and invalid baggage members are skipped. Nothing here panics on input.
@@ -38,6 +44,7 @@
 
 mod baggage;
 mod carrier;
+mod context;
 mod error;
 mod trace_context;
 mod traceparent;
@@ -48,6 +55,7 @@ mod proptests;
 
 pub use baggage::{Baggage, BaggageEntry, BaggagePropagator};
 pub use carrier::{Extractor, Injector};
+pub use context::{extract, extract_context, inject, inject_context};
 pub use error::PropagationError;
 pub use trace_context::TraceContextPropagator;
 pub use traceparent::{format_traceparent, parse_traceparent};

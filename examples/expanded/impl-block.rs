@@ -1,0 +1,79 @@
+// What `#[traced]` writes. Rendered by `cargo test -p traced-macros` (`expand::tests::expansion_snapshots`);
+// `UPDATE_EXPAND=1` rewrites it. Not compiled: the types are left out.
+//
+// #[traced(skip(self), code = false)]
+// impl<S: Store> Repository for Users<S> {
+//     fn get(&self, id: u64) -> Option<User> {
+//         self.store.get(id)
+//     }
+//
+//     #[traced(redact(email), err(expected))]
+//     fn find(&self, email: &str) -> Result<User, NotFound> {
+//         self.store.find(email).ok_or(NotFound)
+//     }
+//
+//     #[traced(ignore)]
+//     fn len(&self) -> usize {
+//         self.store.len()
+//     }
+// }
+
+impl<S: Store> Repository for Users<S> {
+    fn get(&self, id: u64) -> Option<User> {
+        static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::without_code(
+            "Users::get",
+            ::traced::__private::SpanKind::Internal,
+        );
+        let mut __traced_span = ::traced::__private::Span::start_callsite(
+            &__TRACED_CALLSITE,
+        );
+        if __traced_span.is_recording() {
+            use ::traced::__private::autoref::*;
+            __traced_span
+                .attr("id", (&&&::traced::__private::Arg(&id)).__traced_value());
+        }
+        let mut __traced_entered = __traced_span.enter_until_end();
+        let id = id;
+        let __traced_ret: Option<User> = '__traced_body: { self.store.get(id) };
+        #[allow(unreachable_code)]
+        {
+            use ::traced::__private::autoref::*;
+            (&&&&&::traced::__private::Ret(&__traced_ret))
+                .__traced_outcome(
+                    &mut __traced_entered,
+                    ::traced::__private::ErrMode::Display,
+                );
+        }
+        #[allow(unreachable_code)] __traced_ret
+    }
+    fn find(&self, email: &str) -> Result<User, NotFound> {
+        static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::without_code(
+            "Users::find",
+            ::traced::__private::SpanKind::Internal,
+        );
+        let mut __traced_span = ::traced::__private::Span::start_callsite(
+            &__TRACED_CALLSITE,
+        );
+        if __traced_span.is_recording() {
+            __traced_span.attr("email", ::traced::__private::redacted());
+        }
+        let mut __traced_entered = __traced_span.enter_until_end();
+        let email = email;
+        let __traced_ret: Result<User, NotFound> = '__traced_body: {
+            self.store.find(email).ok_or(NotFound)
+        };
+        #[allow(unreachable_code)]
+        {
+            use ::traced::__private::autoref::*;
+            (&&&&&::traced::__private::Ret(&__traced_ret))
+                .__traced_outcome(
+                    &mut __traced_entered,
+                    ::traced::__private::ErrMode::Expected,
+                );
+        }
+        #[allow(unreachable_code)] __traced_ret
+    }
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+}

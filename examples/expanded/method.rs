@@ -1,0 +1,55 @@
+// What `#[traced]` writes. Rendered by `cargo test -p traced-macros` (`expand::tests::expansion_snapshots`);
+// `UPDATE_EXPAND=1` rewrites it. Not compiled: the types are left out.
+//
+// impl Cart {
+//     #[traced(name = "cart.add", attrs(cart.size = self.items.len()))]
+//     pub fn add(&mut self, item: Item) {
+//         self.items.push(item);
+//     }
+// }
+
+impl Cart {
+    pub fn add(&mut self, item: Item) {
+        static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+            "cart.add",
+            ::traced::__private::SpanKind::Internal,
+            ::traced::__private::module_path!(),
+            "add",
+            ::traced::__private::file!(),
+            ::traced::__private::line!(),
+        );
+        let mut __traced_span = ::traced::__private::Span::start_callsite(
+            &__TRACED_CALLSITE,
+        );
+        if __traced_span.is_recording() {
+            use ::traced::__private::autoref::*;
+            __traced_span
+                .attr(
+                    "self",
+                    (&&&::traced::__private::Arg(&self)).__traced_self_value(),
+                );
+            __traced_span
+                .attr("item", (&&&::traced::__private::Arg(&item)).__traced_value());
+            __traced_span
+                .attr(
+                    "cart.size",
+                    (&&&::traced::__private::Arg(&(self.items.len()))).__traced_value(),
+                );
+        }
+        let mut __traced_entered = __traced_span.enter_until_end();
+        let item = item;
+        let __traced_ret: () = '__traced_body: {
+            self.items.push(item);
+        };
+        #[allow(unreachable_code)]
+        {
+            use ::traced::__private::autoref::*;
+            (&&&&&::traced::__private::Ret(&__traced_ret))
+                .__traced_outcome(
+                    &mut __traced_entered,
+                    ::traced::__private::ErrMode::Display,
+                );
+        }
+        #[allow(unreachable_code)] __traced_ret
+    }
+}

@@ -1,0 +1,70 @@
+// What `#[traced]` writes. Rendered by `cargo test -p traced-macros` (`expand::tests::expansion_snapshots`);
+// `UPDATE_EXPAND=1` rewrites it. Not compiled: the types are left out.
+//
+// #[traced(kind = "client", ret)]
+// pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
+//     if amount == 0 {
+//         return Err(PaymentError::Zero);
+//     }
+//     let fee = fee_for(amount)?;
+//     Ok(amount + fee)
+// }
+
+pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
+    static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+        "charge",
+        ::traced::__private::SpanKind::Client,
+        ::traced::__private::module_path!(),
+        "charge",
+        ::traced::__private::file!(),
+        ::traced::__private::line!(),
+    );
+    let mut __traced_span = ::traced::__private::Span::start_callsite(
+        &__TRACED_CALLSITE,
+    );
+    if __traced_span.is_recording() {
+        use ::traced::__private::autoref::*;
+        __traced_span
+            .attr("amount", (&&&::traced::__private::Arg(&amount)).__traced_value());
+        __traced_span.attr("card_number", ::traced::__private::redacted());
+    }
+    let mut __traced_entered = __traced_span.enter_until_end();
+    let amount = amount;
+    let card_number = card_number;
+    let __traced_ret: Result<u64, PaymentError> = '__traced_body: {
+        if amount == 0 {
+            break '__traced_body Err(PaymentError::Zero);
+        }
+        let fee = match ::traced::__private::Try::branch(fee_for(amount)) {
+            ::traced::__private::ControlFlow::Continue(__traced_value) => __traced_value,
+            ::traced::__private::ControlFlow::Break(__traced_residual) => {
+                break '__traced_body ::traced::__private::FromResidual::from_residual(
+                    __traced_residual,
+                );
+            }
+        };
+        Ok(amount + fee)
+    };
+    #[allow(unreachable_code)]
+    {
+        use ::traced::__private::autoref::*;
+        (&&&&&::traced::__private::Ret(&__traced_ret))
+            .__traced_outcome(
+                &mut __traced_entered,
+                ::traced::__private::ErrMode::Display,
+            );
+        if __traced_entered.is_recording() {
+            if let ::core::option::Option::Some(__traced_value) = (&&&::traced::__private::Ret(
+                &__traced_ret,
+            ))
+                .__traced_ok()
+            {
+                ::traced::__private::record_return(
+                    &mut __traced_entered,
+                    (&&&::traced::__private::Arg(__traced_value)).__traced_value(),
+                );
+            }
+        }
+    }
+    #[allow(unreachable_code)] __traced_ret
+}

@@ -1,0 +1,594 @@
+//! Context across boundaries: threads, closures, futures and streams polled elsewhere, W3C
+//! headers in and out, remote parents and links. Every test runs the real pipeline through
+//! `traced::testing::capture` and asserts on the exported spans.
+
+use futures::StreamExt as _;
+use futures::executor::block_on;
+use std::collections::HashMap;
+use traced::context::{self, Context};
+use traced::propagation::{self, Baggage};
+use traced::testing::capture;
+use traced::{
+    FutureExt as _, KeyValue, Parent, SpanData, SpanKind, StreamExt as _, Value, current, span,
+    traced,
+};
+
+fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {name:?}:\n{}",
+        traced::render_tree(spans)
+    );
+    found[0]
+}
+
+fn is_child(child: &SpanData, parent: &SpanData) -> bool {
+    child.span_context.trace_id() == parent.span_context.trace_id()
+        && child.parent_span_id == parent.span_context.span_id()
+        && !child.parent_is_remote
+}
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn headers(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[traced]
+fn traced_work(n: u64) -> u64 {
+    n * 2
+}
+
+// --- threads and closures -------------------------------------------------------------------
+
+#[test]
+fn thread_spawn_continues_the_trace() {
+    let spans = traced::testing::spans(|| {
+        let mut request = span("request").start();
+        request.in_scope(|| {
+            let with = traced::thread::spawn(|| traced_work(1));
+            let without = std::thread::spawn(|| traced_work(2));
+            assert_eq!(with.join().unwrap(), 2);
+            assert_eq!(without.join().unwrap(), 4);
+        });
+        request.end();
+    });
+    let request = one(&spans, "request");
+    let children: Vec<_> = spans.iter().filter(|s| s.name == "traced_work").collect();
+    let with = children
+        .iter()
+        .find(|s| s.attribute("n") == Some(&Value::I64(1)))
+        .unwrap();
+    let without = children
+        .iter()
+        .find(|s| s.attribute("n") == Some(&Value::I64(2)))
+        .unwrap();
+    assert!(is_child(with, request));
+    // Plain std::thread::spawn: nothing carried, a new trace (what the helper fixes).
+    assert!(!without.parent_span_id.is_valid());
+    assert_ne!(
+        without.span_context.trace_id(),
+        request.span_context.trace_id()
+    );
+}
+
+#[test]
+fn scoped_threads_continue_the_trace() {
+    let spans = traced::testing::spans(|| {
+        let mut batch = span("batch").start();
+        batch.in_scope(|| {
+            std::thread::scope(|s| {
+                for i in 0..3 {
+                    traced::thread::spawn_scoped(s, move || traced_work(i));
+                }
+            });
+        });
+        batch.end();
+    });
+    let batch = one(&spans, "batch");
+    let parts: Vec<_> = spans.iter().filter(|s| s.name == "traced_work").collect();
+    assert_eq!(parts.len(), 3);
+    assert!(parts.iter().all(|p| is_child(p, batch)));
+}
+
+#[test]
+fn wrapped_closure_runs_in_the_captured_context() {
+    let spans = traced::testing::spans(|| {
+        let mut parent = span("parent").start();
+        let (later, explicit) = parent.in_scope(|| {
+            (
+                context::wrap(|| span("later").start().end()),
+                Context::current().wrap(|| span("explicit").start().end()),
+            )
+        });
+        // Out of the parent's scope: the closures still carry it.
+        later();
+        std::thread::spawn(explicit).join().unwrap();
+        span("unrelated").start().end();
+        parent.end();
+    });
+    let parent = one(&spans, "parent");
+    assert!(is_child(one(&spans, "later"), parent));
+    assert!(is_child(one(&spans, "explicit"), parent));
+    assert!(!one(&spans, "unrelated").parent_span_id.is_valid());
+}
+
+#[test]
+fn an_empty_context_detaches() {
+    let spans = traced::testing::spans(|| {
+        let mut parent = span("parent").start();
+        parent.in_scope(|| Context::new().run(|| span("detached").start().end()));
+        parent.end();
+    });
+    assert!(!one(&spans, "detached").parent_span_id.is_valid());
+}
+
+#[test]
+fn changes_through_current_reach_the_span_only_where_it_is_entered() {
+    let spans = traced::testing::spans(|| {
+        let mut parent = span("parent").start();
+        parent.in_scope(|| {
+            let cx = Context::current();
+            // Another thread: the captured span is active but not recording there.
+            std::thread::spawn({
+                let cx = cx.clone();
+                move || {
+                    cx.run(|| {
+                        assert!(current().span_context().is_valid());
+                        assert!(!current().is_recording());
+                        current().set_attribute("from.thread", true);
+                    });
+                }
+            })
+            .join()
+            .unwrap();
+            // This thread, under the span's own frame: recording, applied at its exit.
+            cx.run(|| {
+                assert!(current().is_recording());
+                current().set_attribute("from.here", true);
+            });
+        });
+        parent.end();
+    });
+    let parent = one(&spans, "parent");
+    assert_eq!(parent.attribute("from.here"), Some(&Value::Bool(true)));
+    assert_eq!(parent.attribute("from.thread"), None);
+}
+
+// --- futures --------------------------------------------------------------------------------
+
+#[test]
+fn future_in_current_context_polled_on_another_thread() {
+    let spans = traced::testing::spans(|| {
+        let mut request = span("request").start();
+        let fut = request.in_scope(|| {
+            async {
+                let a = traced_work(1);
+                futures::future::ready(()).await;
+                span("after-await").start().end();
+                a
+            }
+            .in_current_context()
+        });
+        let out = std::thread::spawn(move || block_on(fut)).join().unwrap();
+        assert_eq!(out, 2);
+        request.end();
+    });
+    let request = one(&spans, "request");
+    assert!(is_child(one(&spans, "traced_work"), request));
+    assert!(is_child(one(&spans, "after-await"), request));
+}
+
+#[test]
+fn future_with_context_on_a_thread_pool() {
+    let spans = traced::testing::spans(|| {
+        let mut request = span("request").start();
+        let cx = request.in_scope(Context::current);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pool: Vec<_> = (0..2)
+            .map(|_| {
+                let rx_fut = {
+                    let cx = cx.clone();
+                    async move { span("task").start().end() }.with_context(cx)
+                };
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    block_on(rx_fut);
+                    tx.send(()).unwrap();
+                })
+            })
+            .collect();
+        for t in pool {
+            t.join().unwrap();
+        }
+        drop(tx);
+        assert_eq!(rx.iter().count(), 2);
+        request.end();
+    });
+    let request = one(&spans, "request");
+    let tasks: Vec<_> = spans.iter().filter(|s| s.name == "task").collect();
+    assert_eq!(tasks.len(), 2);
+    assert!(tasks.iter().all(|t| is_child(t, request)));
+}
+
+#[test]
+fn tokio_spawn_continues_the_trace() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let spans = traced::testing::spans(|| {
+        let mut request = span("request").start();
+        let (task, blocking) = request.in_scope(|| {
+            let _rt = rt.enter();
+            (
+                traced::tokio::spawn(async { traced_work(1) }),
+                traced::tokio::spawn_blocking(|| traced_work(2)),
+            )
+        });
+        rt.block_on(async {
+            assert_eq!(task.await.unwrap(), 2);
+            assert_eq!(blocking.await.unwrap(), 4);
+        });
+        request.end();
+    });
+    let request = one(&spans, "request");
+    let work: Vec<_> = spans.iter().filter(|s| s.name == "traced_work").collect();
+    assert_eq!(work.len(), 2);
+    assert!(work.iter().all(|w| is_child(w, request)));
+}
+
+// --- streams --------------------------------------------------------------------------------
+
+#[test]
+fn instrumented_stream_runs_each_poll_in_its_span_and_ends_with_the_stream() {
+    let (items, spans) = capture(|| {
+        let numbers = futures::stream::iter(1..=3).map(traced_work);
+        let stream = numbers.instrument(span("numbers").start());
+        block_on(stream.collect::<Vec<_>>())
+    });
+    assert_eq!(items, [2, 4, 6]);
+    let numbers = one(&spans, "numbers");
+    let work: Vec<_> = spans.iter().filter(|s| s.name == "traced_work").collect();
+    assert_eq!(work.len(), 3);
+    assert!(work.iter().all(|w| is_child(w, numbers)));
+    assert_eq!(numbers.attribute("traced.cancelled"), None);
+}
+
+#[test]
+fn instrumented_stream_ends_when_it_yields_none_not_when_dropped() {
+    let ((), spans) = capture(|| {
+        let mut stream = futures::stream::iter([1]).instrument(span("short").start());
+        block_on(async {
+            assert_eq!(stream.next().await, Some(1));
+            assert_eq!(stream.next().await, None);
+        });
+        span("after-end").start().end();
+        drop(stream);
+    });
+    // "short" ended (exported) before "after-end" started.
+    assert_eq!(spans[0].name, "short");
+    assert_eq!(spans[0].attribute("traced.cancelled"), None);
+}
+
+#[test]
+fn dropped_stream_is_marked_cancelled() {
+    let ((), spans) = capture(|| {
+        let mut stream = futures::stream::iter(1..=10).instrument(span("endless").start());
+        block_on(async {
+            assert_eq!(stream.next().await, Some(1));
+        });
+        drop(stream);
+    });
+    let endless = one(&spans, "endless");
+    assert_eq!(
+        endless.attribute("traced.cancelled"),
+        Some(&Value::Bool(true))
+    );
+}
+
+#[test]
+fn stream_in_current_context() {
+    let spans = traced::testing::spans(|| {
+        let mut request = span("request").start();
+        let stream = request.in_scope(|| {
+            futures::stream::iter(1..=2)
+                .map(traced_work)
+                .in_current_context()
+        });
+        let out = std::thread::spawn(move || block_on(stream.collect::<Vec<_>>()))
+            .join()
+            .unwrap();
+        assert_eq!(out, [2, 4]);
+        request.end();
+    });
+    let request = one(&spans, "request");
+    assert!(
+        spans
+            .iter()
+            .filter(|s| s.name == "traced_work")
+            .all(|w| is_child(w, request))
+    );
+}
+
+// --- propagation ----------------------------------------------------------------------------
+
+#[test]
+fn inject_then_extract_round_trips_through_a_hashmap() {
+    let ((sent, carrier), _) = capture(|| {
+        let mut baggage = Baggage::new();
+        baggage.insert("userId", "alice").unwrap();
+        let _baggage = baggage.attach();
+        let mut call = span("call").kind(SpanKind::Client).start();
+        let mut carrier = HashMap::new();
+        call.in_scope(|| propagation::inject(&mut carrier));
+        (call.span_context(), carrier)
+    });
+    assert_eq!(
+        carrier["traceparent"],
+        format!("00-{}-{}-01", sent.trace_id(), sent.span_id())
+    );
+    assert_eq!(carrier["baggage"], "userId=alice");
+    let received = propagation::extract(&carrier).unwrap();
+    assert_eq!(received.trace_id(), sent.trace_id());
+    assert_eq!(received.span_id(), sent.span_id());
+    assert!(received.is_remote() && received.is_sampled());
+    let cx = propagation::extract_context(&carrier);
+    assert_eq!(cx.baggage().unwrap().get("userId"), Some("alice"));
+    assert_eq!(cx.span_context(), received);
+}
+
+#[test]
+fn inject_then_extract_round_trips_through_an_http_header_map() {
+    let ((sent, carrier), _) = capture(|| {
+        let mut call = span("call").kind(SpanKind::Client).start();
+        let mut carrier = axum::http::HeaderMap::new();
+        call.in_scope(|| propagation::inject(&mut carrier));
+        (call.span_context(), carrier)
+    });
+    assert!(carrier.get("traceparent").is_some());
+    assert!(carrier.get("baggage").is_none(), "no baggage, no header");
+    let received = propagation::extract(&carrier).unwrap();
+    assert_eq!(
+        (received.trace_id(), received.span_id()),
+        (sent.trace_id(), sent.span_id())
+    );
+}
+
+#[test]
+fn nothing_active_injects_nothing() {
+    let mut carrier = HashMap::new();
+    propagation::inject(&mut carrier);
+    assert!(carrier.is_empty());
+}
+
+#[test]
+fn server_span_from_extracted_headers_is_remote_parented() {
+    let incoming = headers(&[
+        ("TraceParent", TRACEPARENT),
+        ("tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"),
+    ]);
+    let spans = traced::testing::spans(|| {
+        let mut server = span("GET /users")
+            .kind(SpanKind::Server)
+            .parent(propagation::extract(&incoming))
+            .start();
+        server.in_scope(|| traced_work(1));
+        server.end();
+    });
+    let server = one(&spans, "GET /users");
+    assert_eq!(
+        server.span_context.trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert!(server.parent_is_remote);
+    assert!(server.span_context.is_sampled());
+    assert_eq!(
+        server.span_context.trace_state().get("congo"),
+        Some("t61rcWkgMzE")
+    );
+    // Its children are local children.
+    assert!(is_child(one(&spans, "traced_work"), server));
+}
+
+#[test]
+fn attached_extracted_context_parents_default_spans_and_forwards_baggage() {
+    let incoming = headers(&[("traceparent", TRACEPARENT), ("baggage", "tenant=acme")]);
+    let (outgoing, spans) = capture(|| {
+        let _cx = propagation::extract_context(&incoming).attach();
+        assert_eq!(Baggage::current().unwrap().get("tenant"), Some("acme"));
+        traced_work(1);
+        let mut outgoing = HashMap::new();
+        propagation::inject(&mut outgoing);
+        outgoing
+    });
+    let work = one(&spans, "traced_work");
+    assert_eq!(work.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert!(work.parent_is_remote);
+    // With only the remote context active, its ids and baggage go on unchanged.
+    assert_eq!(outgoing["traceparent"], TRACEPARENT);
+    assert_eq!(outgoing["baggage"], "tenant=acme");
+    assert!(Baggage::current().is_none());
+}
+
+#[test]
+fn invalid_headers_start_a_new_trace() {
+    for bad in [
+        "",
+        "garbage",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+    ] {
+        let incoming = headers(&[("traceparent", bad), ("tracestate", "rojo=1")]);
+        assert!(
+            matches!(Parent::from_carrier(&incoming), Parent::Root),
+            "{bad:?}"
+        );
+        let spans = traced::testing::spans(|| {
+            let mut outer = span("outer").start();
+            outer.in_scope(|| {
+                span("server")
+                    .kind(SpanKind::Server)
+                    .parent(propagation::extract(&incoming))
+                    .start()
+                    .end();
+            });
+            outer.end();
+        });
+        let server = one(&spans, "server");
+        assert!(!server.parent_span_id.is_valid(), "{bad:?}");
+        assert!(!server.parent_is_remote);
+        assert_ne!(
+            server.span_context.trace_id(),
+            one(&spans, "outer").span_context.trace_id(),
+            "a new trace, not the active one"
+        );
+        assert!(server.span_context.trace_state().is_empty());
+    }
+    // Repeated traceparent headers are invalid too.
+    let mut repeated = axum::http::HeaderMap::new();
+    repeated.append("traceparent", TRACEPARENT.parse().unwrap());
+    repeated.append("traceparent", TRACEPARENT.parse().unwrap());
+    assert!(propagation::extract(&repeated).is_none());
+}
+
+#[test]
+fn unsampled_parent_propagates_unsampled() {
+    let incoming = headers(&[(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+    )]);
+    let (outgoing, spans) = traced::testing::capture_with(
+        |b| b.with_sampler(traced::Sampler::parent_based(traced::Sampler::AlwaysOn)),
+        || {
+            let mut server = span("server")
+                .kind(SpanKind::Server)
+                .parent(Parent::from_carrier(&incoming))
+                .start();
+            let mut outgoing = HashMap::new();
+            server.in_scope(|| propagation::inject(&mut outgoing));
+            outgoing
+        },
+    );
+    assert!(spans.is_empty());
+    let tp = &outgoing["traceparent"];
+    assert!(
+        tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{tp}"
+    );
+    assert!(!tp.contains("00f067aa0ba902b7"), "a new parent id: {tp}");
+    assert!(tp.ends_with("-00"), "{tp}");
+}
+
+// --- links ----------------------------------------------------------------------------------
+
+#[test]
+fn links_are_recorded_with_attributes() {
+    let spans = traced::testing::spans(|| {
+        let mut producer = span("publish").kind(SpanKind::Producer).start();
+        let mut message = HashMap::new();
+        producer.in_scope(|| propagation::inject(&mut message));
+        producer.end();
+
+        let linked = propagation::extract(&message).unwrap();
+        let mut consumer = span("process")
+            .kind(SpanKind::Consumer)
+            .root()
+            .link(
+                linked.clone(),
+                vec![KeyValue::new("messaging.operation", "publish")],
+            )
+            .start();
+        consumer.add_link(linked, vec![KeyValue::new("late", true)]);
+        consumer.end();
+    });
+    let producer = one(&spans, "publish");
+    let consumer = one(&spans, "process");
+    assert_ne!(
+        consumer.span_context.trace_id(),
+        producer.span_context.trace_id()
+    );
+    assert!(!consumer.parent_span_id.is_valid());
+    assert_eq!(consumer.links.len(), 2);
+    for link in &consumer.links {
+        assert_eq!(link.span_context.span_id(), producer.span_context.span_id());
+        assert_eq!(
+            link.span_context.trace_id(),
+            producer.span_context.trace_id()
+        );
+    }
+    assert_eq!(
+        consumer.links[0].attributes,
+        vec![KeyValue::new("messaging.operation", "publish")]
+    );
+    assert_eq!(
+        consumer.links[1].attributes,
+        vec![KeyValue::new("late", true)]
+    );
+}
+
+#[test]
+fn a_span_or_a_context_is_a_parent() {
+    let spans = traced::testing::spans(|| {
+        let parent = span("parent").start();
+        span("by-span").parent(&parent).start().end();
+        let cx = Context::from_span_context(&parent.span_context());
+        span("by-context").parent(&cx).start().end();
+        span("by-empty-context")
+            .parent(Context::new())
+            .start()
+            .end();
+        parent.end();
+    });
+    let parent = one(&spans, "parent");
+    assert!(is_child(one(&spans, "by-span"), parent));
+    assert!(is_child(one(&spans, "by-context"), parent));
+    assert!(!one(&spans, "by-empty-context").parent_span_id.is_valid());
+}
+
+// --- the macro's entry point ----------------------------------------------------------------
+
+static CALLSITE: traced::__private::Callsite = traced::__private::Callsite::new(
+    "handle",
+    SpanKind::Server,
+    "context",
+    "handle",
+    file!(),
+    line!(),
+);
+
+#[test]
+fn callsite_with_an_explicit_parent() {
+    let incoming = headers(&[("traceparent", TRACEPARENT)]);
+    let spans = traced::testing::spans(|| {
+        let mut active = span("active").start();
+        active.in_scope(|| {
+            // What `#[traced(parent = propagation::extract(&headers))]` expands to.
+            let parent = Parent::from(propagation::extract(&incoming));
+            let mut s = traced::__private::Span::start_callsite_with_parent(&CALLSITE, &parent);
+            s.add_link(
+                traced::SpanContext::from(&Context::current()),
+                vec![KeyValue::new("why", "was active")],
+            );
+            s.end();
+        });
+        active.end();
+    });
+    let handle = one(&spans, "handle");
+    assert_eq!(handle.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert!(handle.parent_is_remote);
+    assert_eq!(handle.kind, SpanKind::Server);
+    assert_eq!(
+        handle.links[0].span_context.span_id(),
+        one(&spans, "active").span_context.span_id()
+    );
+}

@@ -1,0 +1,186 @@
+//! Generated code adds no warning to a strict crate: every kind of item and every option,
+//! compiled under the lints below. `cargo clippy --all-targets -- -D warnings` checks this
+//! file with clippy's pedantic group too (a trybuild pass case would not run clippy).
+
+#![deny(
+    warnings,
+    unused,
+    unused_qualifications,
+    unused_results,
+    unused_lifetimes,
+    unused_import_braces,
+    unreachable_pub,
+    missing_docs,
+    missing_debug_implementations,
+    trivial_casts,
+    trivial_numeric_casts,
+    elided_lifetimes_in_paths,
+    single_use_lifetimes,
+    let_underscore_drop,
+    unsafe_op_in_unsafe_fn,
+    clippy::all,
+    clippy::pedantic
+)]
+
+use std::fmt;
+use traced::{Redacted, traced};
+
+/// An error.
+#[derive(Debug)]
+pub struct AppError {
+    code: u16,
+}
+
+impl AppError {
+    /// Its code.
+    #[must_use]
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "app error {}", self.code)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// A facade crate re-exporting `traced`.
+pub mod facade {
+    pub use traced::*;
+}
+
+/// A service.
+#[derive(Debug, Default)]
+pub struct Service {
+    calls: u64,
+}
+
+#[traced(kind = "server", skip(self), attrs(service.name = "lint"), ret, err(debug))]
+impl Service {
+    /// Every option a method can take.
+    ///
+    /// # Errors
+    /// When the request is empty.
+    #[traced(
+        name = "Service::handle",
+        kind = "client",
+        skip(password),
+        redact(user),
+        reveal(token_count),
+        attrs(request.len = request.len()),
+        on_ok(response.len = *ok),
+        on_err(error.code = err.code()),
+        err(expected),
+        code = false,
+        crate = crate::facade
+    )]
+    pub fn handle(
+        &mut self,
+        request: &str,
+        user: &str,
+        password: &str,
+        token_count: u32,
+    ) -> Result<usize, AppError> {
+        self.calls += 1;
+        if request.is_empty() || password.is_empty() || user.is_empty() {
+            return Err(AppError { code: 400 });
+        }
+        let n = request.len().checked_sub(1).ok_or(AppError { code: 500 })?;
+        Ok(n + token_count as usize)
+    }
+
+    /// Async, inheriting `ret` from the block.
+    pub async fn fetch(&self, id: u64) -> Option<u64> {
+        let id = id.checked_add(self.calls)?;
+        Some(id)
+    }
+
+    /// Returns nothing: the block's `ret` leaves it alone.
+    pub fn reset(&mut self) {
+        self.calls = 0;
+    }
+
+    /// Left alone.
+    #[traced(ignore)]
+    #[must_use]
+    pub fn calls(&self) -> u64 {
+        self.calls
+    }
+
+    /// A `const fn`: left alone.
+    #[must_use]
+    pub const fn limit() -> u64 {
+        10
+    }
+}
+
+/// A trait with default bodies.
+#[traced(kind = "consumer")]
+pub trait Handler {
+    /// Without a body.
+    fn topic(&self) -> &str;
+
+    /// A default body.
+    fn describe(&self) -> String {
+        format!("handler for {}", self.topic())
+    }
+
+    /// An async default body.
+    fn handle(&self, payload: &[u8]) -> impl Future<Output = Result<usize, AppError>> + Send
+    where
+        Self: Sync,
+    {
+        async move { Ok(payload.len()) }
+    }
+}
+
+/// A handler.
+#[derive(Debug)]
+pub struct Printer;
+
+#[traced]
+impl Handler for Printer {
+    fn topic(&self) -> &str {
+        "print"
+    }
+}
+
+/// Secrets, by name and by type.
+#[traced(ret)]
+#[must_use]
+pub fn login(user: &str, password: &str, api_key: Redacted<String>) -> bool {
+    !user.is_empty() && !password.is_empty() && !api_key.is_empty()
+}
+
+/// `on_ok` through `?` and an early return, in an async fn.
+///
+/// # Errors
+/// When `n` is zero.
+#[traced(on_ok(result.double = *ok * 2), on_err(error.code = err.code()))]
+pub async fn checked(n: u32) -> Result<u32, AppError> {
+    if n == 0 {
+        return Err(AppError { code: 1 });
+    }
+    let m = n.checked_add(1).ok_or(AppError { code: 2 })?;
+    Ok(m)
+}
+
+#[test]
+fn lint() {
+    let mut service = Service::default();
+    let _ok = service.handle("abc", "ada", "pw", 1).ok();
+    let _fetched = futures::executor::block_on(service.fetch(1));
+    service.reset();
+    assert_eq!(service.calls(), 0);
+    assert_eq!(Service::limit(), 10);
+    assert_eq!(Printer.describe(), "handler for print");
+    assert_eq!(
+        futures::executor::block_on(Printer.handle(b"ab")).ok(),
+        Some(2)
+    );
+    assert!(login("ada", "pw", Redacted::new("k".to_owned())));
+    assert_eq!(futures::executor::block_on(checked(1)).ok(), Some(2));
+}

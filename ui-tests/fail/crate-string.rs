@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced(crate = "my_facade::traced")]
+fn a() {}
+
+fn main() {
+    a();
+}

@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced(ignore)]
+fn helper() {}
+
+fn main() {
+    helper();
+}

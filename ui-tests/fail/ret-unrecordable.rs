@@ -1,0 +1,12 @@
+use traced::traced;
+
+struct Handle;
+
+#[traced(ret)]
+fn open() -> Handle {
+    Handle
+}
+
+fn main() {
+    open();
+}
