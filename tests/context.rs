@@ -185,20 +185,20 @@ fn future_in_current_context_polled_on_another_thread() {
 }
 
 #[test]
-fn future_with_context_on_a_thread_pool() {
+fn future_with_a_shared_context_on_several_threads() {
     let spans = traced::testing::spans(|| {
         let mut request = span("request").start();
         let cx = request.in_scope(Context::current);
         let (tx, rx) = std::sync::mpsc::channel();
         let pool: Vec<_> = (0..2)
             .map(|_| {
-                let rx_fut = {
+                let task = {
                     let cx = cx.clone();
                     async move { span("task").start().end() }.with_context(cx)
                 };
                 let tx = tx.clone();
                 std::thread::spawn(move || {
-                    block_on(rx_fut);
+                    block_on(task);
                     tx.send(()).unwrap();
                 })
             })

@@ -45,8 +45,7 @@ async fn serve(app: Router) -> SocketAddr {
 /// Runs one harness round: POST `body` with the given headers; returns the status and what
 /// the receiver recorded.
 fn round(
-    traceparent: &str,
-    tracestate: &str,
+    headers: &[(&str, &str)],
     body: impl FnOnce(SocketAddr, SocketAddr) -> String,
 ) -> (u16, Vec<Received>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -64,15 +63,17 @@ fn round(
         .await;
         let service = serve(harness::app()).await;
         let body = body(service, receiver);
-        let (traceparent, tracestate) = (traceparent.to_owned(), tracestate.to_owned());
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let status = tokio::task::spawn_blocking(move || {
-            ureq::post(format!("http://{service}/test"))
-                .header("traceparent", traceparent)
-                .header("tracestate", tracestate)
-                .header("content-type", "application/json")
-                .send(body)
-                .map(|r| r.status().as_u16())
-                .unwrap()
+            let mut request = ureq::post(format!("http://{service}/test"))
+                .header("content-type", "application/json");
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            request.send(body).map(|r| r.status().as_u16()).unwrap()
         })
         .await
         .unwrap();
@@ -96,7 +97,11 @@ fn parse(traceparent: &str) -> (TraceId, SpanId, &str) {
 fn two_levels_keep_the_trace_and_forward_tracestate() {
     let traceparent = format!("00-{TRACE_ID}-{PARENT_ID}-01");
     let ((status, seen), spans) = capture(|| {
-        round(&traceparent, "foo=1,bar=2", |service, receiver| {
+        let headers = [
+            ("traceparent", &*traceparent),
+            ("tracestate", "foo=1,bar=2"),
+        ];
+        round(&headers, |service, receiver| {
             format!(
                 r#"[{{"url": "http://{receiver}/record", "arguments": [1, "one"]}},
                     {{"url": "http://{service}/test", "arguments":
@@ -159,11 +164,11 @@ fn two_levels_keep_the_trace_and_forward_tracestate() {
 #[test]
 fn invalid_traceparent_starts_a_new_trace_and_drops_tracestate() {
     let ((status, seen), _) = capture(|| {
-        round(
-            &format!("00-{TRACE_ID}-{PARENT_ID}-0x"),
-            "foo=1",
-            |_, receiver| format!(r#"[{{"url": "http://{receiver}/record", "arguments": []}}]"#),
-        )
+        let traceparent = format!("00-{TRACE_ID}-{PARENT_ID}-0x");
+        let headers = [("traceparent", &*traceparent), ("tracestate", "foo=1")];
+        round(&headers, |_, receiver| {
+            format!(r#"[{{"url": "http://{receiver}/record", "arguments": []}}]"#)
+        })
     });
     assert_eq!(status, 200);
     let [(Some(traceparent), tracestate, _)] = &seen[..] else {
@@ -173,4 +178,88 @@ fn invalid_traceparent_starts_a_new_trace_and_drops_tracestate() {
     assert!(trace_id.is_valid());
     assert_ne!(trace_id.to_string(), TRACE_ID);
     assert_eq!(tracestate, &None);
+}
+
+/// A few of the harness's own cases (w3c/trace-context `test/test.py`): whether the trace id
+/// the callback carries is the incoming one.
+#[test]
+fn harness_cases() {
+    let tid = "12345678901234567890123456789012";
+    let cases: [(&[(&str, &str)], bool); 8] = [
+        (&[], false),
+        (
+            &[(
+                "TrAcEpArEnT",
+                "00-12345678901234567890123456789012-1234567890123456-01",
+            )],
+            true,
+        ),
+        (
+            &[
+                (
+                    "traceparent",
+                    "00-12345678901234567890123456789011-1234567890123456-01",
+                ),
+                (
+                    "traceparent",
+                    "00-12345678901234567890123456789012-1234567890123456-01",
+                ),
+            ],
+            false,
+        ),
+        (
+            &[(
+                "trace-parent",
+                "00-12345678901234567890123456789012-1234567890123456-01",
+            )],
+            false,
+        ),
+        (
+            &[(
+                "traceparent",
+                "00-12345678901234567890123456789012-1234567890123456-01.",
+            )],
+            false,
+        ),
+        (
+            &[(
+                "traceparent",
+                "cc-12345678901234567890123456789012-1234567890123456-01-what-the-future-will-be-like",
+            )],
+            true,
+        ),
+        (
+            &[(
+                "traceparent",
+                "cc-12345678901234567890123456789012-1234567890123456-01.what-the-future-will-be-like",
+            )],
+            false,
+        ),
+        (
+            &[(
+                "traceparent",
+                "ff-12345678901234567890123456789012-1234567890123456-01",
+            )],
+            false,
+        ),
+    ];
+    capture(|| {
+        for (headers, kept) in cases {
+            let (status, seen) = round(headers, |_, receiver| {
+                format!(r#"[{{"url": "http://{receiver}/record", "arguments": []}}]"#)
+            });
+            assert_eq!(status, 200);
+            let [(Some(traceparent), _, _)] = &seen[..] else {
+                panic!("{headers:?}: one callback with a traceparent: {seen:?}");
+            };
+            let (trace_id, parent_id, _) = parse(traceparent);
+            assert!(trace_id.is_valid() && parent_id.is_valid());
+            assert_eq!(
+                trace_id.to_string() == tid,
+                kept,
+                "{headers:?} -> {traceparent}"
+            );
+            assert_ne!(parent_id.to_string(), "1234567890123456");
+        }
+    });
 }

@@ -34,6 +34,7 @@ impl<S: Store> Repository for Users<S> {
         }
         let mut __traced_entered = __traced_span.enter_until_end();
         let id = id;
+        #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: Option<User> = '__traced_body: { self.store.get(id) };
         #[allow(unreachable_code)]
         {
@@ -59,6 +60,7 @@ impl<S: Store> Repository for Users<S> {
         }
         let mut __traced_entered = __traced_span.enter_until_end();
         let email = email;
+        #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: Result<User, NotFound> = '__traced_body: {
             self.store.find(email).ok_or(NotFound)
         };

@@ -38,6 +38,7 @@ impl Cart {
         }
         let mut __traced_entered = __traced_span.enter_until_end();
         let item = item;
+        #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: () = '__traced_body: {
             self.items.push(item);
         };

@@ -31,6 +31,7 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
     let mut __traced_entered = __traced_span.enter_until_end();
     let amount = amount;
     let card_number = card_number;
+    #[allow(clippy::diverging_sub_expression)]
     let __traced_ret: Result<u64, PaymentError> = '__traced_body: {
         if amount == 0 {
             break '__traced_body Err(PaymentError::Zero);

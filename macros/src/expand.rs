@@ -332,6 +332,8 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
                 #prelude
                 let mut #entered = #span.enter_until_end();
                 #rebinds
+                // A body that is only `todo!()` or `panic!()` diverges inside this `let`.
+                #[allow(clippy::diverging_sub_expression)]
                 let #ret #annotation = #label: #block;
                 // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
                 #[allow(unreachable_code)]
@@ -864,7 +866,7 @@ impl Cart {
             ),
             (
                 "impl-block",
-                r#"
+                r"
 #[traced(skip(self), code = false)]
 impl<S: Store> Repository for Users<S> {
     fn get(&self, id: u64) -> Option<User> {
@@ -881,7 +883,7 @@ impl<S: Store> Repository for Users<S> {
         self.store.len()
     }
 }
-"#,
+",
             ),
             (
                 "trait",
@@ -1122,6 +1124,120 @@ pub trait Handler {
         );
         assert_eq!(out.matches("attr (\"user\"").count(), 1, "{out}");
         assert!(out.contains("Arg (& (user . id))"), "{out}");
+    }
+
+    #[test]
+    fn off_checks_and_emits_blocks_without_method_attributes() {
+        let block = quote!(
+            impl S {
+                #[traced(ignore)]
+                fn a(&self) {}
+                #[inline]
+                #[traced(kind = "client")]
+                fn b(&self) {}
+            }
+        );
+        let out = try_expand_with(quote!(skip(self)), block, true).unwrap();
+        let expected = quote!(
+            impl S {
+                fn a(&self) {}
+                #[inline]
+                fn b(&self) {}
+            }
+        );
+        assert_eq!(out.to_string(), expected.to_string());
+        let bad = quote!(
+            impl S {
+                #[traced(kind = "clinet")]
+                fn b(&self) {}
+            }
+        );
+        assert!(try_expand_with(quote!(), bad, true).is_err());
+    }
+
+    #[test]
+    fn fallback_removes_method_attributes_so_errors_are_not_repeated() {
+        let out = fallback(quote!(
+            impl S {
+                #[traced(kind = "clinet")]
+                fn b(&self) {}
+            }
+        ));
+        assert_eq!(
+            out.to_string(),
+            quote!(impl S { fn b(&self) {} }).to_string()
+        );
+        let function = quote!(
+            fn f() {}
+        );
+        assert_eq!(fallback(function.clone()).to_string(), function.to_string());
+    }
+
+    #[test]
+    fn crate_path_replaces_every_traced_path() {
+        let out = expand_str(
+            quote!(crate = my::facade, ret, on_ok(n = *ok), attrs(a = 1)),
+            quote!(
+                async fn f(x: u8) -> Result<u8, E> {
+                    let y = g(x)?;
+                    Ok(y)
+                }
+            ),
+        );
+        assert!(!out.contains(":: traced ::"), "{out}");
+        assert!(
+            out.contains("my :: facade :: __private :: Callsite"),
+            "{out}"
+        );
+        let out = expand_str(
+            quote!(crate = my::facade),
+            quote!(
+                fn f(x: u8) -> Option<u8> {
+                    Some(x.checked_add(1)?)
+                }
+            ),
+        );
+        assert!(!out.contains(":: traced ::"), "{out}");
+        assert!(
+            out.contains("my :: facade :: __private :: Try :: branch"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn code_false_and_block_names() {
+        let out = expand_str(
+            quote!(code = false),
+            quote!(
+                impl<T> Wrapper<T> {
+                    fn get(&self) -> u8 {
+                        1
+                    }
+                }
+            ),
+        );
+        assert!(
+            out.contains(
+                "Callsite :: without_code (\"Wrapper::get\" , :: traced :: __private :: SpanKind :: Internal)"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn secret_names_are_redacted_unless_revealed() {
+        let out = expand_str(
+            quote!(reveal(token)),
+            quote!(
+                fn f(password: &str, token: u8, user: &str) {}
+            ),
+        );
+        assert!(
+            out.contains("attr (\"password\" , :: traced :: __private :: redacted ())"),
+            "{out}"
+        );
+        assert!(out.contains("Arg (& token)"), "{out}");
+        assert!(out.contains("Arg (& user)"), "{out}");
     }
 
     #[test]

@@ -16,14 +16,16 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Records each call of a function as an OpenTelemetry span.
+/// Records each call of a function as an OpenTelemetry span; on an impl block or a trait,
+/// each call of each of its methods.
 ///
 /// The span is named after the function, has kind `internal`, and records every parameter
 /// that is a plain name (`x: T`, `mut x: T`) and `self`: as a typed value when the type
 /// implements `traced::ToValue` (integers, floats, `bool`, strings, and `Option`s of them),
 /// else with its `Debug` form. A parameter whose type is neither is a compile error that
 /// points at it and suggests `skip`; a `self` that is neither is silently left out.
-/// Destructuring patterns and `_` are not recorded.
+/// Destructuring patterns and `_` are not recorded. Parameters whose names look like secrets
+/// are recorded as `[REDACTED]` (see [Secrets](#secrets)).
 ///
 /// A sync function's span is entered for the duration of the call. An `async fn`'s span
 /// starts when the future is first polled and ends when it completes or is dropped. A sync
@@ -31,9 +33,12 @@ use proc_macro::TokenStream;
 /// `#[async_trait]` writes) starts its span at the call and ends it with that future.
 ///
 /// When the function returns `Err(e)`, the span's status is set to error with `e`'s `Display`
-/// (or `Debug`) text; a panic also marks it as an error. Early `return` and `?` are seen;
-/// a `return` hidden inside a macro (such as `anyhow::bail!`) still ends the span, without
-/// reading the result.
+/// (or `Debug`) text and an `exception` event is added; a panic also marks it as an error.
+/// Early `return` and `?` are seen; a `return` hidden inside a macro (such as
+/// `anyhow::bail!`) still ends the span, without reading the result.
+///
+/// Every span carries its code location (module path, function, file, line), which exporters
+/// turn into the `code.function.name`, `code.file.path` and `code.line.number` attributes.
 ///
 /// ```ignore
 /// use traced::traced;
@@ -43,6 +48,8 @@ use proc_macro::TokenStream;
 ///     a + b
 /// }
 /// ```
+///
+/// What the macro writes for each kind of item is in the repository's `examples/expanded/`.
 ///
 /// # Options
 ///
@@ -82,6 +89,56 @@ use proc_macro::TokenStream;
 /// fn pay(order: &Order, user: &User) -> Result<(), PaymentError> { .. }
 /// ```
 ///
+/// `ret` records the returned value as the attribute `traced.return`: typed when it
+/// implements `traced::ToValue` (an `Option` records its value, and nothing for `None`),
+/// `Debug` otherwise. For a `Result`, the `Ok` value (nothing for `Ok(())`; an `Err` is
+/// recorded as the error it is). On a function that returns nothing (`()`, no return type,
+/// or `!`) it is a compile error; a type that is neither `ToValue` nor `Debug` is a compile
+/// error at `ret`:
+///
+/// ```ignore
+/// #[traced(ret)]
+/// fn quote(cart: &Cart) -> Result<u64, PricingError> { .. }   // traced.return = 1250
+/// ```
+///
+/// `on_ok(key = expr, ...)` and `on_err(key = expr, ...)` record attributes computed from
+/// the result when the function returns: the expression sees the `Ok` value as `ok` and the
+/// error as `err` (both references). They are evaluated only for a sampled span, after the
+/// body, so parameters the body moved are gone. On a function whose return type is surely
+/// not a `Result` (`()`, `u32`, `Option<T>`, ...) they are a compile error; for a type the
+/// macro cannot judge (an alias), the type system says so at the option:
+///
+/// ```ignore
+/// #[traced(on_ok(order.items = ok.len()), on_err(error.code = err.code()))]
+/// fn list_items(order: u64) -> Result<Vec<Item>, ApiError> { .. }
+/// ```
+///
+/// `err(...)` decides how a returned `Err` is recorded:
+///
+/// - `err(display)` (the default): status `Error` with the error's `Display` text (its
+///   `Debug` text if it has no `Display`), and an `exception` event with `exception.type`
+///   and `exception.message`;
+/// - `err(debug)`: the same with the `Debug` text;
+/// - `err(expected)`: for errors that are a normal outcome (a cache miss, a 404): the status
+///   stays `Unset` and no event is added; only the attribute `error.type` (the OpenTelemetry
+///   semantic conventions' name) is set to the error's type name. A panic is still an error.
+///
+/// ```ignore
+/// #[traced(err(expected))]
+/// fn find_user(id: u64) -> Result<User, NotFound> { .. }
+/// ```
+///
+/// `code = false` leaves the code location out of the spans (`SpanData::code` is `None`, and
+/// no `code.*` attributes are exported); `code = true` is the default.
+///
+/// `crate = path` names the `traced` crate for crates that re-export it, so that their users
+/// need not depend on `traced` themselves: every path the expansion writes starts with it.
+///
+/// ```ignore
+/// #[my_framework::traced(crate = my_framework::tracing)]
+/// fn handle(request: Request) -> Response { .. }
+/// ```
+///
 /// All of them together:
 ///
 /// ```ignore
@@ -89,15 +146,78 @@ use proc_macro::TokenStream;
 /// async fn list_orders(db: &Db, page: u32) -> Result<Vec<Order>, DbError> { .. }
 /// ```
 ///
+/// # Secrets
+///
+/// Recording arguments must not leak credentials into a tracing backend. A parameter whose
+/// name looks like a secret is recorded as the string `[REDACTED]`, its key kept so that the
+/// span still shows it was passed. A name is split into words at `_` and at case changes
+/// (`db_password`, `apiToken`, `APIKey`), and is secret when a word is one of `password`,
+/// `passwd`, `passphrase`, `pwd`, `secret`, `token`, `apikey`, `auth`, `authorization`,
+/// `credential`, `cookie`, `session`, `ssn`, `cvv`, `cvc`, `otp`, `jwt`, `bearer` (a plural
+/// `s` ignored), or two words in a row are `api key`, `access key`, `private key`,
+/// `secret key`, `signing key`, `card number` or `account number`. Whole words only: `author`
+/// and `tokenizer` are recorded.
+///
+/// - `redact(a, b)` redacts other parameters too (an unknown name is an error that lists the
+///   parameters);
+/// - `reveal(token_count)` records a parameter whose name only looks secret (it is an error
+///   on a name that is recorded anyway);
+/// - `skip(..)` leaves a parameter out entirely; naming one parameter in two of `skip`,
+///   `redact` and `reveal` is an error;
+/// - `traced::Redacted<T>` wraps a value so that it is `[REDACTED]` wherever it would show:
+///   as an argument (also inside another argument's `Debug`), in `Debug` and `Display`.
+///   It dereferences to `T`.
+///
+/// ```ignore
+/// #[traced(redact(email), reveal(token_count))]
+/// fn sign_in(email: &str, password: &str, token_count: u32, key: Redacted<String>) { .. }
+/// // email = "[REDACTED]", password = "[REDACTED]", token_count = 3, key = "[REDACTED]"
+/// ```
+///
+/// # Impl blocks and traits
+///
+/// On an impl block (inherent or of a trait), every method with a body is traced; on a trait
+/// definition, every default body (methods without a body are left alone). A method's span
+/// is named `Type::method` (the self type's last path segment without generics, for trait
+/// impls too) or `Trait::method`, and its code location's function is the same.
+///
+/// The block's options apply to every method. A method's own `#[traced(...)]` is read by
+/// the block (it does not expand a second time) and wins: its `name`, `kind`, `ret`, `err`,
+/// `code` and `crate` replace the block's; its `skip`, `redact`, `reveal` and `attrs` come
+/// before the block's, so both apply and the method decides where they name the same
+/// parameter or key. `#[traced(ignore)]` leaves a method uninstrumented. A block's `ret`
+/// skips the methods that return nothing; `name`, `on_ok`, `on_err` and `ignore` belong on
+/// methods, not on the block; a block's `skip` or `redact` must name a parameter of at least
+/// one of its methods. `const fn`s are left alone.
+///
+/// ```ignore
+/// #[traced(kind = "client", skip(self))]
+/// impl PaymentGateway {
+///     fn charge(&self, amount: u64) -> Result<Receipt, Declined> { .. }  // "PaymentGateway::charge"
+///
+///     #[traced(name = "refund", ret)]
+///     fn refund(&self, receipt: &Receipt) -> Result<u64, Declined> { .. }
+///
+///     #[traced(ignore)]
+///     fn is_ready(&self) -> bool { .. }
+/// }
+/// ```
+///
+/// `#[traced]` on a single method (not on its block) cannot see the impl, so that span is
+/// named after the method alone.
+///
 /// # Where it goes
 ///
 /// On free functions and methods (any receiver, including `self: Box<Self>` and
 /// `self: Pin<&mut Self>`), trait impl methods, and trait methods with a default body;
-/// generic, `unsafe`, `extern "C"` and `#[track_caller]` functions keep working. Not on a
-/// `const fn`, and not on a trait method without a body.
+/// generic, `unsafe`, `extern "C"` and `#[track_caller]` functions keep working; on impl
+/// blocks and traits. Not on a `const fn`, and not on a trait method without a body.
 ///
-/// With the `traced/off` feature, every function is emitted unchanged (the options are still
-/// checked).
+/// A body that does not parse is kept as written: the function is still emitted and the only
+/// error is the compiler's own, so an editor keeps working on a half-written function.
+///
+/// With the `traced/off` feature, every function, impl block and trait is emitted unchanged
+/// (the options are still checked).
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = proc_macro2::TokenStream::from(args);

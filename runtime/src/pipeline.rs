@@ -26,6 +26,8 @@ pub struct Pipeline {
     pub(crate) resource: Resource,
     pub(crate) processor: Box<dyn SpanProcessor>,
     buffered: bool,
+    /// The sampler drops every child of an unsampled local parent (OpenTelemetry's default).
+    pub(crate) follows_local_parent: bool,
 }
 
 impl fmt::Debug for Pipeline {
@@ -155,8 +157,10 @@ impl PipelineBuilder {
             .processor
             .unwrap_or_else(|| Box::new(SimpleSpanProcessor::new(crate::export::NoopExporter)));
         processor.set_resource(&mut resource);
+        let sampler = self.sampler.unwrap_or_default();
         Pipeline {
-            sampler: self.sampler.unwrap_or_default(),
+            follows_local_parent: sampler.drops_unsampled_local_children(),
+            sampler,
             limits: self.limits.unwrap_or_default(),
             resource,
             buffered: processor.accepts_thread_batches(),

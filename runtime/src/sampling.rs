@@ -121,6 +121,16 @@ impl Sampler {
         }
     }
 
+    /// Whether every child of an unsampled parent in this process is dropped, whatever its
+    /// name or kind: lets the hot path skip the sampler for them.
+    pub(crate) fn drops_unsampled_local_children(&self) -> bool {
+        match self {
+            Sampler::AlwaysOff => true,
+            Sampler::ParentBased(pb) => matches!(pb.local_parent_not_sampled, Sampler::AlwaysOff),
+            _ => false,
+        }
+    }
+
     /// OpenTelemetry's description string.
     pub fn description(&self) -> String {
         match self {

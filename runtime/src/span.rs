@@ -262,6 +262,16 @@ impl Span {
 
     #[inline(never)]
     fn start_callsite_slow(cs: &'static crate::private::Callsite) -> Span {
+        // The common unsampled case: a child of an unsampled span of this process, under a
+        // sampler that follows local parents. The parent's context stays active; nothing to do.
+        if let Some(pipeline) = pipeline::get()
+            && pipeline.follows_local_parent
+        {
+            let parent = context::active();
+            if parent.is_valid() && !parent.is_remote && !parent.flags.is_sampled() {
+                return Span::none();
+            }
+        }
         Span::start_inner(Start {
             name: Cow::Borrowed(cs.name),
             kind: cs.kind,
