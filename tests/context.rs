@@ -592,3 +592,263 @@ fn callsite_with_an_explicit_parent() {
         one(&spans, "active").span_context.span_id()
     );
 }
+
+// --- `#[traced(parent = ..)]` and `#[traced(links(..))]` ------------------------------------
+
+#[traced(kind = "server", parent = &headers, skip(headers))]
+fn serve(headers: &HashMap<String, String>, n: u64) -> u64 {
+    traced_work(n)
+}
+
+#[traced(kind = "server", parent = propagation::extract(&headers), skip(headers))]
+fn serve_extracted(headers: HashMap<String, String>) -> usize {
+    // The parameter is borrowed by `parent`, not moved: still the body's.
+    headers.len()
+}
+
+#[traced(kind = "server", parent = &headers, skip(headers))]
+async fn serve_async(headers: HashMap<String, String>) -> usize {
+    traced_work(1);
+    headers.len()
+}
+
+#[traced(parent = None)]
+fn detached() {}
+
+#[traced(parent = cx)]
+fn under_context(cx: Context) {
+    drop(cx);
+}
+
+#[traced(parent = span, skip(span))]
+fn under_span(span: &traced::Span) {}
+
+#[traced(parent = traced::Parent::Root, code = false)]
+fn explicit_root() {}
+
+#[test]
+fn parent_from_extracted_headers_joins_the_callers_trace() {
+    let incoming = headers(&[
+        ("traceparent", TRACEPARENT),
+        ("tracestate", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"),
+    ]);
+    let spans = traced::testing::spans(|| {
+        // An active span is not the parent: the headers are.
+        let mut active = span("active").start();
+        active.in_scope(|| {
+            assert_eq!(serve(&incoming, 2), 4);
+            assert_eq!(serve_extracted(incoming.clone()), 2);
+            assert_eq!(block_on(serve_async(incoming.clone())), 2);
+        });
+        active.end();
+    });
+    for name in ["serve", "serve_extracted", "serve_async"] {
+        let server = one(&spans, name);
+        assert_eq!(server.kind, SpanKind::Server);
+        assert_eq!(
+            server.span_context.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{name}"
+        );
+        assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+        assert!(server.parent_is_remote, "{name}");
+        assert!(server.span_context.is_sampled(), "{name}");
+        assert!(!server.span_context.is_remote(), "{name}");
+        assert_eq!(
+            server.span_context.trace_state().get("rojo"),
+            Some("00f067aa0ba902b7"),
+            "{name}"
+        );
+        assert_eq!(
+            server.span_context.trace_state().get("congo"),
+            Some("t61rcWkgMzE")
+        );
+    }
+    let serve = one(&spans, "serve");
+    assert_eq!(serve.attribute("n"), Some(&Value::I64(2)));
+    // The body's spans are the server span's local children.
+    let children: Vec<_> = spans.iter().filter(|s| s.name == "traced_work").collect();
+    assert_eq!(children.len(), 2);
+    assert!(is_child(children[0], serve));
+    assert!(is_child(children[1], one(&spans, "serve_async")));
+}
+
+#[test]
+fn parent_from_invalid_or_missing_headers_starts_a_new_trace() {
+    for incoming in [
+        headers(&[]),
+        headers(&[(
+            "traceparent",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        )]),
+        headers(&[
+            ("traceparent", "not a traceparent"),
+            ("tracestate", "rojo=1"),
+        ]),
+    ] {
+        let spans = traced::testing::spans(|| {
+            let mut active = span("active").start();
+            active.in_scope(|| serve(&incoming, 1));
+            active.end();
+        });
+        let server = one(&spans, "serve");
+        assert!(!server.parent_span_id.is_valid(), "{incoming:?}");
+        assert!(!server.parent_is_remote);
+        assert_ne!(
+            server.span_context.trace_id(),
+            one(&spans, "active").span_context.trace_id()
+        );
+        assert!(server.span_context.trace_state().is_empty());
+    }
+}
+
+#[test]
+fn parent_none_or_root_is_a_root_inside_an_active_span() {
+    let spans = traced::testing::spans(|| {
+        let mut active = span("active").start();
+        active.in_scope(|| {
+            detached();
+            explicit_root();
+        });
+        active.end();
+    });
+    let active = one(&spans, "active");
+    for name in ["detached", "explicit_root"] {
+        let root = one(&spans, name);
+        assert!(!root.parent_span_id.is_valid(), "{name}");
+        assert_ne!(
+            root.span_context.trace_id(),
+            active.span_context.trace_id(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn parent_is_a_span_or_a_context() {
+    let spans = traced::testing::spans(|| {
+        let parent = span("parent").start();
+        let mut elsewhere = span("elsewhere").start();
+        elsewhere.in_scope(|| {
+            under_span(&parent);
+            under_context(Context::from_span_context(&parent.span_context()));
+            under_context(Context::new());
+        });
+        elsewhere.end();
+        parent.end();
+    });
+    let parent = one(&spans, "parent");
+    assert!(is_child(one(&spans, "under_span"), parent));
+    let contexts: Vec<_> = spans.iter().filter(|s| s.name == "under_context").collect();
+    assert!(is_child(contexts[0], parent));
+    // An empty context: a root.
+    assert!(!contexts[1].parent_span_id.is_valid());
+}
+
+#[test]
+fn parent_costs_nothing_without_a_pipeline() {
+    // `parent` is not evaluated: a carrier that panics on read shows it.
+    struct Panics;
+    impl propagation::Extractor for Panics {
+        fn get(&self, _: &str) -> Option<&str> {
+            panic!("read without a pipeline")
+        }
+        fn keys(&self) -> Vec<&str> {
+            panic!("read without a pipeline")
+        }
+    }
+    #[traced(parent = &carrier, skip(carrier))]
+    fn reads(carrier: &Panics) -> u8 {
+        let _ = carrier;
+        7
+    }
+    assert_eq!(reads(&Panics), 7);
+}
+
+pub struct Message {
+    context: Option<traced::SpanContext>,
+    body: &'static str,
+}
+
+#[traced(kind = "consumer", parent = None, skip(batch), links(batch[0].context, batch[1].context => (messaging.batch.index = 1, "messaging.body" = batch[1].body)))]
+fn consume(batch: &[Message]) -> usize {
+    batch.len()
+}
+
+#[traced(links(&first, second, third, fourth => (why = "a context")))]
+async fn linked_async(
+    first: traced::SpanContext,
+    second: Option<traced::SpanContext>,
+    third: &traced::Span,
+    fourth: Context,
+) {
+    // Nothing was moved into the links.
+    drop((first, second, fourth));
+    let _ = third;
+}
+
+#[test]
+fn links_with_and_without_attributes() {
+    let spans = traced::testing::spans(|| {
+        let mut producer = span("publish").kind(SpanKind::Producer).start();
+        let mut message = HashMap::new();
+        producer.in_scope(|| propagation::inject(&mut message));
+        producer.end();
+        let other = span("other").start();
+        let batch = [
+            Message {
+                context: propagation::extract(&message),
+                body: "a",
+            },
+            Message {
+                context: Some(other.span_context()),
+                body: "b",
+            },
+        ];
+        let mut active = span("active").start();
+        active.in_scope(|| assert_eq!(consume(&batch), 2));
+        active.end();
+        block_on(linked_async(
+            other.span_context(),
+            None,
+            &other,
+            Context::from_span_context(&other.span_context()),
+        ));
+        other.end();
+    });
+    let producer = one(&spans, "publish");
+    let other = one(&spans, "other");
+    let consume = one(&spans, "consume");
+    assert_eq!(consume.kind, SpanKind::Consumer);
+    assert!(!consume.parent_span_id.is_valid());
+    assert_eq!(consume.links.len(), 2);
+    assert_eq!(
+        consume.links[0].span_context.span_id(),
+        producer.span_context.span_id()
+    );
+    assert!(consume.links[0].span_context.is_remote());
+    assert!(consume.links[0].attributes.is_empty());
+    assert_eq!(
+        consume.links[1].span_context.span_id(),
+        other.span_context.span_id()
+    );
+    assert_eq!(
+        consume.links[1].attributes,
+        vec![
+            KeyValue::new("messaging.batch.index", 1_i64),
+            KeyValue::new("messaging.body", "b"),
+        ]
+    );
+
+    // `None` adds no link; a span, a context and a span context do.
+    let linked = one(&spans, "linked_async");
+    assert_eq!(linked.links.len(), 3);
+    for link in &linked.links {
+        assert_eq!(link.span_context.span_id(), other.span_context.span_id());
+    }
+    assert!(linked.links[0].attributes.is_empty());
+    assert_eq!(
+        linked.links[2].attributes,
+        vec![KeyValue::new("why", "a context")]
+    );
+}

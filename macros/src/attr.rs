@@ -17,7 +17,7 @@ use syn::{Expr, Ident, LitBool, LitStr, Token};
 /// Every option, in the order the docs list them; used in "unknown option" errors.
 pub(crate) const OPTIONS: &[&str] = &[
     "name", "kind", "skip", "skip_all", "redact", "reveal", "attrs", "ret", "on_ok", "on_err",
-    "err", "code", "crate", "ignore",
+    "err", "code", "parent", "links", "crate", "ignore",
 ];
 
 /// The parsed options of one `#[traced(...)]` attribute.
@@ -48,6 +48,10 @@ pub(crate) struct Args {
     pub err: Option<Opt<ErrMode>>,
     /// `code = false`: leave out the code location (`code.*` attributes).
     pub code: Option<Opt<bool>>,
+    /// `parent = expr`: the span's parent instead of the thread's active span.
+    pub parent: Option<Opt<Expr>>,
+    /// `links(cx, cx => (key = value, ...))`: links to other spans.
+    pub links: Option<Opt<Vec<LinkEntry>>>,
     /// `crate = path`: where the `traced` crate is, for crates that re-export it.
     pub krate: Option<Opt<syn::Path>>,
     /// `ignore`: on a method of a traced impl block or trait, leave it uninstrumented.
@@ -126,6 +130,14 @@ pub(crate) struct AttrEntry {
     /// The key as written, for error spans.
     pub key_tokens: TokenStream,
     pub value: Expr,
+}
+
+/// One entry of `links(...)`: `cx` or `cx => (key = value, ...)`.
+pub(crate) struct LinkEntry {
+    /// The linked span context, borrowed by the expansion.
+    pub context: Expr,
+    /// The link's attributes.
+    pub attrs: Vec<AttrEntry>,
 }
 
 /// Parses the attribute's arguments, reporting every mistake into `errors`.
@@ -210,6 +222,26 @@ fn parse_option(input: ParseStream, args: &mut Args, errors: &mut Errors) -> syn
             let value = parse_code(input)?;
             set(&mut args.code, &name, value, errors);
         }
+        "parent" => {
+            let expr = parse_parent(input, &name)?;
+            set(&mut args.parent, &name, expr, errors);
+        }
+        "links" => {
+            let example = "links(message.context, batch.first => (messaging.batch.index = 0))";
+            let list: TokenTree = input
+                .fork()
+                .parse()
+                .map_err(|_| input.error(format!("expected a parenthesized list: `{example}`")))?;
+            let list_tokens = parse_parens(input, example)?;
+            if list_tokens.is_empty() {
+                errors.push(syn::Error::new_spanned(
+                    quote::quote!(#name #list),
+                    format!("`links()` needs at least one span context: `{example}`"),
+                ));
+            }
+            let entries = parse_list(list_tokens, errors, parse_link_entry);
+            set(&mut args.links, &name, entries, errors);
+        }
         "crate" => {
             input.parse::<Token![=]>()?;
             let path = parse_crate(input)?;
@@ -280,6 +312,43 @@ fn parse_code(input: ParseStream) -> syn::Result<bool> {
         value.span(),
         format!("expected `true` or `false`{hint}: `code = false` leaves out the code location"),
     ))
+}
+
+/// The expression of `parent = expr`.
+fn parse_parent(input: ParseStream, name: &Ident) -> syn::Result<Expr> {
+    let example = "`parent = traced::propagation::extract(&headers)`, `parent = &headers` \
+                   or `parent = None` (a new trace)";
+    let Some(eq) = input.parse::<Option<Token![=]>>()? else {
+        return Err(syn::Error::new(
+            name.span(),
+            format!("`parent` takes a value: {example}"),
+        ));
+    };
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(
+            eq.span,
+            format!("expected an expression after `parent =`: {example}"),
+        ));
+    }
+    input.parse()
+}
+
+/// `cx` or `cx => (key = value, ...)` inside `links(...)`.
+fn parse_link_entry(input: ParseStream, errors: &mut Errors) -> syn::Result<LinkEntry> {
+    let context: Expr = input.parse()?;
+    let mut attrs = Vec::new();
+    if let Some(arrow) = input.parse::<Option<Token![=>]>>()? {
+        let example = "cx => (messaging.batch.index = 0)";
+        let list = parse_parens(input, example)?;
+        if list.is_empty() {
+            errors.push(syn::Error::new(
+                arrow.spans[0],
+                format!("expected the link's attributes after `=>`: `{example}`"),
+            ));
+        }
+        attrs = parse_list(list, errors, |input, _| parse_attr_entry(input));
+    }
+    Ok(LinkEntry { context, attrs })
 }
 
 /// The path of `crate = my_facade::traced`.

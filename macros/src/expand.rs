@@ -245,6 +245,7 @@ struct Names {
     out: Ident,
     never: Ident,
     value: Ident,
+    parent: Ident,
     label: Lifetime,
 }
 
@@ -258,6 +259,7 @@ impl Names {
             out: local("__traced_out"),
             never: local("__traced_never"),
             value: local("__traced_value"),
+            parent: local("__traced_parent"),
             label: Lifetime::new("'__traced_body", Span::mixed_site()),
         }
     }
@@ -282,10 +284,11 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     let output = func.output();
     let span_mut = (recording.is_some() || matches!(shape, Shape::Labeled | Shape::Plain))
         .then(|| quote!(mut));
+    let start = start(options, &names, &krate);
     let prelude = quote! {
         #(#inner_attrs)*
         #callsite
-        let #span_mut #span = #krate::__private::Span::start_callsite(&__TRACED_CALLSITE);
+        let #span_mut #span = #start;
         #recording
     };
 
@@ -436,6 +439,36 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
     }
 }
 
+/// The span's start: under the active span, or under `parent = expr`. The expression is
+/// borrowed (a parameter it names stays the body's), evaluated only when a pipeline is
+/// installed, and converted by the levels of `__private::ParentOf`.
+fn start(options: &Options, names: &Names, krate: &TokenStream) -> TokenStream {
+    let Some(parent) = &options.own.parent else {
+        return quote!(#krate::__private::Span::start_callsite(&__TRACED_CALLSITE));
+    };
+    let expr = &parent.value;
+    // At the expression, so "cannot make a parent span out of `T`" points at it.
+    let at = Span::call_site().located_at(expr.span());
+    let krate_at = located_at(krate, at);
+    let mut value = names.parent.clone();
+    value.set_span(value.span().located_at(at));
+    let convert = quote_spanned! {at=>
+        (&&&&&&#krate_at::__private::ParentOf(#value)).__traced_parent().into_parent(#value)
+    };
+    quote! {
+        if #krate::__private::enabled() {
+            let #value = &(#expr);
+            let #value = {
+                use #krate::__private::autoref::*;
+                #convert
+            };
+            #krate::__private::Span::start_callsite_with_parent(&__TRACED_CALLSITE, &#value)
+        } else {
+            #krate::__private::Span::none()
+        }
+    }
+}
+
 /// `if span.is_recording() { span.attr("a", ...); ... }`, or nothing if nothing is recorded.
 fn recording(
     options: &Options,
@@ -482,6 +515,27 @@ fn recording(
         let krate = located_at(krate, at);
         calls.push(quote_spanned! {at=>
             #span.attr(#key, (&&&#krate::__private::Arg(&(#value))).__traced_value());
+        });
+    }
+    for link in options.own.links.iter().flat_map(|links| &links.value) {
+        let context = &link.context;
+        let at = Span::call_site().located_at(context.span());
+        let attrs = link.attrs.iter().map(|entry| {
+            let key = &entry.key;
+            let value = &entry.value;
+            let at = Span::call_site().located_at(value.span());
+            let krate = located_at(krate, at);
+            quote_spanned! {at=>
+                #krate::__private::link_attr(
+                    #key,
+                    (&&&#krate::__private::Arg(&(#value))).__traced_value(),
+                )
+            }
+        });
+        autoref |= !link.attrs.is_empty();
+        let krate = located_at(krate, at);
+        calls.push(quote_spanned! {at=>
+            #krate::__private::add_link(&mut #span, &(#context), [#(#attrs),*]);
         });
     }
     if calls.is_empty() {

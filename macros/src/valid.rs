@@ -108,6 +108,9 @@ pub(crate) fn check_block(args: &Args, methods: &[&Func], errors: &mut Errors) {
         ("name", args.name.as_ref().map(|o| o.span)),
         ("on_ok", args.on_ok.as_ref().map(|o| o.span)),
         ("on_err", args.on_err.as_ref().map(|o| o.span)),
+        // A block-wide parent would also cut the nesting of its methods' spans.
+        ("parent", args.parent.as_ref().map(|o| o.span)),
+        ("links", args.links.as_ref().map(|o| o.span)),
     ];
     for (option, span) in per_method {
         if let Some(span) = span {
@@ -263,14 +266,16 @@ fn show_type(ty: &Type) -> String {
     text.replace(" ,", ",").replace("& ", "&")
 }
 
-/// `attrs`, `on_ok`, `on_err`: no key twice in one list.
+/// `attrs`, `on_ok`, `on_err`, each link's attributes: no key twice in one list.
 fn check_keys(args: &Args, errors: &mut Errors) {
-    for entries in [&args.attrs, &args.on_ok, &args.on_err]
+    let lists = [&args.attrs, &args.on_ok, &args.on_err]
         .into_iter()
         .flatten()
-    {
+        .map(|entries| &entries.value);
+    let links = args.links.iter().flat_map(|links| &links.value);
+    for entries in lists.chain(links.map(|link| &link.attrs)) {
         let mut seen = BTreeSet::new();
-        for entry in &entries.value {
+        for entry in entries {
             if !seen.insert(entry.key.as_str()) {
                 errors.push(syn::Error::new_spanned(
                     &entry.key_tokens,
@@ -296,6 +301,8 @@ fn first_other_than_ignore(args: &Args) -> Option<Span> {
         args.on_err.as_ref().map(|o| o.span),
         args.err.as_ref().map(|o| o.span),
         args.code.as_ref().map(|o| o.span),
+        args.parent.as_ref().map(|o| o.span),
+        args.links.as_ref().map(|o| o.span),
         args.krate.as_ref().map(|o| o.span),
     ]
     .into_iter()

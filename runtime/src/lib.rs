@@ -41,7 +41,7 @@ pub mod __private {
 mod private;
 
 pub use clock::now_unix_nanos;
-pub use config::init;
+pub use config::{Config, init};
 pub use context::{Context, ContextGuard, CurrentSpan, current};
 pub use data::{Attributes, Event, Link, Resource, SpanData, SpanKind, SpanLimits, Status};
 pub use export::{BatchConfig, BatchSpanProcessor};

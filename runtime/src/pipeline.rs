@@ -38,6 +38,7 @@ impl fmt::Debug for Pipeline {
             .field("resource", &self.resource)
             .field("processor", &self.processor)
             .field("buffered", &self.buffered)
+            .field("follows_local_parent", &self.follows_local_parent)
             .finish()
     }
 }

@@ -4,9 +4,13 @@
 //! expansion calls a method on `&&&Arg(&x)` and method lookup picks the most specific impl
 //! that applies (a typed value, then `Debug`, then an error that names the argument).
 
+use crate::context::Context;
 use crate::data::SpanKind;
-use crate::span::{CodeLocation, Span};
-use crate::value::{OptionalValue, StringValue, Value};
+use crate::ids::SpanContext;
+use crate::propagation::Extractor;
+use crate::span::{CodeLocation, Parent, Span};
+use crate::value::{KeyValue, OptionalValue, StringValue, Value};
+use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 
 pub use crate::future::Instrumented;
@@ -64,8 +68,9 @@ impl Callsite {
 pub mod autoref {
     pub use super::{
         DebugArg as _, NoArg as _, OutcomeAny as _, OutcomeBoth as _, OutcomeDebug as _,
-        OutcomeDisplay as _, OutcomeNone as _, RetOk as _, RetUnit as _, RetValue as _,
-        SelfArg as _, ValueArg as _,
+        OutcomeDisplay as _, OutcomeNone as _, ParentByRef as _, ParentCarrier0 as _,
+        ParentCarrier1 as _, ParentCarrier2 as _, ParentCloned as _, ParentOther as _, RetOk as _,
+        RetUnit as _, RetValue as _, SelfArg as _, ValueArg as _,
     };
 }
 
@@ -333,6 +338,207 @@ impl<T, E> IsResult for Result<T, E> {
 #[inline]
 pub fn as_result<R: IsResult + ?Sized>(result: &R) -> Result<&R::Ok, &R::Err> {
     result.as_result()
+}
+
+/// Whether a pipeline is installed: `parent = ..` is evaluated only then.
+#[inline]
+pub fn enabled() -> bool {
+    crate::pipeline::get().is_some()
+}
+
+/// The value of `#[traced(parent = expr)]`, borrowed: the expansion writes
+/// `(&&&&&&ParentOf(&(expr))).__traced_parent().into_parent(..)`, and method lookup picks the
+/// first level that applies. The expression is never moved, so a parameter named in it is
+/// still the body's.
+#[derive(Debug)]
+pub struct ParentOf<'a, T: ?Sized>(pub &'a T);
+
+/// Level 1: `&T` converts (`SpanContext`, `Span`, `Context`).
+pub trait ParentByRef {
+    fn __traced_parent(&self) -> ByRef {
+        ByRef
+    }
+}
+impl<T: ?Sized> ParentByRef for &&&&&ParentOf<'_, T> where for<'b> &'b T: Into<Parent> {}
+
+/// Level 2: `T` converts and is cheap to clone (`Option<SpanContext>`, `&Span`, `Parent`).
+pub trait ParentCloned {
+    fn __traced_parent(&self) -> Cloned {
+        Cloned
+    }
+}
+impl<T: Into<Parent> + Clone> ParentCloned for &&&&ParentOf<'_, T> {}
+
+/// Level 3: a carrier of W3C headers (a `HashMap<String, String>`, an `http::HeaderMap`, any
+/// [`Extractor`]), behind two references (`&headers` where `headers: &HeaderMap`) ...
+pub trait ParentCarrier2 {
+    fn __traced_parent(&self) -> Carrier2 {
+        Carrier2
+    }
+}
+impl<C: Extractor> ParentCarrier2 for &&&ParentOf<'_, &&C> {}
+
+/// Level 4: ... behind one (`&headers`) ...
+pub trait ParentCarrier1 {
+    fn __traced_parent(&self) -> Carrier1 {
+        Carrier1
+    }
+}
+impl<C: Extractor> ParentCarrier1 for &&ParentOf<'_, &C> {}
+
+/// Level 5: ... or itself.
+pub trait ParentCarrier0 {
+    fn __traced_parent(&self) -> Carrier0 {
+        Carrier0
+    }
+}
+impl<C: Extractor> ParentCarrier0 for &ParentOf<'_, C> {}
+
+/// Level 6: anything else, an error that says what `parent` accepts.
+pub trait ParentOther {
+    fn __traced_parent(&self) -> NotAParent {
+        NotAParent
+    }
+}
+impl<T: ?Sized> ParentOther for ParentOf<'_, T> {}
+
+/// Level 1's conversion.
+#[derive(Debug)]
+pub struct ByRef;
+impl ByRef {
+    #[inline]
+    pub fn into_parent<'b, T: ?Sized>(self, value: &'b T) -> Parent
+    where
+        &'b T: Into<Parent>,
+    {
+        value.into()
+    }
+}
+
+/// Level 2's conversion.
+#[derive(Debug)]
+pub struct Cloned;
+impl Cloned {
+    #[inline]
+    pub fn into_parent<T: Into<Parent> + Clone>(self, value: &T) -> Parent {
+        value.clone().into()
+    }
+}
+
+/// Level 3's conversion: the remote parent in the headers, or a root when they hold none.
+#[derive(Debug)]
+pub struct Carrier2;
+impl Carrier2 {
+    #[inline]
+    pub fn into_parent<C: Extractor>(self, carrier: &&&C) -> Parent {
+        Parent::from_carrier(**carrier)
+    }
+}
+
+/// Level 4's conversion, the same.
+#[derive(Debug)]
+pub struct Carrier1;
+impl Carrier1 {
+    #[inline]
+    pub fn into_parent<C: Extractor>(self, carrier: &&C) -> Parent {
+        Parent::from_carrier(*carrier)
+    }
+}
+
+/// Level 5's conversion, the same.
+#[derive(Debug)]
+pub struct Carrier0;
+impl Carrier0 {
+    #[inline]
+    pub fn into_parent<C: Extractor>(self, carrier: &C) -> Parent {
+        Parent::from_carrier(carrier)
+    }
+}
+
+/// Level 6: fails [`IntoParent`], whose message lists what is accepted.
+#[derive(Debug)]
+pub struct NotAParent;
+impl NotAParent {
+    pub fn into_parent<T: IntoParent + ?Sized>(self, value: &T) -> Parent {
+        value.into_parent()
+    }
+}
+
+/// What `parent = ..` accepts: only a type that none of the levels above takes reaches this
+/// trait, which nothing implements.
+#[diagnostic::on_unimplemented(
+    message = "`parent = ..` cannot make a parent span out of `{Self}`",
+    label = "not a span context, a span, a context or a header carrier",
+    note = "`parent` takes a `SpanContext`, an `Option<SpanContext>` such as \
+            `traced::propagation::extract(&headers)` (`None` starts a new trace), a `Span`, a \
+            `Context`, a `Parent` (such as `Parent::Root`), anything else that is `Into<Parent>`, \
+            or headers (any `traced::propagation::Extractor`, such as `HashMap<String, String>`)"
+)]
+pub trait IntoParent {
+    fn into_parent(&self) -> Parent;
+}
+
+/// What each expression of `#[traced(links(..))]` accepts, borrowed: a `None` (or a context
+/// with no span) adds no link.
+#[diagnostic::on_unimplemented(
+    message = "`links(..)` cannot link to `{Self}`",
+    label = "not a span context, a span or a context",
+    note = "`links` takes a `SpanContext`, a `Span`, a `Context`, an `Option` of one \
+            (`None` adds no link), or a reference to one of these"
+)]
+pub trait LinkTo {
+    fn link_context(&self) -> Option<SpanContext>;
+}
+impl LinkTo for SpanContext {
+    #[inline]
+    fn link_context(&self) -> Option<SpanContext> {
+        Some(self.clone())
+    }
+}
+impl LinkTo for Span {
+    #[inline]
+    fn link_context(&self) -> Option<SpanContext> {
+        Some(self.span_context())
+    }
+}
+impl LinkTo for Context {
+    #[inline]
+    fn link_context(&self) -> Option<SpanContext> {
+        self.has_active_span().then(|| self.span_context())
+    }
+}
+impl<T: LinkTo> LinkTo for Option<T> {
+    #[inline]
+    fn link_context(&self) -> Option<SpanContext> {
+        self.as_ref().and_then(LinkTo::link_context)
+    }
+}
+impl<T: LinkTo + ?Sized> LinkTo for &T {
+    #[inline]
+    fn link_context(&self) -> Option<SpanContext> {
+        (**self).link_context()
+    }
+}
+
+/// `links(cx => (key = value, ..))`: one attribute of a link.
+#[inline]
+pub fn link_attr(key: &'static str, value: impl AttrArg) -> Option<KeyValue> {
+    value.into_attr().map(|value| KeyValue {
+        key: Cow::Borrowed(key),
+        value,
+    })
+}
+
+/// `links(..)`: adds a link to a recording span, unless `to` holds no valid span context.
+#[inline]
+pub fn add_link<T: LinkTo + ?Sized, const N: usize>(
+    span: &mut Span,
+    to: &T,
+    attributes: [Option<KeyValue>; N],
+) {
+    if let Some(cx) = to.link_context().filter(SpanContext::is_valid) {
+        span.add_link(cx, attributes.into_iter().flatten().collect());
+    }
 }
 
 /// The value of a redacted argument: `[REDACTED]`, the key kept.
