@@ -36,10 +36,9 @@
 //! Keep the returned guard alive: dropping it flushes.
 //!
 //! ```no_run
-//! fn main() {
-//!     let _guard = traced::init();
-//!     // ... traced code ...
-//! }
+//! // First thing in `main`:
+//! let _guard = traced::init();
+//! // ... traced code ...
 //! ```
 //!
 //! ## Where to look

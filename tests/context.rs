@@ -602,14 +602,20 @@ fn serve(headers: &HashMap<String, String>, n: u64) -> u64 {
 
 #[traced(kind = "server", parent = propagation::extract(&headers), skip(headers))]
 fn serve_extracted(headers: HashMap<String, String>) -> usize {
-    // The parameter is borrowed by `parent`, not moved: still the body's.
-    headers.len()
+    // The parameter is borrowed by `parent`, not moved: still the body's to consume.
+    headers.into_keys().count()
 }
 
 #[traced(kind = "server", parent = &headers, skip(headers))]
 async fn serve_async(headers: HashMap<String, String>) -> usize {
     traced_work(1);
     headers.len()
+}
+
+// An owned `http::HeaderMap`, borrowed by `&headers`.
+#[traced(kind = "server", parent = &headers, skip(headers))]
+fn serve_header_map(headers: axum::http::HeaderMap) -> usize {
+    headers.into_iter().count()
 }
 
 #[traced(parent = None)]
@@ -620,8 +626,12 @@ fn under_context(cx: Context) {
     drop(cx);
 }
 
-#[traced(parent = span, skip(span))]
+// `&span` of a `&Span` (a `&&Span`) works too.
+#[traced(parent = &span, skip(span))]
 fn under_span(span: &traced::Span) {}
+
+#[traced(parent = &cx)]
+fn under_context_ref(cx: &Context) {}
 
 #[traced(parent = traced::Parent::Root, code = false)]
 fn explicit_root() {}
@@ -671,6 +681,32 @@ fn parent_from_extracted_headers_joins_the_callers_trace() {
     assert_eq!(children.len(), 2);
     assert!(is_child(children[0], serve));
     assert!(is_child(children[1], one(&spans, "serve_async")));
+}
+
+#[test]
+fn parent_from_an_http_header_map_keeps_the_callers_flags() {
+    let mut incoming = axum::http::HeaderMap::new();
+    incoming.insert(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+            .parse()
+            .unwrap(),
+    );
+    let ((), spans) = traced::testing::capture_with(
+        |b| b.with_sampler(traced::Sampler::parent_based(traced::Sampler::AlwaysOn)),
+        || {
+            let mut sampled = incoming.clone();
+            sampled.insert("traceparent", TRACEPARENT.parse().unwrap());
+            assert_eq!(serve_header_map(sampled), 1);
+            // The caller did not sample: under a parent-based sampler, neither do we.
+            assert_eq!(serve_header_map(incoming), 1);
+        },
+    );
+    // Only the sampled call is exported.
+    let server = one(&spans, "serve_header_map");
+    assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert!(server.parent_is_remote);
+    assert!(server.span_context.is_sampled());
 }
 
 #[test]
@@ -733,6 +769,7 @@ fn parent_is_a_span_or_a_context() {
             under_span(&parent);
             under_context(Context::from_span_context(&parent.span_context()));
             under_context(Context::new());
+            under_context_ref(&Context::from_span_context(&parent.span_context()));
         });
         elsewhere.end();
         parent.end();
@@ -743,28 +780,27 @@ fn parent_is_a_span_or_a_context() {
     assert!(is_child(contexts[0], parent));
     // An empty context: a root.
     assert!(!contexts[1].parent_span_id.is_valid());
+    assert!(is_child(one(&spans, "under_context_ref"), parent));
+}
+
+#[traced(links(expensive()))]
+fn links_expensive() {}
+
+fn expensive() -> Option<traced::SpanContext> {
+    panic!("a link of an unsampled span was evaluated")
 }
 
 #[test]
-fn parent_costs_nothing_without_a_pipeline() {
-    // `parent` is not evaluated: a carrier that panics on read shows it.
-    struct Panics;
-    impl propagation::Extractor for Panics {
-        fn get(&self, _: &str) -> Option<&str> {
-            panic!("read without a pipeline")
-        }
-        fn keys(&self) -> Vec<&str> {
-            panic!("read without a pipeline")
-        }
-    }
-    #[traced(parent = &carrier, skip(carrier))]
-    fn reads(carrier: &Panics) -> u8 {
-        let _ = carrier;
-        7
-    }
-    assert_eq!(reads(&Panics), 7);
+fn links_are_evaluated_only_for_a_recorded_span() {
+    let spans = traced::testing::capture_with(
+        |b| b.with_sampler(traced::Sampler::AlwaysOff),
+        links_expensive,
+    )
+    .1;
+    assert!(spans.is_empty());
 }
 
+#[derive(Debug)]
 pub struct Message {
     context: Option<traced::SpanContext>,
     body: &'static str,

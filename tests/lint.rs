@@ -168,6 +168,35 @@ pub async fn checked(n: u32) -> Result<u32, AppError> {
     Ok(m)
 }
 
+/// `parent` from headers, `links` with and without attributes.
+#[traced(
+    kind = "server",
+    parent = &headers,
+    skip(headers),
+    links(cause, previous => (link.reason = "retry"))
+)]
+#[must_use]
+pub fn serve<S: std::hash::BuildHasher>(
+    headers: &std::collections::HashMap<String, String, S>,
+    cause: Option<&traced::SpanContext>,
+    previous: &traced::Context,
+    attempt: u32,
+) -> u32 {
+    attempt + 1
+}
+
+/// `parent = None` and a `parent` from a span context, in async fns.
+#[traced(parent = None)]
+pub async fn detached(n: u32) -> u32 {
+    n + 1
+}
+
+/// A span context as the parent, by value: still the body's.
+#[traced(parent = cx, skip(cx))]
+pub async fn under(cx: traced::SpanContext) -> bool {
+    cx.is_valid()
+}
+
 #[test]
 fn lint() {
     let mut service = Service::default();
@@ -183,4 +212,10 @@ fn lint() {
     );
     assert!(login("ada", "pw", Redacted::new("k".to_owned())));
     assert_eq!(futures::executor::block_on(checked(1)).ok(), Some(2));
+    let headers = std::collections::HashMap::new();
+    assert_eq!(serve(&headers, None, &traced::Context::new(), 1), 2);
+    assert_eq!(futures::executor::block_on(detached(1)), 2);
+    assert!(!futures::executor::block_on(under(
+        traced::SpanContext::NONE
+    )));
 }

@@ -227,19 +227,7 @@ fn parse_option(input: ParseStream, args: &mut Args, errors: &mut Errors) -> syn
             set(&mut args.parent, &name, expr, errors);
         }
         "links" => {
-            let example = "links(message.context, batch.first => (messaging.batch.index = 0))";
-            let list: TokenTree = input
-                .fork()
-                .parse()
-                .map_err(|_| input.error(format!("expected a parenthesized list: `{example}`")))?;
-            let list_tokens = parse_parens(input, example)?;
-            if list_tokens.is_empty() {
-                errors.push(syn::Error::new_spanned(
-                    quote::quote!(#name #list),
-                    format!("`links()` needs at least one span context: `{example}`"),
-                ));
-            }
-            let entries = parse_list(list_tokens, errors, parse_link_entry);
+            let entries = parse_links(input, &name, errors)?;
             set(&mut args.links, &name, entries, errors);
         }
         "crate" => {
@@ -331,6 +319,27 @@ fn parse_parent(input: ParseStream, name: &Ident) -> syn::Result<Expr> {
         ));
     }
     input.parse()
+}
+
+/// The entries of `links(...)`: at least one.
+fn parse_links(
+    input: ParseStream,
+    name: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<Vec<LinkEntry>> {
+    let example = "links(message.context, batch.first => (messaging.batch.index = 0))";
+    let list: TokenTree = input
+        .fork()
+        .parse()
+        .map_err(|_| input.error(format!("expected a parenthesized list: `{example}`")))?;
+    let tokens = parse_parens(input, example)?;
+    if tokens.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            quote::quote!(#name #list),
+            format!("`links()` needs at least one span context: `{example}`"),
+        ));
+    }
+    Ok(parse_list(tokens, errors, parse_link_entry))
 }
 
 /// `cx` or `cx => (key = value, ...)` inside `links(...)`.
@@ -610,7 +619,7 @@ mod tests {
             errs,
             ["unknown option `nmae` (did you mean `name`?); \
               the options are `name`, `kind`, `skip`, `skip_all`, `redact`, `reveal`, `attrs`, \
-              `ret`, `on_ok`, `on_err`, `err`, `code`, `crate`, `ignore`"]
+              `ret`, `on_ok`, `on_err`, `err`, `code`, `parent`, `links`, `crate`, `ignore`"]
         );
     }
 
@@ -712,6 +721,73 @@ mod tests {
         assert_eq!(
             parse_errs(quote!(crate = "my::traced")),
             ["`crate` takes a path, not a string: `crate = my::traced`"]
+        );
+    }
+
+    #[test]
+    fn parent_and_links() {
+        let args = parse_ok(quote!(
+            parent = propagation::extract(&headers),
+            links(
+                message.context,
+                batch[1].context => (messaging.batch.index = 1, "messaging.system" = "kafka"),
+            ),
+            kind = "consumer"
+        ));
+        assert_eq!(
+            args.parent.unwrap().value.to_token_stream().to_string(),
+            "propagation :: extract (& headers)"
+        );
+        let links = args.links.unwrap().value;
+        assert_eq!(links.len(), 2);
+        assert_eq!(
+            links[0].context.to_token_stream().to_string(),
+            "message . context"
+        );
+        assert!(links[0].attrs.is_empty());
+        let keys: Vec<_> = links[1].attrs.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(keys, ["messaging.batch.index", "messaging.system"]);
+        assert_eq!(args.kind.unwrap().value, Kind::Consumer);
+        assert!(parse_ok(quote!(parent = None)).parent.is_some());
+    }
+
+    #[test]
+    fn parent_and_links_errors() {
+        let takes = "`parent = traced::propagation::extract(&headers)`, `parent = &headers` \
+                     or `parent = None` (a new trace)";
+        assert_eq!(
+            parse_errs(quote!(parent)),
+            [format!("`parent` takes a value: {takes}")]
+        );
+        assert_eq!(
+            parse_errs(quote!(parent(cx), kind = "server")),
+            [format!("`parent` takes a value: {takes}")]
+        );
+        assert_eq!(
+            parse_errs(quote!(parent =, kind = "server")),
+            [format!("expected an expression after `parent =`: {takes}")]
+        );
+        assert_eq!(
+            parse_errs(quote!(parent = a, parent = b)),
+            ["duplicate option `parent`: it is already given above"]
+        );
+        assert_eq!(
+            parse_errs(quote!(links())),
+            ["`links()` needs at least one span context: \
+              `links(message.context, batch.first => (messaging.batch.index = 0))`"]
+        );
+        assert_eq!(
+            parse_errs(quote!(links = cx)),
+            ["expected a parenthesized list: \
+              `links(message.context, batch.first => (messaging.batch.index = 0))`"]
+        );
+        assert_eq!(
+            parse_errs(quote!(links(cx => ()))),
+            ["expected the link's attributes after `=>`: `cx => (messaging.batch.index = 0)`"]
+        );
+        assert_eq!(
+            parse_errs(quote!(links(cx => index = 1))),
+            ["expected a parenthesized list: `cx => (messaging.batch.index = 0)`"]
         );
     }
 

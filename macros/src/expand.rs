@@ -273,7 +273,7 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     // Recorded parameters are read by the expansion, so each is rebound under the user's own
     // ident (and `mut`) to keep `unused_variables` and `unused_mut` firing as before.
     let rebinds = if recording.is_some() {
-        rebind_params(&mut func.sig)
+        rebind_params(&mut func.sig, |name| read_by_context(options, name))
     } else {
         TokenStream::new()
     };
@@ -453,7 +453,7 @@ fn start(options: &Options, names: &Names, krate: &TokenStream) -> TokenStream {
     let mut value = names.parent.clone();
     value.set_span(value.span().located_at(at));
     let convert = quote_spanned! {at=>
-        (&&&&&&#krate_at::__private::ParentOf(#value)).__traced_parent().into_parent(#value)
+        (&&&&&&&#krate_at::__private::ParentOf(#value)).__traced_parent().into_parent(#value)
     };
     quote! {
         if #krate::__private::enabled() {
@@ -467,6 +467,15 @@ fn start(options: &Options, names: &Names, krate: &TokenStream) -> TokenStream {
             #krate::__private::Span::none()
         }
     }
+}
+
+/// Whether the user's own `parent` or `links` expression reads the parameter `name`.
+fn read_by_context(options: &Options, name: &str) -> bool {
+    let parent = options.own.parent.iter().map(|parent| &parent.value);
+    let links = options.own.links.iter().flat_map(|links| &links.value);
+    parent
+        .chain(links.map(|link| &link.context))
+        .any(|expr| mentions(expr, name))
 }
 
 /// `if span.is_recording() { span.attr("a", ...); ... }`, or nothing if nothing is recorded.
@@ -691,7 +700,7 @@ pub(crate) fn located_at(tokens: &TokenStream, span: Span) -> TokenStream {
 
 /// Strips `mut` from each plain-ident parameter and returns `let mut x = x;` rebinds, with the
 /// user's own ident and `mut` tokens and the parameter's lint attributes.
-fn rebind_params(sig: &mut syn::Signature) -> TokenStream {
+fn rebind_params(sig: &mut syn::Signature, used: impl Fn(&str) -> bool) -> TokenStream {
     let mut rebinds = TokenStream::new();
     for arg in &mut sig.inputs {
         let FnArg::Typed(typed) = arg else {
@@ -699,8 +708,9 @@ fn rebind_params(sig: &mut syn::Signature) -> TokenStream {
         };
         // `_x` is exempt from `unused_variables` anyway, and rebinding it would trip clippy's
         // `no_effect_underscore_binding`; its `mut` stays in the signature, linted as before.
-        match ast::plain_ident(typed) {
-            Some(pat) if !pat.ident.unraw().to_string().starts_with('_') => {}
+        // So is a parameter the user's own `parent` or `links` expression reads.
+        match ast::plain_ident(typed).map(|pat| pat.ident.unraw().to_string()) {
+            Some(name) if !name.starts_with('_') && !used(&name) => {}
             _ => continue,
         }
         // `#[allow(unused_variables)]` on a parameter is about the binding the body sees.
@@ -904,6 +914,15 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
 #[traced(kind = "server", skip(db), on_ok(order.count = ok.len()), err(debug))]
 pub async fn list_orders(db: &Db, page: u32) -> Result<Vec<Order>, DbError> {
     db.orders(page).await
+}
+"#,
+            ),
+            (
+                "parent-and-links",
+                r#"
+#[traced(kind = "consumer", parent = &message.headers, links(message.sent_by => (messaging.operation = "publish")))]
+pub fn process(message: &Message) -> Result<(), ProcessError> {
+    handle(&message.body)
 }
 "#,
             ),
@@ -1292,6 +1311,60 @@ pub trait Handler {
         );
         assert!(out.contains("Arg (& token)"), "{out}");
         assert!(out.contains("Arg (& user)"), "{out}");
+    }
+
+    #[test]
+    fn parent_is_borrowed_and_evaluated_only_when_enabled() {
+        let out = expand_str(
+            quote!(parent = &headers, skip_all),
+            quote!(
+                fn f(headers: &Headers) {}
+            ),
+        );
+        assert!(
+            out.contains(
+                "let mut __traced_span = if :: traced :: __private :: enabled () { \
+                 let __traced_parent = & (& headers) ;"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                ":: traced :: __private :: Span :: start_callsite_with_parent \
+                 (& __TRACED_CALLSITE , & __traced_parent) } \
+                 else { :: traced :: __private :: Span :: none () } ;"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("start_callsite (&"), "{out}");
+    }
+
+    #[test]
+    fn links_are_added_when_recording_and_their_params_not_rebound() {
+        let out = expand_str(
+            quote!(links(cx, batch.first => (index = 0))),
+            quote!(
+                fn f(cx: SpanContext, batch: &Batch, n: u8) {}
+            ),
+        );
+        assert!(
+            out.contains(
+                ":: traced :: __private :: add_link (& mut __traced_span , & (cx) , []) ;"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                ":: traced :: __private :: add_link (& mut __traced_span , & (batch . first) , \
+                 [:: traced :: __private :: link_attr (\"index\" , (& & & :: traced :: __private \
+                 :: Arg (& (0))) . __traced_value () ,)]) ;"
+            ),
+            "{out}"
+        );
+        // Read by the user's own link expressions: not rebound, so not reported unused.
+        assert!(!out.contains("let cx = cx"), "{out}");
+        assert!(!out.contains("let batch = batch"), "{out}");
+        assert!(out.contains("let n = n ;"), "{out}");
     }
 
     #[test]

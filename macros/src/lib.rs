@@ -131,6 +131,40 @@ use proc_macro::TokenStream;
 /// `code = false` leaves the code location out of the spans (`SpanData::code` is `None`, and
 /// no `code.*` attributes are exported); `code = true` is the default.
 ///
+/// `parent = expr` starts the span under `expr` instead of the thread's active span. The
+/// expression may use the parameters; it is borrowed (a parameter it names is still the
+/// body's) and evaluated only when a pipeline is installed, before the body. It can be a
+/// `SpanContext` (remote or local), an `Option<SpanContext>` (`None` starts a new trace), a
+/// `Span`, a `Context` (an empty one starts a new trace), a `Parent` such as
+/// `Parent::Root`, anything else that is `Into<Parent>`, or the incoming headers themselves
+/// (`&headers`: a `HashMap<String, String>`, an `http::HeaderMap`, any
+/// `traced::propagation::Extractor`), read as W3C Trace Context. A server span so joins the
+/// caller's trace, the caller's span as its remote parent and its trace state kept; headers
+/// with no valid `traceparent` start a new trace. `parent = None` makes a root even inside
+/// another span. Anything else is a compile error at the expression that lists what is
+/// accepted:
+///
+/// ```ignore
+/// #[traced(kind = "server", parent = &headers, skip(headers))]
+/// async fn get_user(headers: HeaderMap, id: u64) -> Result<User, ApiError> { .. }
+/// ```
+///
+/// `links(cx, ...)` links the span to other spans (a batch's messages, the request that
+/// scheduled a job). Each expression is a `SpanContext`, a `Span`, a `Context`, an `Option`
+/// of one (`None`, or a context without a span, adds no link) or a reference to one; like
+/// `parent`, it is borrowed and may use the parameters. `cx => (key = value, ...)` gives a
+/// link attributes, written as in `attrs`. Links are added when the span starts, only to a
+/// span that is recorded:
+///
+/// ```ignore
+/// #[traced(
+///     kind = "consumer",
+///     parent = None,
+///     links(first.context, second.context => (messaging.batch.index = 1)),
+/// )]
+/// fn process(first: &Message, second: &Message) { .. }
+/// ```
+///
 /// `crate = path` names the `traced` crate for crates that re-export it, so that their users
 /// need not depend on `traced` themselves: every path the expansion writes starts with it.
 ///
@@ -186,8 +220,9 @@ use proc_macro::TokenStream;
 /// `code` and `crate` replace the block's; its `skip`, `redact`, `reveal` and `attrs` come
 /// before the block's, so both apply and the method decides where they name the same
 /// parameter or key. `#[traced(ignore)]` leaves a method uninstrumented. A block's `ret`
-/// skips the methods that return nothing; `name`, `on_ok`, `on_err` and `ignore` belong on
-/// methods, not on the block; a block's `skip` or `redact` must name a parameter of at least
+/// skips the methods that return nothing; `name`, `on_ok`, `on_err`, `parent`, `links` and
+/// `ignore` belong on methods, not on the block (a block-wide parent would also cut the
+/// nesting of its methods' spans); a block's `skip` or `redact` must name a parameter of at least
 /// one of its methods. `const fn`s are left alone.
 ///
 /// ```ignore

@@ -603,6 +603,42 @@ mod tests {
     }
 
     #[test]
+    fn parent_and_links_belong_on_methods() {
+        let mut errors = Errors::default();
+        let args = attr::parse(
+            quote!(parent = &self.origin, links(self.cause), kind = "client"),
+            &mut errors,
+        );
+        check_block(&args, &[], &mut errors);
+        let errs: Vec<String> = errors
+            .finish()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                "`parent` is for one method: put it on the method, not on an impl block or a trait",
+                "`links` is for one method: put it on the method, not on an impl block or a trait",
+            ]
+        );
+    }
+
+    #[test]
+    fn link_attribute_keys_are_distinct() {
+        assert_eq!(
+            errors(
+                quote!(links(a => (k = 1, k = 2), b => (k = 3))),
+                quote!(
+                    fn f(a: u8, b: u8) {}
+                )
+            ),
+            ["the attribute key `k` is given twice"]
+        );
+    }
+
+    #[test]
     fn ignore_only_on_methods() {
         assert_eq!(
             errors(

@@ -69,8 +69,8 @@ pub mod autoref {
     pub use super::{
         DebugArg as _, NoArg as _, OutcomeAny as _, OutcomeBoth as _, OutcomeDebug as _,
         OutcomeDisplay as _, OutcomeNone as _, ParentByRef as _, ParentCarrier0 as _,
-        ParentCarrier1 as _, ParentCarrier2 as _, ParentCloned as _, ParentOther as _, RetOk as _,
-        RetUnit as _, RetValue as _, SelfArg as _, ValueArg as _,
+        ParentCarrier1 as _, ParentCarrier2 as _, ParentCloned as _, ParentClonedRef as _,
+        ParentOther as _, RetOk as _, RetUnit as _, RetValue as _, SelfArg as _, ValueArg as _,
     };
 }
 
@@ -347,9 +347,9 @@ pub fn enabled() -> bool {
 }
 
 /// The value of `#[traced(parent = expr)]`, borrowed: the expansion writes
-/// `(&&&&&&ParentOf(&(expr))).__traced_parent().into_parent(..)`, and method lookup picks the
+/// `(&&&&&&&ParentOf(&(expr))).__traced_parent().into_parent(..)`, and method lookup picks the
 /// first level that applies. The expression is never moved, so a parameter named in it is
-/// still the body's.
+/// still the body's; what is cloned (a span context) is cheap, and only when tracing is on.
 #[derive(Debug)]
 pub struct ParentOf<'a, T: ?Sized>(pub &'a T);
 
@@ -359,18 +359,26 @@ pub trait ParentByRef {
         ByRef
     }
 }
-impl<T: ?Sized> ParentByRef for &&&&&ParentOf<'_, T> where for<'b> &'b T: Into<Parent> {}
+impl<T: ?Sized> ParentByRef for &&&&&&ParentOf<'_, T> where for<'b> &'b T: Into<Parent> {}
 
-/// Level 2: `T` converts and is cheap to clone (`Option<SpanContext>`, `&Span`, `Parent`).
+/// Level 2: `T` converts (`Option<SpanContext>`, `Parent`, `&Span`, any `Into<Parent>`).
 pub trait ParentCloned {
     fn __traced_parent(&self) -> Cloned {
         Cloned
     }
 }
-impl<T: Into<Parent> + Clone> ParentCloned for &&&&ParentOf<'_, T> {}
+impl<T: Into<Parent> + Clone> ParentCloned for &&&&&ParentOf<'_, T> {}
 
-/// Level 3: a carrier of W3C headers (a `HashMap<String, String>`, an `http::HeaderMap`, any
-/// [`Extractor`]), behind two references (`&headers` where `headers: &HeaderMap`) ...
+/// Level 3: a reference to one of level 2 (`&span` where `span: &Span`).
+pub trait ParentClonedRef {
+    fn __traced_parent(&self) -> ClonedRef {
+        ClonedRef
+    }
+}
+impl<T: Into<Parent> + Clone> ParentClonedRef for &&&&ParentOf<'_, &T> {}
+
+/// Level 4: a carrier of W3C headers (a `HashMap<String, String>`, an `http::HeaderMap`, any
+/// [`Extractor`]) behind two references (`&headers` where `headers: &HeaderMap`), ...
 pub trait ParentCarrier2 {
     fn __traced_parent(&self) -> Carrier2 {
         Carrier2
@@ -378,7 +386,7 @@ pub trait ParentCarrier2 {
 }
 impl<C: Extractor> ParentCarrier2 for &&&ParentOf<'_, &&C> {}
 
-/// Level 4: ... behind one (`&headers`) ...
+/// Level 5: ... behind one (`&headers`), ...
 pub trait ParentCarrier1 {
     fn __traced_parent(&self) -> Carrier1 {
         Carrier1
@@ -386,7 +394,7 @@ pub trait ParentCarrier1 {
 }
 impl<C: Extractor> ParentCarrier1 for &&ParentOf<'_, &C> {}
 
-/// Level 5: ... or itself.
+/// Level 6: ... or itself.
 pub trait ParentCarrier0 {
     fn __traced_parent(&self) -> Carrier0 {
         Carrier0
@@ -394,7 +402,7 @@ pub trait ParentCarrier0 {
 }
 impl<C: Extractor> ParentCarrier0 for &ParentOf<'_, C> {}
 
-/// Level 6: anything else, an error that says what `parent` accepts.
+/// Level 7: anything else, an error that says what `parent` accepts.
 pub trait ParentOther {
     fn __traced_parent(&self) -> NotAParent {
         NotAParent
@@ -425,7 +433,17 @@ impl Cloned {
     }
 }
 
-/// Level 3's conversion: the remote parent in the headers, or a root when they hold none.
+/// Level 3's conversion.
+#[derive(Debug)]
+pub struct ClonedRef;
+impl ClonedRef {
+    #[inline]
+    pub fn into_parent<T: Into<Parent> + Clone>(self, value: &&T) -> Parent {
+        (*value).clone().into()
+    }
+}
+
+/// Level 4's conversion: the remote parent in the headers, or a root when they hold none.
 #[derive(Debug)]
 pub struct Carrier2;
 impl Carrier2 {
@@ -435,7 +453,7 @@ impl Carrier2 {
     }
 }
 
-/// Level 4's conversion, the same.
+/// Level 5's conversion, the same.
 #[derive(Debug)]
 pub struct Carrier1;
 impl Carrier1 {
@@ -445,7 +463,7 @@ impl Carrier1 {
     }
 }
 
-/// Level 5's conversion, the same.
+/// Level 6's conversion, the same.
 #[derive(Debug)]
 pub struct Carrier0;
 impl Carrier0 {
@@ -455,12 +473,12 @@ impl Carrier0 {
     }
 }
 
-/// Level 6: fails [`IntoParent`], whose message lists what is accepted.
+/// Level 7: fails [`IntoParent`], whose message lists what is accepted.
 #[derive(Debug)]
 pub struct NotAParent;
 impl NotAParent {
     pub fn into_parent<T: IntoParent + ?Sized>(self, value: &T) -> Parent {
-        value.into_parent()
+        value.to_parent()
     }
 }
 
@@ -475,7 +493,7 @@ impl NotAParent {
             or headers (any `traced::propagation::Extractor`, such as `HashMap<String, String>`)"
 )]
 pub trait IntoParent {
-    fn into_parent(&self) -> Parent;
+    fn to_parent(&self) -> Parent;
 }
 
 /// What each expression of `#[traced(links(..))]` accepts, borrowed: a `None` (or a context

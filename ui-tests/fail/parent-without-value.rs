@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced(kind = "server", parent)]
+fn handle(headers: &std::collections::HashMap<String, String>) {
+    let _ = headers;
+}
+
+fn main() {}
