@@ -7,22 +7,11 @@ use futures::executor::block_on;
 use std::collections::HashMap;
 use traced::context::{self, Context};
 use traced::propagation::{self, Baggage};
-use traced::testing::capture;
+use traced::testing::{capture, one};
 use traced::{
     FutureExt as _, KeyValue, Parent, SpanData, SpanKind, StreamExt as _, Value, current, span,
     traced,
 };
-
-fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {name:?}:\n{}",
-        traced::render_tree(spans)
-    );
-    found[0]
-}
 
 fn is_child(child: &SpanData, parent: &SpanData) -> bool {
     child.span_context.trace_id() == parent.span_context.trace_id()

@@ -5,19 +5,8 @@
 #![allow(unreachable_pub)]
 
 use std::fmt;
-use traced::testing::capture;
+use traced::testing::{capture, one};
 use traced::{Redacted, SpanData, SpanKind, Status, Value, traced};
-
-fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one span {name:?}:\n{}",
-        traced::render_tree(spans)
-    );
-    found[0]
-}
 
 fn names(spans: &[SpanData]) -> Vec<&str> {
     spans.iter().map(|s| &*s.name).collect()

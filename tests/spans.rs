@@ -7,38 +7,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use traced::testing::capture;
+use traced::testing::{capture, one};
 use traced::{SpanData, SpanKind, Status, Value, traced};
-
-fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one span {name:?}:\n{}",
-        traced::render_tree(spans)
-    );
-    found[0]
-}
 
 fn s(v: &str) -> Value {
     Value::String(v.into())
 }
 
 fn exception(span: &SpanData) -> (String, String) {
-    let e = span
-        .events
-        .iter()
-        .find(|e| e.name == "exception")
-        .expect("an exception event");
-    let get = |k: &str| {
-        e.attributes
-            .iter()
-            .find(|kv| kv.key == k)
-            .and_then(|kv| kv.value.as_str())
-            .unwrap()
-            .to_owned()
-    };
+    let e = span.event("exception").expect("an exception event");
+    let get = |k: &str| e.attribute(k).and_then(Value::as_str).unwrap().to_owned();
     (get("exception.type"), get("exception.message"))
 }
 

@@ -97,6 +97,14 @@ pub struct Event {
 }
 
 impl Event {
+    /// The attribute with this key, if recorded.
+    pub fn attribute(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .map(|kv| &kv.value)
+    }
+
     /// An event at the current time.
     pub fn new(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) -> Self {
         Event {
@@ -208,6 +216,10 @@ impl SpanData {
             .iter()
             .find(|kv| kv.key == key)
             .map(|kv| &kv.value)
+    }
+    /// The first event with this name, e.g. `exception`.
+    pub fn event(&self, name: &str) -> Option<&Event> {
+        self.events.iter().find(|e| e.name == name)
     }
     /// Duration in nanoseconds.
     pub fn duration_nanos(&self) -> u64 {

@@ -48,3 +48,22 @@ pub fn capture_with<R>(
 pub fn spans(f: impl FnOnce()) -> Vec<SpanData> {
     capture(f).1
 }
+
+/// The one span named `name` among `spans`; panics, printing the span tree, when there is
+/// none or more than one.
+///
+/// ```
+/// let spans = traced_runtime::testing::spans(|| traced_runtime::span("load").start().end());
+/// assert!(traced_runtime::testing::one(&spans, "load").is_root());
+/// ```
+#[track_caller]
+pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
+    assert!(
+        found.len() == 1,
+        "expected one span named {name:?}, found {}:\n{}",
+        found.len(),
+        crate::render_tree(spans)
+    );
+    found[0]
+}
