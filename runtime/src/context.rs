@@ -17,7 +17,7 @@ use crate::propagation::Baggage;
 use crate::span::Parent;
 use crate::value::{Key, KeyValue, ToValue};
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -83,6 +83,9 @@ struct Frame {
 thread_local! {
     static STACK: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
     static PENDING: RefCell<Vec<(SpanId, Change)>> = const { RefCell::new(Vec::new()) };
+    /// Whether `PENDING` may hold changes: a plain load where there are none (the common
+    /// case), without the registration check of a thread local that has a destructor.
+    static ANY_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The thread's active context.
@@ -119,28 +122,49 @@ pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let depth = s.len() as u32;
+            let depth = s.len();
+            if depth == s.capacity() {
+                grow(&mut s);
+            }
             let state = if new.has_state {
                 state.clone()
             } else {
                 TraceState::NONE
             };
-            s.push(Frame { active: new, state });
-            Some(Saved(depth))
+            // SAFETY: `depth < capacity`: the slot is allocated and unused; it is written whole
+            // before `set_len` covers it. Written in place rather than pushed, so the frame is
+            // not first built on the stack and read back whole (a store-forwarding stall).
+            unsafe {
+                s.as_mut_ptr()
+                    .add(depth)
+                    .write(Frame { active: new, state });
+                s.set_len(depth + 1);
+            }
+            Some(Saved(depth as u32))
         })
         .ok()
         .flatten()
 }
 
+#[cold]
+fn grow(stack: &mut Vec<Frame>) {
+    stack.reserve(16);
+}
+
 /// Pops back to where [`enter`] found the stack. Guards dropped out of order pop whatever
 /// was entered after them too, so the stack never holds a context whose guard is gone.
+/// Returns whether the context active now is a recording span.
 #[inline]
-pub(crate) fn exit(saved: Saved) {
-    let _ = STACK.try_with(|s| {
-        if let Ok(mut s) = s.try_borrow_mut() {
+pub(crate) fn exit(saved: Saved) -> bool {
+    STACK
+        .try_with(|s| {
+            let Ok(mut s) = s.try_borrow_mut() else {
+                return false;
+            };
             s.truncate(saved.0 as usize);
-        }
-    });
+            s.last().is_some_and(|f| f.active.recording)
+        })
+        .unwrap_or(false)
 }
 
 /// A change to a span made through [`current`], applied when the span is exited.
@@ -158,15 +182,25 @@ fn push(change: Change) {
     let a = active();
     if a.recording {
         let _ = PENDING.try_with(|p| p.borrow_mut().push((a.span_id, change)));
+        ANY_PENDING.set(true);
     }
 }
 
 /// Takes the queued changes for `span`, if any (one thread-local read when there are none).
 #[inline]
 pub(crate) fn take_changes(span: SpanId, mut apply: impl FnMut(Change)) {
+    if !ANY_PENDING.get() {
+        return;
+    }
+    take_changes_slow(span, &mut apply);
+}
+
+#[inline(never)]
+fn take_changes_slow(span: SpanId, apply: &mut dyn FnMut(Change)) {
     let _ = PENDING.try_with(|p| {
         let mut p = p.borrow_mut();
         if p.is_empty() {
+            ANY_PENDING.set(false);
             return;
         }
         let mut i = 0;

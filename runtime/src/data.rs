@@ -244,16 +244,38 @@ impl SpanData {
         }
     }
 
-    /// Appends an attribute whose key is known to be new, within the limits.
+    /// Appends an attribute whose key is known to be new, within the limits. The value is
+    /// built straight into its slot (`None` records nothing), with no temporary to copy.
     #[inline(always)]
-    pub(crate) fn push_attribute(&mut self, mut kv: KeyValue, limits: &SpanLimits) {
-        if self.attributes.len() < limits.max_attributes_per_span as usize {
-            if limits.max_attribute_value_length.is_some() {
-                truncate(&mut kv.value, limits.max_attribute_value_length);
+    pub(crate) fn push_attribute_with(
+        &mut self,
+        key: &'static str,
+        value: impl FnOnce() -> Option<Value>,
+        limits: &SpanLimits,
+    ) {
+        let len = self.attributes.len();
+        if len >= limits.max_attributes_per_span as usize {
+            if value().is_some() {
+                self.dropped_attributes_count += 1;
             }
-            self.attributes.push(kv);
-        } else {
-            self.dropped_attributes_count += 1;
+            return;
+        }
+        if len == self.attributes.capacity() {
+            grow(&mut self.attributes);
+        }
+        let Some(value) = value() else { return };
+        // SAFETY: `len < capacity`, so the slot is allocated and unused; it is written whole
+        // before `set_len` covers it, and nothing between the write and `set_len` can panic.
+        unsafe {
+            let slot = self.attributes.as_mut_ptr().add(len);
+            slot.write(KeyValue {
+                key: Cow::Borrowed(key),
+                value,
+            });
+            self.attributes.set_len(len + 1);
+            if limits.max_attribute_value_length.is_some() {
+                truncate(&mut (*slot).value, limits.max_attribute_value_length);
+            }
         }
     }
 
@@ -305,6 +327,12 @@ impl SpanData {
         self.add_event(event, limits);
         self.status.update(Status::error(message));
     }
+}
+
+/// More than the inline attributes: rare.
+#[cold]
+fn grow(attributes: &mut Attributes) {
+    attributes.reserve(1);
 }
 
 fn limit_list(list: &mut Vec<KeyValue>, dropped: &mut u32, max: u32, max_len: Option<u32>) {

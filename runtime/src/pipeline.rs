@@ -10,6 +10,7 @@ use crate::export::{
     BatchConfig, BatchSpanProcessor, ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
 use crate::sampling::Sampler;
+use crate::span::Slot;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -249,10 +250,16 @@ impl Drop for PipelineGuard {
     }
 }
 
+/// Empty record boxes a thread keeps for its next spans: as deep as spans usually nest,
+/// plus spans of other threads' futures ending here.
+const POOL_MAX: usize = 64;
+
 struct Finished {
     spans: Vec<SpanData>,
     spare: Vec<SpanData>,
     pipeline: Option<&'static Pipeline>,
+    /// Empty boxes for the records of spans started on this thread.
+    pool: Vec<Slot>,
 }
 
 impl Finished {
@@ -277,40 +284,89 @@ impl Drop for Finished {
 
 thread_local! {
     static FINISHED: RefCell<Finished> = const {
-        RefCell::new(Finished { spans: Vec::new(), spare: Vec::new(), pipeline: None })
+        RefCell::new(Finished {
+            spans: Vec::new(),
+            spare: Vec::new(),
+            pipeline: None,
+            pool: Vec::new(),
+        })
     };
 }
 
-/// Hands a finished, sampled span to its pipeline, moving it out of `span`.
+/// A box for a new span's record: from the thread's pool, so starting a span does not
+/// allocate once the thread has ended a few.
+#[inline]
+pub(crate) fn take_slot() -> Slot {
+    FINISHED
+        .try_with(|f| f.try_borrow_mut().ok().and_then(|mut f| f.pool.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_else(new_slot)
+}
+
+#[cold]
+fn new_slot() -> Slot {
+    Box::new_uninit()
+}
+
+/// Gives an empty box back to the thread's pool (or frees it, when the pool is full or the
+/// thread is exiting).
+#[inline]
+pub(crate) fn recycle_slot(slot: Slot) {
+    let _ = FINISHED.try_with(move |f| {
+        if let Ok(mut f) = f.try_borrow_mut()
+            && f.pool.len() < POOL_MAX
+        {
+            f.pool.push(slot);
+        }
+    });
+}
+
+/// Hands a finished, sampled span to its pipeline, moving the record out of `slot`, whose
+/// box goes back to the thread's pool.
+///
+/// `outer_recording`: whether the span now active on this thread records, if the caller
+/// knows (the thread's spans are handed over when its outermost recording span ends).
 ///
 /// # Safety
-/// `span` must point to a valid record that the caller will not use or drop afterwards.
+/// `slot` must hold an initialized record, which the caller must not drop afterwards.
 #[inline]
-pub(crate) unsafe fn finish(pipeline: &'static Pipeline, span: *const SpanData) {
-    let mut moved = false;
+pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
+    // SAFETY: the caller hands over an initialized record.
+    let pipeline = unsafe { slot.assume_init_ref() }.pipeline;
+    let mut slot = Some(slot);
     let batch = FINISHED.try_with(|f| {
         let Ok(mut f) = f.try_borrow_mut() else {
             return None;
         };
+        let f = &mut *f;
         let mut out = None;
         if f.pipeline.is_some_and(|p| !std::ptr::eq(p, pipeline)) {
             out = f.take();
         }
         f.pipeline = Some(pipeline);
         f.spans.reserve(1);
+        let s = slot.take()?;
         let len = f.spans.len();
-        // SAFETY: the caller hands the record over; room for one more is reserved, so the
-        // copy lands in allocated, unused memory, and `set_len` then covers exactly it. One
-        // copy, straight from the span into the buffer.
+        // SAFETY: the record is initialized (the caller's promise) and handed over; room for
+        // one more is reserved, so the copy lands in allocated, unused memory, and `set_len`
+        // then covers exactly it. The box keeps a bitwise copy that is never read or dropped
+        // again (`MaybeUninit`): it goes back to the pool as an empty box.
         unsafe {
-            std::ptr::copy_nonoverlapping(span, f.spans.as_mut_ptr().add(len), 1);
+            std::ptr::copy_nonoverlapping(
+                &raw const (*s.as_ptr()).data,
+                f.spans.as_mut_ptr().add(len),
+                1,
+            );
             f.spans.set_len(len + 1);
         }
-        moved = true;
+        if f.pool.len() < POOL_MAX {
+            f.pool.push(s);
+        }
         if out.is_none()
             && (!pipeline.buffered
                 || f.spans.len() >= LOCAL_BATCH
-                || !crate::context::active().recording)
+                || !outer_recording.unwrap_or_else(|| crate::context::active().recording))
         {
             out = f.take();
         }
@@ -327,10 +383,12 @@ pub(crate) unsafe fn finish(pipeline: &'static Pipeline, span: *const SpanData) 
             }
         });
     }
-    if !moved {
+    if let Some(s) = slot {
         // Ended from inside a processor's own call, or while the thread exits: no buffer.
-        // SAFETY: not moved above, and the caller hands the record over.
-        let span = unsafe { std::ptr::read(span) };
+        // SAFETY: not moved above, and the caller hands the record over; the box is then
+        // freed without dropping its contents.
+        let span = unsafe { std::ptr::read(&raw const (*s.as_ptr()).data) };
+        drop(s);
         pipeline.processor.on_end(&mut vec![span]);
     }
 }

@@ -56,10 +56,15 @@ impl Callsite {
         }
     }
 
-    /// The code location its spans carry.
+    /// What its spans start from.
     #[inline]
-    pub(crate) fn code(&'static self) -> Option<&'static CodeLocation> {
-        self.code.as_ref()
+    pub(crate) fn start(&'static self) -> crate::span::Start {
+        crate::span::Start {
+            name: Cow::Borrowed(self.name),
+            kind: self.kind,
+            code: self.code.as_ref(),
+            at: None,
+        }
     }
 }
 
@@ -78,15 +83,18 @@ pub mod autoref {
 #[derive(Debug)]
 pub struct Arg<'a, T: ?Sized>(pub &'a T);
 
-/// Level 1: a typed value ([`crate::ToValue`], or `Option` of one).
-pub trait ValueArg {
-    fn __traced_value(&self) -> Option<Value>;
+/// Level 1: a typed value ([`crate::ToValue`], or `Option` of one), converted only where it
+/// is stored.
+pub trait ValueArg<'a> {
+    type Value: ?Sized;
+    fn __traced_value(&self) -> Typed<'a, Self::Value>;
     fn __traced_self_value(&self) -> Option<Value>;
 }
-impl<T: OptionalValue + ?Sized> ValueArg for &&Arg<'_, T> {
+impl<'a, T: OptionalValue + ?Sized> ValueArg<'a> for &&Arg<'a, T> {
+    type Value = T;
     #[inline(always)]
-    fn __traced_value(&self) -> Option<Value> {
-        self.0.optional_value()
+    fn __traced_value(&self) -> Typed<'a, T> {
+        Typed(self.0)
     }
     #[inline]
     fn __traced_self_value(&self) -> Option<Value> {
@@ -148,6 +156,20 @@ impl AttrArg for Option<Value> {
     #[inline(always)]
     fn into_attr(self) -> Option<Value> {
         self
+    }
+}
+
+/// A typed argument, not yet converted: [`Span::attr`] builds its value straight into the
+/// attribute's slot, so no `Option<Value>` temporary is built and copied.
+#[derive(Debug)]
+pub struct Typed<'a, T: ?Sized>(&'a T);
+
+// Not offered as a fix in the error above: the user should never build this type.
+#[diagnostic::do_not_recommend]
+impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
+    #[inline(always)]
+    fn into_attr(self) -> Option<Value> {
+        self.0.optional_value()
     }
 }
 
@@ -295,6 +317,15 @@ impl RetAttr for Option<Value> {
     #[inline]
     fn into_ret_attr(self) -> Option<Value> {
         self
+    }
+}
+
+// Not offered as a fix in the error above: the user should never build this type.
+#[diagnostic::do_not_recommend]
+impl<T: OptionalValue + ?Sized> RetAttr for Typed<'_, T> {
+    #[inline]
+    fn into_ret_attr(self) -> Option<Value> {
+        self.0.optional_value()
     }
 }
 

@@ -9,6 +9,7 @@ use crate::sampling::SamplingDecision;
 use crate::value::{Key, KeyValue, ToValue, Value};
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::MaybeUninit;
 
 /// Where a span's code lives: the OpenTelemetry `code.*` attributes, as static strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,36 +36,35 @@ pub struct CodeLocation {
 /// ```
 #[must_use = "a span ends when dropped: bind it to a variable"]
 pub struct Span {
-    state: State,
+    /// `None` when tracing is off, or for an unsampled child whose parent's context stays
+    /// active. Otherwise the record, initialized, in a box from the thread's pool: the span
+    /// itself is one pointer, so a traced function's frame stays small and moving a span
+    /// (into a future, to another thread) copies eight bytes.
+    rec: Option<Slot>,
 }
 
-// A recording span is large by design: it lives on the caller's stack (or in its future)
-// so that starting one never allocates.
-#[allow(clippy::large_enum_variant)]
-enum State {
-    /// Tracing off, or an unsampled child whose parent's context stays active.
-    Off,
-    /// Unsampled, but with ids of its own to propagate.
-    NonRecording(Active, TraceState),
-    /// Recording.
-    Recording(Record),
-}
+/// A span's record, in a box reused from the thread's pool (see [`pipeline::take_slot`]).
+/// `MaybeUninit`: the pool keeps empty boxes, a span keeps an initialized one.
+pub(crate) type Slot = Box<MaybeUninit<Record>>;
 
-struct Record {
-    data: SpanData,
-    pipeline: &'static Pipeline,
+pub(crate) struct Record {
+    pub(crate) data: SpanData,
+    pub(crate) pipeline: &'static Pipeline,
+    /// Attributes and events are kept (false: unsampled, with ids of its own to propagate).
+    pub(crate) recording: bool,
     /// Recorded (possibly `RecordOnly`): exported only when sampled.
-    sampled: bool,
+    pub(crate) sampled: bool,
 }
 
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.state {
-            State::Off => f.write_str("Span(off)"),
-            State::NonRecording(a, _) => {
-                write!(f, "Span(non-recording {}:{})", a.trace_id, a.span_id)
+        match self.rec() {
+            None => f.write_str("Span(off)"),
+            Some(r) if !r.recording => {
+                let cx = &r.data.span_context;
+                write!(f, "Span(non-recording {}:{})", cx.trace_id(), cx.span_id())
             }
-            State::Recording(r) => write!(
+            Some(r) => write!(
                 f,
                 "Span({:?} {})",
                 r.data.name,
@@ -113,43 +113,88 @@ impl From<&Span> for SpanContext {
     }
 }
 
-/// Everything a span starts from. The macro fills it from static data; [`SpanBuilder`] at run
-/// time.
-struct Start<'a> {
-    name: Cow<'static, str>,
-    kind: SpanKind,
-    parent: &'a Parent,
-    code: Option<&'static CodeLocation>,
-    at: Option<u64>,
+/// Everything a span starts from besides its parent. The macro fills it from static data;
+/// [`SpanBuilder`] at run time.
+pub(crate) struct Start {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) kind: SpanKind,
+    pub(crate) code: Option<&'static CodeLocation>,
+    pub(crate) at: Option<u64>,
+}
+
+/// The parent of a new span, resolved: the active span's ids, or a given context's.
+#[derive(Clone, Copy)]
+struct ParentOf<'a> {
+    /// The parent's ids, if it has any.
+    ids: Option<Active>,
+    /// The trace state of a given parent context (`None` for the thread's active span, whose
+    /// state is on the context stack).
+    state: Option<&'a TraceState>,
+    /// The parent is the thread's active span (`Parent::Current`).
+    current: bool,
+}
+
+impl<'a> ParentOf<'a> {
+    #[inline]
+    fn resolve(parent: &'a Parent) -> Self {
+        match parent {
+            Parent::Current => Self::active(context::active()),
+            Parent::Context(cx) if cx.is_valid() => ParentOf {
+                ids: Some(Active::from_context(cx, false)),
+                state: Some(cx.trace_state()),
+                current: false,
+            },
+            Parent::Root | Parent::Context(_) => ParentOf {
+                ids: None,
+                state: None,
+                current: false,
+            },
+        }
+    }
+
+    #[inline]
+    fn active(a: Active) -> Self {
+        ParentOf {
+            ids: a.is_valid().then_some(a),
+            state: None,
+            current: true,
+        }
+    }
 }
 
 impl Span {
     /// A span that records nothing.
     pub const fn none() -> Span {
-        Span { state: State::Off }
+        Span { rec: None }
+    }
+
+    /// The record, if the span has one.
+    #[inline]
+    fn rec(&self) -> Option<&Record> {
+        // SAFETY: a span only ever holds an initialized record (written in `start_inner`,
+        // taken out before it is moved from or dropped in `end_in_place`).
+        self.rec
+            .as_ref()
+            .map(|slot| unsafe { slot.assume_init_ref() })
+    }
+
+    /// The record, if the span is recording.
+    #[inline]
+    fn recording(&mut self) -> Option<&mut Record> {
+        // SAFETY: as in `rec`.
+        self.rec
+            .as_mut()
+            .map(|slot| unsafe { slot.assume_init_mut() })
+            .filter(|r| r.recording)
     }
 
     #[inline]
-    fn start_inner(start: Start<'_>) -> Span {
-        let Some(pipeline) = pipeline::get() else {
-            return Span::none();
-        };
-        let (parent, parent_state) = match start.parent {
-            Parent::Current => {
-                let a = context::active();
-                (a.is_valid().then_some(a), None)
-            }
-            Parent::Context(cx) if cx.is_valid() => (
-                Some(Active::from_context(cx, false)),
-                Some(cx.trace_state()),
-            ),
-            Parent::Root | Parent::Context(_) => (None, None),
-        };
-        let trace_id = match parent {
+    fn start_inner(pipeline: &'static Pipeline, start: Start, parent: ParentOf<'_>) -> Span {
+        let trace_id = match parent.ids {
             Some(p) => p.trace_id,
             None => TraceId::random(),
         };
-        let decision = match parent {
+        let decision = match parent.ids {
             Some(p) => {
                 let cx = SpanContext::new(
                     p.trace_id,
@@ -166,66 +211,65 @@ impl Span {
                 .sampler
                 .should_sample(None, trace_id, &start.name, start.kind),
         };
-        let parent_flags = parent.map_or(TraceFlags::NOT_SAMPLED, |p| p.flags);
-        let trace_state = || match (parent, parent_state) {
-            (_, Some(s)) => s.clone(),
-            (Some(p), None) if p.has_state => p.span_context().trace_state().clone(),
-            _ => TraceState::NONE,
-        };
-        if decision == SamplingDecision::Drop {
+        if decision == SamplingDecision::Drop && parent.current && parent.ids.is_some() {
             // An unsampled child of a span active here: the parent's context stays current
             // and goes on propagating; nothing else to do.
-            if matches!(start.parent, Parent::Current) && parent.is_some() {
-                return Span::none();
-            }
-            let a = Active {
-                trace_id,
-                span_id: SpanId::random(),
-                flags: parent_flags.with_sampled(false),
-                is_remote: false,
-                recording: false,
-                has_state: parent.is_some_and(|p| p.has_state)
-                    || parent_state.is_some_and(|s| !s.is_empty()),
-            };
-            return Span {
-                state: State::NonRecording(a, trace_state()),
-            };
+            return Span::none();
         }
+        let parent_flags = parent.ids.map_or(TraceFlags::NOT_SAMPLED, |p| p.flags);
+        // Set after the record is written: an empty state is then a constant store, not a
+        // temporary read back whole (a store-forwarding stall).
+        let trace_state = match (parent.ids, parent.state) {
+            (_, Some(s)) if !s.is_empty() => Some(s.clone()),
+            (Some(p), None) if p.has_state => Some(p.span_context().trace_state().clone()),
+            _ => None,
+        };
+        // The box first, so that the record is built in it rather than moved there.
+        let mut slot = pipeline::take_slot();
+        let recording = decision != SamplingDecision::Drop;
         let sampled = decision == SamplingDecision::RecordAndSample;
         let span_context = SpanContext::new(
             trace_id,
             SpanId::random(),
             parent_flags.with_sampled(sampled),
             false,
-            trace_state(),
+            TraceState::NONE,
         );
         let start_time = match start.at {
             Some(t) => t,
-            None => clock::to_unix_nanos(clock::now()),
+            None if recording => clock::to_unix_nanos(clock::now()),
+            None => 0,
         };
-        Span {
-            state: State::Recording(Record {
-                data: SpanData {
-                    span_context,
-                    parent_span_id: parent.map_or(SpanId::INVALID, |p| p.span_id),
-                    parent_is_remote: parent.is_some_and(|p| p.is_remote),
-                    name: start.name,
-                    kind: start.kind,
-                    start_time_unix_nano: start_time,
-                    end_time_unix_nano: 0,
-                    attributes: crate::data::Attributes::new(),
-                    dropped_attributes_count: 0,
-                    events: Vec::new(),
-                    dropped_events_count: 0,
-                    links: Vec::new(),
-                    dropped_links_count: 0,
-                    status: Status::Unset,
-                    code: start.code,
-                },
-                pipeline,
-                sampled,
-            }),
+        slot.write(Record {
+            data: SpanData {
+                span_context,
+                parent_span_id: parent.ids.map_or(SpanId::INVALID, |p| p.span_id),
+                parent_is_remote: parent.ids.is_some_and(|p| p.is_remote),
+                name: start.name,
+                kind: start.kind,
+                start_time_unix_nano: start_time,
+                end_time_unix_nano: 0,
+                attributes: crate::data::Attributes::new(),
+                dropped_attributes_count: 0,
+                events: Vec::new(),
+                dropped_events_count: 0,
+                links: Vec::new(),
+                dropped_links_count: 0,
+                status: Status::Unset,
+                code: start.code,
+            },
+            pipeline,
+            recording,
+            sampled,
+        });
+        if let Some(state) = trace_state {
+            // SAFETY: written just above.
+            unsafe { slot.assume_init_mut() }
+                .data
+                .span_context
+                .set_trace_state(state);
         }
+        Span { rec: Some(slot) }
     }
 
     /// Starts the span of a `#[traced]` function.
@@ -233,10 +277,10 @@ impl Span {
     #[inline]
     pub fn start_callsite(cs: &'static crate::private::Callsite) -> Span {
         // Tracing off costs this one atomic load and a branch.
-        if pipeline::get().is_none() {
-            return Span::none();
+        match pipeline::get() {
+            None => Span::none(),
+            Some(pipeline) => Span::start_callsite_slow(pipeline, cs),
         }
-        Span::start_callsite_slow(cs)
     }
 
     /// Starts the span of a `#[traced(parent = ..)]` function: `parent` instead of the
@@ -248,59 +292,45 @@ impl Span {
         cs: &'static crate::private::Callsite,
         parent: &Parent,
     ) -> Span {
-        if pipeline::get().is_none() {
+        let Some(pipeline) = pipeline::get() else {
             return Span::none();
-        }
-        Span::start_inner(Start {
-            name: Cow::Borrowed(cs.name),
-            kind: cs.kind,
-            parent,
-            code: cs.code(),
-            at: None,
-        })
+        };
+        Span::start_inner(pipeline, cs.start(), ParentOf::resolve(parent))
     }
 
     #[inline(never)]
-    fn start_callsite_slow(cs: &'static crate::private::Callsite) -> Span {
+    fn start_callsite_slow(
+        pipeline: &'static Pipeline,
+        cs: &'static crate::private::Callsite,
+    ) -> Span {
+        let parent = context::active();
         // The common unsampled case: a child of an unsampled span of this process, under a
         // sampler that follows local parents. The parent's context stays active; nothing to do.
-        if let Some(pipeline) = pipeline::get()
-            && pipeline.follows_local_parent
+        if pipeline.follows_local_parent
+            && parent.is_valid()
+            && !parent.is_remote
+            && !parent.flags.is_sampled()
         {
-            let parent = context::active();
-            if parent.is_valid() && !parent.is_remote && !parent.flags.is_sampled() {
-                return Span::none();
-            }
+            return Span::none();
         }
-        Span::start_inner(Start {
-            name: Cow::Borrowed(cs.name),
-            kind: cs.kind,
-            parent: &Parent::Current,
-            code: cs.code(),
-            at: None,
-        })
+        Span::start_inner(pipeline, cs.start(), ParentOf::active(parent))
     }
 
     /// Whether attributes and events set on this span are kept.
     #[inline]
     pub fn is_recording(&self) -> bool {
-        matches!(self.state, State::Recording(_))
+        self.rec().is_some_and(|r| r.recording)
     }
 
     /// The span's context (invalid for a span that is off).
     pub fn span_context(&self) -> SpanContext {
-        match &self.state {
-            State::Off => SpanContext::NONE,
-            State::NonRecording(a, state) => {
-                SpanContext::new(a.trace_id, a.span_id, a.flags, false, state.clone())
-            }
-            State::Recording(r) => r.data.span_context.clone(),
-        }
+        self.rec()
+            .map_or(SpanContext::NONE, |r| r.data.span_context.clone())
     }
 
     /// Sets an attribute; a key set twice keeps the last value.
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data
                 .set_attribute(KeyValue::new(key, value), &r.pipeline.limits);
         }
@@ -312,20 +342,16 @@ impl Span {
     #[doc(hidden)]
     #[inline(always)]
     pub fn attr<V: crate::private::AttrArg>(&mut self, key: &'static str, value: V) {
-        if let (State::Recording(r), Some(value)) = (&mut self.state, value.into_attr()) {
-            r.data.push_attribute(
-                KeyValue {
-                    key: Cow::Borrowed(key),
-                    value,
-                },
-                &r.pipeline.limits,
-            );
+        if let Some(r) = self.recording() {
+            // The value is built only once its slot exists, straight into it.
+            r.data
+                .push_attribute_with(key, || value.into_attr(), &r.pipeline.limits);
         }
     }
 
     /// Adds an event at the current time.
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data
                 .add_event(Event::new(name, attributes), &r.pipeline.limits);
         }
@@ -333,7 +359,7 @@ impl Span {
 
     /// Adds a link to another span.
     pub fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data
                 .add_link(Link::new(span_context, attributes), &r.pipeline.limits);
         }
@@ -341,14 +367,14 @@ impl Span {
 
     /// Sets the status, with OpenTelemetry's precedence rules.
     pub fn set_status(&mut self, status: Status) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data.status.update(status);
         }
     }
 
     /// Renames the span.
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data.name = name.into();
         }
     }
@@ -361,7 +387,7 @@ impl Span {
 
     /// Records an exception from its type name and message.
     pub fn record_exception(&mut self, exception_type: &str, message: String) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data
                 .record_exception(exception_type, message, &r.pipeline.limits);
         }
@@ -384,7 +410,7 @@ impl Span {
     #[doc(hidden)]
     #[inline]
     pub fn enter_until_end(&mut self) -> Entered<'_> {
-        if let State::Off = self.state {
+        if self.rec.is_none() {
             // Nothing to activate or end: the guard does nothing.
             return Entered {
                 span: self,
@@ -393,13 +419,19 @@ impl Span {
                 ends_span: false,
             };
         }
-        let saved = self.activate();
+        let (saved, was_panicking) = self.enter_slow();
         Entered {
             span: self,
             saved,
-            was_panicking: std::thread::panicking(),
+            was_panicking,
             ends_span: true,
         }
+    }
+
+    /// Out of line, so that a traced function's frame holds only the guard.
+    #[inline(never)]
+    fn enter_slow(&mut self) -> (Option<Saved>, bool) {
+        (self.activate(), std::thread::panicking())
     }
 
     /// Runs `f` with this span active.
@@ -410,37 +442,32 @@ impl Span {
 
     #[inline]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
-        match &self.state {
-            State::Off => None,
-            State::NonRecording(a, state) => context::enter(*a, state),
-            State::Recording(r) => {
-                let cx = &r.data.span_context;
-                let a = Active::from_context(cx, true);
-                context::enter(a, cx.trace_state())
-            }
-        }
+        let r = self.rec()?;
+        let cx = &r.data.span_context;
+        context::enter(Active::from_context(cx, r.recording), cx.trace_state())
     }
 
     /// Puts back the previous context and applies what was set through `current()`.
+    /// Returns, when it exited, whether the context now active is a recording span.
     #[inline]
-    pub(crate) fn deactivate(&mut self, saved: Option<Saved>) {
-        if let Some(saved) = saved {
-            context::exit(saved);
-            if let State::Recording(r) = &mut self.state {
-                let limits = &r.pipeline.limits;
-                let data = &mut r.data;
-                context::take_changes(data.span_context.span_id(), |c| match c {
-                    Change::Attribute(kv) => data.set_attribute(kv, limits),
-                    Change::Event(e) => data.add_event(e, limits),
-                    Change::Link(l) => data.add_link(l, limits),
-                    Change::Status(s) => data.status.update(s),
-                    Change::Exception { kind, message } => {
-                        data.record_exception(&kind, message, limits);
-                    }
-                    Change::Name(n) => data.name = n,
-                });
-            }
+    pub(crate) fn deactivate(&mut self, saved: Option<Saved>) -> Option<bool> {
+        let saved = saved?;
+        let outer_recording = context::exit(saved);
+        if let Some(r) = self.recording() {
+            let limits = &r.pipeline.limits;
+            let data = &mut r.data;
+            context::take_changes(data.span_context.span_id(), |c| match c {
+                Change::Attribute(kv) => data.set_attribute(kv, limits),
+                Change::Event(e) => data.add_event(e, limits),
+                Change::Link(l) => data.add_link(l, limits),
+                Change::Status(s) => data.status.update(s),
+                Change::Exception { kind, message } => {
+                    data.record_exception(&kind, message, limits);
+                }
+                Change::Name(n) => data.name = n,
+            });
         }
+        Some(outer_recording)
     }
 
     /// Records the panic unwinding the thread, if any.
@@ -452,7 +479,7 @@ impl Span {
 
     /// Marks a future dropped before completion.
     pub(crate) fn record_cancelled(&mut self) {
-        if let State::Recording(r) = &mut self.state {
+        if let Some(r) = self.recording() {
             r.data
                 .set_attribute(KeyValue::new("traced.cancelled", true), &r.pipeline.limits);
         }
@@ -468,38 +495,54 @@ impl Span {
         self.end_in_place(Some(end_unix_nanos));
     }
 
-    #[inline(never)]
+    #[inline]
     pub(crate) fn end_in_place(&mut self, at: Option<u64>) {
-        match &mut self.state {
-            State::Off => {}
-            State::NonRecording(..) => self.state = State::Off,
-            State::Recording(r) => {
-                r.data.end_time_unix_nano =
-                    at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
-                if r.sampled {
-                    let pipeline = r.pipeline;
-                    let data: *const SpanData = &raw const r.data;
-                    // SAFETY: `finish` moves the record out of `data` exactly once (it reserves
-                    // room first, so nothing can panic after the move), and the state is then
-                    // overwritten without being dropped, so the record is never dropped twice.
-                    // The other fields of `Record` have no destructor.
-                    unsafe {
-                        pipeline::finish(pipeline, data);
-                        std::ptr::write(&raw mut self.state, State::Off);
-                    }
-                } else {
-                    self.state = State::Off;
-                }
-            }
+        if let Some(slot) = self.rec.take() {
+            end_record(slot, at, None);
         }
+    }
+}
+
+/// Ends a span: a sampled record goes to its pipeline, any other is dropped; the box goes
+/// back to the thread's pool. `outer_recording`: whether the span now active on this thread
+/// records, if the caller knows.
+#[inline(never)]
+fn end_record(slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
+    end_record_inline(slot, at, outer_recording);
+}
+
+#[inline(always)]
+fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
+    // SAFETY: the slot comes from a span, which only holds initialized records.
+    let r = unsafe { slot.assume_init_mut() };
+    if r.sampled {
+        r.data.end_time_unix_nano = at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
+        // SAFETY: initialized, as above; `finish` moves the record out and never drops it.
+        unsafe { pipeline::finish(slot, outer_recording) };
+    } else {
+        // SAFETY: initialized, as above, and dropped once: the box is recycled empty.
+        unsafe { slot.assume_init_drop() };
+        pipeline::recycle_slot(slot);
+    }
+}
+
+/// The end of a `#[traced]` function's span, out of line: exit, panic, end.
+#[inline(never)]
+fn end_entered(span: &mut Span, saved: Option<Saved>, was_panicking: bool) {
+    let outer_recording = span.deactivate(saved);
+    if !was_panicking && std::thread::panicking() {
+        span.record_panic();
+    }
+    if let Some(slot) = span.rec.take() {
+        end_record_inline(slot, None, outer_recording);
     }
 }
 
 impl Drop for Span {
     #[inline]
     fn drop(&mut self) {
-        if !matches!(self.state, State::Off) {
-            self.end_in_place(None);
+        if let Some(slot) = self.rec.take() {
+            end_record(slot, None, None);
         }
     }
 }
@@ -534,14 +577,10 @@ impl std::ops::DerefMut for Entered<'_> {
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.saved.is_some() {
-            self.span.deactivate(self.saved.take());
-        }
         if self.ends_span {
-            if !self.was_panicking && std::thread::panicking() {
-                self.span.record_panic();
-            }
-            self.span.end_in_place(None);
+            end_entered(self.span, self.saved.take(), self.was_panicking);
+        } else if self.saved.is_some() {
+            self.span.deactivate(self.saved.take());
         }
     }
 }
@@ -612,14 +651,17 @@ impl SpanBuilder {
     }
     /// Starts the span.
     pub fn start(self) -> Span {
-        let mut span = Span::start_inner(Start {
+        let Some(pipeline) = pipeline::get() else {
+            return Span::none();
+        };
+        let start = Start {
             name: self.name,
             kind: self.kind,
-            parent: &self.parent,
             code: None,
             at: self.start,
-        });
-        if let State::Recording(r) = &mut span.state {
+        };
+        let mut span = Span::start_inner(pipeline, start, ParentOf::resolve(&self.parent));
+        if let Some(r) = span.recording() {
             for kv in self.attributes {
                 r.data.set_attribute(kv, &r.pipeline.limits);
             }
