@@ -121,10 +121,18 @@ fn line(out: &mut String, s: &SpanData, prefix: &str, cont: &str, kids: bool, du
         out.push_str("  (remote parent)");
     }
     out.push('\n');
+    let bar = if kids { "│  " } else { "   " };
     for e in &s.events {
-        let bar = if kids { "│  " } else { "   " };
         let _ = write!(out, "{cont}{bar}• {}", e.name);
         for kv in &e.attributes {
+            let _ = write!(out, " {}={}", kv.key, kv.value);
+        }
+        out.push('\n');
+    }
+    for l in &s.links {
+        let cx = &l.span_context;
+        let _ = write!(out, "{cont}{bar}↪ link {}:{}", cx.trace_id(), cx.span_id());
+        for kv in &l.attributes {
             let _ = write!(out, " {}={}", kv.key, kv.value);
         }
         out.push('\n');
@@ -186,5 +194,78 @@ impl SpanExporter for ConsoleExporter {
     }
     fn shutdown(&mut self) -> Result<(), ExportError> {
         self.force_flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Attributes, Event, Link, SpanKind};
+    use crate::ids::{SpanContext, TraceFlags, TraceId, TraceState};
+    use crate::value::KeyValue;
+
+    fn span(name: &'static str, id: u64, parent: u64, start: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from_u128(7),
+                SpanId::from_u64(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
+            parent_span_id: SpanId::from_u64(parent),
+            parent_is_remote: false,
+            name: name.into(),
+            kind: SpanKind::Internal,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 1_500,
+            attributes: Attributes::new(),
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: Status::Unset,
+            code: None,
+        }
+    }
+
+    #[test]
+    fn children_sit_under_their_parent_in_start_order_with_events_and_links() {
+        let mut root = span("checkout", 1, 0, 100);
+        root.kind = SpanKind::Server;
+        root.attributes.push(KeyValue::new("order.id", 7));
+        root.status = Status::error("declined");
+        root.events.push(Event {
+            name: "exception".into(),
+            time_unix_nano: 150,
+            attributes: vec![KeyValue::new("exception.message", "declined")],
+            dropped_attributes_count: 0,
+        });
+        let mut late = span("charge", 3, 1, 300);
+        late.links.push(Link::new(
+            SpanContext::new(
+                TraceId::from_u128(9),
+                SpanId::from_u64(4),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
+            vec![KeyValue::new("why", "retry")],
+        ));
+        let early = span("reserve", 2, 1, 200);
+        let grandchild = span("db", 5, 2, 210);
+        // Ended children first, as they arrive from the pipeline.
+        let text = render_tree_stable(&[grandchild, late, early, root]);
+        assert_eq!(
+            text,
+            "checkout [server] ERROR \"declined\"  order.id=7\n\
+             │  • exception exception.message=\"declined\"\n\
+             ├─ reserve [internal]\n\
+             │  └─ db [internal]\n\
+             └─ charge [internal]\n\
+             \u{20}     ↪ link 00000000000000000000000000000009:0000000000000004 why=\"retry\"\n"
+        );
+        assert!(render_tree(&[span("x", 1, 0, 0)]).starts_with("x [internal] 1.50µs"));
     }
 }
