@@ -478,6 +478,47 @@ fn unsampled_parent_propagates_unsampled() {
     assert!(tp.ends_with("-00"), "{tp}");
 }
 
+/// The children of an unsampled local span are skipped without looking at the context stack
+/// (a per-thread flag kept on enter and exit): the flag must follow the stack exactly.
+#[test]
+fn children_of_unsampled_spans_are_skipped_only_while_one_is_active() {
+    let incoming = headers(&[(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+    )]);
+    let ((), spans) = traced::testing::capture_with(
+        |b| b.with_sampler(traced::Sampler::parent_based(traced::Sampler::AlwaysOn)),
+        || {
+            let mut unsampled = span("unsampled")
+                .parent(Parent::from_carrier(&incoming))
+                .start();
+            let mut sampled = span("sampled").root().start();
+            unsampled.in_scope(|| {
+                traced_work(1);
+                // A sampled span entered above the unsampled one: its children record.
+                sampled.in_scope(|| traced_work(2));
+                traced_work(3);
+            });
+            traced_work(4);
+            sampled.end();
+            unsampled.end();
+        },
+    );
+    let works: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "traced_work")
+        .map(|s| s.attribute("n").cloned())
+        .collect();
+    assert_eq!(works, [Some(Value::I64(2)), Some(Value::I64(4))]);
+    let sampled = one(&spans, "sampled");
+    let under_sampled = spans
+        .iter()
+        .find(|s| s.attribute("n") == Some(&Value::I64(2)))
+        .unwrap();
+    assert!(is_child(under_sampled, sampled));
+    assert!(spans.iter().all(|s| s.name != "unsampled"));
+}
+
 // --- links ----------------------------------------------------------------------------------
 
 #[test]

@@ -78,6 +78,8 @@ impl Active {
 struct Frame {
     active: Active,
     state: TraceState,
+    /// `is_unsampled_local(&active)`, for `UNSAMPLED_LOCAL` when this frame is on top again.
+    unsampled_local: bool,
 }
 
 thread_local! {
@@ -86,6 +88,20 @@ thread_local! {
     /// Whether `PENDING` may hold changes: a plain load where there are none (the common
     /// case), without the registration check of a thread local that has a destructor.
     static ANY_PENDING: Cell<bool> = const { Cell::new(false) };
+    /// Whether the top of `STACK` is an unsampled span of this process: kept by [`enter`] and
+    /// [`exit`], so that starting a child of it (which a parent-based sampler drops) costs one
+    /// plain thread-local load, without the borrow of `STACK`.
+    static UNSAMPLED_LOCAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the thread's active context is a valid, unsampled span of this process.
+#[inline(always)]
+pub(crate) fn unsampled_local_active() -> bool {
+    UNSAMPLED_LOCAL.get()
+}
+
+fn is_unsampled_local(a: &Active) -> bool {
+    a.is_valid() && !a.is_remote && !a.flags.is_sampled()
 }
 
 /// The thread's active context.
@@ -134,12 +150,16 @@ pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
             // SAFETY: `depth < capacity`: the slot is allocated and unused; it is written whole
             // before `set_len` covers it. Written in place rather than pushed, so the frame is
             // not first built on the stack and read back whole (a store-forwarding stall).
+            let unsampled_local = is_unsampled_local(&new);
             unsafe {
-                s.as_mut_ptr()
-                    .add(depth)
-                    .write(Frame { active: new, state });
+                s.as_mut_ptr().add(depth).write(Frame {
+                    active: new,
+                    state,
+                    unsampled_local,
+                });
                 s.set_len(depth + 1);
             }
+            UNSAMPLED_LOCAL.set(unsampled_local);
             Some(Saved(depth as u32))
         })
         .ok()
@@ -162,7 +182,9 @@ pub(crate) fn exit(saved: Saved) -> bool {
                 return false;
             };
             s.truncate(saved.0 as usize);
-            s.last().is_some_and(|f| f.active.recording)
+            let top = s.last();
+            UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
+            top.is_some_and(|f| f.active.recording)
         })
         .unwrap_or(false)
 }

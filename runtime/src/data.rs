@@ -4,6 +4,7 @@ use crate::ids::{SpanContext, SpanId};
 use crate::value::{Key, KeyValue, StringValue, ToValue, Value};
 use smallvec::SmallVec;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// The role of a span in a trace, as OpenTelemetry defines it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -244,18 +245,24 @@ impl SpanData {
         }
     }
 
-    /// Appends an attribute whose key is known to be new, within the limits. The value is
-    /// built straight into its slot (`None` records nothing), with no temporary to copy.
+    /// Appends an attribute whose key is known to be new, within the limits. `write` builds
+    /// the value straight into its slot and returns it (`None`: no value, nothing recorded),
+    /// with no temporary to copy. Only a reference to the slot itself counts as written: safe
+    /// code cannot make one without writing it, so a `write` that lies is not unsound.
     #[inline(always)]
     pub(crate) fn push_attribute_with(
         &mut self,
         key: &'static str,
-        value: impl FnOnce() -> Option<Value>,
+        write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
         limits: &SpanLimits,
     ) {
         let len = self.attributes.len();
         if len >= limits.max_attributes_per_span as usize {
-            if value().is_some() {
+            let mut value = MaybeUninit::uninit();
+            let at: *const Value = value.as_ptr();
+            if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
+                // SAFETY: `write` returned a reference to `value` itself: it wrote it.
+                unsafe { value.assume_init_drop() };
                 self.dropped_attributes_count += 1;
             }
             return;
@@ -263,15 +270,19 @@ impl SpanData {
         if len == self.attributes.capacity() {
             grow(&mut self.attributes);
         }
-        let Some(value) = value() else { return };
-        // SAFETY: `len < capacity`, so the slot is allocated and unused; it is written whole
-        // before `set_len` covers it, and nothing between the write and `set_len` can panic.
+        // SAFETY: `len < capacity`, so the slot is allocated and unused. The value is written
+        // first, through a `MaybeUninit` view of its field (uninitialized memory is fine there),
+        // and counts as written only if `write` hands back that very place; the key next;
+        // `set_len` covers the slot only once both are written. If `write` panics or writes
+        // nothing, the slot stays outside the length and nothing in it is dropped.
         unsafe {
             let slot = self.attributes.as_mut_ptr().add(len);
-            slot.write(KeyValue {
-                key: Cow::Borrowed(key),
-                value,
-            });
+            let place = &raw mut (*slot).value;
+            let value = &mut *place.cast::<MaybeUninit<Value>>();
+            if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
+                return;
+            }
+            (&raw mut (*slot).key).write(Cow::Borrowed(key));
             self.attributes.set_len(len + 1);
             if limits.max_attribute_value_length.is_some() {
                 truncate(&mut (*slot).value, limits.max_attribute_value_length);

@@ -149,6 +149,15 @@ pub struct CannotRecord<'a>(std::marker::PhantomData<&'a ()>);
 )]
 pub trait AttrArg {
     fn into_attr(self) -> Option<Value>;
+
+    /// Writes the value, if any, into `out` (the attribute's slot) and returns it.
+    #[inline(always)]
+    fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value>
+    where
+        Self: Sized,
+    {
+        self.into_attr().map(|v| out.write(v))
+    }
 }
 // Not offered as a fix in the error above: the user should never build this type.
 #[diagnostic::do_not_recommend]
@@ -170,6 +179,10 @@ impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
     #[inline(always)]
     fn into_attr(self) -> Option<Value> {
         self.0.optional_value()
+    }
+    #[inline(always)]
+    fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value> {
+        self.0.__write_optional(out)
     }
 }
 
@@ -687,5 +700,37 @@ impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>>
         match residual {
             Err(e) => std::task::Poll::Ready(Err(From::from(e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Arg;
+    use super::autoref::*;
+    use crate::value::{ToValue, Value};
+    use std::mem::MaybeUninit;
+
+    /// An override of the hidden fast path that writes nothing and hands back some other value:
+    /// the attribute is left out, nothing uninitialized is ever read or dropped.
+    struct Liar;
+    impl ToValue for Liar {
+        fn to_value(&self) -> Value {
+            Value::Bool(true)
+        }
+        fn __write_value<'a>(&self, _out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+            Box::leak(Box::new(Value::Bool(false)))
+        }
+    }
+
+    #[test]
+    fn a_write_path_that_lies_records_nothing() {
+        let spans = crate::testing::spans(|| {
+            let mut span = crate::span("x").start();
+            span.attr("liar", (&&&Arg(&Liar)).__traced_value());
+            span.attr("honest", (&&&Arg(&7u64)).__traced_value());
+            span.end();
+        });
+        assert_eq!(spans[0].attribute("liar"), None);
+        assert_eq!(spans[0].attribute("honest"), Some(&Value::I64(7)));
     }
 }

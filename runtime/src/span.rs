@@ -279,6 +279,14 @@ impl Span {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
             None => Span::none(),
+            // The common unsampled case: a child of an unsampled span of this process, under a
+            // sampler that follows local parents. The parent's context stays active; nothing
+            // to do, and no call.
+            Some(pipeline)
+                if pipeline.follows_local_parent && context::unsampled_local_active() =>
+            {
+                Span::none()
+            }
             Some(pipeline) => Span::start_callsite_slow(pipeline, cs),
         }
     }
@@ -345,7 +353,7 @@ impl Span {
         if let Some(r) = self.recording() {
             // The value is built only once its slot exists, straight into it.
             r.data
-                .push_attribute_with(key, || value.into_attr(), &r.pipeline.limits);
+                .push_attribute_with(key, |out| value.write_attr(out), &r.pipeline.limits);
         }
     }
 
@@ -440,7 +448,7 @@ impl Span {
         f()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         let r = self.rec()?;
         let cx = &r.data.span_context;
