@@ -643,27 +643,18 @@ mod tests {
 
     fn span() -> SpanData {
         SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_u128(1),
-                SpanId::from_u64(1),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::NONE,
-            ),
-            parent_span_id: SpanId::INVALID,
-            parent_is_remote: false,
-            name: "s".into(),
-            kind: crate::data::SpanKind::Internal,
             start_time_unix_nano: 1,
             end_time_unix_nano: 2,
-            attributes: crate::data::Attributes::new(),
-            dropped_attributes_count: 0,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links: Vec::new(),
-            dropped_links_count: 0,
-            status: crate::data::Status::Unset,
-            code: None,
+            ..SpanData::new(
+                SpanContext::new(
+                    TraceId::from_u128(1),
+                    SpanId::from_u64(1),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::NONE,
+                ),
+                "s",
+            )
         }
     }
 

@@ -200,33 +200,25 @@ impl SpanExporter for ConsoleExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Attributes, Event, Link, SpanKind};
+    use crate::data::{Event, Link, SpanKind};
     use crate::ids::{SpanContext, TraceFlags, TraceId, TraceState};
     use crate::value::KeyValue;
 
     fn span(name: &'static str, id: u64, parent: u64, start: u64) -> SpanData {
         SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_u128(7),
-                SpanId::from_u64(id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::NONE,
-            ),
             parent_span_id: SpanId::from_u64(parent),
-            parent_is_remote: false,
-            name: name.into(),
-            kind: SpanKind::Internal,
             start_time_unix_nano: start,
             end_time_unix_nano: start + 1_500,
-            attributes: Attributes::new(),
-            dropped_attributes_count: 0,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links: Vec::new(),
-            dropped_links_count: 0,
-            status: Status::Unset,
-            code: None,
+            ..SpanData::new(
+                SpanContext::new(
+                    TraceId::from_u128(7),
+                    SpanId::from_u64(id),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::NONE,
+                ),
+                name,
+            )
         }
     }
 

@@ -154,7 +154,7 @@ fn fix_non_finite(json: &mut Json, request: &ExportTraceServiceRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Attributes, Event, Link, Resource, SpanData, SpanKind, Status};
+    use crate::data::{Attributes, Event, Link, Resource, SpanData, SpanKind};
     use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     use crate::value::KeyValue as Kv;
 
@@ -181,27 +181,21 @@ mod tests {
 
     fn example_span() -> SpanData {
         SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_hex("5B8EFFF798038103D269B633813FC60C").unwrap(),
-                SpanId::from_hex("EEE19B7EC3C1B174").unwrap(),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::NONE,
-            ),
             parent_span_id: SpanId::from_hex("EEE19B7EC3C1B173").unwrap(),
-            parent_is_remote: false,
-            name: "I'm a server span".into(),
             kind: SpanKind::Server,
             start_time_unix_nano: 1_544_712_660_000_000_000,
             end_time_unix_nano: 1_544_712_661_000_000_000,
             attributes: Attributes::from_iter([Kv::new("my.span.attr", "some value")]),
-            dropped_attributes_count: 0,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links: Vec::new(),
-            dropped_links_count: 0,
-            status: Status::Unset,
-            code: None,
+            ..SpanData::new(
+                SpanContext::new(
+                    TraceId::from_hex("5B8EFFF798038103D269B633813FC60C").unwrap(),
+                    SpanId::from_hex("EEE19B7EC3C1B174").unwrap(),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::NONE,
+                ),
+                "I'm a server span",
+            )
         }
     }
 

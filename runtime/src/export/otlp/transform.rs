@@ -210,27 +210,20 @@ mod tests {
 
     fn data() -> SpanData {
         SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10),
-                SpanId::from_u64(0x1112_1314_1516_1718),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::from_entries([("vendor".to_owned(), "x".to_owned())]),
-            ),
-            parent_span_id: SpanId::INVALID,
-            parent_is_remote: false,
-            name: "charge".into(),
             kind: SpanKind::Client,
             start_time_unix_nano: 1,
             end_time_unix_nano: 2,
-            attributes: crate::data::Attributes::new(),
-            dropped_attributes_count: 0,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links: Vec::new(),
-            dropped_links_count: 0,
-            status: Status::Unset,
             code: Some(&CODE),
+            ..SpanData::new(
+                SpanContext::new(
+                    TraceId::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10),
+                    SpanId::from_u64(0x1112_1314_1516_1718),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::from_entries([("vendor".to_owned(), "x".to_owned())]),
+                ),
+                "charge",
+            )
         }
     }
 
