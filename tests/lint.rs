@@ -21,6 +21,9 @@
     single_use_lifetimes,
     let_underscore_drop,
     unsafe_op_in_unsafe_fn,
+    unused_extern_crates,
+    non_ascii_idents,
+    meta_variable_misuse,
     clippy::all,
     clippy::pedantic
 )]
@@ -201,8 +204,50 @@ pub async fn under(cx: traced::SpanContext) -> bool {
     cx.is_valid()
 }
 
+/// Unit, early return.
+#[traced]
+pub fn unit(flag: bool) {
+    if flag {
+        return;
+    }
+    println!("not flagged");
+}
+
+/// Never returns.
+#[traced]
+pub fn forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Ignored and destructured parameters.
+#[must_use]
+#[traced]
+pub fn ignored(_x: u8, _: u8, (a, _b): (u8, u8)) -> u8 {
+    a
+}
+
+/// Unsafe.
+///
+/// # Safety
+/// `p` must be valid.
+#[must_use]
+#[traced]
+pub unsafe fn read(p: *const u8) -> u8 {
+    // SAFETY: the caller guarantees `p` is valid.
+    unsafe { *p }
+}
+
 #[test]
 fn lint() {
+    unit(true);
+    assert_eq!(ignored(1, 2, (3, 4)), 3);
+    // SAFETY: a valid pointer.
+    assert_eq!(unsafe { read(&1) }, 1);
+    if std::hint::black_box(false) {
+        forever();
+    }
     let mut service = Service::default();
     let _ok = service.handle("abc", "ada", "pw", 1).ok();
     let _fetched = futures::executor::block_on(service.fetch(1));

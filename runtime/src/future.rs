@@ -42,10 +42,19 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Span)> Instrumented<F, C> {
     }
 }
 
+/// Runs one poll with `span` active; if the poll unwinds, records the panic and ends the span.
+/// Shared by instrumented futures and streams.
+#[inline]
+pub(crate) fn poll_in<T>(span: &mut Span, poll: impl FnOnce() -> T) -> T {
+    let saved = span.activate();
+    let _guard = PollGuard { span, saved };
+    poll()
+}
+
 /// Ends the span if the poll unwinds.
-pub(crate) struct PollGuard<'a> {
-    pub(crate) span: &'a mut Span,
-    pub(crate) saved: Option<crate::context::Saved>,
+struct PollGuard<'a> {
+    span: &'a mut Span,
+    saved: Option<crate::context::Saved>,
 }
 
 impl Drop for PollGuard<'_> {
@@ -64,13 +73,8 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Span)> Future for Instrumented<F, C> 
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let saved = this.span.activate();
-        let guard = PollGuard {
-            span: this.span,
-            saved,
-        };
-        let poll = this.future.poll(cx);
-        drop(guard);
+        let future = this.future;
+        let poll = poll_in(this.span, || future.poll(cx));
         if let Poll::Ready(output) = &poll {
             if let Some(on_output) = this.on_output.take() {
                 on_output(output, this.span);

@@ -2,7 +2,7 @@
 //! dropped, like [`Instrumented`](crate::Instrumented) futures.
 
 use crate::context::Context;
-use crate::future::{PollGuard, WithContext};
+use crate::future::{WithContext, poll_in};
 use crate::span::Span;
 use futures::Stream;
 use pin_project::{pin_project, pinned_drop};
@@ -32,13 +32,8 @@ impl<S: Stream> Stream for InstrumentedStream<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
-        let saved = this.span.activate();
-        let guard = PollGuard {
-            span: this.span,
-            saved,
-        };
-        let poll = this.stream.poll_next(cx);
-        drop(guard);
+        let stream = this.stream;
+        let poll = poll_in(this.span, || stream.poll_next(cx));
         if let Poll::Ready(None) = poll {
             this.span.end_in_place(None);
         }

@@ -6,9 +6,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 use traced_runtime::{
-    Attributes, BatchConfig, BatchSpanProcessor, ExportError, InMemoryExporter, Pipeline,
-    ProcessorStats, Resource, SpanContext, SpanData, SpanExporter, SpanId, SpanKind, SpanProcessor,
-    Status, TraceFlags, TraceId, TraceState,
+    BatchConfig, BatchSpanProcessor, ExportError, InMemoryExporter, Pipeline, ProcessorStats,
+    Resource, SpanContext, SpanData, SpanExporter, SpanId, SpanProcessor, TraceFlags, TraceId,
+    TraceState,
 };
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -23,27 +23,18 @@ fn pipeline_lock() -> std::sync::MutexGuard<'static, ()> {
 
 fn span_data(i: u64) -> SpanData {
     SpanData {
-        span_context: SpanContext::new(
-            TraceId::from_u128(u128::from(i) + 1),
-            SpanId::from_u64(i + 1),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::NONE,
-        ),
-        parent_span_id: SpanId::INVALID,
-        parent_is_remote: false,
-        name: "span".into(),
-        kind: SpanKind::Internal,
         start_time_unix_nano: 1,
         end_time_unix_nano: 2,
-        attributes: Attributes::new(),
-        dropped_attributes_count: 0,
-        events: Vec::new(),
-        dropped_events_count: 0,
-        links: Vec::new(),
-        dropped_links_count: 0,
-        status: Status::Unset,
-        code: None,
+        ..SpanData::new(
+            SpanContext::new(
+                TraceId::from_u128(u128::from(i) + 1),
+                SpanId::from_u64(i + 1),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
+            "span",
+        )
     }
 }
 

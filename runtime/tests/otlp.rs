@@ -401,27 +401,19 @@ fn client_span() -> SpanData {
 /// a producer and an internal child in another trace (flags `0x03`: sampled and random).
 fn rich_spans() -> (Vec<SpanData>, Resource) {
     let other = SpanData {
-        span_context: SpanContext::new(
-            TraceId::from_u128(0x77),
-            SpanId::from_u64(0x88),
-            TraceFlags::new(0x03),
-            false,
-            TraceState::NONE,
-        ),
-        parent_span_id: SpanId::INVALID,
-        parent_is_remote: false,
-        name: "nightly-job".into(),
         kind: SpanKind::Consumer,
         start_time_unix_nano: 5,
         end_time_unix_nano: 6,
-        attributes: traced_runtime::Attributes::new(),
-        dropped_attributes_count: 0,
-        events: Vec::new(),
-        dropped_events_count: 0,
-        links: Vec::new(),
-        dropped_links_count: 0,
-        status: Status::Unset,
-        code: None,
+        ..SpanData::new(
+            SpanContext::new(
+                TraceId::from_u128(0x77),
+                SpanId::from_u64(0x88),
+                TraceFlags::new(0x03),
+                false,
+                TraceState::NONE,
+            ),
+            "nightly-job",
+        )
     };
     let mut producer = other.clone();
     producer.span_context = cx(0x77, 0x99, false, TraceState::NONE);
