@@ -8,7 +8,7 @@ use std::time::Duration;
 pub struct TracedCountingProcessor;
 
 impl traced::SpanProcessor for TracedCountingProcessor {
-    fn on_end(&self, spans: &mut Vec<traced::SpanData>) {
+    fn on_end(&self, spans: &mut traced::SpanBatch) {
         crate::count(spans.len());
         spans.clear();
     }

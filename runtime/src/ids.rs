@@ -338,9 +338,6 @@ impl SpanContext {
     pub const fn is_valid(&self) -> bool {
         self.trace_id.is_valid() && self.span_id.is_valid()
     }
-    pub(crate) fn set_trace_state(&mut self, state: TraceState) {
-        self.trace_state = state;
-    }
     /// This context with another trace state.
     #[must_use]
     pub fn with_trace_state(mut self, state: TraceState) -> Self {

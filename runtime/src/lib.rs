@@ -17,6 +17,7 @@ mod ids;
 mod panic;
 mod pipeline;
 pub mod propagation;
+mod record;
 mod redacted;
 mod sampling;
 mod span;
@@ -47,7 +48,7 @@ pub use data::{Attributes, Event, Link, Resource, SpanData, SpanKind, SpanLimits
 pub use export::{BatchConfig, BatchSpanProcessor};
 pub use export::{
     ConsoleExporter, ExportError, InMemoryExporter, NoopExporter, ProcessorStats,
-    SimpleSpanProcessor, SpanExporter, SpanProcessor, render_tree,
+    SimpleSpanProcessor, SpanBatch, SpanExporter, SpanProcessor, render_tree,
 };
 pub use future::{FutureExt, Instrumented, OnOutput, WithContext};
 pub use ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};

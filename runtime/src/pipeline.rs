@@ -5,12 +5,12 @@
 //! outermost local span ends, when the buffer holds [`LOCAL_BATCH`] spans, or at once for a
 //! processor that wants every span as it ends (the simple processor).
 
-use crate::data::{Resource, SpanData, SpanLimits};
+use crate::data::{Resource, SpanLimits};
 use crate::export::{
     BatchConfig, BatchSpanProcessor, ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor,
 };
+use crate::record::{Slot, SpanBatch};
 use crate::sampling::Sampler;
-use crate::span::Slot;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -29,6 +29,8 @@ pub struct Pipeline {
     buffered: bool,
     /// The sampler drops every child of an unsampled local parent (OpenTelemetry's default).
     pub(crate) follows_local_parent: bool,
+    /// The sampler samples every child of a sampled local parent (OpenTelemetry's default).
+    pub(crate) follows_sampled_local_parent: bool,
 }
 
 impl fmt::Debug for Pipeline {
@@ -40,6 +42,10 @@ impl fmt::Debug for Pipeline {
             .field("processor", &self.processor)
             .field("buffered", &self.buffered)
             .field("follows_local_parent", &self.follows_local_parent)
+            .field(
+                "follows_sampled_local_parent",
+                &self.follows_sampled_local_parent,
+            )
             .finish()
     }
 }
@@ -162,6 +168,7 @@ impl PipelineBuilder {
         let sampler = self.sampler.unwrap_or_default();
         Pipeline {
             follows_local_parent: sampler.drops_unsampled_local_children(),
+            follows_sampled_local_parent: sampler.samples_sampled_local_children(),
             sampler,
             limits: self.limits.unwrap_or_default(),
             resource,
@@ -251,19 +258,23 @@ impl Drop for PipelineGuard {
 }
 
 /// Empty record boxes a thread keeps for its next spans: as deep as spans usually nest,
-/// plus spans of other threads' futures ending here.
-const POOL_MAX: usize = 64;
+/// plus a batch's worth, which is what comes back from a processor at once.
+const POOL_MAX: usize = 2 * LOCAL_BATCH;
 
+/// What a thread keeps for the spans it starts and ends.
 struct Finished {
-    spans: Vec<SpanData>,
-    spare: Vec<SpanData>,
+    /// Sampled spans ended here, not yet handed over.
+    spans: SpanBatch,
+    /// An empty batch with room, for when `spans` is handed over.
+    spare: SpanBatch,
+    /// The pipeline of `spans`.
     pipeline: Option<&'static Pipeline>,
     /// Empty boxes for the records of spans started on this thread.
     pool: Vec<Slot>,
 }
 
 impl Finished {
-    fn take(&mut self) -> Option<(&'static Pipeline, Vec<SpanData>)> {
+    fn take(&mut self) -> Option<(&'static Pipeline, SpanBatch)> {
         let p = self.pipeline?;
         if self.spans.is_empty() {
             return None;
@@ -285,8 +296,8 @@ impl Drop for Finished {
 thread_local! {
     static FINISHED: RefCell<Finished> = const {
         RefCell::new(Finished {
-            spans: Vec::new(),
-            spare: Vec::new(),
+            spans: SpanBatch::new(),
+            spare: SpanBatch::new(),
             pipeline: None,
             pool: Vec::new(),
         })
@@ -322,8 +333,8 @@ pub(crate) fn recycle_slot(slot: Slot) {
     });
 }
 
-/// Hands a finished, sampled span to its pipeline, moving the record out of `slot`, whose
-/// box goes back to the thread's pool.
+/// Hands a finished, sampled span to its pipeline: its box joins the thread's batch (a
+/// pointer moves; the record is not copied).
 ///
 /// `outer_recording`: whether the span now active on this thread records, if the caller
 /// knows (the thread's spans are handed over when its outermost recording span ends).
@@ -345,59 +356,53 @@ pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
             out = f.take();
         }
         f.pipeline = Some(pipeline);
-        f.spans.reserve(1);
-        let s = slot.take()?;
-        let len = f.spans.len();
-        // SAFETY: the record is initialized (the caller's promise) and handed over; room for
-        // one more is reserved, so the copy lands in allocated, unused memory, and `set_len`
-        // then covers exactly it. The box keeps a bitwise copy that is never read or dropped
-        // again (`MaybeUninit`): it goes back to the pool as an empty box.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &raw const (*s.as_ptr()).data,
-                f.spans.as_mut_ptr().add(len),
-                1,
-            );
-            f.spans.set_len(len + 1);
+        if f.spans.capacity() == 0 {
+            f.spans.reserve(LOCAL_BATCH);
         }
-        if f.pool.len() < POOL_MAX {
-            f.pool.push(s);
-        }
+        let len = f.spans.push(slot.take()?);
         if out.is_none()
             && (!pipeline.buffered
-                || f.spans.len() >= LOCAL_BATCH
+                || len >= LOCAL_BATCH
                 || !outer_recording.unwrap_or_else(|| crate::context::active().recording))
         {
             out = f.take();
         }
         out
     });
-    if let Ok(Some((p, mut spans))) = batch {
-        p.processor.on_end(&mut spans);
-        spans.clear();
-        let _ = FINISHED.try_with(|f| {
-            if let Ok(mut f) = f.try_borrow_mut()
-                && f.spare.capacity() < spans.capacity()
-            {
-                f.spare = spans;
-            }
-        });
+    if let Ok(Some((p, spans))) = batch {
+        hand_over(p, spans);
     }
     if let Some(s) = slot {
         // Ended from inside a processor's own call, or while the thread exits: no buffer.
-        // SAFETY: not moved above, and the caller hands the record over; the box is then
-        // freed without dropping its contents.
-        let span = unsafe { std::ptr::read(&raw const (*s.as_ptr()).data) };
-        drop(s);
-        pipeline.processor.on_end(&mut vec![span]);
+        pipeline.processor.on_end(&mut SpanBatch::one(s));
     }
+}
+
+/// Gives `spans` to the processor, then keeps the empty boxes and the batch's room for this
+/// thread's next spans.
+#[inline(never)]
+fn hand_over(p: &'static Pipeline, mut spans: SpanBatch) {
+    p.processor.on_end(&mut spans);
+    let _ = FINISHED.try_with(|f| {
+        if let Ok(mut f) = f.try_borrow_mut() {
+            let f = &mut *f;
+            for slot in spans.recycle() {
+                if f.pool.len() < POOL_MAX {
+                    f.pool.push(slot);
+                }
+            }
+            if f.spare.capacity() < spans.capacity() {
+                f.spare = spans;
+            }
+        }
+    });
 }
 
 /// Hands this thread's buffered spans to their processor now.
 pub fn flush_thread() {
     let batch = FINISHED.try_with(|f| f.try_borrow_mut().ok().and_then(|mut f| f.take()));
-    if let Ok(Some((p, mut spans))) = batch {
-        p.processor.on_end(&mut spans);
+    if let Ok(Some((p, spans))) = batch {
+        hand_over(p, spans);
     }
 }
 

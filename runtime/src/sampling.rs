@@ -131,6 +131,16 @@ impl Sampler {
         }
     }
 
+    /// Whether every child of a sampled parent in this process is sampled, whatever its name
+    /// or kind: lets the hot path skip the sampler for them.
+    pub(crate) fn samples_sampled_local_children(&self) -> bool {
+        match self {
+            Sampler::AlwaysOn => true,
+            Sampler::ParentBased(pb) => matches!(pb.local_parent_sampled, Sampler::AlwaysOn),
+            _ => false,
+        }
+    }
+
     /// OpenTelemetry's description string.
     pub fn description(&self) -> String {
         match self {

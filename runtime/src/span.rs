@@ -2,9 +2,10 @@
 
 use crate::clock;
 use crate::context::{self, Active, Change, Saved};
-use crate::data::{Event, Link, SpanData, SpanKind, Status};
+use crate::data::{Event, Link, SpanKind, Status};
 use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::pipeline::{self, Pipeline};
+use crate::record::{Record, Slot, bits};
 use crate::sampling::SamplingDecision;
 use crate::value::{Key, KeyValue, ToValue, Value};
 use std::borrow::Cow;
@@ -43,33 +44,14 @@ pub struct Span {
     rec: Option<Slot>,
 }
 
-/// A span's record, in a box reused from the thread's pool (see [`pipeline::take_slot`]).
-/// `MaybeUninit`: the pool keeps empty boxes, a span keeps an initialized one.
-pub(crate) type Slot = Box<MaybeUninit<Record>>;
-
-pub(crate) struct Record {
-    pub(crate) data: SpanData,
-    pub(crate) pipeline: &'static Pipeline,
-    /// Attributes and events are kept (false: unsampled, with ids of its own to propagate).
-    pub(crate) recording: bool,
-    /// Recorded (possibly `RecordOnly`): exported only when sampled.
-    pub(crate) sampled: bool,
-}
-
 impl fmt::Debug for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rec() {
             None => f.write_str("Span(off)"),
-            Some(r) if !r.recording => {
-                let cx = &r.data.span_context;
-                write!(f, "Span(non-recording {}:{})", cx.trace_id(), cx.span_id())
+            Some(r) if !r.is_recording() => {
+                write!(f, "Span(non-recording {}:{})", r.trace_id, r.span_id)
             }
-            Some(r) => write!(
-                f,
-                "Span({:?} {})",
-                r.data.name,
-                r.data.span_context.span_id()
-            ),
+            Some(r) => write!(f, "Span({:?} {})", r.name(), r.span_id),
         }
     }
 }
@@ -185,7 +167,7 @@ impl Span {
         self.rec
             .as_mut()
             .map(|slot| unsafe { slot.assume_init_mut() })
-            .filter(|r| r.recording)
+            .filter(|r| r.is_recording())
     }
 
     #[inline]
@@ -195,6 +177,15 @@ impl Span {
             None => TraceId::random(),
         };
         let decision = match parent.ids {
+            // The common case, without a call: a sampled parent of this process, under a
+            // sampler that samples all of its children (OpenTelemetry's default).
+            Some(p)
+                if pipeline.follows_sampled_local_parent
+                    && !p.is_remote
+                    && p.flags.is_sampled() =>
+            {
+                SamplingDecision::RecordAndSample
+            }
             Some(p) => {
                 let cx = SpanContext::new(
                     p.trace_id,
@@ -217,8 +208,6 @@ impl Span {
             return Span::none();
         }
         let parent_flags = parent.ids.map_or(TraceFlags::NOT_SAMPLED, |p| p.flags);
-        // Set after the record is written: an empty state is then a constant store, not a
-        // temporary read back whole (a store-forwarding stall).
         let trace_state = match (parent.ids, parent.state) {
             (_, Some(s)) if !s.is_empty() => Some(s.clone()),
             (Some(p), None) if p.has_state => Some(p.span_context().trace_state().clone()),
@@ -228,46 +217,50 @@ impl Span {
         let mut slot = pipeline::take_slot();
         let recording = decision != SamplingDecision::Drop;
         let sampled = decision == SamplingDecision::RecordAndSample;
-        let span_context = SpanContext::new(
-            trace_id,
-            SpanId::random(),
-            parent_flags.with_sampled(sampled),
-            false,
-            TraceState::NONE,
-        );
-        let start_time = match start.at {
-            Some(t) => t,
-            None if recording => clock::to_unix_nanos(clock::now()),
-            None => 0,
+        let (name, dynamic_name) = match start.name {
+            Cow::Borrowed(name) => (name, None),
+            Cow::Owned(name) => ("", Some(name)),
         };
-        slot.write(Record {
-            data: SpanData {
-                span_context,
-                parent_span_id: parent.ids.map_or(SpanId::INVALID, |p| p.span_id),
-                parent_is_remote: parent.ids.is_some_and(|p| p.is_remote),
-                name: start.name,
-                kind: start.kind,
-                start_time_unix_nano: start_time,
-                end_time_unix_nano: 0,
-                attributes: crate::data::Attributes::new(),
-                dropped_attributes_count: 0,
-                events: Vec::new(),
-                dropped_events_count: 0,
-                links: Vec::new(),
-                dropped_links_count: 0,
-                status: Status::Unset,
-                code: start.code,
-            },
+        let mut flag_bits = 0;
+        if parent.ids.is_some_and(|p| p.is_remote) {
+            flag_bits |= bits::PARENT_REMOTE;
+        }
+        if recording {
+            flag_bits |= bits::RECORDING;
+        }
+        if sampled {
+            flag_bits |= bits::SAMPLED;
+        }
+        let now = if recording {
+            clock::now()
+        } else {
+            clock::Instant::ZERO
+        };
+        let r = slot.write(Record {
+            trace_id,
+            span_id: SpanId::random(),
+            parent_span_id: parent.ids.map_or(SpanId::INVALID, |p| p.span_id),
+            start: now,
+            end: now,
+            name,
+            code: start.code,
             pipeline,
-            recording,
-            sampled,
+            cold: None,
+            flags: parent_flags.with_sampled(sampled),
+            bits: flag_bits,
+            kind: start.kind,
+            len: 0,
+            attrs: [const { MaybeUninit::uninit() }; crate::record::INLINE_ATTRS],
         });
-        if let Some(state) = trace_state {
-            // SAFETY: written just above.
-            unsafe { slot.assume_init_mut() }
-                .data
-                .span_context
-                .set_trace_state(state);
+        if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
+            let cold = r.cold();
+            if let Some(state) = trace_state {
+                cold.trace_state = state;
+            }
+            if let Some(name) = dynamic_name {
+                cold.name = Some(Cow::Owned(name));
+            }
+            cold.start_unix_nanos = start.at;
         }
         Span { rec: Some(slot) }
     }
@@ -327,20 +320,18 @@ impl Span {
     /// Whether attributes and events set on this span are kept.
     #[inline]
     pub fn is_recording(&self) -> bool {
-        self.rec().is_some_and(|r| r.recording)
+        self.rec().is_some_and(Record::is_recording)
     }
 
     /// The span's context (invalid for a span that is off).
     pub fn span_context(&self) -> SpanContext {
-        self.rec()
-            .map_or(SpanContext::NONE, |r| r.data.span_context.clone())
+        self.rec().map_or(SpanContext::NONE, Record::span_context)
     }
 
     /// Sets an attribute; a key set twice keeps the last value.
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
         if let Some(r) = self.recording() {
-            r.data
-                .set_attribute(KeyValue::new(key, value), &r.pipeline.limits);
+            r.set_attribute(KeyValue::new(key, value));
         }
     }
 
@@ -352,38 +343,43 @@ impl Span {
     pub fn attr<V: crate::private::AttrArg>(&mut self, key: &'static str, value: V) {
         if let Some(r) = self.recording() {
             // The value is built only once its slot exists, straight into it.
-            r.data
-                .push_attribute_with(key, |out| value.write_attr(out), &r.pipeline.limits);
+            r.push_attribute_with(key, |out| value.write_attr(out));
         }
     }
 
     /// Adds an event at the current time.
     pub fn add_event(&mut self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
         if let Some(r) = self.recording() {
-            r.data
-                .add_event(Event::new(name, attributes), &r.pipeline.limits);
+            r.add_event(Event::new(name, attributes));
         }
     }
 
     /// Adds a link to another span.
     pub fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
         if let Some(r) = self.recording() {
-            r.data
-                .add_link(Link::new(span_context, attributes), &r.pipeline.limits);
+            r.add_link(Link::new(span_context, attributes));
         }
     }
 
     /// Sets the status, with OpenTelemetry's precedence rules.
     pub fn set_status(&mut self, status: Status) {
         if let Some(r) = self.recording() {
-            r.data.status.update(status);
+            r.set_status(status);
         }
     }
 
     /// Renames the span.
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
         if let Some(r) = self.recording() {
-            r.data.name = name.into();
+            match name.into() {
+                Cow::Borrowed(name) => {
+                    r.name = name;
+                    if let Some(c) = &mut r.cold {
+                        c.name = None;
+                    }
+                }
+                name @ Cow::Owned(_) => r.cold().name = Some(name),
+            }
         }
     }
 
@@ -396,8 +392,7 @@ impl Span {
     /// Records an exception from its type name and message.
     pub fn record_exception(&mut self, exception_type: &str, message: String) {
         if let Some(r) = self.recording() {
-            r.data
-                .record_exception(exception_type, message, &r.pipeline.limits);
+            r.record_exception(exception_type, message);
         }
     }
 
@@ -451,8 +446,15 @@ impl Span {
     #[inline(always)]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         let r = self.rec()?;
-        let cx = &r.data.span_context;
-        context::enter(Active::from_context(cx, r.recording), cx.trace_state())
+        let active = Active {
+            trace_id: r.trace_id,
+            span_id: r.span_id,
+            flags: r.flags,
+            is_remote: false,
+            recording: r.is_recording(),
+            has_state: r.cold.as_ref().is_some_and(|c| !c.trace_state.is_empty()),
+        };
+        context::enter(active, r.trace_state())
     }
 
     /// Puts back the previous context and applies what was set through `current()`.
@@ -462,17 +464,13 @@ impl Span {
         let saved = saved?;
         let outer_recording = context::exit(saved);
         if let Some(r) = self.recording() {
-            let limits = &r.pipeline.limits;
-            let data = &mut r.data;
-            context::take_changes(data.span_context.span_id(), |c| match c {
-                Change::Attribute(kv) => data.set_attribute(kv, limits),
-                Change::Event(e) => data.add_event(e, limits),
-                Change::Link(l) => data.add_link(l, limits),
-                Change::Status(s) => data.status.update(s),
-                Change::Exception { kind, message } => {
-                    data.record_exception(&kind, message, limits);
-                }
-                Change::Name(n) => data.name = n,
+            context::take_changes(r.span_id, |c| match c {
+                Change::Attribute(kv) => r.set_attribute(kv),
+                Change::Event(e) => r.add_event(e),
+                Change::Link(l) => r.add_link(l),
+                Change::Status(s) => r.set_status(s),
+                Change::Exception { kind, message } => r.record_exception(&kind, message),
+                Change::Name(n) => r.cold().name = Some(n),
             });
         }
         Some(outer_recording)
@@ -488,8 +486,7 @@ impl Span {
     /// Marks a future dropped before completion.
     pub(crate) fn record_cancelled(&mut self) {
         if let Some(r) = self.recording() {
-            r.data
-                .set_attribute(KeyValue::new("traced.cancelled", true), &r.pipeline.limits);
+            r.set_attribute(KeyValue::new("traced.cancelled", true));
         }
     }
 
@@ -523,8 +520,11 @@ fn end_record(slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
 fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
     // SAFETY: the slot comes from a span, which only holds initialized records.
     let r = unsafe { slot.assume_init_mut() };
-    if r.sampled {
-        r.data.end_time_unix_nano = at.unwrap_or_else(|| clock::to_unix_nanos(clock::now()));
+    if r.is_sampled() {
+        r.end = clock::now();
+        if at.is_some() {
+            r.cold().end_unix_nanos = at;
+        }
         // SAFETY: initialized, as above; `finish` moves the record out and never drops it.
         unsafe { pipeline::finish(slot, outer_recording) };
     } else {
@@ -671,10 +671,10 @@ impl SpanBuilder {
         let mut span = Span::start_inner(pipeline, start, ParentOf::resolve(&self.parent));
         if let Some(r) = span.recording() {
             for kv in self.attributes {
-                r.data.set_attribute(kv, &r.pipeline.limits);
+                r.set_attribute(kv);
             }
             for l in self.links {
-                r.data.add_link(l, &r.pipeline.limits);
+                r.add_link(l);
             }
         }
         span

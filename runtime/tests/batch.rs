@@ -7,8 +7,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 use traced_runtime::{
     BatchConfig, BatchSpanProcessor, ExportError, InMemoryExporter, Pipeline, ProcessorStats,
-    Resource, SpanContext, SpanData, SpanExporter, SpanId, SpanProcessor, TraceFlags, TraceId,
-    TraceState,
+    Resource, SpanBatch, SpanContext, SpanData, SpanExporter, SpanId, SpanProcessor, TraceFlags,
+    TraceId, TraceState,
 };
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -38,8 +38,8 @@ fn span_data(i: u64) -> SpanData {
     }
 }
 
-fn spans(range: std::ops::Range<u64>) -> Vec<SpanData> {
-    range.map(span_data).collect()
+fn spans(range: std::ops::Range<u64>) -> SpanBatch {
+    SpanBatch::from(range.map(span_data).collect::<Vec<_>>())
 }
 
 /// A gate an export waits at until the test opens it.
@@ -544,10 +544,9 @@ fn memory_stays_bounded_by_the_queue_under_sustained_overload() {
             let p = Arc::clone(&p);
             let peak = Arc::clone(&peak);
             thread::spawn(move || {
-                let mut chunk = Vec::with_capacity(64);
                 let mut i = t * PER_THREAD;
                 while i < (t + 1) * PER_THREAD {
-                    chunk.extend((i..i + 64).map(span_data));
+                    let mut chunk = spans(i..i + 64);
                     i += 64;
                     p.on_end(&mut chunk);
                     assert!(chunk.is_empty());

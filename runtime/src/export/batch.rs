@@ -1,7 +1,9 @@
 //! The batch span processor: a bounded queue in front of one background thread that exports.
 //!
-//! The thread that ends spans only moves them into a preallocated queue under a short lock;
-//! what does not fit is dropped and counted, never waited for. The `traced-batch` thread
+//! The thread that ends spans only moves its batch into a preallocated queue under a short
+//! lock (a pointer move, whatever the batch's size) and takes back an empty batch of reusable
+//! boxes; what does not fit is dropped and counted, never waited for. Turning records into
+//! [`SpanData`] happens on the worker. The `traced-batch` thread
 //! exports batches of at most `max_export_batch_size` spans, when a batch is full or when
 //! `scheduled_delay` has passed since the last export, and on [`force_flush`] and
 //! [`shutdown`]. Memory stays bounded by `max_queue_size` however slow the backend is.
@@ -11,6 +13,7 @@
 
 use super::{Counters, ExportError, ProcessorStats, SpanExporter, SpanProcessor};
 use crate::data::{Resource, SpanData};
+use crate::record::SpanBatch;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write as _;
@@ -23,6 +26,9 @@ use std::time::{Duration, Instant};
 /// Queue slots allocated up front. A larger queue grows on demand up to its size once, then
 /// never again: a mistyped `OTEL_BSP_MAX_QUEUE_SIZE` cannot allocate gigabytes at start.
 const PREALLOCATED_MAX: usize = 1 << 16;
+
+/// Exported batches kept for reuse.
+const FREE_BATCHES: usize = 16;
 
 /// The settings of a [`BatchSpanProcessor`], with OpenTelemetry's defaults.
 ///
@@ -168,7 +174,15 @@ struct Shared {
 }
 
 struct State {
-    queue: VecDeque<SpanData>,
+    /// Batches as threads handed them over, oldest first.
+    queue: VecDeque<SpanBatch>,
+    /// Spans in `queue`.
+    queued: usize,
+    /// Exported batches, their boxes empty, for the next threads that hand spans over (so
+    /// that ending spans allocates nothing once the pipeline runs).
+    free: Vec<SpanBatch>,
+    /// Boxes in `free`.
+    free_boxes: usize,
     /// No span is accepted any more.
     shutdown: bool,
     /// The worker has exported everything and shut the exporter down (or never started).
@@ -242,7 +256,11 @@ impl BatchSpanProcessor {
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
+                // A batch holds at least one span: this many never reallocate.
                 queue: VecDeque::with_capacity(config.max_queue_size.min(PREALLOCATED_MAX)),
+                queued: 0,
+                free: Vec::with_capacity(FREE_BATCHES),
+                free_boxes: 0,
                 shutdown: false,
                 stopped: false,
                 shutdown_result: None,
@@ -289,7 +307,7 @@ impl BatchSpanProcessor {
 
     /// Spans waiting in the queue now; never more than `max_queue_size`.
     pub fn queue_len(&self) -> usize {
-        self.shared.lock().queue.len()
+        self.shared.lock().queued
     }
 
     fn wait_done<'a>(
@@ -324,7 +342,7 @@ impl BatchSpanProcessor {
 }
 
 impl SpanProcessor for BatchSpanProcessor {
-    fn on_end(&self, spans: &mut Vec<SpanData>) {
+    fn on_end(&self, spans: &mut SpanBatch) {
         let n = spans.len();
         if n == 0 {
             return;
@@ -336,12 +354,24 @@ impl SpanProcessor for BatchSpanProcessor {
         let accepted = if shut {
             0
         } else {
-            (shared.config.max_queue_size - st.queue.len()).min(n)
+            (shared.config.max_queue_size - st.queued).min(n)
         };
-        let before = st.queue.len();
-        // The queue was allocated at its full size: this moves, it does not allocate.
-        st.queue.extend(spans.drain(..accepted));
-        let wake = before < shared.wake_at && st.queue.len() >= shared.wake_at;
+        let before = st.queued;
+        if accepted == n {
+            // The whole batch moves into the queue; the caller gets an empty one back.
+            let empty = match st.free.pop() {
+                Some(b) => {
+                    st.free_boxes -= b.spare_boxes();
+                    b
+                }
+                None => SpanBatch::new(),
+            };
+            st.queue.push_back(std::mem::replace(spans, empty));
+        } else if accepted > 0 {
+            st.queue.push_back(spans.split_off_front(accepted));
+        }
+        st.queued += accepted;
+        let wake = before < shared.wake_at && st.queued >= shared.wake_at;
         drop(st);
         if wake {
             shared.work.notify_one();
@@ -504,13 +534,13 @@ impl Worker {
             if st.flush_requested > self.flushed {
                 return Job::Flush {
                     ticket: st.flush_requested,
-                    spans: st.queue.len(),
+                    spans: st.queued,
                 };
             }
             if st.shutdown {
                 return Job::Shutdown;
             }
-            if st.queue.len() >= shared.wake_at {
+            if st.queued >= shared.wake_at {
                 return Job::Batch;
             }
             st = match self.deadline {
@@ -518,7 +548,7 @@ impl Worker {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        if !st.queue.is_empty() {
+                        if st.queued > 0 {
                             return Job::Batch;
                         }
                         self.restart_timer();
@@ -553,13 +583,27 @@ impl Worker {
     fn export_next(&mut self, max: usize) -> (usize, Result<(), ExportError>) {
         let timeout = self.shared.config.export_timeout;
         let mut st = self.shared.lock();
-        let n = st.queue.len().min(max);
+        let n = st.queued.min(max);
         if n == 0 {
             drop(st);
             self.restart_timer();
             return (0, Ok(()));
         }
-        let batch: Vec<SpanData> = st.queue.drain(..n).collect();
+        let mut taken = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = st.queue.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                taken.extend(st.queue.pop_front());
+            } else {
+                taken.push(front.split_off_front(left));
+                left = 0;
+            }
+        }
+        st.queued -= n;
         let resource = st.resource.take();
         let deadline = if timeout.is_zero() {
             None
@@ -572,6 +616,12 @@ impl Worker {
             settled: false,
         });
         drop(st);
+        // The records become `SpanData` here, on this thread, not on the threads that ended them.
+        let mut batch: Vec<SpanData> = Vec::with_capacity(n);
+        for b in &mut taken {
+            batch.extend(b.drain());
+        }
+        self.recycle(taken);
         if let Some(resource) = resource {
             self.exporter.set_resource(&resource);
         }
@@ -598,6 +648,20 @@ impl Worker {
         }
         self.restart_timer();
         (n, result)
+    }
+
+    /// Keeps exported batches (their boxes now empty) for threads to take back, up to a
+    /// bound; the rest are freed here.
+    fn recycle(&self, batches: Vec<SpanBatch>) {
+        let limit = self.shared.config.max_queue_size;
+        let mut st = self.shared.lock();
+        for b in batches {
+            let boxes = b.spare_boxes();
+            if st.free.len() < FREE_BATCHES && st.free_boxes + boxes <= limit {
+                st.free_boxes += boxes;
+                st.free.push(b);
+            }
+        }
     }
 
     /// Calls the exporter, turning a panic into an error.
@@ -639,24 +703,7 @@ fn report(message: fmt::Arguments<'_>) {
 mod tests {
     use super::*;
     use crate::export::NoopExporter;
-    use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-
-    fn span() -> SpanData {
-        SpanData {
-            start_time_unix_nano: 1,
-            end_time_unix_nano: 2,
-            ..SpanData::new(
-                SpanContext::new(
-                    TraceId::from_u128(1),
-                    SpanId::from_u64(1),
-                    TraceFlags::SAMPLED,
-                    false,
-                    TraceState::NONE,
-                ),
-                "s",
-            )
-        }
-    }
+    use crate::record::tests::batch;
 
     #[test]
     fn the_queue_never_reallocates_on_the_ending_thread() {
@@ -668,20 +715,42 @@ mod tests {
         );
         let capacity = p.shared.lock().queue.capacity();
         assert!(capacity >= 100);
-        let mut buffer = Vec::with_capacity(64);
         for _ in 0..1000 {
-            buffer.extend(std::iter::repeat_with(span).take(64));
-            p.on_end(&mut buffer);
-            assert!(buffer.is_empty());
-            assert_eq!(
-                buffer.capacity(),
-                64,
-                "the caller's buffer is kept for reuse"
-            );
+            let mut spans = batch(64);
+            p.on_end(&mut spans);
+            assert!(spans.is_empty(), "on_end takes the spans out");
             assert_eq!(p.shared.lock().queue.capacity(), capacity);
+            assert!(p.queue_len() <= 100);
         }
         p.shutdown(Duration::from_secs(10)).unwrap();
         assert_balanced(p.stats());
+    }
+
+    #[test]
+    fn exported_batches_come_back_with_their_boxes() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
+        );
+        let mut spans = batch(64);
+        p.on_end(&mut spans);
+        assert_eq!(
+            spans.spare_boxes(),
+            0,
+            "nothing exported yet: a new empty batch"
+        );
+        p.force_flush(Duration::from_secs(10)).unwrap();
+        let mut spans = batch(64);
+        p.on_end(&mut spans);
+        assert!(spans.is_empty());
+        assert_eq!(
+            spans.spare_boxes(),
+            64,
+            "the exported batch's boxes, for reuse"
+        );
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        let s = p.stats();
+        assert_eq!((s.received, s.exported), (128, 128));
     }
 
     fn assert_balanced(s: ProcessorStats) {
@@ -695,7 +764,7 @@ mod tests {
             BatchConfig::default().with_max_queue_size(usize::MAX / 2),
         );
         assert!(p.shared.lock().queue.capacity() < 2 * PREALLOCATED_MAX);
-        p.on_end(&mut vec![span()]);
+        p.on_end(&mut batch(1));
         p.force_flush(Duration::from_secs(10)).unwrap();
         assert_eq!(p.stats().exported, 1);
     }

@@ -17,6 +17,7 @@ pub use console::{ConsoleExporter, render_tree, render_tree_stable};
 pub use memory::InMemoryExporter;
 
 use crate::data::{Resource, SpanData};
+pub use crate::record::{BatchDrain, SpanBatch};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,9 +117,11 @@ pub struct ProcessorStats {
 
 /// Receives finished spans from the threads that end them.
 pub trait SpanProcessor: Send + Sync + fmt::Debug {
-    /// Takes the spans out of `spans` (leaving it empty). Must not block or do I/O on this
-    /// thread, except in processors made for that (the simple processor).
-    fn on_end(&self, spans: &mut Vec<SpanData>);
+    /// Receives spans ended on the calling thread, in the order they ended; what is left in
+    /// `spans` afterwards is dropped. Runs on that thread: it must not block or do I/O, except
+    /// in processors made for that (the simple processor), and should leave the conversion
+    /// to [`SpanData`] ([`SpanBatch::drain`]) to a thread of its own when it can.
+    fn on_end(&self, spans: &mut SpanBatch);
     /// Exports everything received so far, waiting at most `timeout`.
     fn force_flush(&self, timeout: Duration) -> Result<(), ExportError>;
     /// Exports everything received, then shuts the exporter down.
@@ -179,20 +182,20 @@ impl SimpleSpanProcessor {
 }
 
 impl SpanProcessor for SimpleSpanProcessor {
-    fn on_end(&self, spans: &mut Vec<SpanData>) {
+    fn on_end(&self, spans: &mut SpanBatch) {
         let n = spans.len();
         Counters::add(&self.counters.received, n);
+        let batch = spans.to_vec();
         let mut guard = self
             .exporter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(exporter) = guard.as_mut() {
-            match exporter.export(std::mem::take(spans)) {
+            match exporter.export(batch) {
                 Ok(()) => Counters::add(&self.counters.exported, n),
                 Err(_) => Counters::add(&self.counters.failed, n),
             }
         } else {
-            spans.clear();
             Counters::add(&self.counters.dropped, n);
         }
     }

@@ -1,0 +1,742 @@
+//! A span while it runs and until it is exported: the compact record the hot path writes, and
+//! the batches in which finished records reach a processor.
+//!
+//! A record holds what almost every span needs and nothing else: ids, two raw clock readings,
+//! a static name, kind and code location, and the first [`INLINE_ATTRS`] attributes with
+//! static keys (a `#[traced]` function's arguments). Everything rarer (a name built at run
+//! time, more attributes, events, links, a status, a trace state, explicit timestamps) lives
+//! in a [`Cold`] part allocated on first use. Records live in boxes that threads reuse; a
+//! finished record travels to the processor in its box (a pointer moves, nothing is copied)
+//! and becomes an exporter's [`SpanData`] only there, off the hot path: on the batch
+//! processor's thread for a remote backend.
+
+use crate::clock;
+use crate::data::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
+use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::pipeline::Pipeline;
+use crate::span::CodeLocation;
+use crate::value::{Key, KeyValue, Value};
+use std::borrow::Cow;
+use std::fmt;
+use std::mem::{ManuallyDrop, MaybeUninit};
+
+/// Attributes with static keys kept in the record itself: the arguments of most functions.
+pub(crate) const INLINE_ATTRS: usize = 4;
+
+/// An attribute with a static key, in a record.
+pub(crate) struct Attr {
+    pub(crate) key: &'static str,
+    pub(crate) value: Value,
+}
+
+/// Bits of [`Record::bits`].
+pub(crate) mod bits {
+    /// The parent came from another process.
+    pub(crate) const PARENT_REMOTE: u8 = 1;
+    /// Attributes and events are kept.
+    pub(crate) const RECORDING: u8 = 2;
+    /// Exported when it ends.
+    pub(crate) const SAMPLED: u8 = 4;
+}
+
+/// A span's record: see the module documentation.
+pub(crate) struct Record {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) start: clock::Instant,
+    pub(crate) end: clock::Instant,
+    /// The name, unless [`Cold::name`] replaces it.
+    pub(crate) name: &'static str,
+    pub(crate) code: Option<&'static CodeLocation>,
+    pub(crate) pipeline: &'static Pipeline,
+    pub(crate) cold: Option<Box<Cold>>,
+    pub(crate) flags: TraceFlags,
+    pub(crate) bits: u8,
+    pub(crate) kind: SpanKind,
+    /// Initialized entries of `attrs`.
+    pub(crate) len: u8,
+    pub(crate) attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
+}
+
+/// What few spans have.
+#[derive(Default)]
+pub(crate) struct Cold {
+    /// A name set at run time (`span(format!(..))`, `update_name`).
+    pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) trace_state: TraceState,
+    /// Attributes after the inline ones, in order.
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) dropped_attributes_count: u32,
+    pub(crate) events: Vec<Event>,
+    pub(crate) dropped_events_count: u32,
+    pub(crate) links: Vec<Link>,
+    pub(crate) dropped_links_count: u32,
+    pub(crate) status: Status,
+    /// Explicit start and end times, in Unix nanoseconds.
+    pub(crate) start_unix_nanos: Option<u64>,
+    pub(crate) end_unix_nanos: Option<u64>,
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        // SAFETY: the first `len` entries are initialized, and dropped only here.
+        unsafe {
+            for a in &mut self.attrs[..usize::from(self.len)] {
+                a.assume_init_drop();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("name", &self.name())
+            .field("trace_id", &self.trace_id)
+            .field("span_id", &self.span_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Record {
+    #[inline]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.bits & bits::RECORDING != 0
+    }
+
+    #[inline]
+    pub(crate) fn is_sampled(&self) -> bool {
+        self.bits & bits::SAMPLED != 0
+    }
+
+    #[inline]
+    fn limits(&self) -> &'static SpanLimits {
+        &self.pipeline.limits
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match self.cold.as_ref().and_then(|c| c.name.as_deref()) {
+            Some(n) => n,
+            None => self.name,
+        }
+    }
+
+    pub(crate) fn trace_state(&self) -> &TraceState {
+        match &self.cold {
+            Some(c) => &c.trace_state,
+            None => &TraceState::NONE,
+        }
+    }
+
+    pub(crate) fn span_context(&self) -> SpanContext {
+        SpanContext::new(
+            self.trace_id,
+            self.span_id,
+            self.flags,
+            false,
+            self.trace_state().clone(),
+        )
+    }
+
+    #[inline]
+    pub(crate) fn cold(&mut self) -> &mut Cold {
+        self.cold.get_or_insert_with(new_cold)
+    }
+
+    fn inline_mut(&mut self) -> &mut [Attr] {
+        // SAFETY: the first `len` entries are initialized.
+        unsafe { &mut *(&raw mut self.attrs[..usize::from(self.len)] as *mut [Attr]) }
+    }
+
+    fn attribute_count(&self) -> usize {
+        usize::from(self.len) + self.cold.as_ref().map_or(0, |c| c.attributes.len())
+    }
+
+    /// Whether a new attribute may go inline: there is room, and none went to the cold part
+    /// yet (inline attributes come first, so order is kept).
+    #[inline]
+    fn inline_room(&self) -> bool {
+        usize::from(self.len) < INLINE_ATTRS
+            && self.cold.as_ref().is_none_or(|c| c.attributes.is_empty())
+    }
+
+    /// Sets an attribute, replacing one with the same key, within the limits.
+    pub(crate) fn set_attribute(&mut self, kv: KeyValue) {
+        let mut kv = kv;
+        let limits = self.limits();
+        truncate(&mut kv.value, limits.max_attribute_value_length);
+        if let Some(a) = self.inline_mut().iter_mut().find(|a| a.key == kv.key) {
+            a.value = kv.value;
+            return;
+        }
+        if let Some(c) = &mut self.cold
+            && let Some(e) = c.attributes.iter_mut().find(|e| e.key == kv.key)
+        {
+            e.value = kv.value;
+            return;
+        }
+        if self.attribute_count() >= limits.max_attributes_per_span as usize {
+            self.cold().dropped_attributes_count += 1;
+            return;
+        }
+        match kv.key {
+            Cow::Borrowed(key) if self.inline_room() => {
+                let len = usize::from(self.len);
+                self.attrs[len].write(Attr {
+                    key,
+                    value: kv.value,
+                });
+                self.len += 1;
+            }
+            key => self.cold().attributes.push(KeyValue {
+                key,
+                value: kv.value,
+            }),
+        }
+    }
+
+    /// Appends an attribute whose key is known to be new, within the limits. `write` builds
+    /// the value straight into its slot and returns it (`None`: no value, nothing recorded),
+    /// with no temporary to copy. Only a reference to the slot itself counts as written: safe
+    /// code cannot make one without writing it, so a `write` that lies is not unsound.
+    #[inline(always)]
+    pub(crate) fn push_attribute_with(
+        &mut self,
+        key: &'static str,
+        write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
+    ) {
+        let len = usize::from(self.len);
+        if !self.inline_room() {
+            let mut value = MaybeUninit::uninit();
+            let at: *const Value = value.as_ptr();
+            if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
+                // SAFETY: `write` returned a reference to `value` itself: it wrote it.
+                let value = unsafe { value.assume_init() };
+                self.push_cold(key, value);
+            }
+            return;
+        }
+        // `len < INLINE_ATTRS <= max_attributes_per_span` in all but odd configurations.
+        if len >= self.limits().max_attributes_per_span as usize {
+            let mut value = MaybeUninit::uninit();
+            let at: *const Value = value.as_ptr();
+            if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
+                // SAFETY: as above.
+                unsafe { value.assume_init_drop() };
+                self.cold().dropped_attributes_count += 1;
+            }
+            return;
+        }
+        // SAFETY: `len < INLINE_ATTRS`: the entry is unused. The value is written first,
+        // through a `MaybeUninit` view of its field, and counts as written only if `write`
+        // hands back that very place; the key next; `len` covers the entry only once both
+        // are written. If `write` panics or writes nothing, the entry stays outside `len`.
+        unsafe {
+            let slot = self.attrs[len].as_mut_ptr();
+            let place = &raw mut (*slot).value;
+            let value = &mut *place.cast::<MaybeUninit<Value>>();
+            if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
+                return;
+            }
+            (&raw mut (*slot).key).write(key);
+            self.len += 1;
+            if let Some(max) = self.limits().max_attribute_value_length {
+                truncate(&mut (*slot).value, Some(max));
+            }
+        }
+    }
+
+    #[cold]
+    fn push_cold(&mut self, key: &'static str, mut value: Value) {
+        let limits = self.limits();
+        if self.attribute_count() >= limits.max_attributes_per_span as usize {
+            self.cold().dropped_attributes_count += 1;
+            return;
+        }
+        truncate(&mut value, limits.max_attribute_value_length);
+        self.cold().attributes.push(KeyValue {
+            key: Cow::Borrowed(key),
+            value,
+        });
+    }
+
+    /// Adds an event within the limits.
+    pub(crate) fn add_event(&mut self, mut event: Event) {
+        let limits = self.limits();
+        let cold = self.cold();
+        if cold.events.len() >= limits.max_events_per_span as usize {
+            cold.dropped_events_count += 1;
+            return;
+        }
+        limit_list(
+            &mut event.attributes,
+            &mut event.dropped_attributes_count,
+            limits.max_attributes_per_event,
+            limits.max_attribute_value_length,
+        );
+        cold.events.push(event);
+    }
+
+    /// Adds a link within the limits.
+    pub(crate) fn add_link(&mut self, mut link: Link) {
+        let limits = self.limits();
+        let cold = self.cold();
+        if cold.links.len() >= limits.max_links_per_span as usize {
+            cold.dropped_links_count += 1;
+            return;
+        }
+        limit_list(
+            &mut link.attributes,
+            &mut link.dropped_attributes_count,
+            limits.max_attributes_per_link,
+            limits.max_attribute_value_length,
+        );
+        cold.links.push(link);
+    }
+
+    /// Sets the status, with OpenTelemetry's precedence.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        if status != Status::Unset {
+            self.cold().status.update(status);
+        }
+    }
+
+    /// Records an error outcome: status `Error` and an `exception` event, as the OpenTelemetry
+    /// semantic conventions describe exceptions.
+    pub(crate) fn record_exception(&mut self, exception_type: &str, message: String) {
+        let event = Event::new(
+            "exception",
+            vec![
+                KeyValue::new("exception.type", exception_type),
+                KeyValue::new("exception.message", message.as_str()),
+            ],
+        );
+        self.add_event(event);
+        self.set_status(Status::error(message));
+    }
+
+    /// The exporters' form of this record: attributes in order (inline ones first), times in
+    /// Unix nanoseconds.
+    pub(crate) fn into_span_data(self) -> SpanData {
+        let this = ManuallyDrop::new(self);
+        let len = usize::from(this.len);
+        // SAFETY: `this` is never dropped; each field with a destructor (the first `len`
+        // attributes, `cold`) is read out exactly once and owned from here on.
+        let (inline, cold) = unsafe {
+            let inline = std::array::from_fn::<_, INLINE_ATTRS, _>(|i| {
+                if i < len {
+                    Some(this.attrs[i].assume_init_read())
+                } else {
+                    None
+                }
+            });
+            (inline, std::ptr::read(&raw const this.cold))
+        };
+        let cold = cold.map(|c| *c);
+        let extra = cold.as_ref().map_or(0, |c| c.attributes.len());
+        let mut attributes = Attributes::with_capacity(len + extra);
+        attributes.extend(inline.into_iter().flatten().map(|a| KeyValue {
+            key: Key::Borrowed(a.key),
+            value: a.value,
+        }));
+        let start = clock::to_unix_nanos(this.start);
+        let end = clock::to_unix_nanos(this.end);
+        let span_context =
+            |state| SpanContext::new(this.trace_id, this.span_id, this.flags, false, state);
+        let mut data = SpanData {
+            parent_span_id: this.parent_span_id,
+            parent_is_remote: this.bits & bits::PARENT_REMOTE != 0,
+            kind: this.kind,
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            attributes,
+            code: this.code,
+            ..SpanData::new(span_context(TraceState::NONE), this.name)
+        };
+        if let Some(c) = cold {
+            data.span_context = span_context(c.trace_state);
+            if let Some(name) = c.name {
+                data.name = name;
+            }
+            data.attributes.extend(c.attributes);
+            data.dropped_attributes_count = c.dropped_attributes_count;
+            data.events = c.events;
+            data.dropped_events_count = c.dropped_events_count;
+            data.links = c.links;
+            data.dropped_links_count = c.dropped_links_count;
+            data.status = c.status;
+            if let Some(t) = c.start_unix_nanos {
+                data.start_time_unix_nano = t;
+            }
+            if let Some(t) = c.end_unix_nanos {
+                data.end_time_unix_nano = t;
+            }
+        }
+        data
+    }
+}
+
+#[cold]
+fn new_cold() -> Box<Cold> {
+    Box::default()
+}
+
+fn limit_list(list: &mut Vec<KeyValue>, dropped: &mut u32, max: u32, max_len: Option<u32>) {
+    if list.len() > max as usize {
+        *dropped += (list.len() - max as usize) as u32;
+        list.truncate(max as usize);
+    }
+    for kv in list {
+        truncate(&mut kv.value, max_len);
+    }
+}
+
+pub(crate) fn truncate(value: &mut Value, max_len: Option<u32>) {
+    let Some(max) = max_len else { return };
+    match value {
+        Value::String(s) => {
+            s.truncate(max as usize);
+        }
+        Value::Array(crate::value::Array::String(v)) => {
+            for s in v {
+                s.truncate(max as usize);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A record's box, reused: empty in a thread's pool, initialized while a span owns it or a
+/// batch carries it.
+pub(crate) type Slot = Box<MaybeUninit<Record>>;
+
+/// Finished spans handed to a [`SpanProcessor`](crate::SpanProcessor) together: the spans
+/// one thread ended, in the order they ended.
+///
+/// Spans arrive in their compact running form; [`drain`](SpanBatch::drain) turns each into
+/// the [`SpanData`] exporters take. A processor that keeps spans for later (a queue) should
+/// do that conversion on its own thread, as the batch processor does, so the thread that
+/// ended them pays nothing for it. What a processor leaves in the batch is dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use traced_runtime::{ExportError, Pipeline, SpanBatch, SpanProcessor};
+///
+/// #[derive(Debug, Default)]
+/// struct Errors(AtomicUsize);
+///
+/// impl SpanProcessor for Errors {
+///     fn on_end(&self, spans: &mut SpanBatch) {
+///         let errors = spans.drain().filter(|s| s.status.is_error()).count();
+///         self.0.fetch_add(errors, Ordering::Relaxed);
+///     }
+///     fn force_flush(&self, _: Duration) -> Result<(), ExportError> { Ok(()) }
+///     fn shutdown(&self, _: Duration) -> Result<(), ExportError> { Ok(()) }
+/// }
+///
+/// let guard = Pipeline::builder().with_processor(Errors::default()).install();
+/// let mut span = traced_runtime::span("charge").start();
+/// span.set_status(traced_runtime::Status::error("declined"));
+/// span.end();
+/// drop(guard);
+/// ```
+///
+/// A batch can also be made from [`SpanData`] (`SpanBatch::from(vec)`): to test a processor,
+/// or to hand the same spans to several.
+#[derive(Default)]
+pub struct SpanBatch {
+    /// `slots[..full]` hold records; the rest are empty boxes kept for reuse.
+    slots: Vec<Slot>,
+    full: usize,
+    /// Spans given as `SpanData`, after the records.
+    data: Vec<SpanData>,
+}
+
+impl From<Vec<SpanData>> for SpanBatch {
+    fn from(data: Vec<SpanData>) -> Self {
+        SpanBatch {
+            slots: Vec::new(),
+            full: 0,
+            data,
+        }
+    }
+}
+
+impl fmt::Debug for SpanBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanBatch")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpanBatch {
+    /// An empty batch.
+    pub const fn new() -> Self {
+        SpanBatch {
+            slots: Vec::new(),
+            full: 0,
+            data: Vec::new(),
+        }
+    }
+
+    /// Spans in the batch.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.full + self.data.len()
+    }
+
+    /// Whether the batch holds no span.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the spans out as exporters' [`SpanData`], in the order they ended. Spans the
+    /// iterator does not reach are dropped with it.
+    pub fn drain(&mut self) -> BatchDrain<'_> {
+        // The batch forgets its records first: a `Drain` that is leaked leaks them, and none
+        // can be dropped twice.
+        let end = std::mem::take(&mut self.full);
+        let data = std::mem::take(&mut self.data).into_iter();
+        BatchDrain {
+            batch: self,
+            next: 0,
+            end,
+            data,
+        }
+    }
+
+    /// All the spans as [`SpanData`]; the batch is left empty.
+    pub fn to_vec(&mut self) -> Vec<SpanData> {
+        if self.full == 0 {
+            return std::mem::take(&mut self.data);
+        }
+        let mut out = Vec::with_capacity(self.len());
+        out.extend(self.drain());
+        out
+    }
+
+    /// Drops every span.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        let full = std::mem::take(&mut self.full);
+        for slot in &mut self.slots[..full] {
+            // SAFETY: `slots[..full]` held records; `full` is already 0, so none is dropped
+            // twice even if a drop panics.
+            unsafe { slot.assume_init_drop() };
+        }
+    }
+
+    /// A finished record joins the batch. Returns the batch's length.
+    #[inline]
+    pub(crate) fn push(&mut self, slot: Slot) -> usize {
+        debug_assert!(
+            self.full == self.slots.len() && self.data.is_empty(),
+            "a batch being filled holds no spare box and no data"
+        );
+        self.slots.push(slot);
+        self.full = self.slots.len();
+        self.full
+    }
+
+    /// A batch of one record.
+    pub(crate) fn one(slot: Slot) -> SpanBatch {
+        SpanBatch {
+            slots: vec![slot],
+            full: 1,
+            data: Vec::new(),
+        }
+    }
+
+    /// Reserves room for `n` more records.
+    #[inline]
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+    }
+
+    /// Empty boxes kept for reuse.
+    pub(crate) fn spare_boxes(&self) -> usize {
+        self.slots.len() - self.full
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Drops what is left and gives back the empty boxes, leaving an empty batch that keeps
+    /// its capacity.
+    pub(crate) fn recycle(&mut self) -> std::vec::Drain<'_, Slot> {
+        self.clear();
+        self.slots.drain(..)
+    }
+
+    /// Moves the first `n` records into a new batch (the queue of the batch processor keeps
+    /// what fits).
+    pub(crate) fn split_off_front(&mut self, n: usize) -> SpanBatch {
+        let records = n.min(self.full);
+        let rest = self.slots.split_off(records);
+        let front = std::mem::replace(&mut self.slots, rest);
+        self.full -= records;
+        let data = (n - records).min(self.data.len());
+        let rest = self.data.split_off(data);
+        SpanBatch {
+            slots: front,
+            full: records,
+            data: std::mem::replace(&mut self.data, rest),
+        }
+    }
+}
+
+impl Drop for SpanBatch {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// The spans of a [`SpanBatch`], as [`SpanData`]: see [`SpanBatch::drain`].
+#[derive(Debug)]
+pub struct BatchDrain<'a> {
+    batch: &'a mut SpanBatch,
+    next: usize,
+    end: usize,
+    data: std::vec::IntoIter<SpanData>,
+}
+
+impl Iterator for BatchDrain<'_> {
+    type Item = SpanData;
+
+    fn next(&mut self) -> Option<SpanData> {
+        if self.next >= self.end {
+            return self.data.next();
+        }
+        let slot = &mut self.batch.slots[self.next];
+        self.next += 1;
+        // SAFETY: `slots[..end]` hold records and `next` passes each once; `Drop` below
+        // drops only the ones not taken (`next..end`).
+        let record = unsafe { slot.assume_init_read() };
+        Some(record.into_span_data())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.next + self.data.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for BatchDrain<'_> {}
+
+impl Drop for BatchDrain<'_> {
+    fn drop(&mut self) {
+        let (from, end) = (self.next, self.end);
+        self.next = end;
+        for slot in &mut self.batch.slots[from..end] {
+            // SAFETY: records not taken by `next`; `next` already passes them, so none is
+            // dropped twice even if a drop panics.
+            unsafe { slot.assume_init_drop() };
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::value::ToValue;
+
+    /// A pipeline for records made by hand (never installed).
+    pub(crate) fn pipeline() -> &'static Pipeline {
+        static P: std::sync::OnceLock<&'static Pipeline> = std::sync::OnceLock::new();
+        P.get_or_init(|| Box::leak(Box::new(Pipeline::builder().build())))
+    }
+
+    /// A finished, sampled record named `name` with span id `id`.
+    pub(crate) fn record(name: &'static str, id: u64) -> Slot {
+        let mut slot: Slot = Box::new_uninit();
+        let now = clock::now();
+        slot.write(Record {
+            trace_id: TraceId::from_u128(1),
+            span_id: SpanId::from_u64(id),
+            parent_span_id: SpanId::INVALID,
+            start: now,
+            end: now,
+            name,
+            code: None,
+            pipeline: pipeline(),
+            cold: None,
+            flags: TraceFlags::SAMPLED,
+            bits: bits::RECORDING | bits::SAMPLED,
+            kind: SpanKind::Internal,
+            len: 0,
+            attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
+        });
+        slot
+    }
+
+    /// A batch of `n` records.
+    pub(crate) fn batch(n: usize) -> SpanBatch {
+        let mut b = SpanBatch::new();
+        for i in 0..n {
+            b.push(record("s", i as u64 + 1));
+        }
+        b
+    }
+
+    fn rec(slot: &mut Slot) -> &mut Record {
+        // SAFETY: made by `record`.
+        unsafe { slot.assume_init_mut() }
+    }
+
+    #[test]
+    fn attributes_keep_their_order_inline_then_cold() {
+        let mut slot = record("s", 1);
+        let r = rec(&mut slot);
+        for (i, key) in ["a", "b", "c", "d", "e", "f"].into_iter().enumerate() {
+            r.push_attribute_with(key, |out| Some(out.write(Value::I64(i as i64))));
+        }
+        r.set_attribute(KeyValue::new("b", "replaced"));
+        r.set_attribute(KeyValue::new(String::from("owned"), true));
+        r.set_attribute(KeyValue::new("f", 60));
+        assert_eq!(r.len as usize, INLINE_ATTRS);
+        let mut batch = SpanBatch::one(slot);
+        let data = batch.to_vec().pop().unwrap();
+        let keys: Vec<&str> = data.attributes.iter().map(|kv| &*kv.key).collect();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "owned"]);
+        assert_eq!(data.attribute("b"), Some(&"replaced".to_value()));
+        assert_eq!(data.attribute("f"), Some(&Value::I64(60)));
+        assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn a_value_that_is_not_written_is_not_recorded() {
+        let mut slot = record("s", 1);
+        let r = rec(&mut slot);
+        r.push_attribute_with("none", |_| None);
+        r.push_attribute_with("x", |out| Some(out.write(Value::Bool(true))));
+        assert_eq!(r.len, 1);
+        let data = SpanBatch::one(slot).to_vec().pop().unwrap();
+        assert_eq!(data.attributes.len(), 1);
+    }
+
+    #[test]
+    fn a_partly_drained_batch_drops_the_rest_once() {
+        // Strings on the heap: a double drop or a leak would show under Miri / sanitizers,
+        // and the counts must hold here.
+        let mut b = SpanBatch::new();
+        for i in 0..10 {
+            let mut slot = record("s", i + 1);
+            let long = "x".repeat(100);
+            rec(&mut slot).push_attribute_with("long", |out| Some(out.write(long.to_value())));
+            b.push(slot);
+        }
+        let first: Vec<SpanData> = b.drain().take(3).collect();
+        assert_eq!(first.len(), 3);
+        assert!(b.is_empty());
+        assert_eq!(b.spare_boxes(), 10);
+        let mut front = batch(5);
+        let rest = front.split_off_front(2);
+        assert_eq!((rest.len(), front.len()), (2, 3));
+        assert_eq!(b.recycle().count(), 10);
+    }
+}
