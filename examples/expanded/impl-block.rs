@@ -24,15 +24,12 @@ impl<S: Store> Repository for Users<S> {
             "Users::get",
             ::traced::__private::SpanKind::Internal,
         );
-        let mut __traced_span = ::traced::__private::Span::start_callsite(
-            &__TRACED_CALLSITE,
-        );
+        let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
             use ::traced::__private::autoref::*;
             __traced_span
                 .attr("id", (&&&::traced::__private::Arg(&id)).__traced_value());
         }
-        let mut __traced_entered = __traced_span.enter_until_end();
         let id = id;
         #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: Option<User> = '__traced_body: { self.store.get(id) };
@@ -41,7 +38,7 @@ impl<S: Store> Repository for Users<S> {
             use ::traced::__private::autoref::*;
             (&&&&&::traced::__private::Ret(&__traced_ret))
                 .__traced_outcome(
-                    &mut __traced_entered,
+                    &mut __traced_span,
                     ::traced::__private::ErrMode::Display,
                 );
         }
@@ -52,13 +49,10 @@ impl<S: Store> Repository for Users<S> {
             "Users::find",
             ::traced::__private::SpanKind::Internal,
         );
-        let mut __traced_span = ::traced::__private::Span::start_callsite(
-            &__TRACED_CALLSITE,
-        );
+        let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
             __traced_span.attr("email", ::traced::__private::redacted());
         }
-        let mut __traced_entered = __traced_span.enter_until_end();
         let email = email;
         #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: Result<User, NotFound> = '__traced_body: {
@@ -69,7 +63,7 @@ impl<S: Store> Repository for Users<S> {
             use ::traced::__private::autoref::*;
             (&&&&&::traced::__private::Ret(&__traced_ret))
                 .__traced_outcome(
-                    &mut __traced_entered,
+                    &mut __traced_span,
                     ::traced::__private::ErrMode::Expected,
                 );
         }

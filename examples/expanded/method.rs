@@ -18,9 +18,7 @@ impl Cart {
             ::traced::__private::file!(),
             ::traced::__private::line!(),
         );
-        let mut __traced_span = ::traced::__private::Span::start_callsite(
-            &__TRACED_CALLSITE,
-        );
+        let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
             use ::traced::__private::autoref::*;
             __traced_span
@@ -36,7 +34,6 @@ impl Cart {
                     (&&&::traced::__private::Arg(&(self.items.len()))).__traced_value(),
                 );
         }
-        let mut __traced_entered = __traced_span.enter_until_end();
         let item = item;
         #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: () = '__traced_body: {
@@ -47,7 +44,7 @@ impl Cart {
             use ::traced::__private::autoref::*;
             (&&&&&::traced::__private::Ret(&__traced_ret))
                 .__traced_outcome(
-                    &mut __traced_entered,
+                    &mut __traced_span,
                     ::traced::__private::ErrMode::Display,
                 );
         }

@@ -15,21 +15,23 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
         ::traced::__private::file!(),
         ::traced::__private::line!(),
     );
-    let mut __traced_span = if ::traced::__private::enabled() {
-        let __traced_parent = &(&message.headers);
-        let __traced_parent = {
-            use ::traced::__private::autoref::*;
-            (&&&&&&&::traced::__private::ParentOf(__traced_parent))
-                .__traced_parent()
-                .into_parent(__traced_parent)
-        };
-        ::traced::__private::Span::start_callsite_with_parent(
-            &__TRACED_CALLSITE,
-            &__traced_parent,
-        )
-    } else {
-        ::traced::__private::Span::none()
-    };
+    let mut __traced_span = ::traced::__private::Guard::enter(
+        if ::traced::__private::enabled() {
+            let __traced_parent = &(&message.headers);
+            let __traced_parent = {
+                use ::traced::__private::autoref::*;
+                (&&&&&&&::traced::__private::ParentOf(__traced_parent))
+                    .__traced_parent()
+                    .into_parent(__traced_parent)
+            };
+            ::traced::__private::Span::start_callsite_with_parent(
+                &__TRACED_CALLSITE,
+                &__traced_parent,
+            )
+        } else {
+            ::traced::__private::Span::none()
+        },
+    );
     if __traced_span.is_recording() {
         use ::traced::__private::autoref::*;
         __traced_span
@@ -45,7 +47,6 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
             ],
         );
     }
-    let mut __traced_entered = __traced_span.enter_until_end();
     #[allow(clippy::diverging_sub_expression)]
     let __traced_ret: Result<(), ProcessError> = '__traced_body: {
         handle(&message.body)
@@ -54,10 +55,7 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
     {
         use ::traced::__private::autoref::*;
         (&&&&&::traced::__private::Ret(&__traced_ret))
-            .__traced_outcome(
-                &mut __traced_entered,
-                ::traced::__private::ErrMode::Display,
-            );
+            .__traced_outcome(&mut __traced_span, ::traced::__private::ErrMode::Display);
     }
     #[allow(unreachable_code)] __traced_ret
 }

@@ -19,16 +19,13 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
         ::traced::__private::file!(),
         ::traced::__private::line!(),
     );
-    let mut __traced_span = ::traced::__private::Span::start_callsite(
-        &__TRACED_CALLSITE,
-    );
+    let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
     if __traced_span.is_recording() {
         use ::traced::__private::autoref::*;
         __traced_span
             .attr("amount", (&&&::traced::__private::Arg(&amount)).__traced_value());
         __traced_span.attr("card_number", ::traced::__private::redacted());
     }
-    let mut __traced_entered = __traced_span.enter_until_end();
     let amount = amount;
     let card_number = card_number;
     #[allow(clippy::diverging_sub_expression)]
@@ -50,18 +47,15 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
     {
         use ::traced::__private::autoref::*;
         (&&&&&::traced::__private::Ret(&__traced_ret))
-            .__traced_outcome(
-                &mut __traced_entered,
-                ::traced::__private::ErrMode::Display,
-            );
-        if __traced_entered.is_recording() {
+            .__traced_outcome(&mut __traced_span, ::traced::__private::ErrMode::Display);
+        if __traced_span.is_recording() {
             if let ::core::option::Option::Some(__traced_value) = (&&&::traced::__private::Ret(
                 &__traced_ret,
             ))
                 .__traced_ok()
             {
                 ::traced::__private::record_return(
-                    &mut __traced_entered,
+                    &mut __traced_span,
                     (&&&::traced::__private::Arg(__traced_value)).__traced_value(),
                 );
             }

@@ -240,7 +240,6 @@ impl<'a> Options<'a> {
 /// The generated locals and label. Mixed-site: the user's body cannot name them.
 struct Names {
     span: Ident,
-    entered: Ident,
     ret: Ident,
     out: Ident,
     never: Ident,
@@ -254,7 +253,6 @@ impl Names {
         let local = |name: &str| Ident::new(name, Span::mixed_site());
         Names {
             span: local("__traced_span"),
-            entered: local("__traced_entered"),
             ret: local("__traced_ret"),
             out: local("__traced_out"),
             never: local("__traced_never"),
@@ -278,13 +276,18 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
         TokenStream::new()
     };
 
-    let Names { span, entered, .. } = &names;
+    let Names { span, .. } = &names;
     let inner_attrs = &func.inner_attrs;
     let shape = Shape::of(&func);
     let output = func.output();
-    let span_mut = (recording.is_some() || matches!(shape, Shape::Labeled | Shape::Plain))
-        .then(|| quote!(mut));
-    let start = start(options, &names, &krate);
+    let span_mut = (recording.is_some() || matches!(shape, Shape::Labeled)).then(|| quote!(mut));
+    // A sync function's span is started and entered at once: a guard that ends it on drop.
+    let start = start(
+        options,
+        &names,
+        &krate,
+        matches!(shape, Shape::Labeled | Shape::Plain),
+    );
     let prelude = quote! {
         #(#inner_attrs)*
         #callsite
@@ -329,11 +332,10 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
                 &output,
                 &names,
                 &krate,
-                (&quote!(&#ret), &quote!(&mut #entered), &quote!(#entered)),
+                (&quote!(&#ret), &quote!(&mut #span), &quote!(#span)),
             );
             quote! {
                 #prelude
-                let mut #entered = #span.enter_until_end();
                 #rebinds
                 // A body that is only `todo!()` or `panic!()` diverges inside this `let`.
                 #[allow(clippy::diverging_sub_expression)]
@@ -350,7 +352,6 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
             let block = braced(body, &TokenStream::new());
             quote! {
                 #prelude
-                let #entered = #span.enter_until_end();
                 #rebinds
                 #block
             }
@@ -442,9 +443,13 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
 /// The span's start: under the active span, or under `parent = expr`. The expression is
 /// borrowed (a parameter it names stays the body's), evaluated only when a pipeline is
 /// installed, and converted by the levels of `__private::ParentOf`.
-fn start(options: &Options, names: &Names, krate: &TokenStream) -> TokenStream {
+fn start(options: &Options, names: &Names, krate: &TokenStream, guard: bool) -> TokenStream {
     let Some(parent) = &options.own.parent else {
-        return quote!(#krate::__private::Span::start_callsite(&__TRACED_CALLSITE));
+        return if guard {
+            quote!(#krate::__private::Guard::start(&__TRACED_CALLSITE))
+        } else {
+            quote!(#krate::__private::Span::start_callsite(&__TRACED_CALLSITE))
+        };
     };
     let expr = &parent.value;
     // At the expression, so "cannot make a parent span out of `T`" points at it.
@@ -455,7 +460,7 @@ fn start(options: &Options, names: &Names, krate: &TokenStream) -> TokenStream {
     let convert = quote_spanned! {at=>
         (&&&&&&&#krate_at::__private::ParentOf(#value)).__traced_parent().into_parent(#value)
     };
-    quote! {
+    let span = quote! {
         if #krate::__private::enabled() {
             let #value = &(#expr);
             let #value = {
@@ -466,6 +471,11 @@ fn start(options: &Options, names: &Names, krate: &TokenStream) -> TokenStream {
         } else {
             #krate::__private::Span::none()
         }
+    };
+    if guard {
+        quote!(#krate::__private::Guard::enter(#span))
+    } else {
+        span
     }
 }
 
@@ -560,7 +570,7 @@ fn recording(
 }
 
 /// What runs once the function has returned: the outcome of an `Err`, then `ret`, `on_ok` and
-/// `on_err`. `result` is a `&T` expression; `span` a `&mut Span` (or `&mut Entered`) and
+/// `on_err`. `result` is a `&T` expression; `span` a `&mut Span` (or `&mut Guard`) and
 /// `place` the same as a place to call methods on.
 fn outcome(
     options: &Options,
@@ -1089,7 +1099,7 @@ pub trait Handler {
         );
         assert!(
             out.contains(
-                "let __traced_entered = __traced_span . enter_until_end () ; { loop { } }"
+                "let __traced_span = :: traced :: __private :: Guard :: start (& __TRACED_CALLSITE) ; { loop { } }"
             ),
             "{out}"
         );
@@ -1169,7 +1179,7 @@ pub trait Handler {
         let out = try_expand(quote!(), quote!(fn f() -> u8 { let x = ; x })).unwrap();
         let out = out.to_string();
         assert!(out.contains("{ let x = ; x }"), "{out}");
-        assert!(out.contains("enter"), "{out}");
+        assert!(out.contains("Guard :: start"), "{out}");
     }
 
     #[test]
@@ -1323,7 +1333,8 @@ pub trait Handler {
         );
         assert!(
             out.contains(
-                "let mut __traced_span = if :: traced :: __private :: enabled () { \
+                "let mut __traced_span = :: traced :: __private :: Guard :: enter (\
+                 if :: traced :: __private :: enabled () { \
                  let __traced_parent = & (& headers) ;"
             ),
             "{out}"
@@ -1332,7 +1343,7 @@ pub trait Handler {
             out.contains(
                 ":: traced :: __private :: Span :: start_callsite_with_parent \
                  (& __TRACED_CALLSITE , & __traced_parent) } \
-                 else { :: traced :: __private :: Span :: none () } ;"
+                 else { :: traced :: __private :: Span :: none () }) ;"
             ),
             "{out}"
         );

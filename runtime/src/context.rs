@@ -166,6 +166,56 @@ pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
         .flatten()
 }
 
+/// Starts a span under the thread's active context and enters it, with one borrow of the
+/// stack: `start` gets the active context and its trace state, and returns the new span and
+/// the context to enter (`None`: nothing to enter). `None` when the stack is unavailable
+/// (the thread is exiting, or a call from inside another stack access).
+#[inline]
+pub(crate) fn start_and_enter<S>(
+    start: impl FnOnce(Active, &TraceState) -> (S, Option<Active>),
+) -> Option<(S, Option<Saved>)> {
+    STACK
+        .try_with(|s| {
+            let mut s = s.try_borrow_mut().ok()?;
+            let depth = s.len();
+            let (started, new, state) = match s.last() {
+                Some(top) => {
+                    let (started, new) = start(top.active, &top.state);
+                    // A child keeps its parent's trace state.
+                    let state = match new {
+                        Some(n) if n.has_state => top.state.clone(),
+                        _ => TraceState::NONE,
+                    };
+                    (started, new, state)
+                }
+                None => {
+                    let (started, new) = start(Active::NONE, &TraceState::NONE);
+                    (started, new, TraceState::NONE)
+                }
+            };
+            let Some(new) = new else {
+                return Some((started, None));
+            };
+            if depth == s.capacity() {
+                grow(&mut s);
+            }
+            let unsampled_local = is_unsampled_local(&new);
+            // SAFETY: as in `enter`.
+            unsafe {
+                s.as_mut_ptr().add(depth).write(Frame {
+                    active: new,
+                    state,
+                    unsampled_local,
+                });
+                s.set_len(depth + 1);
+            }
+            UNSAMPLED_LOCAL.set(unsampled_local);
+            Some((started, Some(Saved(depth as u32))))
+        })
+        .ok()
+        .flatten()
+}
+
 #[cold]
 fn grow(stack: &mut Vec<Frame>) {
     stack.reserve(16);

@@ -32,7 +32,7 @@ mod value;
 pub mod __private {
     pub use crate::data::SpanKind;
     pub use crate::private::*;
-    pub use crate::span::Span;
+    pub use crate::span::{Guard, Span};
     pub use crate::value::Value;
     // `#[traced(parent = .., links(..))]`: the conversion targets of the option values.
     pub use crate::ids::SpanContext;

@@ -79,11 +79,15 @@ pub(crate) struct Cold {
 }
 
 impl Drop for Record {
+    #[inline]
     fn drop(&mut self) {
-        // SAFETY: the first `len` entries are initialized, and dropped only here.
-        unsafe {
-            for a in &mut self.attrs[..usize::from(self.len)] {
-                a.assume_init_drop();
+        for a in &mut self.attrs[..usize::from(self.len)] {
+            // SAFETY: the first `len` entries are initialized, and dropped only here.
+            let value = unsafe { &mut (*a.as_mut_ptr()).value };
+            // Numbers and short strings own nothing: no call for them.
+            if value.owns_memory() {
+                // SAFETY: as above.
+                unsafe { std::ptr::drop_in_place(value) };
             }
         }
     }

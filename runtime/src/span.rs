@@ -142,6 +142,16 @@ impl<'a> ParentOf<'a> {
             current: true,
         }
     }
+
+    /// The thread's active span, its trace state at hand.
+    #[inline]
+    fn active_with_state(a: Active, state: &'a TraceState) -> Self {
+        ParentOf {
+            ids: a.is_valid().then_some(a),
+            state: Some(state),
+            current: true,
+        }
+    }
 }
 
 impl Span {
@@ -400,35 +410,7 @@ impl Span {
     /// meanwhile are its children. Dropping the guard does not end the span.
     pub fn enter(&mut self) -> Entered<'_> {
         let saved = self.activate();
-        Entered {
-            span: self,
-            saved,
-            was_panicking: std::thread::panicking(),
-            ends_span: false,
-        }
-    }
-
-    /// Enters the span for the guard's lifetime and ends it when the guard drops, recording a
-    /// panic that unwinds through it. This is what `#[traced]` functions use.
-    #[doc(hidden)]
-    #[inline]
-    pub fn enter_until_end(&mut self) -> Entered<'_> {
-        if self.rec.is_none() {
-            // Nothing to activate or end: the guard does nothing.
-            return Entered {
-                span: self,
-                saved: None,
-                was_panicking: false,
-                ends_span: false,
-            };
-        }
-        let (saved, was_panicking) = self.enter_slow();
-        Entered {
-            span: self,
-            saved,
-            was_panicking,
-            ends_span: true,
-        }
+        Entered { span: self, saved }
     }
 
     /// Out of line, so that a traced function's frame holds only the guard.
@@ -446,15 +428,7 @@ impl Span {
     #[inline(always)]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         let r = self.rec()?;
-        let active = Active {
-            trace_id: r.trace_id,
-            span_id: r.span_id,
-            flags: r.flags,
-            is_remote: false,
-            recording: r.is_recording(),
-            has_state: r.cold.as_ref().is_some_and(|c| !c.trace_state.is_empty()),
-        };
-        context::enter(active, r.trace_state())
+        context::enter(active_of(r), r.trace_state())
     }
 
     /// Puts back the previous context and applies what was set through `current()`.
@@ -504,6 +478,128 @@ impl Span {
     pub(crate) fn end_in_place(&mut self, at: Option<u64>) {
         if let Some(slot) = self.rec.take() {
             end_record(slot, at, None);
+        }
+    }
+}
+
+/// The context a span's record makes active.
+#[inline(always)]
+fn active_of(r: &Record) -> Active {
+    Active {
+        trace_id: r.trace_id,
+        span_id: r.span_id,
+        flags: r.flags,
+        is_remote: false,
+        recording: r.is_recording(),
+        has_state: r.cold.as_ref().is_some_and(|c| !c.trace_state.is_empty()),
+    }
+}
+
+/// The span of a `#[traced]` function, started and entered at once, ended when dropped
+/// (recording a panic that unwinds through it). Derefs to the [`Span`].
+#[doc(hidden)]
+#[must_use = "the span ends when the guard drops"]
+pub struct Guard {
+    span: Span,
+    saved: Option<Saved>,
+    was_panicking: bool,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Guard").field(&self.span).finish()
+    }
+}
+
+impl Guard {
+    const OFF: Guard = Guard {
+        span: Span::none(),
+        saved: None,
+        was_panicking: false,
+    };
+
+    /// Starts and enters the span of `cs` under the thread's active span.
+    #[inline]
+    pub fn start(cs: &'static crate::private::Callsite) -> Guard {
+        // Tracing off costs this one atomic load and a branch.
+        match pipeline::get() {
+            None => Guard::OFF,
+            // The common unsampled case: a child of an unsampled span of this process, under a
+            // sampler that follows local parents. The parent's context stays active; nothing
+            // to do, and no call.
+            Some(pipeline)
+                if pipeline.follows_local_parent && context::unsampled_local_active() =>
+            {
+                Guard::OFF
+            }
+            Some(pipeline) => Guard::start_slow(pipeline, cs),
+        }
+    }
+
+    /// One access to the context stack reads the parent and pushes the new span.
+    #[inline(never)]
+    fn start_slow(pipeline: &'static Pipeline, cs: &'static crate::private::Callsite) -> Guard {
+        let was_panicking = std::thread::panicking();
+        let started = context::start_and_enter(|parent, state| {
+            if pipeline.follows_local_parent
+                && parent.is_valid()
+                && !parent.is_remote
+                && !parent.flags.is_sampled()
+            {
+                return (Span::none(), None);
+            }
+            let span = Span::start_inner(
+                pipeline,
+                cs.start(),
+                ParentOf::active_with_state(parent, state),
+            );
+            let active = span.rec().map(active_of);
+            (span, active)
+        });
+        match started {
+            Some((span, saved)) => Guard {
+                span,
+                saved,
+                was_panicking,
+            },
+            None => Guard::enter(Span::start_callsite_slow(pipeline, cs)),
+        }
+    }
+
+    /// Enters `span` until the guard drops, then ends it.
+    #[inline]
+    pub fn enter(mut span: Span) -> Guard {
+        if span.rec.is_none() {
+            return Guard::OFF;
+        }
+        let (saved, was_panicking) = span.enter_slow();
+        Guard {
+            span,
+            saved,
+            was_panicking,
+        }
+    }
+}
+
+impl std::ops::Deref for Guard {
+    type Target = Span;
+    #[inline]
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
+impl std::ops::DerefMut for Guard {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+}
+
+impl Drop for Guard {
+    #[inline]
+    fn drop(&mut self) {
+        if self.span.rec.is_some() {
+            end_entered(&mut self.span, self.saved.take(), self.was_panicking);
         }
     }
 }
@@ -560,8 +656,6 @@ impl Drop for Span {
 pub struct Entered<'a> {
     span: &'a mut Span,
     saved: Option<Saved>,
-    was_panicking: bool,
-    ends_span: bool,
 }
 
 impl fmt::Debug for Entered<'_> {
@@ -585,9 +679,7 @@ impl std::ops::DerefMut for Entered<'_> {
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.ends_span {
-            end_entered(self.span, self.saved.take(), self.was_panicking);
-        } else if self.saved.is_some() {
+        if self.saved.is_some() {
             self.span.deactivate(self.saved.take());
         }
     }

@@ -137,6 +137,16 @@ impl fmt::Display for Value {
 }
 
 impl Value {
+    /// Whether dropping this value frees memory (a long string, an array).
+    #[inline]
+    pub(crate) fn owns_memory(&self) -> bool {
+        match self {
+            Value::Bool(_) | Value::I64(_) | Value::F64(_) => false,
+            Value::String(s) => s.0.is_heap_allocated(),
+            Value::Array(_) => true,
+        }
+    }
+
     /// The string inside, if this is a string value.
     pub fn as_str(&self) -> Option<&str> {
         match self {
