@@ -178,20 +178,17 @@ pub(crate) fn start_and_enter<S>(
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
             let depth = s.len();
-            let (started, new, state) = match s.last() {
-                Some(top) => {
-                    let (started, new) = start(top.active, &top.state);
-                    // A child keeps its parent's trace state.
-                    let state = match new {
-                        Some(n) if n.has_state => top.state.clone(),
-                        _ => TraceState::NONE,
-                    };
-                    (started, new, state)
-                }
-                None => {
-                    let (started, new) = start(Active::NONE, &TraceState::NONE);
-                    (started, new, TraceState::NONE)
-                }
+            let (started, new, state) = if let Some(top) = s.last() {
+                let (started, new) = start(top.active, &top.state);
+                // A child keeps its parent's trace state.
+                let state = match new {
+                    Some(n) if n.has_state => top.state.clone(),
+                    _ => TraceState::NONE,
+                };
+                (started, new, state)
+            } else {
+                let (started, new) = start(Active::NONE, &TraceState::NONE);
+                (started, new, TraceState::NONE)
             };
             let Some(new) = new else {
                 return Some((started, None));
