@@ -324,6 +324,14 @@ impl Span {
         {
             return Span::none();
         }
+        if pipeline.follows_sampled_local_parent
+            && parent.is_valid()
+            && !parent.is_remote
+            && parent.flags.is_sampled()
+            && !parent.has_state
+        {
+            return start_sampled_child(pipeline, cs, parent).0;
+        }
         Span::start_inner(pipeline, cs.start(), ParentOf::active(parent))
     }
 
@@ -549,6 +557,7 @@ impl Guard {
                 return (Span::none(), None);
             }
             if pipeline.follows_sampled_local_parent
+                && parent.is_valid()
                 && !parent.is_remote
                 && parent.flags.is_sampled()
                 && !parent.has_state
