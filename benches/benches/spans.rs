@@ -1,6 +1,8 @@
 //! ns per call of `work(a: u64, b: &str)` for traced and each rival, one criterion group per
-//! scenario (`disabled`, `unsampled`, `child`, `root`, `async_call`, `async_poll`, plus the
-//! `baseline` group: the plain function and the raw floor).
+//! scenario (`disabled`, `unsampled`, `child`, `child_burst`, `root`, `root_burst`,
+//! `async_call`, `async_poll`, plus the `baseline` group: the plain function and the raw
+//! floor). The `_burst` groups make the same calls in bursts of 1024, draining every
+//! background pipeline between bursts, outside the timed region.
 //!
 //! Each case runs in a process of its own: this binary starts itself once per case with
 //! `TRACED_BENCH_CASE=scenario/lib`, passing its arguments on (so criterion's filter works:

@@ -12,6 +12,7 @@ use std::pin::pin;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 pub mod sinks;
 
@@ -22,6 +23,14 @@ pub const B: &str = "order-12345";
 
 /// Calls made inside one root span (the root is started and ended outside the timed region).
 pub const CHUNK: u64 = 256;
+
+/// Calls in one burst of the burst scenarios ([`Scenario::ChildBurst`], [`Scenario::RootBurst`]):
+/// before each burst, outside the timed region, every library's background pipeline is
+/// drained, so no backlog is ever more than one burst deep. In the root scenario fastrace
+/// sends its collector four commands per call: 1024 calls stay below the 5120 (half its
+/// channel) at which the collector is woken early, and far below the 10 240 beyond which
+/// commands wait in an unbounded queue on the calling thread.
+pub const BURST: u64 = 1024;
 
 /// Spans that reached a counting sink, all libraries together.
 pub static SPANS: AtomicU64 = AtomicU64::new(0);
@@ -267,10 +276,13 @@ pub enum Lib {
     TracingOtel,
     /// The OpenTelemetry SDK used directly, with a counting processor.
     Otel,
+    /// The OpenTelemetry SDK used directly, with its batch processor in front of a counting
+    /// exporter.
+    OtelBatch,
 }
 
 impl Lib {
-    pub const ALL: [Lib; 8] = [
+    pub const ALL: [Lib; 9] = [
         Lib::Plain,
         Lib::Floor,
         Lib::Traced,
@@ -279,6 +291,7 @@ impl Lib {
         Lib::Tracing,
         Lib::TracingOtel,
         Lib::Otel,
+        Lib::OtelBatch,
     ];
     pub const fn id(self) -> &'static str {
         match self {
@@ -290,6 +303,7 @@ impl Lib {
             Lib::Tracing => "tracing",
             Lib::TracingOtel => "tracing-otel",
             Lib::Otel => "otel-sdk",
+            Lib::OtelBatch => "otel-sdk-batch",
         }
     }
 }
@@ -303,10 +317,17 @@ pub enum Scenario {
     Disabled,
     /// A sampler that drops everything, the call inside an unsampled root.
     Unsampled,
-    /// A sampled span inside a sampled root.
+    /// A sampled span inside a sampled root, called back to back: background pipelines see
+    /// a sustained load.
     Child,
-    /// A sampled span with no parent: a new trace per call.
+    /// [`Scenario::Child`] in bursts of [`BURST`] calls, each background pipeline drained
+    /// between bursts, outside the timed region.
+    ChildBurst,
+    /// A sampled span with no parent: a new trace per call, called back to back.
     Root,
+    /// [`Scenario::Root`] in bursts of [`BURST`] calls, each background pipeline drained
+    /// between bursts, outside the timed region.
+    RootBurst,
     /// An `async fn` inside a sampled root: created and polled to completion.
     AsyncCall,
     /// One poll of a long-lived instrumented future that yields every time.
@@ -314,12 +335,14 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Baseline,
         Scenario::Disabled,
         Scenario::Unsampled,
         Scenario::Child,
+        Scenario::ChildBurst,
         Scenario::Root,
+        Scenario::RootBurst,
         Scenario::AsyncCall,
         Scenario::AsyncPoll,
     ];
@@ -329,25 +352,43 @@ impl Scenario {
             Scenario::Disabled => "disabled",
             Scenario::Unsampled => "unsampled",
             Scenario::Child => "child",
+            Scenario::ChildBurst => "child_burst",
             Scenario::Root => "root",
+            Scenario::RootBurst => "root_burst",
             Scenario::AsyncCall => "async_call",
             Scenario::AsyncPoll => "async_poll",
         }
     }
     /// The libraries measured in this scenario, in table order.
     pub const fn libs(self) -> &'static [Lib] {
-        use Lib::{Fastrace, Floor, Otel, Plain, Traced, Tracing, TracingOtel};
+        use Lib::{
+            Fastrace, Floor, Otel, OtelBatch, Plain, Traced, TracedBatch, Tracing, TracingOtel,
+        };
         match self {
             Scenario::Baseline => &[Plain, Floor],
             // With nothing installed, tracing-opentelemetry is tracing.
             Scenario::Disabled => &[Traced, Fastrace, Tracing, Otel],
-            Scenario::Unsampled | Scenario::Child | Scenario::Root => {
-                &[Traced, Fastrace, Tracing, TracingOtel, Otel]
-            }
+            Scenario::Unsampled => &[Traced, Fastrace, Tracing, TracingOtel, Otel],
+            // Everyone runs the burst scenarios too: for the libraries without a background
+            // thread, draining does nothing, and their burst figure shows what the pauses
+            // alone change.
+            Scenario::Child | Scenario::ChildBurst | Scenario::Root | Scenario::RootBurst => &[
+                Traced,
+                TracedBatch,
+                Fastrace,
+                Tracing,
+                TracingOtel,
+                Otel,
+                OtelBatch,
+            ],
             Scenario::AsyncCall | Scenario::AsyncPoll => {
                 &[Plain, Traced, Fastrace, Tracing, TracingOtel, Otel]
             }
         }
+    }
+    /// Whether the calls come in bursts of [`BURST`], background pipelines drained between.
+    pub const fn is_burst(self) -> bool {
+        matches!(self, Scenario::ChildBurst | Scenario::RootBurst)
     }
 }
 
@@ -389,7 +430,7 @@ impl Case {
     fn has_root(self) -> bool {
         !matches!(
             self.scenario,
-            Scenario::Baseline | Scenario::Disabled | Scenario::Root
+            Scenario::Baseline | Scenario::Disabled | Scenario::Root | Scenario::RootBurst
         )
     }
 }
@@ -404,7 +445,10 @@ pub trait Meter {
 enum Installed {
     Nothing,
     Traced(#[allow(dead_code, reason = "held: dropping it uninstalls")] traced::PipelineGuard),
-    Otel(opentelemetry_sdk::trace::SdkTracer),
+    Otel {
+        provider: opentelemetry_sdk::trace::SdkTracerProvider,
+        tracer: opentelemetry_sdk::trace::SdkTracer,
+    },
 }
 
 static INSTALLED: OnceLock<Installed> = OnceLock::new();
@@ -419,9 +463,15 @@ pub fn installed_by_caller() {
     let _ = INSTALLED.set(Installed::Nothing);
 }
 
-/// The caller built its own OpenTelemetry tracer: [`run`] uses it.
-pub fn set_otel_tracer(tracer: opentelemetry_sdk::trace::SdkTracer) {
-    let _ = INSTALLED.set(Installed::Otel(tracer));
+/// The caller built its own OpenTelemetry tracer provider: [`run`] uses a tracer from it.
+pub fn set_otel_provider(provider: opentelemetry_sdk::trace::SdkTracerProvider) {
+    let _ = INSTALLED.set(otel(provider));
+}
+
+fn otel(provider: opentelemetry_sdk::trace::SdkTracerProvider) -> Installed {
+    use opentelemetry::trace::TracerProvider as _;
+    let tracer = provider.tracer("bench");
+    Installed::Otel { provider, tracer }
 }
 
 fn install_inner(case: Case) -> Installed {
@@ -484,14 +534,36 @@ fn install_inner(case: Case) -> Installed {
             tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
             Installed::Nothing
         }
-        Lib::Otel => Installed::Otel(sinks::otel_provider(sampled).tracer("bench")),
+        Lib::Otel => otel(sinks::otel_provider(sampled)),
+        Lib::OtelBatch => otel(sinks::otel_batch_provider(sampled)),
     }
 }
 
 fn otel_tracer() -> &'static opentelemetry_sdk::trace::SdkTracer {
     match INSTALLED.get() {
-        Some(Installed::Otel(t)) => t,
+        Some(Installed::Otel { tracer, .. }) => tracer,
         _ => unreachable!("install(case) first"),
+    }
+}
+
+/// Waits until everything `lib` has recorded so far went through its pipeline: exported (or
+/// reported) and dropped, background threads included. Libraries with no background work
+/// have nothing to wait for.
+fn drain(lib: Lib) {
+    const TIMEOUT: Duration = Duration::from_secs(10);
+    match lib {
+        Lib::Traced | Lib::TracedBatch => {
+            traced::force_flush(TIMEOUT).expect("traced drains");
+        }
+        // Runs the collector's work on a thread of its own and joins it.
+        Lib::Fastrace => fastrace::flush(),
+        Lib::Otel | Lib::OtelBatch => {
+            if let Some(Installed::Otel { provider, .. }) = INSTALLED.get() {
+                provider.force_flush().expect("the SDK drains");
+            }
+        }
+        // No background work: a layer (tracing), a synchronous processor (tracing-otel).
+        Lib::Plain | Lib::Floor | Lib::Tracing | Lib::TracingOtel => {}
     }
 }
 
@@ -514,7 +586,7 @@ fn with_root(case: Case, f: &mut dyn FnMut()) {
             f();
         }
         Lib::Tracing | Lib::TracingOtel => tracing::info_span!("root").in_scope(f),
-        Lib::Otel => {
+        Lib::Otel | Lib::OtelBatch => {
             use opentelemetry::trace::Tracer as _;
             let root = otel_tracer().start("root");
             let _guard = opentelemetry::trace::mark_span_as_active(root);
@@ -523,10 +595,25 @@ fn with_root(case: Case, f: &mut dyn FnMut()) {
     }
 }
 
-/// Runs `iters` calls of `case`, in roots of [`CHUNK`] calls when the case has a root;
-/// `meter` sees only the calls, never the roots.
+/// Runs `iters` calls of `case`, in roots of [`CHUNK`] calls when the case has a root, and
+/// in bursts of [`BURST`] calls with the library's pipeline drained before each, when the
+/// scenario is a burst one; `meter` sees only the calls, never the roots or the draining.
 pub fn run(case: Case, iters: u64, meter: &mut impl Meter) {
     install(case);
+    if !case.scenario.is_burst() {
+        return run_roots(case, iters, meter);
+    }
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BURST);
+        drain(case.lib);
+        run_roots(case, n, meter);
+        left -= n;
+    }
+}
+
+/// `iters` calls of `case`, in roots of [`CHUNK`] calls when the case has a root.
+fn run_roots(case: Case, iters: u64, meter: &mut impl Meter) {
     let chunk = if case.has_root() { CHUNK } else { iters.max(1) };
     let mut left = iters;
     while left > 0 {
@@ -545,7 +632,9 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
             Lib::Traced | Lib::TracedBatch => async_calls(n, meter, traced_impl::work_async),
             Lib::Fastrace => async_calls(n, meter, fastrace_impl::work_async),
             Lib::Tracing | Lib::TracingOtel => async_calls(n, meter, tracing_impl::work_async),
-            Lib::Otel => async_calls(n, meter, |a, b| otel_impl::work_async(otel_tracer(), a, b)),
+            Lib::Otel | Lib::OtelBatch => {
+                async_calls(n, meter, |a, b| otel_impl::work_async(otel_tracer(), a, b));
+            }
             Lib::Floor => unreachable!(),
         },
         (Scenario::AsyncPoll, lib) => match lib {
@@ -553,7 +642,9 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
             Lib::Traced | Lib::TracedBatch => polls(n, meter, traced_impl::spin),
             Lib::Fastrace => polls(n, meter, fastrace_impl::spin),
             Lib::Tracing | Lib::TracingOtel => polls(n, meter, tracing_impl::spin),
-            Lib::Otel => polls(n, meter, |a, b| otel_impl::spin(otel_tracer(), a, b)),
+            Lib::Otel | Lib::OtelBatch => {
+                polls(n, meter, |a, b| otel_impl::spin(otel_tracer(), a, b));
+            }
             Lib::Floor => unreachable!(),
         },
         (Scenario::Disabled, Lib::Otel) => {
@@ -561,14 +652,18 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
             let tracer = opentelemetry::global::tracer("bench");
             sync_calls(n, meter, |a, b| otel_impl::work(&tracer, a, b));
         }
-        (Scenario::Root, Lib::Fastrace) => sync_calls(n, meter, fastrace_impl::work_root),
+        (Scenario::Root | Scenario::RootBurst, Lib::Fastrace) => {
+            sync_calls(n, meter, fastrace_impl::work_root);
+        }
         (_, lib) => match lib {
             Lib::Plain => sync_calls(n, meter, plain::work),
             Lib::Floor => sync_calls(n, meter, floor::work),
             Lib::Traced | Lib::TracedBatch => sync_calls(n, meter, traced_impl::work),
             Lib::Fastrace => sync_calls(n, meter, fastrace_impl::work),
             Lib::Tracing | Lib::TracingOtel => sync_calls(n, meter, tracing_impl::work),
-            Lib::Otel => sync_calls(n, meter, |a, b| otel_impl::work(otel_tracer(), a, b)),
+            Lib::Otel | Lib::OtelBatch => {
+                sync_calls(n, meter, |a, b| otel_impl::work(otel_tracer(), a, b));
+            }
         },
     }
 }

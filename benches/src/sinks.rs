@@ -94,15 +94,27 @@ impl opentelemetry_sdk::trace::SpanExporter for OtelCountingExporter {
     }
 }
 
-/// An SDK tracer provider with a counting processor and the given sampling.
-pub fn otel_provider(sampled: bool) -> opentelemetry_sdk::trace::SdkTracerProvider {
-    let policy = if sampled {
+fn otel_sampler(sampled: bool) -> opentelemetry_sdk::trace::Sampler {
+    if sampled {
         opentelemetry_sdk::trace::Sampler::AlwaysOn
     } else {
         opentelemetry_sdk::trace::Sampler::AlwaysOff
-    };
+    }
+}
+
+/// An SDK tracer provider with a counting processor and the given sampling.
+pub fn otel_provider(sampled: bool) -> opentelemetry_sdk::trace::SdkTracerProvider {
     opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_span_processor(OtelCountingProcessor)
-        .with_sampler(policy)
+        .with_sampler(otel_sampler(sampled))
+        .build()
+}
+
+/// An SDK tracer provider as applications set it up: the SDK's batch processor (default
+/// settings, its own thread) in front of a counting exporter, with the given sampling.
+pub fn otel_batch_provider(sampled: bool) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(OtelCountingExporter)
+        .with_sampler(otel_sampler(sampled))
         .build()
 }

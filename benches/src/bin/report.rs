@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use traced_benches::{Lib, Scenario};
+use traced_benches::{BURST, Lib, Scenario};
 
 fn main() {
     let exe = std::env::current_exe().expect("own path");
@@ -132,7 +132,16 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-const RIVALS: [Lib; 4] = [Lib::Fastrace, Lib::Tracing, Lib::TracingOtel, Lib::Otel];
+/// The ratio columns: each pipeline against its like (traced-batch and otel-sdk-batch both
+/// hand spans to a background thread; fastrace always does).
+const RATIOS: [(Lib, Lib); 6] = [
+    (Lib::Traced, Lib::Fastrace),
+    (Lib::TracedBatch, Lib::Fastrace),
+    (Lib::Traced, Lib::Tracing),
+    (Lib::Traced, Lib::TracingOtel),
+    (Lib::Traced, Lib::Otel),
+    (Lib::TracedBatch, Lib::OtelBatch),
+];
 
 #[allow(
     clippy::too_many_lines,
@@ -141,6 +150,13 @@ const RIVALS: [Lib; 4] = [Lib::Fastrace, Lib::Tracing, Lib::TracingOtel, Lib::Ot
 fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
     let mut out = String::new();
     let m = |s, l| median(criterion, s, l);
+    // A library's median in a scenario, if the scenario measures it.
+    let cell = |s: Scenario, l: Lib| s.libs().contains(&l).then(|| m(s, l)).flatten();
+    // The columns after traced's own: every other library, in `Lib::ALL` order.
+    let others: Vec<Lib> = Lib::ALL
+        .into_iter()
+        .filter(|l| !matches!(l, Lib::Plain | Lib::Floor | Lib::Traced))
+        .collect();
     let plain = m(Scenario::Baseline, Lib::Plain);
     let floor = m(Scenario::Baseline, Lib::Floor);
     let _ = writeln!(
@@ -149,23 +165,32 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
         ns(plain),
         ns(floor)
     );
-    let _ = writeln!(
-        out,
-        "| scenario | plain | traced | traced − plain | fastrace | tracing | tracing-otel | otel-sdk | traced/fastrace | traced/tracing | traced/tracing-otel | traced/otel-sdk |"
-    );
-    let _ = writeln!(
-        out,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
+    out.push_str("| scenario | plain | traced | traced − plain |");
+    for lib in &others {
+        let _ = write!(out, " {} |", lib.id());
+    }
+    for (a, b) in RATIOS {
+        let _ = write!(out, " {}/{} |", a.id(), b.id());
+    }
+    out.push_str("\n|---|---:|---:|---:|");
+    out.push_str(&"---:|".repeat(others.len() + RATIOS.len()));
+    out.push('\n');
     let rows = [
         (Scenario::Disabled, "disabled (nothing installed)"),
         (Scenario::Unsampled, "unsampled (AlwaysOff)"),
-        (Scenario::Child, "sampled child, kind + 2 args"),
-        (Scenario::Root, "sampled root"),
+        (Scenario::Child, "sampled child, kind + 2 args: sustained"),
+        (Scenario::ChildBurst, "sampled child"),
+        (Scenario::Root, "sampled root: sustained"),
+        (Scenario::RootBurst, "sampled root"),
         (Scenario::AsyncCall, "async fn: create + poll to end"),
         (Scenario::AsyncPoll, "async fn: one poll of a live future"),
     ];
     for (scenario, label) in rows {
+        let label = if scenario.is_burst() {
+            format!("{label}: bursts of {BURST}, drained between")
+        } else {
+            label.to_owned()
+        };
         let base = if scenario.libs().contains(&Lib::Plain) {
             m(scenario, Lib::Plain)
         } else {
@@ -182,23 +207,47 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
             ns(base),
             ns(traced)
         );
-        for lib in RIVALS {
-            let v = scenario
-                .libs()
-                .contains(&lib)
-                .then(|| m(scenario, lib))
-                .flatten();
-            let _ = write!(out, " {} |", ns(v));
+        for &lib in &others {
+            let _ = write!(out, " {} |", ns(cell(scenario, lib)));
         }
-        for lib in RIVALS {
-            let v = scenario
-                .libs()
-                .contains(&lib)
-                .then(|| m(scenario, lib))
-                .flatten();
-            let _ = write!(out, " {} |", ratio(traced, v));
+        for (a, b) in RATIOS {
+            let _ = write!(out, " {} |", ratio(cell(scenario, a), cell(scenario, b)));
         }
         out.push('\n');
+    }
+
+    // The same figures, side by side: the ratio to fastrace depends on whether its collector
+    // keeps up, so both are given.
+    let _ = writeln!(
+        out,
+        "\n### traced against fastrace: sustained and in bursts of {BURST}\n\n| scenario | traced | traced-batch (sustained / burst) | fastrace (sustained / burst) | tracing | traced/fastrace sustained | traced/fastrace burst | traced-batch/fastrace sustained | traced-batch/fastrace burst | traced/tracing |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for (sustained, burst, label) in [
+        (Scenario::Child, Scenario::ChildBurst, "sampled child"),
+        (Scenario::Root, Scenario::RootBurst, "sampled root"),
+    ] {
+        let traced = cell(sustained, Lib::Traced);
+        let batch = (
+            cell(sustained, Lib::TracedBatch),
+            cell(burst, Lib::TracedBatch),
+        );
+        let fastrace = (cell(sustained, Lib::Fastrace), cell(burst, Lib::Fastrace));
+        let tracing = cell(sustained, Lib::Tracing);
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} / {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+            ns(traced),
+            ns(batch.0),
+            ns(batch.1),
+            ns(fastrace.0),
+            ns(fastrace.1),
+            ns(tracing),
+            ratio(traced, fastrace.0),
+            ratio(traced, fastrace.1),
+            ratio(batch.0, fastrace.0),
+            ratio(batch.1, fastrace.1),
+            ratio(traced, tracing),
+        );
     }
 
     let _ = writeln!(

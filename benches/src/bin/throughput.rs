@@ -73,13 +73,10 @@ fn cpu(lib: &str) {
             }),
         ),
         "otel-sdk" => {
-            use opentelemetry::trace::TracerProvider as _;
-            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-                .with_batch_exporter(sinks::OtelCountingExporter)
-                .build();
-            traced_benches::set_otel_tracer(provider.tracer("bench"));
+            let provider = sinks::otel_batch_provider(true);
+            traced_benches::set_otel_provider(provider.clone());
             (
-                child(Lib::Otel),
+                child(Lib::OtelBatch),
                 Box::new(move || {
                     let _ = provider.shutdown();
                     (0, 0)
