@@ -19,6 +19,13 @@ pub(crate) fn to_unix_nanos(t: Instant) -> u64 {
     t.as_unix_nanos(&ANCHOR)
 }
 
+/// Converts two readings with one look at the anchor.
+#[inline]
+pub(crate) fn to_unix_nanos_pair(a: Instant, b: Instant) -> (u64, u64) {
+    let anchor = &*ANCHOR;
+    (a.as_unix_nanos(anchor), b.as_unix_nanos(anchor))
+}
+
 /// Now, in nanoseconds since the Unix epoch.
 pub fn now_unix_nanos() -> u64 {
     to_unix_nanos(now())

@@ -322,62 +322,78 @@ impl Record {
 
     /// The exporters' form of this record: attributes in order (inline ones first), times in
     /// Unix nanoseconds.
+    #[inline(always)]
     pub(crate) fn into_span_data(self) -> SpanData {
-        let this = ManuallyDrop::new(self);
+        let mut this = ManuallyDrop::new(self);
         let len = usize::from(this.len);
-        // SAFETY: `this` is never dropped; each field with a destructor (the first `len`
-        // attributes, `cold`) is read out exactly once and owned from here on.
-        let (inline, cold) = unsafe {
-            let inline = std::array::from_fn::<_, INLINE_ATTRS, _>(|i| {
-                if i < len {
-                    Some(this.attrs[i].assume_init_read())
-                } else {
-                    None
-                }
-            });
-            (inline, std::ptr::read(&raw const this.cold))
-        };
-        let cold = cold.map(|c| *c);
+        // SAFETY: `this` is never dropped; each field with a destructor (`cold`, the first
+        // `len` attributes) is taken out exactly once and owned from here on.
+        let cold = this.cold.take().map(|c| *c);
         let extra = cold.as_ref().map_or(0, |c| c.attributes.len());
-        let mut attributes = Attributes::with_capacity(len + extra);
-        attributes.extend(inline.into_iter().flatten().map(|a| KeyValue {
-            key: Key::Borrowed(a.key),
-            value: a.value,
-        }));
-        let start = clock::to_unix_nanos(this.start);
-        let end = clock::to_unix_nanos(this.end);
-        let span_context =
-            |state| SpanContext::new(this.trace_id, this.span_id, this.flags, false, state);
+        let mut attributes = Attributes::new();
+        if len + extra > attributes.inline_size() {
+            attributes.reserve_exact(len + extra);
+        }
+        for a in &this.attrs[..len] {
+            // SAFETY: as above: each of the first `len` is read once.
+            let a = unsafe { a.assume_init_read() };
+            attributes.push(KeyValue {
+                key: Key::Borrowed(a.key),
+                value: a.value,
+            });
+        }
+        let (start, end) = clock::to_unix_nanos_pair(this.start, this.end);
         let mut data = SpanData {
+            span_context: SpanContext::new(
+                this.trace_id,
+                this.span_id,
+                this.flags,
+                false,
+                TraceState::NONE,
+            ),
             parent_span_id: this.parent_span_id,
             parent_is_remote: this.bits & bits::PARENT_REMOTE != 0,
+            name: Cow::Borrowed(this.name),
             kind: this.kind,
             start_time_unix_nano: start,
             end_time_unix_nano: end,
             attributes,
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: Status::Unset,
             code: this.code,
-            ..SpanData::new(span_context(TraceState::NONE), this.name)
         };
         if let Some(c) = cold {
-            data.span_context = span_context(c.trace_state);
-            if let Some(name) = c.name {
-                data.name = name;
-            }
-            data.attributes.extend(c.attributes);
-            data.dropped_attributes_count = c.dropped_attributes_count;
-            data.events = c.events;
-            data.dropped_events_count = c.dropped_events_count;
-            data.links = c.links;
-            data.dropped_links_count = c.dropped_links_count;
-            data.status = c.status;
-            if let Some(t) = c.start_unix_nanos {
-                data.start_time_unix_nano = t;
-            }
-            if let Some(t) = c.end_unix_nanos {
-                data.end_time_unix_nano = t;
-            }
+            data.apply_cold(c);
         }
         data
+    }
+}
+
+impl SpanData {
+    /// The rare parts of a record.
+    #[cold]
+    fn apply_cold(&mut self, c: Cold) {
+        self.span_context = self.span_context.clone().with_trace_state(c.trace_state);
+        if let Some(name) = c.name {
+            self.name = name;
+        }
+        self.attributes.extend(c.attributes);
+        self.dropped_attributes_count = c.dropped_attributes_count;
+        self.events = c.events;
+        self.dropped_events_count = c.dropped_events_count;
+        self.links = c.links;
+        self.dropped_links_count = c.dropped_links_count;
+        self.status = c.status;
+        if let Some(t) = c.start_unix_nanos {
+            self.start_time_unix_nano = t;
+        }
+        if let Some(t) = c.end_unix_nanos {
+            self.end_time_unix_nano = t;
+        }
     }
 }
 
@@ -518,9 +534,26 @@ impl SpanBatch {
         if self.full == 0 {
             return std::mem::take(&mut self.data);
         }
-        let mut out = Vec::with_capacity(self.len());
-        out.extend(self.drain());
+        let mut out = Vec::new();
+        self.drain_into(&mut out);
         out
+    }
+
+    /// Appends the spans to `out` as [`SpanData`], built in place; the batch is left empty.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<SpanData>) {
+        out.reserve(self.len());
+        let full = std::mem::take(&mut self.full);
+        for slot in &mut self.slots[..full] {
+            // SAFETY: `slots[..full]` held records, each read once; `full` is already 0. The
+            // `SpanData` is written straight into reserved room, which `set_len` then covers.
+            unsafe {
+                let record = slot.assume_init_read();
+                let len = out.len();
+                out.as_mut_ptr().add(len).write(record.into_span_data());
+                out.set_len(len + 1);
+            }
+        }
+        out.append(&mut self.data);
     }
 
     /// Drops every span.

@@ -619,7 +619,7 @@ impl Worker {
         // The records become `SpanData` here, on this thread, not on the threads that ended them.
         let mut batch: Vec<SpanData> = Vec::with_capacity(n);
         for b in &mut taken {
-            batch.extend(b.drain());
+            b.drain_into(&mut batch);
         }
         self.recycle(taken);
         if let Some(resource) = resource {
