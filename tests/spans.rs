@@ -97,6 +97,36 @@ fn separate_calls_are_separate_traces() {
     );
 }
 
+#[traced]
+async fn inner_async() -> u32 {
+    1
+}
+
+#[test]
+fn the_sampler_still_decides_for_children_of_sampled_spans() {
+    // Children of a sampled local span skip the sampler only when it would sample them all;
+    // a sampler that drops them is still asked, for sync and async fns alike.
+    let drop_local_children = traced::Sampler::ParentBased(Box::new(traced::ParentBased {
+        local_parent_sampled: traced::Sampler::AlwaysOff,
+        ..match traced::Sampler::parent_based(traced::Sampler::AlwaysOn) {
+            traced::Sampler::ParentBased(pb) => *pb,
+            _ => unreachable!(),
+        }
+    }));
+    let (n, spans) = traced::testing::capture_with(
+        |p| p.with_sampler(drop_local_children),
+        || {
+            let mut root = traced::span("root").start();
+            let n = root.in_scope(|| outer_sync() + futures::executor::block_on(inner_async()));
+            root.end();
+            n
+        },
+    );
+    assert_eq!(n, 3);
+    let names: Vec<&str> = spans.iter().map(|s| &*s.name).collect();
+    assert_eq!(names, ["root"]);
+}
+
 // ---------------------------------------------------------------- arguments
 
 #[derive(Debug)]

@@ -138,29 +138,12 @@ pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let depth = s.len();
-            if depth == s.capacity() {
-                grow(&mut s);
-            }
             let state = if new.has_state {
                 state.clone()
             } else {
                 TraceState::NONE
             };
-            // SAFETY: `depth < capacity`: the slot is allocated and unused; it is written whole
-            // before `set_len` covers it. Written in place rather than pushed, so the frame is
-            // not first built on the stack and read back whole (a store-forwarding stall).
-            let unsampled_local = is_unsampled_local(&new);
-            unsafe {
-                s.as_mut_ptr().add(depth).write(Frame {
-                    active: new,
-                    state,
-                    unsampled_local,
-                });
-                s.set_len(depth + 1);
-            }
-            UNSAMPLED_LOCAL.set(unsampled_local);
-            Some(Saved(depth as u32))
+            Some(push_frame(&mut s, new, state))
         })
         .ok()
         .flatten()
@@ -177,7 +160,6 @@ pub(crate) fn start_and_enter<S>(
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let depth = s.len();
             let (started, new, state) = if let Some(top) = s.last() {
                 let (started, new) = start(top.active, &top.state);
                 // A child keeps its parent's trace state.
@@ -190,27 +172,34 @@ pub(crate) fn start_and_enter<S>(
                 let (started, new) = start(Active::NONE, &TraceState::NONE);
                 (started, new, TraceState::NONE)
             };
-            let Some(new) = new else {
-                return Some((started, None));
-            };
-            if depth == s.capacity() {
-                grow(&mut s);
-            }
-            let unsampled_local = is_unsampled_local(&new);
-            // SAFETY: as in `enter`.
-            unsafe {
-                s.as_mut_ptr().add(depth).write(Frame {
-                    active: new,
-                    state,
-                    unsampled_local,
-                });
-                s.set_len(depth + 1);
-            }
-            UNSAMPLED_LOCAL.set(unsampled_local);
-            Some((started, Some(Saved(depth as u32))))
+            let saved = new.map(|new| push_frame(&mut s, new, state));
+            Some((started, saved))
         })
         .ok()
         .flatten()
+}
+
+/// Pushes a frame and makes it the thread's active context.
+#[inline(always)]
+fn push_frame(s: &mut Vec<Frame>, new: Active, state: TraceState) -> Saved {
+    let depth = s.len();
+    if depth == s.capacity() {
+        grow(s);
+    }
+    let unsampled_local = is_unsampled_local(&new);
+    // SAFETY: `depth < capacity`: the slot is allocated and unused; it is written whole
+    // before `set_len` covers it. Written in place rather than pushed, so the frame is
+    // not first built on the stack and read back whole (a store-forwarding stall).
+    unsafe {
+        s.as_mut_ptr().add(depth).write(Frame {
+            active: new,
+            state,
+            unsampled_local,
+        });
+        s.set_len(depth + 1);
+    }
+    UNSAMPLED_LOCAL.set(unsampled_local);
+    Saved(depth as u32)
 }
 
 #[cold]

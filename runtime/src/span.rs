@@ -314,25 +314,7 @@ impl Span {
         pipeline: &'static Pipeline,
         cs: &'static crate::private::Callsite,
     ) -> Span {
-        let parent = context::active();
-        // The common unsampled case: a child of an unsampled span of this process, under a
-        // sampler that follows local parents. The parent's context stays active; nothing to do.
-        if pipeline.follows_local_parent
-            && parent.is_valid()
-            && !parent.is_remote
-            && !parent.flags.is_sampled()
-        {
-            return Span::none();
-        }
-        if pipeline.follows_sampled_local_parent
-            && parent.is_valid()
-            && !parent.is_remote
-            && parent.flags.is_sampled()
-            && !parent.has_state
-        {
-            return start_sampled_child(pipeline, cs, parent).0;
-        }
-        Span::start_inner(pipeline, cs.start(), ParentOf::active(parent))
+        start_under(pipeline, cs, ParentOf::active(context::active())).0
     }
 
     /// Whether attributes and events set on this span are kept.
@@ -549,28 +531,7 @@ impl Guard {
     fn start_slow(pipeline: &'static Pipeline, cs: &'static crate::private::Callsite) -> Guard {
         let was_panicking = std::thread::panicking();
         let started = context::start_and_enter(|parent, state| {
-            if pipeline.follows_local_parent
-                && parent.is_valid()
-                && !parent.is_remote
-                && !parent.flags.is_sampled()
-            {
-                return (Span::none(), None);
-            }
-            if pipeline.follows_sampled_local_parent
-                && parent.is_valid()
-                && !parent.is_remote
-                && parent.flags.is_sampled()
-                && !parent.has_state
-            {
-                return start_sampled_child(pipeline, cs, parent);
-            }
-            let span = Span::start_inner(
-                pipeline,
-                cs.start(),
-                ParentOf::active_with_state(parent, state),
-            );
-            let active = span.rec().map(active_of);
-            (span, active)
+            start_under(pipeline, cs, ParentOf::active_with_state(parent, state))
         });
         match started {
             Some((span, saved)) => Guard {
@@ -595,6 +556,31 @@ impl Guard {
             was_panicking,
         }
     }
+}
+
+/// Starts the span of `cs` under the thread's active span `parent`; returns it and the
+/// context it makes active (`None`: nothing to enter).
+#[inline(always)]
+fn start_under(
+    pipeline: &'static Pipeline,
+    cs: &'static crate::private::Callsite,
+    parent: ParentOf<'_>,
+) -> (Span, Option<Active>) {
+    if let Some(p) = parent.ids
+        && !p.is_remote
+    {
+        // An unsampled child of a span active here, under a sampler that follows local
+        // parents: the parent's context stays current and goes on propagating.
+        if !p.flags.is_sampled() && pipeline.follows_local_parent {
+            return (Span::none(), None);
+        }
+        if p.flags.is_sampled() && pipeline.follows_sampled_local_parent && !p.has_state {
+            return start_sampled_child(pipeline, cs, p);
+        }
+    }
+    let span = Span::start_inner(pipeline, cs.start(), parent);
+    let active = span.rec().map(active_of);
+    (span, active)
 }
 
 /// The most common span of all: a `#[traced]` function called under a sampled span of this
