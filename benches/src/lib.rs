@@ -40,6 +40,14 @@ pub fn count(n: usize) {
     SPANS.fetch_add(n as u64, Ordering::Relaxed);
 }
 
+/// Bytes of OTLP protobuf encoded by the sinks that encode.
+pub static BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Adds `n` to [`BYTES`].
+pub fn count_bytes(n: usize) {
+    BYTES.fetch_add(n as u64, Ordering::Relaxed);
+}
+
 /// The body every variant runs: cheap, but not foldable away.
 #[inline]
 fn body(a: u64, b: &str) -> u64 {

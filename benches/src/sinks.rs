@@ -31,6 +31,84 @@ impl traced::SpanExporter for TracedCountingExporter {
     }
 }
 
+/// A traced exporter (behind the batch processor) that encodes each batch as the OTLP
+/// protobuf request OTLP/HTTP would post (traced's own encoder, reading the spans in place,
+/// as `OtlpHttpExporter` does), counts the spans and drops the bytes: the export minus the
+/// network.
+#[derive(Debug)]
+pub struct TracedOtlpEncodingExporter {
+    encoder: traced::export::otlp::Encoder,
+}
+
+impl Default for TracedOtlpEncodingExporter {
+    fn default() -> Self {
+        TracedOtlpEncodingExporter {
+            encoder: traced::export::otlp::Encoder::new(&traced::Resource::default()),
+        }
+    }
+}
+
+impl traced::SpanExporter for TracedOtlpEncodingExporter {
+    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::ExportError> {
+        self.export_batch(&mut traced::SpanBatch::from(batch))
+    }
+    fn export_batch(&mut self, batch: &mut traced::SpanBatch) -> Result<(), traced::ExportError> {
+        let n = batch.len();
+        let bytes = self.encoder.encode(batch);
+        crate::count_bytes(bytes.len());
+        std::hint::black_box(bytes);
+        crate::count(n);
+        Ok(())
+    }
+    fn set_resource(&mut self, resource: &traced::Resource) {
+        self.encoder.set_resource(resource);
+    }
+}
+
+/// A traced exporter that encodes each batch the way the OTLP exporters did before they had
+/// their own encoder: `SpanData`, then the official messages (`otlp::to_request`), then
+/// prost. For comparison with [`TracedOtlpEncodingExporter`].
+#[derive(Debug, Default)]
+pub struct TracedOtlpMessagesExporter {
+    resource: traced::Resource,
+}
+
+impl traced::SpanExporter for TracedOtlpMessagesExporter {
+    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::ExportError> {
+        use prost::Message as _;
+        let bytes = traced::export::otlp::to_request(&batch, &self.resource).encode_to_vec();
+        crate::count_bytes(bytes.len());
+        std::hint::black_box(bytes);
+        crate::count(batch.len());
+        Ok(())
+    }
+    fn set_resource(&mut self, resource: &traced::Resource) {
+        self.resource = resource.clone();
+    }
+}
+
+/// A traced processor that encodes each thread batch as OTLP protobuf on the thread that
+/// ended it: the encoding's own cost, with no handover to another core.
+#[derive(Debug, Default)]
+pub struct TracedOtlpEncodingProcessor(std::sync::Mutex<TracedOtlpEncodingExporter>);
+
+impl traced::SpanProcessor for TracedOtlpEncodingProcessor {
+    fn on_end(&self, spans: &mut traced::SpanBatch) {
+        use traced::SpanExporter as _;
+        let mut exporter = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = exporter.export_batch(spans);
+    }
+    fn force_flush(&self, _timeout: Duration) -> Result<(), traced::ExportError> {
+        Ok(())
+    }
+    fn shutdown(&self, _timeout: Duration) -> Result<(), traced::ExportError> {
+        Ok(())
+    }
+}
+
 /// A traced exporter that takes `delay` per batch: a backend that cannot keep up.
 #[derive(Debug, Clone, Copy)]
 pub struct TracedSlowExporter(pub Duration);
@@ -94,6 +172,39 @@ impl opentelemetry_sdk::trace::SpanExporter for OtelCountingExporter {
     }
 }
 
+/// An OpenTelemetry SDK exporter (behind its batch processor) that encodes each batch as
+/// opentelemetry-otlp does before sending it: opentelemetry-proto's transform into the OTLP
+/// messages, then prost. Counts the spans, drops the bytes.
+#[derive(Debug, Default)]
+pub struct OtelOtlpEncodingExporter {
+    resource: opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for OtelOtlpEncodingExporter {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        use prost::Message as _;
+        let n = batch.len();
+        let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+            resource_spans:
+                opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope(
+                    batch,
+                    &self.resource,
+                ),
+        };
+        let bytes = request.encode_to_vec();
+        crate::count_bytes(bytes.len());
+        std::hint::black_box(bytes);
+        crate::count(n);
+        Ok(())
+    }
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.resource = resource.into();
+    }
+}
+
 fn otel_sampler(sampled: bool) -> opentelemetry_sdk::trace::Sampler {
     if sampled {
         opentelemetry_sdk::trace::Sampler::AlwaysOn
@@ -116,5 +227,13 @@ pub fn otel_batch_provider(sampled: bool) -> opentelemetry_sdk::trace::SdkTracer
     opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_batch_exporter(OtelCountingExporter)
         .with_sampler(otel_sampler(sampled))
+        .build()
+}
+
+/// The SDK's production pipeline into OTLP encoding (see [`OtelOtlpEncodingExporter`]).
+pub fn otel_otlp_provider() -> opentelemetry_sdk::trace::SdkTracerProvider {
+    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(OtelOtlpEncodingExporter::default())
+        .with_sampler(otel_sampler(true))
         .build()
 }

@@ -373,6 +373,139 @@ impl Record {
     }
 }
 
+/// A finished span, borrowed: what an encoder reads, from a record or a [`SpanData`] alike,
+/// without building anything.
+pub(crate) struct SpanView<'a> {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+    pub(crate) parent_is_remote: bool,
+    pub(crate) trace_state: &'a TraceState,
+    pub(crate) name: &'a str,
+    pub(crate) kind: SpanKind,
+    pub(crate) start_time_unix_nano: u64,
+    pub(crate) end_time_unix_nano: u64,
+    /// The attributes with static keys kept in a record; `attributes` come after them.
+    pub(crate) inline: &'a [Attr],
+    pub(crate) attributes: &'a [KeyValue],
+    pub(crate) dropped_attributes_count: u32,
+    pub(crate) events: &'a [Event],
+    pub(crate) dropped_events_count: u32,
+    pub(crate) links: &'a [Link],
+    pub(crate) dropped_links_count: u32,
+    pub(crate) status: &'a Status,
+    pub(crate) code: Option<&'static CodeLocation>,
+}
+
+impl SpanView<'_> {
+    /// The value of the attribute `key`, if the span has one.
+    pub(crate) fn attribute(&self, key: &str) -> Option<&Value> {
+        self.inline
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| &a.value)
+            .or_else(|| {
+                self.attributes
+                    .iter()
+                    .find(|kv| kv.key == key)
+                    .map(|kv| &kv.value)
+            })
+    }
+}
+
+static UNSET: Status = Status::Unset;
+
+impl Record {
+    /// This finished record, borrowed as a [`SpanView`]: what [`into_span_data`] would give,
+    /// read in place.
+    ///
+    /// [`into_span_data`]: Record::into_span_data
+    #[inline]
+    pub(crate) fn view(&self) -> SpanView<'_> {
+        // SAFETY: the first `len` entries are initialized.
+        let inline = unsafe { &*(&raw const self.attrs[..usize::from(self.len)] as *const [Attr]) };
+        let (start, end) = clock::to_unix_nanos_pair(self.start, self.end);
+        let mut view = SpanView {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            flags: self.flags,
+            parent_is_remote: self.bits & bits::PARENT_REMOTE != 0,
+            trace_state: &TraceState::NONE,
+            name: self.name,
+            kind: self.kind,
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            inline,
+            attributes: &[],
+            dropped_attributes_count: 0,
+            events: &[],
+            dropped_events_count: 0,
+            links: &[],
+            dropped_links_count: 0,
+            status: &UNSET,
+            code: self.code,
+        };
+        if let Some(c) = &self.cold {
+            c.apply_to(&mut view);
+        }
+        view
+    }
+}
+
+impl Cold {
+    /// The rare parts of a record, in its view.
+    #[cold]
+    fn apply_to<'a>(&'a self, view: &mut SpanView<'a>) {
+        view.trace_state = &self.trace_state;
+        if let Some(name) = &self.name {
+            view.name = name;
+        }
+        view.attributes = &self.attributes;
+        view.dropped_attributes_count = self.dropped_attributes_count;
+        view.events = &self.events;
+        view.dropped_events_count = self.dropped_events_count;
+        view.links = &self.links;
+        view.dropped_links_count = self.dropped_links_count;
+        view.status = &self.status;
+        if let Some(t) = self.start_unix_nanos {
+            view.start_time_unix_nano = t;
+        }
+        if let Some(t) = self.end_unix_nanos {
+            view.end_time_unix_nano = t;
+        }
+    }
+}
+
+impl SpanData {
+    /// This span, borrowed as a [`SpanView`].
+    pub(crate) fn view(&self) -> SpanView<'_> {
+        let cx = &self.span_context;
+        SpanView {
+            trace_id: cx.trace_id(),
+            span_id: cx.span_id(),
+            parent_span_id: self.parent_span_id,
+            flags: cx.trace_flags(),
+            parent_is_remote: self.parent_is_remote,
+            trace_state: cx.trace_state(),
+            name: &self.name,
+            kind: self.kind,
+            start_time_unix_nano: self.start_time_unix_nano,
+            end_time_unix_nano: self.end_time_unix_nano,
+            inline: &[],
+            attributes: &self.attributes,
+            dropped_attributes_count: self.dropped_attributes_count,
+            events: &self.events,
+            dropped_events_count: self.dropped_events_count,
+            links: &self.links,
+            dropped_links_count: self.dropped_links_count,
+            status: &self.status,
+            code: self.code,
+        }
+    }
+}
+
 impl SpanData {
     /// The rare parts of a record.
     #[cold]
@@ -425,6 +558,28 @@ pub(crate) fn truncate(value: &mut Value, max_len: Option<u32>) {
         }
         _ => {}
     }
+}
+
+/// How many records ahead a pass over a batch asks for: a record was written by the thread
+/// that ended it, so reading it elsewhere first waits for its cache lines to cross cores.
+const PREFETCH_AHEAD: usize = 2;
+
+/// Asks the CPU to start loading a record's cache lines (a hint; nothing on other targets).
+#[inline(always)]
+fn prefetch(slot: &Slot) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let at = std::ptr::from_ref::<MaybeUninit<Record>>(slot).cast::<i8>();
+        let mut line = 0;
+        while line < size_of::<Record>() {
+            // SAFETY: a prefetch never faults, and every address is inside the box.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(at.add(line)) };
+            line += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
 }
 
 /// A record's box, reused: empty in a thread's pool, initialized while a span owns it or a
@@ -554,6 +709,41 @@ impl SpanBatch {
             }
         }
         out.append(&mut self.data);
+    }
+
+    /// Each span, borrowed in place, in the order [`drain`](SpanBatch::drain) gives them.
+    pub(crate) fn views(&self) -> impl Iterator<Item = SpanView<'_>> {
+        let records = &self.slots[..self.full];
+        records
+            .iter()
+            .enumerate()
+            .map(move |(i, slot)| {
+                if let Some(ahead) = records.get(i + PREFETCH_AHEAD) {
+                    prefetch(ahead);
+                }
+                // SAFETY: `slots[..full]` hold records.
+                unsafe { slot.assume_init_ref() }.view()
+            })
+            .chain(self.data.iter().map(SpanData::view))
+    }
+
+    /// Moves every span of `other` to the end of this batch (records before spans given as
+    /// `SpanData`, each in order); `other` keeps its empty boxes.
+    pub(crate) fn append(&mut self, other: &mut SpanBatch) {
+        debug_assert!(
+            self.full == self.slots.len(),
+            "a batch being filled holds no spare box"
+        );
+        let full = std::mem::take(&mut other.full);
+        self.slots.extend(other.slots.drain(..full));
+        self.full = self.slots.len();
+        self.data.append(&mut other.data);
+    }
+
+    /// Takes up to `n` empty boxes from `from`, to keep for reuse.
+    pub(crate) fn take_spare(&mut self, from: &mut Vec<Slot>, n: usize) {
+        let n = n.min(from.len());
+        self.slots.extend(from.drain(from.len() - n..));
     }
 
     /// Drops every span.

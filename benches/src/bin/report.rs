@@ -266,19 +266,23 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
 
     let _ = writeln!(
         out,
-        "\n### End to end through a background pipeline (1 M sampled children in roots of 256)\n\n| library | spans | exported | dropped | calling thread ns/span | process CPU ns/span | process CPU ns/exported span |\n|---|---:|---:|---:|---:|---:|---:|"
+        "\n### End to end through a background pipeline (1 M sampled children in roots of 256)\n\n| library | spans | exported | dropped | calling thread ns/span | process CPU ns/span | process CPU ns/exported span | OTLP bytes/span |\n|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for v in throughput.iter().filter(|v| v["mode"] == "cpu") {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             v["lib"].as_str().unwrap_or("?"),
             v["spans"],
             v["exported"],
             v["dropped"],
-            fmt_num(&v["calling_ns_per_span"]),
+            fmt_num(&v["calling_cpu_ns_per_span"]),
             fmt_num(&v["cpu_ns_per_span"]),
             fmt_num(&v["cpu_ns_per_exported_span"]),
+            match v["otlp_bytes_per_span"].as_f64() {
+                Some(b) if b > 0.0 => format!("{b:.0}"),
+                _ => "–".to_owned(),
+            },
         );
     }
     for v in throughput.iter().filter(|v| v["mode"] == "overload") {

@@ -25,12 +25,21 @@ impl Meter for Nothing {
     fn end(&mut self) {}
 }
 
+/// User + system CPU time of the calling thread, in ns.
+fn thread_cpu_ns() -> u64 {
+    cpu_ns(libc::RUSAGE_THREAD)
+}
+
 /// User + system CPU time of the whole process (all threads, live or joined), in ns.
 fn process_cpu_ns() -> u64 {
+    cpu_ns(libc::RUSAGE_SELF)
+}
+
+fn cpu_ns(who: libc::c_int) -> u64 {
     // SAFETY: `rusage` is plain old data, valid when zeroed.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage`; RUSAGE_SELF is a valid `who`.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) };
+    // SAFETY: `usage` is a valid, writable `rusage`; `who` is RUSAGE_SELF or RUSAGE_THREAD.
+    let rc = unsafe { libc::getrusage(who, &raw mut usage) };
     assert_eq!(rc, 0, "getrusage");
     let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
     ns(usage.ru_utime) + ns(usage.ru_stime)
@@ -43,25 +52,86 @@ fn child(lib: Lib) -> Case {
     }
 }
 
+/// traced's batch processor (default settings) in front of `exporter`; the shutdown flushes,
+/// exports what is queued and joins the worker, then reads the drop and failure counts.
+fn traced_batch(exporter: impl traced::SpanExporter + 'static) -> (Case, Shutdown) {
+    traced_benches::installed_by_caller();
+    let guard = traced::Pipeline::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(traced::Sampler::AlwaysOn)
+        .install();
+    (
+        child(Lib::Traced),
+        Box::new(move || {
+            let pipeline = guard.pipeline();
+            drop(guard);
+            let stats = pipeline.processor().stats();
+            (stats.dropped, stats.failed)
+        }),
+    )
+}
+
+/// Stops a library's pipeline after a run: its dropped and failed counts, where it has them.
+type Shutdown = Box<dyn FnOnce() -> (u64, u64)>;
+
 fn spans() -> u64 {
     traced_benches::SPANS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn cpu(lib: &str) {
-    let (case, shutdown): (Case, Box<dyn FnOnce() -> (u64, u64)>) = match lib {
-        "traced" => {
+/// Spans per second in the paced runs: far above what a service's thread ends, and below
+/// what each background pipeline here exports, so that nothing is dropped and the CPU per
+/// exported span is the pipeline's cost, not the overload's.
+const PACED_RATE: u64 = 2_000_000;
+
+/// Calls between two pauses of a paced run (about 1 ms at [`PACED_RATE`]).
+const PACED_CHUNK: u64 = 8 * traced_benches::CHUNK;
+
+/// Runs `case` `spans` times, as fast as it goes (`rate` `None`) or at `rate` calls per second,
+/// sleeping (not spinning: a sleeping thread costs no CPU) between chunks.
+fn drive(case: Case, spans: u64, rate: Option<u64>) {
+    let Some(rate) = rate else {
+        traced_benches::run(case, spans, &mut Nothing);
+        return;
+    };
+    let start = Instant::now();
+    let mut done = 0;
+    while done < spans {
+        traced_benches::run(case, PACED_CHUNK, &mut Nothing);
+        done += PACED_CHUNK;
+        let due = Duration::from_nanos(done * 1_000_000_000 / rate);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+fn cpu(lib: &str, rate: Option<u64>) {
+    let (case, shutdown): (Case, Shutdown) = match lib {
+        "traced" => traced_batch(sinks::TracedCountingExporter),
+        "traced-otlp" => traced_batch(sinks::TracedOtlpEncodingExporter::default()),
+        "traced-otlp-messages" => traced_batch(sinks::TracedOtlpMessagesExporter::default()),
+        "traced-otlp-inline" => {
             traced_benches::installed_by_caller();
             let guard = traced::Pipeline::builder()
-                .with_batch_exporter(sinks::TracedCountingExporter)
+                .with_processor(sinks::TracedOtlpEncodingProcessor::default())
                 .with_sampler(traced::Sampler::AlwaysOn)
                 .install();
             (
                 child(Lib::Traced),
                 Box::new(move || {
-                    let pipeline = guard.pipeline();
-                    drop(guard); // flushes, exports what is queued, joins the worker
-                    let stats = pipeline.processor().stats();
-                    (stats.dropped, stats.failed)
+                    drop(guard);
+                    (0, 0)
+                }),
+            )
+        }
+        "otel-sdk-otlp" => {
+            let provider = sinks::otel_otlp_provider();
+            traced_benches::set_otel_provider(provider.clone());
+            (
+                child(Lib::OtelBatch),
+                Box::new(move || {
+                    let _ = provider.shutdown();
+                    (0, 0)
                 }),
             )
         }
@@ -89,16 +159,20 @@ fn cpu(lib: &str) {
     // One round first, so that the one-time setup is not counted.
     traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
     let spans_before = spans();
+    let bytes_before = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed);
     let cpu_before = process_cpu_ns();
+    let thread_before = thread_cpu_ns();
     let wall = Instant::now();
-    traced_benches::run(case, SPANS, &mut Nothing);
+    drive(case, SPANS, rate);
     let calling = wall.elapsed();
+    let calling_cpu = thread_cpu_ns() - thread_before;
     let (dropped, failed) = shutdown();
     let wall = wall.elapsed();
     let cpu = process_cpu_ns() - cpu_before;
     // Children and their roots.
     let made = SPANS + SPANS / traced_benches::CHUNK;
     let exported = spans() - spans_before;
+    let bytes = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed) - bytes_before;
     // Sinks without a drop counter (the SDK's batch processor): what never arrived was dropped.
     let dropped = if dropped == 0 && exported < made {
         made - exported
@@ -106,11 +180,14 @@ fn cpu(lib: &str) {
         dropped
     };
     println!(
-        "{{\"mode\":\"cpu\",\"lib\":\"{lib}\",\"spans\":{made},\"exported\":{exported},\"dropped\":{dropped},\"failed\":{failed},\"calling_ns_per_span\":{:.1},\"wall_ns_per_span\":{:.1},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1}}}",
+        "{{\"mode\":\"{}\",\"lib\":\"{lib}\",\"spans\":{made},\"exported\":{exported},\"dropped\":{dropped},\"failed\":{failed},\"calling_ns_per_span\":{:.1},\"calling_cpu_ns_per_span\":{:.1},\"wall_ns_per_span\":{:.1},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1},\"otlp_bytes_per_span\":{:.1}}}",
+        if rate.is_some() { "paced" } else { "cpu" },
         calling.as_nanos() as f64 / made as f64,
+        calling_cpu as f64 / made as f64,
         wall.as_nanos() as f64 / made as f64,
         cpu as f64 / made as f64,
         cpu as f64 / exported.max(1) as f64,
+        bytes as f64 / exported.max(1) as f64,
     );
 }
 
@@ -158,7 +235,8 @@ fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["cpu", lib] => cpu(lib),
+        ["cpu", lib] => cpu(lib, None),
+        ["paced", lib] => cpu(lib, Some(PACED_RATE)),
         ["overload"] | ["overload", "traced"] => overload(),
         // For profilers: `throughput run child/traced 100000`.
         ["run", case, n] => {
@@ -169,9 +247,13 @@ fn main() {
             let exe = std::env::current_exe().expect("own path");
             for args in [
                 &["cpu", "traced"][..],
+                &["cpu", "traced-otlp"],
+                &["cpu", "traced-otlp-messages"],
+                &["cpu", "traced-otlp-inline"],
                 &["cpu", "fastrace"],
                 &["cpu", "tracing"],
                 &["cpu", "otel-sdk"],
+                &["cpu", "otel-sdk-otlp"],
                 &["overload", "traced"],
             ] {
                 let status = std::process::Command::new(&exe)

@@ -12,8 +12,8 @@
 //! [`shutdown`]: SpanProcessor::shutdown
 
 use super::{Counters, ExportError, ProcessorStats, SpanExporter, SpanProcessor};
-use crate::data::{Resource, SpanData};
-use crate::record::SpanBatch;
+use crate::data::Resource;
+use crate::record::{Slot, SpanBatch};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write as _;
@@ -465,6 +465,10 @@ struct Worker {
     flushed: u64,
     reported_drop: bool,
     reported_failure: bool,
+    /// The batch handed to the exporter, kept for its room.
+    outgoing: SpanBatch,
+    /// Empty boxes on their way back to threads.
+    boxes: Vec<Slot>,
 }
 
 impl Worker {
@@ -476,6 +480,8 @@ impl Worker {
             flushed: 0,
             reported_drop: false,
             reported_failure: false,
+            outgoing: SpanBatch::new(),
+            boxes: Vec::new(),
         };
         worker.restart_timer();
         worker
@@ -616,16 +622,18 @@ impl Worker {
             settled: false,
         });
         drop(st);
-        // The records become `SpanData` here, on this thread, not on the threads that ended them.
-        let mut batch: Vec<SpanData> = Vec::with_capacity(n);
+        // One batch for the exporter (pointers move); the records are read or turned into
+        // `SpanData` by the exporter, here, never on the threads that ended them.
+        let mut batch = std::mem::take(&mut self.outgoing);
         for b in &mut taken {
-            b.drain_into(&mut batch);
+            batch.append(b);
         }
-        self.recycle(taken);
         if let Some(resource) = resource {
             self.exporter.set_resource(&resource);
         }
-        let mut result = self.call(move |e| e.export(batch));
+        let mut result = self.call(|e| e.export_batch(&mut batch));
+        self.recycle(taken, &mut batch);
+        self.outgoing = batch;
         if result.is_ok() && deadline.is_some_and(|d| Instant::now() > d) {
             result = Err(ExportError::Timeout(timeout));
         }
@@ -650,18 +658,22 @@ impl Worker {
         (n, result)
     }
 
-    /// Keeps exported batches (their boxes now empty) for threads to take back, up to a
-    /// bound; the rest are freed here.
-    fn recycle(&self, batches: Vec<SpanBatch>) {
+    /// Gives the boxes of an exported batch back to the batches they came in, and keeps
+    /// those for threads to take back, up to a bound; the rest are freed here.
+    fn recycle(&mut self, batches: Vec<SpanBatch>, exported: &mut SpanBatch) {
+        self.boxes.extend(exported.recycle());
         let limit = self.shared.config.max_queue_size;
         let mut st = self.shared.lock();
-        for b in batches {
-            let boxes = b.spare_boxes();
-            if st.free.len() < FREE_BATCHES && st.free_boxes + boxes <= limit {
-                st.free_boxes += boxes;
+        for mut b in batches {
+            let room = b.capacity();
+            if st.free.len() < FREE_BATCHES && st.free_boxes + room <= limit {
+                b.take_spare(&mut self.boxes, room);
+                st.free_boxes += b.spare_boxes();
                 st.free.push(b);
             }
         }
+        drop(st);
+        self.boxes.clear();
     }
 
     /// Calls the exporter, turning a panic into an error.

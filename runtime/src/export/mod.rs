@@ -74,6 +74,16 @@ impl std::error::Error for ExportError {}
 pub trait SpanExporter: Send + fmt::Debug {
     /// Exports one batch.
     fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError>;
+    /// Exports one batch of spans in the form they finished in: what the processors call.
+    ///
+    /// The default turns them into [`SpanData`] ([`SpanBatch::to_vec`]) and calls
+    /// [`export`](SpanExporter::export). An exporter that only serializes spans can read them
+    /// in place instead, building nothing per span: the OTLP exporters encode protobuf
+    /// straight from the batch with `otlp::Encoder` (feature
+    /// `otlp-http` or `otlp-grpc`). What is left in `batch` afterwards is dropped.
+    fn export_batch(&mut self, batch: &mut SpanBatch) -> Result<(), ExportError> {
+        self.export(batch.to_vec())
+    }
     /// Receives the pipeline's resource once, before the first export.
     fn set_resource(&mut self, _resource: &Resource) {}
     /// Flushes anything the exporter buffers itself.
@@ -90,6 +100,9 @@ pub trait SpanExporter: Send + fmt::Debug {
 impl<E: SpanExporter + ?Sized> SpanExporter for Box<E> {
     fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
         (**self).export(batch)
+    }
+    fn export_batch(&mut self, batch: &mut SpanBatch) -> Result<(), ExportError> {
+        (**self).export_batch(batch)
     }
     fn set_resource(&mut self, resource: &Resource) {
         (**self).set_resource(resource);
@@ -185,13 +198,12 @@ impl SpanProcessor for SimpleSpanProcessor {
     fn on_end(&self, spans: &mut SpanBatch) {
         let n = spans.len();
         Counters::add(&self.counters.received, n);
-        let batch = spans.to_vec();
         let mut guard = self
             .exporter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(exporter) = guard.as_mut() {
-            match exporter.export(batch) {
+            match exporter.export_batch(spans) {
                 Ok(()) => Counters::add(&self.counters.exported, n),
                 Err(_) => Counters::add(&self.counters.failed, n),
             }

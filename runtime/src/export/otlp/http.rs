@@ -1,10 +1,10 @@
 //! OTLP/HTTP: protobuf or JSON bodies, sent with a blocking client.
 
 use super::retry::{Backoff, parse_retry_after};
-use super::{PartialSuccess, effective_timeout, error_text, json, to_request};
+use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, to_request};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::data::{Resource, SpanData};
-use crate::export::{ExportError, SpanExporter};
+use crate::export::{ExportError, SpanBatch, SpanExporter};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -41,15 +41,23 @@ const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 /// ```
 #[derive(Debug)]
 pub struct OtlpHttpExporter {
+    client: Client,
+    /// Protobuf bodies, encoded straight from the spans.
+    encoder: Encoder,
+    resource: Resource,
+    shut_down: bool,
+}
+
+/// What sends a body, apart from the encoder that builds it.
+#[derive(Debug)]
+struct Client {
     agent: ureq::Agent,
     endpoint: Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     json: bool,
     gzip: bool,
     timeout: Duration,
-    resource: Resource,
     partial: PartialSuccess,
-    shut_down: bool,
 }
 
 impl OtlpHttpExporter {
@@ -104,18 +112,23 @@ impl OtlpHttpExporter {
             .build()
             .new_agent();
         Ok(OtlpHttpExporter {
-            agent,
-            endpoint,
-            headers,
-            json,
-            gzip: compression == OtlpCompression::Gzip,
-            timeout,
+            client: Client {
+                agent,
+                endpoint,
+                headers,
+                json,
+                gzip: compression == OtlpCompression::Gzip,
+                timeout,
+                partial: PartialSuccess::default(),
+            },
+            encoder: Encoder::new(&Resource::default()),
             resource: Resource::default(),
-            partial: PartialSuccess::default(),
             shut_down: false,
         })
     }
+}
 
+impl Client {
     fn encode(&self, request: &ExportTraceServiceRequest) -> Result<Vec<u8>, ExportError> {
         let body = if self.json {
             json::encode(request)
@@ -123,16 +136,43 @@ impl OtlpHttpExporter {
         } else {
             request.encode_to_vec()
         };
-        if !self.gzip {
-            return Ok(body);
-        }
+        Ok(body)
+    }
+
+    fn gzip(body: &[u8]) -> Result<Vec<u8>, ExportError> {
         let mut gz = flate2::write::GzEncoder::new(
             Vec::with_capacity(body.len() / 4),
             flate2::Compression::fast(),
         );
-        gz.write_all(&body)
+        gz.write_all(body)
             .and_then(|()| gz.finish())
             .map_err(|e| ExportError::Failed(format!("gzip failed: {e}")))
+    }
+
+    /// Posts `body` (compressed first when configured) until it is accepted, fails for good,
+    /// or the time runs out.
+    fn post(&mut self, body: &[u8]) -> Result<(), ExportError> {
+        let compressed;
+        let body = if self.gzip {
+            compressed = Self::gzip(body)?;
+            &compressed[..]
+        } else {
+            body
+        };
+        let mut backoff = Backoff::new(Instant::now() + self.timeout);
+        loop {
+            let remaining = backoff.remaining();
+            if remaining.is_zero() {
+                return Err(ExportError::Timeout(self.timeout));
+            }
+            match self.attempt(body, remaining)? {
+                Attempt::Done => return Ok(()),
+                Attempt::Retry { hint, error } => match backoff.next_delay(hint) {
+                    Some(delay) => std::thread::sleep(delay),
+                    None => return Err(error),
+                },
+            }
+        }
     }
 
     /// One POST. `Ok(Ok(()))`: accepted; `Ok(Err(..))`: retryable, with the server's hint
@@ -243,25 +283,27 @@ impl SpanExporter for OtlpHttpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        let body = self.encode(&to_request(&batch, &self.resource))?;
-        let mut backoff = Backoff::new(Instant::now() + self.timeout);
-        loop {
-            let remaining = backoff.remaining();
-            if remaining.is_zero() {
-                return Err(ExportError::Timeout(self.timeout));
-            }
-            match self.attempt(&body, remaining)? {
-                Attempt::Done => return Ok(()),
-                Attempt::Retry { hint, error } => match backoff.next_delay(hint) {
-                    Some(delay) => std::thread::sleep(delay),
-                    None => return Err(error),
-                },
-            }
+        let body = self.client.encode(&to_request(&batch, &self.resource))?;
+        self.client.post(&body)
+    }
+
+    /// Protobuf bodies are encoded from the spans in place; JSON goes through `SpanData`.
+    fn export_batch(&mut self, batch: &mut SpanBatch) -> Result<(), ExportError> {
+        if self.client.json {
+            return self.export(batch.to_vec());
         }
+        if self.shut_down {
+            return Err(ExportError::Shutdown);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.client.post(self.encoder.encode(batch))
     }
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
+        self.encoder.set_resource(resource);
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod encode;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
@@ -40,6 +41,7 @@ mod json;
 mod retry;
 mod transform;
 
+pub use encode::Encoder;
 #[cfg(feature = "otlp-grpc")]
 pub use grpc::OtlpGrpcExporter;
 #[cfg(feature = "otlp-http")]

@@ -33,11 +33,7 @@ pub fn to_request(spans: &[SpanData], resource: &Resource) -> ExportTraceService
     }
     ExportTraceServiceRequest {
         resource_spans: vec![trace::ResourceSpans {
-            resource: Some(resource::Resource {
-                attributes: key_values(resource.attributes()),
-                dropped_attributes_count: 0,
-                entity_refs: Vec::new(),
-            }),
+            resource: Some(to_request_resource(resource)),
             scope_spans: vec![trace::ScopeSpans {
                 scope: Some(common::InstrumentationScope {
                     name: SCOPE_NAME.to_owned(),
@@ -50,6 +46,15 @@ pub fn to_request(spans: &[SpanData], resource: &Resource) -> ExportTraceService
             }],
             schema_url: String::new(),
         }],
+    }
+}
+
+/// The OTLP form of `resource`.
+pub(super) fn to_request_resource(resource: &Resource) -> resource::Resource {
+    resource::Resource {
+        attributes: key_values(resource.attributes()),
+        dropped_attributes_count: 0,
+        entity_refs: Vec::new(),
     }
 }
 
