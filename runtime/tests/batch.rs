@@ -570,3 +570,66 @@ fn memory_stays_bounded_by_the_queue_under_sustained_overload() {
     assert_balanced(stats);
     assert_eq!(stats.exported as usize, mock.exported());
 }
+
+/// An exporter that takes batches in place and records their sizes; `export` is never called.
+#[derive(Debug, Clone, Default)]
+struct InPlace(Arc<Mutex<Vec<usize>>>);
+
+impl SpanExporter for InPlace {
+    fn export(&mut self, _batch: Vec<SpanData>) -> Result<(), ExportError> {
+        panic!("the processors call export_batch");
+    }
+    fn export_batch(&mut self, batch: &mut SpanBatch) -> Result<(), ExportError> {
+        let names: Vec<String> = batch.drain().map(|s| s.name.into_owned()).collect();
+        assert!(names.iter().all(|n| n == "in-place"), "{names:?}");
+        self.0.lock().unwrap().push(names.len());
+        Ok(())
+    }
+}
+
+#[test]
+fn the_batch_processor_hands_the_exporter_merged_thread_batches_in_place() {
+    let _lock = pipeline_lock();
+    let exporter = InPlace::default();
+    let config = BatchConfig::default()
+        .with_max_export_batch_size(50)
+        .with_scheduled_delay(HOUR);
+    let guard = Pipeline::builder()
+        .with_batch_exporter_config(exporter.clone(), config)
+        .install();
+    // Each root span is handed over alone as it ends: 4 threads x 40 batches of one.
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(|| {
+                for _ in 0..40 {
+                    traced_runtime::span("in-place").start().end();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    guard.force_flush(LONG).unwrap();
+    let sizes = exporter.0.lock().unwrap().clone();
+    assert_eq!(sizes.iter().sum::<usize>(), 160, "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= 50), "{sizes:?}");
+    assert!(
+        sizes.iter().any(|&n| n > 1),
+        "thread batches merged: {sizes:?}"
+    );
+    let stats = guard.pipeline().processor().stats();
+    assert_eq!((stats.exported, stats.failed), (160, 0));
+}
+
+#[test]
+fn the_simple_processor_hands_the_exporter_spans_in_place() {
+    let _lock = pipeline_lock();
+    let exporter = InPlace::default();
+    let guard = Pipeline::builder()
+        .with_simple_exporter(exporter.clone())
+        .install();
+    traced_runtime::span("in-place").start().end();
+    assert_eq!(*exporter.0.lock().unwrap(), [1]);
+    assert_eq!(guard.pipeline().processor().stats().failed, 0);
+}

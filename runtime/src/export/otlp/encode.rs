@@ -201,19 +201,12 @@ fn put_delimited_head(tag: u32, len: usize, o: &mut Out<'_>) {
 
 #[inline]
 fn str_len(tag: u32, s: &str) -> usize {
-    if s.is_empty() {
-        0
-    } else {
-        delimited_len(tag, s.len())
-    }
+    bytes_len(tag, s.as_bytes())
 }
 
 #[inline]
 fn put_str(tag: u32, s: &str, o: &mut Out<'_>) {
-    if !s.is_empty() {
-        put_delimited_head(tag, s.len(), o);
-        o.bytes(s.as_bytes());
-    }
+    put_bytes(tag, s.as_bytes(), o);
 }
 
 #[inline]
@@ -937,12 +930,7 @@ mod tests {
     use proptest::prelude::*;
     use prost::Message as _;
 
-    static CODE: CodeLocation = CodeLocation {
-        module_path: "shop::payments",
-        function: "charge",
-        file: "src/payments.rs",
-        line: 42,
-    };
+    use crate::export::otlp::transform::tests::CODE;
 
     fn resource() -> Resource {
         let mut r = Resource::default();
@@ -1008,6 +996,22 @@ mod tests {
             encode_varint(v, &mut prost);
             assert_eq!(ours, prost, "{v}");
         }
+    }
+
+    #[test]
+    fn a_function_span_takes_the_plain_path_and_a_rare_part_does_not() {
+        let mut slot = function_span(1);
+        let mut cache = CodeCache::default();
+        // SAFETY: made by `record`.
+        let view = unsafe { slot.assume_init_ref() }.view();
+        let code = CodeAttributes::of(&view).unwrap();
+        let bytes = cache.get(&code).to_vec();
+        assert!(PlainSpan::of(&view, Some(&bytes)).is_some());
+        rec(&mut slot).set_status(Status::Ok);
+        // SAFETY: as above.
+        let view = unsafe { slot.assume_init_ref() }.view();
+        assert!(PlainSpan::of(&view, Some(&bytes)).is_none());
+        SpanBatch::one(slot).clear();
     }
 
     #[test]

@@ -201,12 +201,13 @@ fn any_value(value: &Value) -> common::AnyValue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::ids::{SpanId, TraceFlags, TraceId, TraceState};
     use crate::span::CodeLocation;
 
-    static CODE: CodeLocation = CodeLocation {
+    /// A `#[traced]` function's location, for the OTLP tests.
+    pub(in crate::export::otlp) static CODE: CodeLocation = CodeLocation {
         module_path: "shop::payments",
         function: "charge",
         file: "src/payments.rs",
