@@ -148,6 +148,13 @@ impl Record {
         self.cold.get_or_insert_with(new_cold)
     }
 
+    /// The inline attributes.
+    #[inline]
+    pub(crate) fn inline(&self) -> &[Attr] {
+        // SAFETY: the first `len` entries are initialized.
+        unsafe { &*(&raw const self.attrs[..usize::from(self.len)] as *const [Attr]) }
+    }
+
     fn inline_mut(&mut self) -> &mut [Attr] {
         // SAFETY: the first `len` entries are initialized.
         unsafe { &mut *(&raw mut self.attrs[..usize::from(self.len)] as *mut [Attr]) }
@@ -423,8 +430,7 @@ impl Record {
     /// [`into_span_data`]: Record::into_span_data
     #[inline]
     pub(crate) fn view(&self) -> SpanView<'_> {
-        // SAFETY: the first `len` entries are initialized.
-        let inline = unsafe { &*(&raw const self.attrs[..usize::from(self.len)] as *const [Attr]) };
+        let inline = self.inline();
         let (start, end) = clock::to_unix_nanos_pair(self.start, self.end);
         let mut view = SpanView {
             trace_id: self.trace_id,
@@ -713,20 +719,22 @@ impl SpanBatch {
         out.append(&mut self.data);
     }
 
-    /// Each span, borrowed in place, in the order [`drain`](SpanBatch::drain) gives them.
-    pub(crate) fn views(&self) -> impl Iterator<Item = SpanView<'_>> {
+    /// The records, in order, each borrowed in place (the spans given as `SpanData` are in
+    /// [`data`](SpanBatch::data), after them).
+    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
         let records = &self.slots[..self.full];
-        records
-            .iter()
-            .enumerate()
-            .map(move |(i, slot)| {
-                if let Some(ahead) = records.get(i + PREFETCH_AHEAD) {
-                    prefetch(ahead);
-                }
-                // SAFETY: `slots[..full]` hold records.
-                unsafe { slot.assume_init_ref() }.view()
-            })
-            .chain(self.data.iter().map(SpanData::view))
+        records.iter().enumerate().map(move |(i, slot)| {
+            if let Some(ahead) = records.get(i + PREFETCH_AHEAD) {
+                prefetch(ahead);
+            }
+            // SAFETY: `slots[..full]` hold records.
+            unsafe { slot.assume_init_ref() }
+        })
+    }
+
+    /// The spans given as `SpanData`, after the records.
+    pub(crate) fn data(&self) -> &[SpanData] {
+        &self.data
     }
 
     /// Moves every span of `other` to the end of this batch (records before spans given as

@@ -16,12 +16,14 @@
 use super::transform::{SCOPE_NAME, SCOPE_VERSION, to_request_resource};
 use crate::data::{Event, Link, Resource, SpanKind, Status};
 use crate::ids::{TraceFlags, TraceState};
-use crate::record::{INLINE_ATTRS, SpanBatch, SpanView};
+use crate::record::{SpanBatch, SpanView};
 use crate::span::CodeLocation;
 use crate::value::{Array, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::common::v1 as common;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 use std::mem::MaybeUninit;
+
+mod plain;
 
 /// Encodes batches of spans as the body of an OTLP `ExportTraceServiceRequest` in protobuf
 /// (what OTLP/HTTP posts and OTLP/gRPC sends), without building the message types.
@@ -91,8 +93,13 @@ impl Encoder {
         }
         let head = ENVELOPE_KEYS + self.resource.len() + self.scope.len();
         self.buf.resize(head, 0);
-        for span in spans.views() {
-            encode_span(&span, &mut self.buf, &mut self.code);
+        for r in spans.records() {
+            if !plain::encode(r, &mut self.code, &mut self.buf) {
+                encode_span(&r.view(), &mut self.buf, &mut self.code);
+            }
+        }
+        for data in spans.data() {
+            encode_span(&data.view(), &mut self.buf, &mut self.code);
         }
         // Now the envelope, right before the spans:
         // ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, 2: ScopeSpans { 1: scope, 2: spans } } }
@@ -492,191 +499,6 @@ impl CodeAttributes {
     }
 }
 
-/// The common span, written with few, mostly fixed-size copies: ids, a name, a kind, two
-/// times, attributes inline in the record with numbers or strings, the `code.*` attributes
-/// (encoded once per callsite), and nothing rarer (no trace state, status, events, links,
-/// other attributes or drops). The bytes are those of the general path (tests compare both
-/// with prost's).
-struct PlainSpan<'s, 'c> {
-    s: &'s SpanView<'s>,
-    code: Option<&'c [u8]>,
-    /// The inline attributes, ready to write.
-    attrs: [PlainAttr<'s>; INLINE_ATTRS],
-    /// `Span`'s length.
-    len: usize,
-}
-
-/// An attribute of a [`PlainSpan`]: its key, and its value's `AnyValue` field (key, then a
-/// varint, 8 bytes or a string's length) followed by `text` for a string.
-#[derive(Clone, Copy, Default)]
-struct PlainAttr<'s> {
-    key: &'s str,
-    value: [u8; 11],
-    value_len: u8,
-    text: &'s [u8],
-}
-
-impl PlainAttr<'_> {
-    /// The `KeyValue`'s length.
-    #[inline(always)]
-    fn kv_len(&self) -> usize {
-        delimited_len(1, self.key.len())
-            + delimited_len(2, usize::from(self.value_len) + self.text.len())
-    }
-}
-
-/// The value's field in `value`, and its length; `None` for an array.
-#[inline(always)]
-fn plain_value<'a>(value: &'a Value, out: &mut [u8; 11]) -> Option<(u8, &'a [u8])> {
-    fn varint(key: u32, wire_type: WireType, v: u64, out: &mut [u8; 11]) -> u8 {
-        out[0] = ((key << 3) | wire_type as u32) as u8;
-        if v < 0x80 {
-            out[1] = v as u8;
-            2
-        } else {
-            let mut rest = &mut out[1..];
-            encode_varint(v, &mut rest);
-            (11 - rest.len()) as u8
-        }
-    }
-    Some(match value {
-        Value::I64(v) => (varint(any::INT, WireType::Varint, *v as u64, out), &[][..]),
-        Value::Bool(v) => (
-            varint(any::BOOL, WireType::Varint, u64::from(*v), out),
-            &[][..],
-        ),
-        Value::F64(v) => {
-            out[0] = ((any::DOUBLE << 3) | WireType::SixtyFourBit as u32) as u8;
-            out[1..9].copy_from_slice(&v.to_bits().to_le_bytes());
-            (9, &[][..])
-        }
-        Value::String(text) => {
-            let text = text.as_str().as_bytes();
-            let n = varint(
-                any::STRING,
-                WireType::LengthDelimited,
-                text.len() as u64,
-                out,
-            );
-            (n, text)
-        }
-        Value::Array(_) => return None,
-    })
-}
-
-impl<'s, 'c> PlainSpan<'s, 'c> {
-    /// The span as a plain one, unless it has something rarer. `code`: the span's `code.*`
-    /// attributes, when it has a location and none of its own attributes is one of them.
-    #[inline]
-    fn of(s: &'s SpanView<'s>, code: Option<&'c [u8]>) -> Option<Self> {
-        let plain = s.attributes.is_empty()
-            && s.events.is_empty()
-            && s.links.is_empty()
-            && s.trace_state.is_empty()
-            && matches!(s.status, Status::Unset)
-            && s.dropped_attributes_count == 0
-            && s.dropped_events_count == 0
-            && s.dropped_links_count == 0
-            && s.start_time_unix_nano != 0
-            && s.end_time_unix_nano != 0
-            && !s.name.is_empty();
-        if !plain {
-            return None;
-        }
-        let mut len = IDS.len()
-            + if s.parent_span_id.is_valid() { PARENT.len() } else { 0 }
-            + delimited_len(span::NAME, s.name.len())
-            + 2 // kind
-            + TIMES.len()
-            + TAIL.len()
-            + code.map_or(0, <[u8]>::len);
-        let mut attrs = [PlainAttr::default(); INLINE_ATTRS];
-        for (a, out) in s.inline.iter().zip(&mut attrs) {
-            if a.key.is_empty() || (s.code.is_some() && a.key.starts_with("code.")) {
-                return None;
-            }
-            let (n, text) = plain_value(&a.value, &mut out.value)?;
-            out.key = a.key;
-            out.value_len = n;
-            out.text = text;
-            len += delimited_len(span::ATTRIBUTES, out.kv_len());
-        }
-        Some(PlainSpan {
-            s,
-            code,
-            attrs,
-            len,
-        })
-    }
-
-    #[inline]
-    fn encode(&self, buf: &mut Vec<u8>) {
-        let s = self.s;
-        write_at_end(buf, delimited_len(SCOPE_SPANS_SPANS, self.len), |o| {
-            put_delimited_head(SCOPE_SPANS_SPANS, self.len, o);
-            let mut ids = IDS;
-            ids[2..18].copy_from_slice(&s.trace_id.to_bytes());
-            ids[20..28].copy_from_slice(&s.span_id.to_bytes());
-            o.bytes(&ids);
-            if s.parent_span_id.is_valid() {
-                let mut parent = PARENT;
-                parent[2..].copy_from_slice(&s.parent_span_id.to_bytes());
-                o.bytes(&parent);
-            }
-            put_delimited_head(span::NAME, s.name.len(), o);
-            o.bytes(s.name.as_bytes());
-            o.bytes(&[
-                ((span::KIND << 3) | WireType::Varint as u32) as u8,
-                kind(s.kind) as u8,
-            ]);
-            let mut times = TIMES;
-            times[1..9].copy_from_slice(&s.start_time_unix_nano.to_le_bytes());
-            times[10..].copy_from_slice(&s.end_time_unix_nano.to_le_bytes());
-            o.bytes(&times);
-            for a in &self.attrs[..s.inline.len()] {
-                put_delimited_head(span::ATTRIBUTES, a.kv_len(), o);
-                put_delimited_head(1, a.key.len(), o);
-                o.bytes(a.key.as_bytes());
-                put_delimited_head(2, usize::from(a.value_len) + a.text.len(), o);
-                o.bytes(&a.value[..usize::from(a.value_len)]);
-                o.bytes(a.text);
-            }
-            if let Some(code) = self.code {
-                o.bytes(code);
-            }
-            let mut tail = TAIL;
-            tail[4..].copy_from_slice(&flags(s.flags, s.parent_is_remote).to_le_bytes());
-            o.bytes(&tail);
-        });
-    }
-}
-
-/// `trace_id` (1) and `span_id` (2): keys, lengths, room for the ids.
-const IDS: [u8; 28] = {
-    let mut b = [0; 28];
-    b[0] = (span::TRACE_ID << 3) as u8 | WireType::LengthDelimited as u8;
-    b[1] = 16;
-    b[18] = (span::SPAN_ID << 3) as u8 | WireType::LengthDelimited as u8;
-    b[19] = 8;
-    b
-};
-
-/// `parent_span_id` (4).
-const PARENT: [u8; 10] = {
-    let mut b = [0; 10];
-    b[0] = (span::PARENT_SPAN_ID << 3) as u8 | WireType::LengthDelimited as u8;
-    b[1] = 8;
-    b
-};
-
-/// `start_time_unix_nano` (7) and `end_time_unix_nano` (8), fixed64.
-const TIMES: [u8; 18] = {
-    let mut b = [0; 18];
-    b[0] = (span::START << 3) as u8 | WireType::SixtyFourBit as u8;
-    b[9] = (span::END << 3) as u8 | WireType::SixtyFourBit as u8;
-    b
-};
-
 /// An empty `status` (15) and the `flags` (16, fixed32, a two-byte key).
 const TAIL: [u8; 8] = [
     (span::STATUS << 3) as u8 | WireType::LengthDelimited as u8,
@@ -695,26 +517,44 @@ const CODE_CACHE_SLOTS: usize = 64;
 /// The encoded `code.*` attributes of the callsites seen last, by the address of their
 /// (static) location: a table of [`CODE_CACHE_SLOTS`] slots, a callsite in the slot its
 /// address picks, replacing whatever was there.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct CodeCache {
-    slots: Vec<Option<(usize, Box<[u8]>)>>,
+    /// `(address, bytes)`; address 0 for an empty slot.
+    slots: Box<[(usize, Box<[u8]>); CODE_CACHE_SLOTS]>,
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        CodeCache {
+            slots: Box::new(std::array::from_fn(|_| (0, Box::default()))),
+        }
+    }
 }
 
 impl CodeCache {
     /// The three `code.*` attributes of `code`'s callsite, as `Span.attributes` fields.
     #[inline]
-    fn get(&mut self, code: &CodeAttributes) -> &[u8] {
-        if self.slots.is_empty() {
-            self.slots.resize(CODE_CACHE_SLOTS, None);
-        }
-        let at = std::ptr::from_ref(code.code) as usize;
+    fn get(&mut self, code: &'static CodeLocation) -> &[u8] {
+        let at = std::ptr::from_ref(code) as usize;
         let slot = &mut self.slots[(at / align_of::<CodeLocation>()) % CODE_CACHE_SLOTS];
-        if slot.as_ref().is_none_or(|(addr, _)| *addr != at) {
-            let mut bytes = Vec::new();
-            write_at_end(&mut bytes, code.len(), |o| code.put(o));
-            *slot = Some((at, bytes.into_boxed_slice()));
+        if slot.0 != at {
+            Self::fill(slot, code);
         }
-        slot.as_ref().map_or(&[], |(_, bytes)| bytes)
+        &slot.1
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fill(slot: &mut (usize, Box<[u8]>), code: &'static CodeLocation) {
+        let all = CodeAttributes {
+            code,
+            function: true,
+            file: true,
+            line: true,
+        };
+        let mut bytes = Vec::new();
+        write_at_end(&mut bytes, all.len(), |o| all.put(o));
+        *slot = (std::ptr::from_ref(code) as usize, bytes.into_boxed_slice());
     }
 }
 
@@ -770,18 +610,12 @@ fn encode_span(s: &SpanView<'_>, buf: &mut Vec<u8>, cache: &mut CodeCache) {
     let cached = code
         .as_ref()
         .filter(|c| c.function && c.file && c.line)
-        .map(|c| cache.get(c));
+        .map(|c| cache.get(c.code));
     let (status_code, status_message) = status_parts(s.status);
     let status_len = str_len(2, status_message) + varint_len(3, status_code);
     let flags = flags(s.flags, s.parent_is_remote);
     let kind = kind(s.kind);
 
-    if (code.is_none() || cached.is_some())
-        && let Some(plain) = PlainSpan::of(s, cached)
-    {
-        plain.encode(buf);
-        return;
-    }
     let mut len = bytes_len(span::TRACE_ID, &trace_id)
         + bytes_len(span::SPAN_ID, &span_id)
         + str_len(span::TRACE_STATE, trace_state)
@@ -1002,15 +836,16 @@ mod tests {
     fn a_function_span_takes_the_plain_path_and_a_rare_part_does_not() {
         let mut slot = function_span(1);
         let mut cache = CodeCache::default();
-        // SAFETY: made by `record`.
-        let view = unsafe { slot.assume_init_ref() }.view();
-        let code = CodeAttributes::of(&view).unwrap();
-        let bytes = cache.get(&code).to_vec();
-        assert!(PlainSpan::of(&view, Some(&bytes)).is_some());
+        let mut buf = Vec::new();
+        assert!(plain::encode(rec(&mut slot), &mut cache, &mut buf));
+        assert!(!buf.is_empty());
         rec(&mut slot).set_status(Status::Ok);
-        // SAFETY: as above.
-        let view = unsafe { slot.assume_init_ref() }.view();
-        assert!(PlainSpan::of(&view, Some(&bytes)).is_none());
+        let mut other = Vec::new();
+        assert!(!plain::encode(rec(&mut slot), &mut cache, &mut other));
+        assert!(
+            other.is_empty(),
+            "nothing written when the plain path declines"
+        );
         SpanBatch::one(slot).clear();
     }
 
@@ -1150,16 +985,87 @@ mod tests {
         }
     }
 
+    /// Names of every length class: one byte, short, past 16 bytes (a `memcpy`), past 127
+    /// (a two-byte length).
+    const NAMES: [&str; 4] = [
+        "s",
+        "charge",
+        "charge-payment-with-card",
+        "a name long enough that its length takes two bytes as a varint, which no name shorter than one hundred and twenty-eight bytes does",
+    ];
+
+    prop_compose! {
+        /// Records as the hot path makes them, with nothing rare, unless an inline value is
+        /// an array or a key is empty or `code.*` (the plain path declines those).
+        fn plain_span()(
+            name in 0..NAMES.len(),
+            kind in 0..5_u8,
+            parent in proptest::option::of(1..=u64::MAX),
+            trace in 1..=u128::MAX,
+            span in 1..=u64::MAX,
+            remote in any::<bool>(),
+            sampled in any::<bool>(),
+            inline in proptest::collection::vec((0..KEYS.len(), prop_oneof![
+                4 => value(),
+                1 => ".{100,300}".prop_map(|s| s.as_str().to_value()),
+            ]), 0..=INLINE),
+            code in any::<bool>(),
+        ) -> Slot {
+            let mut slot = record(NAMES[name], span);
+            let r = rec(&mut slot);
+            r.trace_id = TraceId::from_u128(trace);
+            r.kind = [SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer][usize::from(kind)];
+            r.parent_span_id = parent.map_or(SpanId::INVALID, SpanId::from_u64);
+            if remote {
+                r.bits |= crate::record::bits::PARENT_REMOTE;
+            }
+            r.flags = crate::ids::TraceFlags::default().with_sampled(sampled);
+            for (key, v) in inline {
+                r.push_attribute_with(KEYS[key], |out| Some(out.write(v)));
+            }
+            if code {
+                r.code = Some(&CODE);
+            }
+            slot
+        }
+    }
+
+    const INLINE: usize = crate::record::INLINE_ATTRS;
+
+    fn batch_of(spans: Vec<Slot>) -> SpanBatch {
+        let mut batch = SpanBatch::new();
+        for s in spans {
+            batch.push(s);
+        }
+        batch
+    }
+
     proptest! {
+        #[test]
+        fn plain_records_encode_as_prost_encodes_the_official_message(
+            spans in proptest::collection::vec(plain_span(), 1..5)
+        ) {
+            let mut batch = batch_of(spans);
+            // The plain path is taken unless the record has an array, an empty key, or a
+            // `code.*` key beside a location.
+            let mut cache = CodeCache::default();
+            for r in batch.records() {
+                let declines = r.inline().iter().any(|a| {
+                    a.key.is_empty()
+                        || matches!(a.value, Value::Array(_))
+                        || (r.code.is_some() && a.key.starts_with("code."))
+                });
+                prop_assert_eq!(plain::encode(r, &mut cache, &mut Vec::new()), !declines);
+            }
+            let (ours, official) = both(&mut batch);
+            prop_assert_eq!(ours, official);
+        }
+
         #[test]
         fn any_batch_encodes_as_prost_encodes_the_official_message(
             spans in proptest::collection::vec(span(), 0..5)
         ) {
-            let mut batch = SpanBatch::new();
-            for s in spans {
-                batch.push(s);
-            }
-            let (ours, official) = both(&mut batch);
+            let (ours, official) = both(&mut batch_of(spans));
             prop_assert_eq!(ours, official);
         }
     }

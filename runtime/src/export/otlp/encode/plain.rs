@@ -1,0 +1,273 @@
+//! The common span, written straight from its record: ids, a static name, a kind, two clock
+//! readings, inline attributes holding numbers or strings, and a `code.*` location, with
+//! nothing rarer (no [`Cold`](crate::record::Cold) part). That is the span of almost every
+//! `#[traced]` call, so this path is the encoder's cost per span.
+//!
+//! It reads the record in place (no [`SpanView`](crate::record::SpanView) is built), computes
+//! the span's length in one pass over its attributes, then writes every field through a raw
+//! pointer kept in a register: fixed-size stores for ids, times and keys, and short copies
+//! done inline rather than through `memcpy`. The room it writes into is reserved up front for
+//! a bound that each write stays within by construction (every varint ≤ 10 bytes), so a
+//! mistake in the exact length cannot write out of bounds; the exact length is then checked
+//! against what was written. The bytes are those of the general path and of prost (tests
+//! compare them).
+
+use super::{CodeCache, SCOPE_SPANS_SPANS, TAIL, any, flags, kind, span};
+use crate::clock;
+use crate::record::{Attr, INLINE_ATTRS, Record};
+use crate::value::Value;
+use prost::encoding::{WireType, encoded_len_varint};
+use std::ptr;
+
+/// A one-byte key (field numbers below 16).
+const fn key(tag: u32, wire_type: WireType) -> u8 {
+    ((tag << 3) | wire_type as u32) as u8
+}
+
+/// The length of a length-delimited field with a one-byte key holding `len` bytes.
+#[inline(always)]
+fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// The most bytes a field with a one-byte key and a varint length takes besides its content.
+const FIELD_HEAD_MAX: usize = 11;
+
+/// The length of the `AnyValue` holding `value`, `None` for an array (the general path's).
+#[inline(always)]
+fn any_value_len(value: &Value) -> Option<usize> {
+    Some(match value {
+        Value::I64(v) => 1 + encoded_len_varint(*v as u64),
+        Value::Bool(_) => 2,
+        Value::F64(_) => 9,
+        Value::String(s) => field_len(s.as_str().len()),
+        Value::Array(_) => return None,
+    })
+}
+
+/// Encodes `r` as an element of `ScopeSpans.spans` at the end of `buf`, if it is plain (see
+/// the module documentation); otherwise writes nothing and returns `false`.
+#[inline]
+pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bool {
+    if r.cold.is_some() || r.name.is_empty() {
+        return false;
+    }
+    let inline = r.inline();
+    // Pass 1: lengths, and a bound on what pass 2 writes that does not depend on them.
+    let mut kv_lens = [0_usize; INLINE_ATTRS];
+    let mut attrs_len = 0;
+    let mut attrs_bound = 0;
+    for (a, kv_len) in inline.iter().zip(&mut kv_lens) {
+        if a.key.is_empty() || (r.code.is_some() && a.key.starts_with("code.")) {
+            return false;
+        }
+        let Some(value_len) = any_value_len(&a.value) else {
+            return false;
+        };
+        *kv_len = field_len(a.key.len()) + field_len(value_len);
+        attrs_len += field_len(*kv_len);
+        let text = match &a.value {
+            Value::String(s) => s.as_str().len(),
+            _ => 0,
+        };
+        // KeyValue head, key head and key, value head, AnyValue (key, varint or 8 bytes or
+        // length, text).
+        attrs_bound += 4 * FIELD_HEAD_MAX + a.key.len() + text;
+    }
+    let (start, end) = clock::to_unix_nanos_pair(r.start, r.end);
+    if start == 0 || end == 0 {
+        return false;
+    }
+    let code: &[u8] = match r.code {
+        Some(c) => cache.get(c),
+        None => &[],
+    };
+    let parent = r.parent_span_id.is_valid();
+    let len = 28 // trace and span ids
+        + if parent { 10 } else { 0 }
+        + field_len(r.name.len())
+        + 2 // kind
+        + 18 // times
+        + attrs_len
+        + code.len()
+        + TAIL.len();
+    let whole = 1 + encoded_len_varint(len as u64) + len;
+    let bound = FIELD_HEAD_MAX
+        + 38
+        + FIELD_HEAD_MAX
+        + r.name.len()
+        + 2
+        + 18
+        + attrs_bound
+        + code.len()
+        + TAIL.len();
+    buf.reserve(bound);
+    // SAFETY: `bound` bytes are reserved past the end of `buf`, and every write below stays
+    // within its term of `bound` (heads ≤ FIELD_HEAD_MAX, fixed parts as counted, copies of
+    // exactly their source). The first `written` bytes are initialized, front to back.
+    unsafe {
+        let base = buf.as_mut_ptr().add(buf.len());
+        let mut p = base;
+        p = put_byte(p, key(SCOPE_SPANS_SPANS, WireType::LengthDelimited));
+        p = put_varint(p, len as u64);
+        p = put_byte(p, key(span::TRACE_ID, WireType::LengthDelimited));
+        p = put_byte(p, 16);
+        p = put_array(p, r.trace_id.to_bytes());
+        p = put_byte(p, key(span::SPAN_ID, WireType::LengthDelimited));
+        p = put_byte(p, 8);
+        p = put_array(p, r.span_id.to_bytes());
+        if parent {
+            p = put_byte(p, key(span::PARENT_SPAN_ID, WireType::LengthDelimited));
+            p = put_byte(p, 8);
+            p = put_array(p, r.parent_span_id.to_bytes());
+        }
+        p = put_byte(p, key(span::NAME, WireType::LengthDelimited));
+        p = put_varint(p, r.name.len() as u64);
+        p = put_slice(p, r.name.as_bytes());
+        p = put_byte(p, key(span::KIND, WireType::Varint));
+        p = put_byte(p, kind(r.kind) as u8);
+        p = put_byte(p, key(span::START, WireType::SixtyFourBit));
+        p = put_array(p, start.to_le_bytes());
+        p = put_byte(p, key(span::END, WireType::SixtyFourBit));
+        p = put_array(p, end.to_le_bytes());
+        for (a, &kv_len) in inline.iter().zip(&kv_lens) {
+            p = put_attribute(p, a, kv_len);
+        }
+        p = put_slice(p, code);
+        let mut tail = TAIL;
+        tail[4..].copy_from_slice(
+            &flags(r.flags, r.bits & crate::record::bits::PARENT_REMOTE != 0).to_le_bytes(),
+        );
+        p = put_array(p, tail);
+        let written = p.offset_from(base) as usize;
+        assert_eq!(
+            written, whole,
+            "a plain span's length and its bytes disagree"
+        );
+        buf.set_len(buf.len() + written);
+    }
+    true
+}
+
+/// Writes an inline attribute as a `Span.attributes` field: `KeyValue { 1: key, 2: value }`
+/// of `kv_len` bytes.
+///
+/// # Safety
+/// `p` must be valid for the field's bytes (at most `4 * FIELD_HEAD_MAX` besides the key and
+/// a string's bytes), and the value must not be an array.
+#[inline(always)]
+unsafe fn put_attribute(mut p: *mut u8, a: &Attr, kv_len: usize) -> *mut u8 {
+    // SAFETY: the caller's.
+    unsafe {
+        p = put_byte(p, key(span::ATTRIBUTES, WireType::LengthDelimited));
+        p = put_varint(p, kv_len as u64);
+        // KeyValue { 1: key, 2: value }
+        p = put_byte(p, key(1, WireType::LengthDelimited));
+        p = put_varint(p, a.key.len() as u64);
+        p = put_slice(p, a.key.as_bytes());
+        p = put_byte(p, key(2, WireType::LengthDelimited));
+        p = match &a.value {
+            Value::I64(v) => {
+                let v = *v as u64;
+                p = put_varint(p, 1 + encoded_len_varint(v) as u64);
+                p = put_byte(p, key(any::INT, WireType::Varint));
+                put_varint(p, v)
+            }
+            Value::String(s) => {
+                let s = s.as_str().as_bytes();
+                p = put_varint(p, field_len(s.len()) as u64);
+                p = put_byte(p, key(any::STRING, WireType::LengthDelimited));
+                p = put_varint(p, s.len() as u64);
+                put_slice(p, s)
+            }
+            Value::Bool(v) => {
+                p = put_byte(p, 2);
+                p = put_byte(p, key(any::BOOL, WireType::Varint));
+                put_byte(p, u8::from(*v))
+            }
+            Value::F64(v) => {
+                p = put_byte(p, 9);
+                p = put_byte(p, key(any::DOUBLE, WireType::SixtyFourBit));
+                put_array(p, v.to_bits().to_le_bytes())
+            }
+            // Pass 1 returned for an array.
+            Value::Array(_) => p,
+        };
+        p
+    }
+}
+
+/// Writes `b` at `p`; returns the next position.
+///
+/// # Safety
+/// `p` must be valid for one byte of writes.
+#[inline(always)]
+unsafe fn put_byte(p: *mut u8, b: u8) -> *mut u8 {
+    // SAFETY: the caller's.
+    unsafe {
+        p.write(b);
+        p.add(1)
+    }
+}
+
+/// Writes `bytes` at `p`: a fixed-size copy, done with plain stores.
+///
+/// # Safety
+/// `p` must be valid for `N` bytes of writes.
+#[inline(always)]
+unsafe fn put_array<const N: usize>(p: *mut u8, bytes: [u8; N]) -> *mut u8 {
+    // SAFETY: the caller's; an array may be written unaligned.
+    unsafe {
+        p.cast::<[u8; N]>().write_unaligned(bytes);
+        p.add(N)
+    }
+}
+
+/// Writes `v` as a protobuf varint (the bytes prost's `encode_varint` writes).
+///
+/// # Safety
+/// `p` must be valid for `encoded_len_varint(v)` bytes of writes (at most 10).
+#[inline(always)]
+unsafe fn put_varint(mut p: *mut u8, mut v: u64) -> *mut u8 {
+    // SAFETY: the caller's; one byte per 7 bits of `v`.
+    unsafe {
+        while v >= 0x80 {
+            p = put_byte(p, (v as u8) | 0x80);
+            v >>= 7;
+        }
+        put_byte(p, v as u8)
+    }
+}
+
+/// Copies `src` to `p`. Keys, names and short strings (up to 16 bytes) take two overlapping
+/// unaligned loads and stores, with no call; longer ones go through `memcpy`.
+///
+/// # Safety
+/// `p` must be valid for `src.len()` bytes of writes, and not overlap `src`.
+#[inline(always)]
+unsafe fn put_slice(p: *mut u8, src: &[u8]) -> *mut u8 {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: each load reads inside `src` and each store writes inside `p..p + n` (the two
+    // halves overlap when `n` is not twice the width).
+    unsafe {
+        if n > 16 {
+            ptr::copy_nonoverlapping(s, p, n);
+        } else if n >= 8 {
+            let head = s.cast::<u64>().read_unaligned();
+            let tail = s.add(n - 8).cast::<u64>().read_unaligned();
+            p.cast::<u64>().write_unaligned(head);
+            p.add(n - 8).cast::<u64>().write_unaligned(tail);
+        } else if n >= 4 {
+            let head = s.cast::<u32>().read_unaligned();
+            let tail = s.add(n - 4).cast::<u32>().read_unaligned();
+            p.cast::<u32>().write_unaligned(head);
+            p.add(n - 4).cast::<u32>().write_unaligned(tail);
+        } else if n > 0 {
+            *p = *s;
+            *p.add(n / 2) = *s.add(n / 2);
+            *p.add(n - 1) = *s.add(n - 1);
+        }
+        p.add(n)
+    }
+}
