@@ -1,14 +1,18 @@
-//! OTLP/gRPC: the generated tonic client, on a small runtime the exporter owns.
+//! OTLP/gRPC: a tonic client on a small runtime the exporter owns, sending the bytes of
+//! traced's own [`Encoder`] as the `Export` request.
 
 use super::retry::Backoff;
-use super::{PartialSuccess, effective_timeout, error_text, to_request};
+use super::{Encoder, PartialSuccess, effective_timeout, error_text};
 use crate::config::{OtlpCompression, OtlpConfig};
 use crate::data::{Resource, SpanData};
 use crate::export::{ExportError, SpanExporter};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use crate::record::SpanBatch;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::bytes::{BufMut as _, Bytes};
 use std::time::{Duration, Instant};
-use tonic::codec::CompressionEncoding;
+use tonic::client::Grpc;
+use tonic::codec::{Codec, CompressionEncoding, EncodeBuf};
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Status};
@@ -44,12 +48,49 @@ pub struct OtlpGrpcExporter {
     /// Taken out in `Drop`, to shut it down without blocking when dropped inside another
     /// runtime.
     runtime: Option<tokio::runtime::Runtime>,
-    client: TraceServiceClient<Channel>,
+    client: Grpc<Channel>,
     metadata: MetadataMap,
     timeout: Duration,
-    resource: Resource,
+    encoder: Encoder,
     partial: PartialSuccess,
     shut_down: bool,
+}
+
+/// The `Export` method.
+const EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// tonic's codec for `Export`: the request is an encoded `ExportTraceServiceRequest`, sent as
+/// it is; the response is decoded by prost (tonic-prost's decoder, as the generated client's).
+#[derive(Debug, Clone, Copy, Default)]
+struct ExportCodec;
+
+impl Codec for ExportCodec {
+    type Encode = Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = EncodedRequest;
+    type Decoder = tonic_prost::ProstDecoder<ExportTraceServiceResponse>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        EncodedRequest
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::default()
+    }
+}
+
+/// Writes a request already encoded.
+#[derive(Debug)]
+struct EncodedRequest;
+
+impl tonic::codec::Encoder for EncodedRequest {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
 }
 
 impl OtlpGrpcExporter {
@@ -100,7 +141,7 @@ impl OtlpGrpcExporter {
             let _entered = runtime.enter();
             endpoint.connect_lazy()
         };
-        let mut client = TraceServiceClient::new(channel);
+        let mut client = Grpc::new(channel);
         if compression == OtlpCompression::Gzip {
             client = client
                 .send_compressed(CompressionEncoding::Gzip)
@@ -111,7 +152,7 @@ impl OtlpGrpcExporter {
             client,
             metadata,
             timeout,
-            resource: Resource::default(),
+            encoder: Encoder::new(&Resource::default()),
             partial: PartialSuccess::default(),
             shut_down: false,
         })
@@ -119,9 +160,9 @@ impl OtlpGrpcExporter {
 
     /// Exports with retries until accepted, failed for good, or out of time.
     async fn send(
-        client: TraceServiceClient<Channel>,
+        client: Grpc<Channel>,
         metadata: &MetadataMap,
-        request: ExportTraceServiceRequest,
+        request: Bytes,
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Option<(i64, String)>, ExportError> {
@@ -130,7 +171,7 @@ impl OtlpGrpcExporter {
             let mut call = tonic::Request::new(request.clone());
             *call.metadata_mut() = metadata.clone();
             call.set_timeout(backoff.remaining());
-            let status = match client.clone().export(call).await {
+            let status = match Self::call(client.clone(), call).await {
                 Ok(response) => {
                     return Ok(response
                         .into_inner()
@@ -161,6 +202,22 @@ impl OtlpGrpcExporter {
     }
 }
 
+impl OtlpGrpcExporter {
+    /// One `Export` call, as the generated client makes it.
+    async fn call(
+        mut client: Grpc<Channel>,
+        call: tonic::Request<Bytes>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
+        client
+            .ready()
+            .await
+            .map_err(|e| Status::unknown(format!("the channel is not ready: {e}")))?;
+        client
+            .unary(call, PathAndQuery::from_static(EXPORT), ExportCodec)
+            .await
+    }
+}
+
 /// OTLP's table of retryable gRPC codes; `RESOURCE_EXHAUSTED` only when the server says
 /// it can recover (sends `RetryInfo`).
 fn retryable(status: &Status, has_retry_info: bool) -> bool {
@@ -178,6 +235,11 @@ fn retryable(status: &Status, has_retry_info: bool) -> bool {
 
 impl SpanExporter for OtlpGrpcExporter {
     fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
+        self.export_batch(&mut SpanBatch::from(batch))
+    }
+
+    /// The request is encoded from the spans in place (no `SpanData`, no message types).
+    fn export_batch(&mut self, batch: &mut SpanBatch) -> Result<(), ExportError> {
         if self.shut_down {
             return Err(ExportError::Shutdown);
         }
@@ -187,7 +249,8 @@ impl SpanExporter for OtlpGrpcExporter {
         let Some(runtime) = &self.runtime else {
             return Err(ExportError::Shutdown);
         };
-        let request = to_request(&batch, &self.resource);
+        // One copy of the bytes, shared by the retries.
+        let request = Bytes::copy_from_slice(self.encoder.encode(batch));
         let timeout = self.timeout;
         let deadline = Instant::now() + timeout;
         let run = || {
@@ -222,7 +285,7 @@ impl SpanExporter for OtlpGrpcExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.clone();
+        self.encoder.set_resource(resource);
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

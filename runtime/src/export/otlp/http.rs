@@ -129,14 +129,10 @@ impl OtlpHttpExporter {
 }
 
 impl Client {
-    fn encode(&self, request: &ExportTraceServiceRequest) -> Result<Vec<u8>, ExportError> {
-        let body = if self.json {
-            json::encode(request)
-                .map_err(|e| ExportError::Failed(format!("OTLP/JSON encoding failed: {e}")))?
-        } else {
-            request.encode_to_vec()
-        };
-        Ok(body)
+    /// An OTLP/JSON body (protobuf bodies come from the [`Encoder`]).
+    fn encode_json(request: &ExportTraceServiceRequest) -> Result<Vec<u8>, ExportError> {
+        json::encode(request)
+            .map_err(|e| ExportError::Failed(format!("OTLP/JSON encoding failed: {e}")))
     }
 
     fn gzip(body: &[u8]) -> Result<Vec<u8>, ExportError> {
@@ -277,13 +273,16 @@ enum Attempt {
 
 impl SpanExporter for OtlpHttpExporter {
     fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
+        if !self.client.json {
+            return self.export_batch(&mut SpanBatch::from(batch));
+        }
         if self.shut_down {
             return Err(ExportError::Shutdown);
         }
         if batch.is_empty() {
             return Ok(());
         }
-        let body = self.client.encode(&to_request(&batch, &self.resource))?;
+        let body = Client::encode_json(&to_request(&batch, &self.resource))?;
         self.client.post(&body)
     }
 

@@ -7,8 +7,11 @@
 //! | `otlp-http` | [`OtlpHttpExporter`] | `http/protobuf` (the default) and `http/json` |
 //! | `otlp-grpc` | [`OtlpGrpcExporter`] | `grpc` |
 //!
-//! Both build the official OTLP messages (the `opentelemetry-proto` crate's generated types)
-//! with [`to_request`], retry what OTLP says is retryable (HTTP 429/502/503/504, gRPC
+//! Protobuf requests (`http/protobuf` and `grpc`) are written by traced's [`Encoder`]
+//! straight from the finished spans: the bytes prost writes for the official OTLP messages
+//! (the `opentelemetry-proto` crate's generated types, which [`to_request`] builds and
+//! `http/json` still uses), without building them. Both exporters retry what OTLP says is
+//! retryable (HTTP 429/502/503/504, gRPC
 //! `UNAVAILABLE` and friends, connection failures) with exponential backoff and jitter,
 //! honour the server's `Retry-After` / `RetryInfo`, and give up at the configured timeout.
 //! Neither needs an async runtime from the user: HTTP uses a blocking client, gRPC runs
