@@ -261,6 +261,15 @@ impl Drop for PipelineGuard {
 /// plus a batch's worth, which is what comes back from a processor at once.
 const POOL_MAX: usize = 2 * LOCAL_BATCH;
 
+/// How many spans ahead a thread asks for the cache lines of the box its span will take.
+/// Boxes come back from a batch processor whose worker read them on another core, and
+/// writing a line another core holds waits for that core; asked for a few spans early, the
+/// lines are here when the span starts. With one thread ending spans flat out into the OTLP
+/// encoder (`throughput cpu traced-otlp`, five rounds of ten or twelve interleaved runs), the
+/// median CPU per exported span was 112–122 ns in every round with it, and 114–162 without:
+/// the slow rounds are gone.
+const POOL_PREFETCH_AHEAD: usize = 4;
+
 /// What a thread keeps for the spans it starts and ends.
 struct Finished {
     /// Sampled spans ended here, not yet handed over.
@@ -309,7 +318,15 @@ thread_local! {
 #[inline]
 pub(crate) fn take_slot() -> Slot {
     FINISHED
-        .try_with(|f| f.try_borrow_mut().ok().and_then(|mut f| f.pool.pop()))
+        .try_with(|f| {
+            f.try_borrow_mut().ok().and_then(|mut f| {
+                let slot = f.pool.pop();
+                if let Some(ahead) = f.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
+                    crate::record::prefetch(&f.pool[ahead]);
+                }
+                slot
+            })
+        })
         .ok()
         .flatten()
         .unwrap_or_else(new_slot)

@@ -574,7 +574,7 @@ const PREFETCH_AHEAD: usize = 2;
 
 /// Asks the CPU to start loading a record's cache lines (a hint; nothing on other targets).
 #[inline(always)]
-fn prefetch(slot: &Slot) {
+pub(crate) fn prefetch(slot: &Slot) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
