@@ -35,6 +35,10 @@ pub const BURST: u64 = 1024;
 /// Spans that reached a counting sink, all libraries together.
 pub static SPANS: AtomicU64 = AtomicU64::new(0);
 
+/// Rounds of the end-to-end runs in a report: on a shared machine one run can land in a slow
+/// spell, so each library's figure is the median of this many, one per round.
+pub const THROUGHPUT_ROUNDS: usize = 5;
+
 /// Adds `n` to [`SPANS`].
 pub fn count(n: usize) {
     SPANS.fetch_add(n as u64, Ordering::Relaxed);

@@ -10,7 +10,9 @@
 //! 2 ms per batch (about 250 000 spans/s, far below the calling rate): peak RSS (`VmHWM`) must
 //! stay bounded, and what did not fit is dropped and counted.
 //!
-//! Each prints one JSON object on stdout.
+//! Each prints one JSON object on stdout. With no arguments: every `cpu` mode in
+//! [`THROUGHPUT_ROUNDS`](traced_benches::THROUGHPUT_ROUNDS) interleaved rounds (one run per
+//! library per round), then the overload.
 
 use std::time::{Duration, Instant};
 use traced_benches::{Case, Lib, Meter, Scenario, sinks};
@@ -245,23 +247,30 @@ fn main() {
         }
         _ => {
             let exe = std::env::current_exe().expect("own path");
-            for args in [
-                &["cpu", "traced"][..],
-                &["cpu", "traced-otlp"],
-                &["cpu", "traced-otlp-messages"],
-                &["cpu", "traced-otlp-inline"],
-                &["cpu", "fastrace"],
-                &["cpu", "tracing"],
-                &["cpu", "otel-sdk"],
-                &["cpu", "otel-sdk-otlp"],
-                &["overload", "traced"],
-            ] {
+            let run = |args: &[&str]| {
                 let status = std::process::Command::new(&exe)
                     .args(args)
                     .status()
                     .expect("start a mode");
                 assert!(status.success(), "{args:?} failed: {status}");
+            };
+            // Rounds over every library, so that each sees the machine in the same states;
+            // the report takes each library's median run.
+            for _ in 0..traced_benches::THROUGHPUT_ROUNDS {
+                for lib in [
+                    "traced",
+                    "traced-otlp",
+                    "traced-otlp-messages",
+                    "traced-otlp-inline",
+                    "fastrace",
+                    "tracing",
+                    "otel-sdk",
+                    "otel-sdk-otlp",
+                ] {
+                    run(&["cpu", lib]);
+                }
             }
+            run(&["overload", "traced"]);
         }
     }
 }
