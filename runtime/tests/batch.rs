@@ -633,3 +633,29 @@ fn the_simple_processor_hands_the_exporter_spans_in_place() {
     assert_eq!(*exporter.0.lock().unwrap(), [1]);
     assert_eq!(guard.pipeline().processor().stats().failed, 0);
 }
+
+/// An exporter that panics on every export.
+#[derive(Debug)]
+struct Panics;
+
+impl SpanExporter for Panics {
+    fn export(&mut self, _: Vec<SpanData>) -> Result<(), ExportError> {
+        panic!("exporter bug")
+    }
+}
+
+#[test]
+fn a_panicking_exporter_behind_the_simple_processor_fails_its_spans_without_unwinding_into_the_caller()
+ {
+    let _turn = pipeline_lock();
+    let guard = Pipeline::builder().with_simple_exporter(Panics).install();
+    let ended = std::panic::catch_unwind(|| {
+        for _ in 0..3 {
+            traced_runtime::span("work").start().end();
+        }
+        traced_runtime::flush_thread();
+    });
+    assert!(ended.is_ok(), "the exporter's panic reached the caller");
+    let stats = guard.pipeline().processor().stats();
+    assert_eq!((stats.received, stats.exported, stats.failed), (3, 0, 3));
+}

@@ -177,7 +177,8 @@ impl Counters {
 /// Exports each span as it ends, on the thread that ended it.
 ///
 /// Simple and synchronous: the right choice for tests and the console, not for a remote
-/// backend (use a batch processor there).
+/// backend (use a batch processor there). An export that fails or panics counts its spans in
+/// [`ProcessorStats::failed`]; a panic does not reach the code whose span ended.
 #[derive(Debug)]
 pub struct SimpleSpanProcessor {
     exporter: Mutex<Option<Box<dyn SpanExporter>>>,
@@ -203,9 +204,14 @@ impl SpanProcessor for SimpleSpanProcessor {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(exporter) = guard.as_mut() {
-            match exporter.export_batch(spans) {
-                Ok(()) => Counters::add(&self.counters.exported, n),
-                Err(_) => Counters::add(&self.counters.failed, n),
+            // A panicking exporter fails its spans; it never unwinds into the code whose span
+            // ended.
+            let exported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                exporter.export_batch(spans)
+            }));
+            match exported {
+                Ok(Ok(())) => Counters::add(&self.counters.exported, n),
+                Ok(Err(_)) | Err(_) => Counters::add(&self.counters.failed, n),
             }
         } else {
             Counters::add(&self.counters.dropped, n);
