@@ -33,7 +33,7 @@ impl traced::SpanExporter for TracedCountingExporter {
 
 /// A traced exporter (behind the batch processor) that encodes each batch as the OTLP
 /// protobuf request OTLP/HTTP would post (traced's own encoder, reading the spans in place,
-/// as `OtlpHttpExporter` does), counts the spans and drops the bytes: the export minus the
+/// as both OTLP exporters do), counts the spans and drops the bytes: the export minus the
 /// network.
 #[derive(Debug)]
 pub struct TracedOtlpEncodingExporter {
