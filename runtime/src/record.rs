@@ -794,7 +794,13 @@ impl SpanBatch {
         self.slots.reserve(n);
     }
 
+    /// Spans held as records, each in a box.
+    pub(crate) fn in_boxes(&self) -> usize {
+        self.full
+    }
+
     /// Empty boxes kept for reuse.
+    #[cfg(test)]
     pub(crate) fn spare_boxes(&self) -> usize {
         self.slots.len() - self.full
     }
