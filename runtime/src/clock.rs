@@ -1,32 +1,141 @@
-//! Time: a TSC read through `fastant`, turned into Unix nanoseconds by an anchor taken once.
+//! Time: a raw TSC read through `quanta` on the hot path, turned into Unix nanoseconds off it,
+//! against an anchor taken once.
+//!
+//! The clock calibrates itself (about 1 ms) the first time it is used, which
+//! [`PipelineBuilder::install`](crate::PipelineBuilder::install) does, so that no span start
+//! pays for it; a program that never installs a pipeline never calibrates. Where the TSC is
+//! not usable (no invariant TSC, other architectures without a counter), `quanta` reads the
+//! monotonic clock instead, and everything here works the same.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-static ANCHOR: LazyLock<fastant::Anchor> = LazyLock::new(fastant::Anchor::new);
+/// The clock, and a reading of it taken together with the wall clock.
+struct Anchored {
+    clock: quanta::Clock,
+    raw: u64,
+    unix_nanos: u64,
+}
+
+static CLOCK: OnceLock<Anchored> = OnceLock::new();
+
+#[cold]
+fn anchored() -> &'static Anchored {
+    CLOCK.get_or_init(|| {
+        let clock = quanta::Clock::new();
+        let unix_nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let raw = clock.raw();
+        Anchored {
+            clock,
+            raw,
+            unix_nanos,
+        }
+    })
+}
+
+#[inline]
+fn get() -> &'static Anchored {
+    match CLOCK.get() {
+        Some(a) => a,
+        None => anchored(),
+    }
+}
+
+/// Calibrates the clock now, if it is not yet: called when a pipeline is installed.
+pub(crate) fn init() {
+    let _ = get();
+}
 
 /// A raw clock reading: cheap to take, converted to wall time with [`to_unix_nanos`].
-pub(crate) type Instant = fastant::Instant;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Instant(u64);
 
-/// Reads the clock (about 10 ns with a TSC).
+impl Instant {
+    /// A reading for spans that keep no time (not recording).
+    pub(crate) const ZERO: Instant = Instant(0);
+}
+
+/// Reads the clock (about 10 ns with a TSC: one `rdtsc`).
 #[inline]
 pub(crate) fn now() -> Instant {
-    fastant::Instant::now()
+    Instant(get().clock.raw())
 }
 
 /// Converts a reading to nanoseconds since the Unix epoch.
 #[inline]
 pub(crate) fn to_unix_nanos(t: Instant) -> u64 {
-    t.as_unix_nanos(&ANCHOR)
+    convert(get(), t)
+}
+
+#[inline]
+fn convert(a: &Anchored, t: Instant) -> u64 {
+    // Every reading is taken after the anchor (it is taken when the clock is first used), and
+    // the counter is invariant across cores; a reading from before it still converts.
+    if t.0 >= a.raw {
+        a.unix_nanos
+            .saturating_add(a.clock.delta_as_nanos(a.raw, t.0))
+    } else {
+        a.unix_nanos
+            .saturating_sub(a.clock.delta_as_nanos(t.0, a.raw))
+    }
 }
 
 /// Converts two readings with one look at the anchor.
 #[inline]
 pub(crate) fn to_unix_nanos_pair(a: Instant, b: Instant) -> (u64, u64) {
-    let anchor = &*ANCHOR;
-    (a.as_unix_nanos(anchor), b.as_unix_nanos(anchor))
+    let anchor = get();
+    (convert(anchor, a), convert(anchor, b))
 }
 
 /// Now, in nanoseconds since the Unix epoch.
 pub fn now_unix_nanos() -> u64 {
     to_unix_nanos(now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn wall() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    }
+
+    #[test]
+    fn readings_convert_to_wall_time_and_keep_their_order_and_distance() {
+        let before = wall();
+        let a = now();
+        std::thread::sleep(Duration::from_millis(20));
+        let b = now();
+        let after = wall();
+        let (ua, ub) = to_unix_nanos_pair(a, b);
+        // Within a millisecond of the wall clock, in order, about 20 ms apart.
+        assert!(
+            ua + 1_000_000 >= before && ua <= after + 1_000_000,
+            "{before} {ua} {after}"
+        );
+        assert!(
+            ub + 1_000_000 >= before && ub <= after + 1_000_000,
+            "{before} {ub} {after}"
+        );
+        let apart = ub - ua;
+        assert!(
+            (20_000_000..200_000_000).contains(&apart),
+            "{apart} ns apart"
+        );
+        assert_eq!(to_unix_nanos(a), ua);
+    }
+
+    #[test]
+    fn a_reading_from_before_the_anchor_still_converts() {
+        let a = get();
+        let earlier = Instant(a.raw.saturating_sub(1_000_000));
+        assert!(to_unix_nanos(earlier) < a.unix_nanos);
+        assert!(to_unix_nanos(earlier) > a.unix_nanos - 1_000_000_000);
+    }
 }

@@ -205,6 +205,8 @@ pub fn installed() -> Option<&'static Pipeline> {
 /// Installs `pipeline` for the process; see [`PipelineBuilder::install`].
 pub fn install(pipeline: Pipeline) -> PipelineGuard {
     crate::panic::install_hook();
+    // The clock calibrates now rather than in the first span.
+    crate::clock::init();
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
     // SAFETY: as in `get`, a non-null value came from `Box::leak`.
