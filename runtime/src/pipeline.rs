@@ -282,16 +282,36 @@ struct Finished {
     pipeline: Option<&'static Pipeline>,
     /// Empty boxes for the records of spans started on this thread.
     pool: Vec<Slot>,
+    /// The processor refused some of this thread's last batch: the thread sheds the
+    /// children it starts while the processor stays full (see [`take_recording_slot`]).
+    shedding: bool,
+    /// Spans shed since the last hand-over, reported with the next one.
+    shed_count: usize,
 }
 
 impl Finished {
     fn take(&mut self) -> Option<(&'static Pipeline, SpanBatch)> {
         let p = self.pipeline?;
-        if self.spans.is_empty() {
+        if self.spans.is_empty() && self.shed_count == 0 {
             return None;
         }
         let spare = std::mem::take(&mut self.spare);
-        Some((p, std::mem::replace(&mut self.spans, spare)))
+        let mut spans = std::mem::replace(&mut self.spans, spare);
+        spans.shed = std::mem::take(&mut self.shed_count);
+        Some((p, spans))
+    }
+
+    /// Whether to shed the child starting now, when [`shedding`](Self::shedding); counted if
+    /// so. Asks the processor, and stops shedding at the first answer that it has room.
+    #[cold]
+    #[inline(never)]
+    fn shed(&mut self) -> bool {
+        if self.pipeline.is_some_and(|p| p.processor.is_full()) {
+            self.shed_count += 1;
+            return true;
+        }
+        self.shedding = false;
+        false
     }
 }
 
@@ -311,6 +331,8 @@ thread_local! {
             spare: SpanBatch::new(),
             pipeline: None,
             pool: Vec::new(),
+            shedding: false,
+            shed_count: 0,
         })
     };
 }
@@ -332,6 +354,51 @@ pub(crate) fn take_slot() -> Slot {
         .ok()
         .flatten()
         .unwrap_or_else(new_slot)
+}
+
+/// A box for the record of a sampled child of the span active here, or `None` when the
+/// thread sheds it.
+///
+/// A thread sheds spans after the batch processor's full queue refused some of its batch, for
+/// as long as the queue stays full ([`SpanProcessor::is_full`](crate::SpanProcessor::is_full)):
+/// the spans it would record meanwhile could only be dropped too, and recording them would
+/// cost the observed program for nothing. Only children of the span active on the thread are
+/// shed: the shed span is not recorded (as an unsampled child: its parent's context stays
+/// current and goes on propagating) and is counted as received and dropped with the thread's
+/// next batch; what starts under it is shed or recorded on its own, each counted. Roots and
+/// children of remote parents are always recorded: shed, they would leave whole subtrees
+/// unsampled and uncounted.
+#[inline]
+pub(crate) fn take_recording_slot() -> Option<Slot> {
+    let mut shed = false;
+    let slot = FINISHED
+        .try_with(|f| {
+            f.try_borrow_mut().ok().and_then(|mut f| {
+                if f.shedding && f.shed() {
+                    shed = true;
+                    return None;
+                }
+                let slot = f.pool.pop();
+                if let Some(ahead) = f.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
+                    crate::record::prefetch(&f.pool[ahead]);
+                }
+                slot
+            })
+        })
+        .ok()
+        .flatten();
+    if shed {
+        return None;
+    }
+    Some(slot.unwrap_or_else(new_slot))
+}
+
+/// Whether this thread sheds the sampled child of its active span it is starting (see
+/// [`take_recording_slot`]); counted if so.
+pub(crate) fn shed_one() -> bool {
+    FINISHED
+        .try_with(|f| f.try_borrow_mut().is_ok_and(|mut f| f.shedding && f.shed()))
+        .unwrap_or(false)
 }
 
 #[cold]
@@ -402,9 +469,11 @@ pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
 #[inline(never)]
 fn hand_over(p: &'static Pipeline, mut spans: SpanBatch) {
     p.processor.on_end(&mut spans);
+    let refused = std::mem::take(&mut spans.refused);
     let _ = FINISHED.try_with(|f| {
         if let Ok(mut f) = f.try_borrow_mut() {
             let f = &mut *f;
+            f.shedding = refused;
             for slot in spans.recycle() {
                 if f.pool.len() < POOL_MAX {
                     f.pool.push(slot);

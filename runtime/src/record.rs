@@ -635,6 +635,12 @@ pub struct SpanBatch {
     full: usize,
     /// Spans given as `SpanData`, after the records.
     data: Vec<SpanData>,
+    /// Spans the handing thread shed at their start since its last batch (counted as
+    /// received and dropped by the batch processor).
+    pub(crate) shed: usize,
+    /// Set by the batch processor when its queue refused spans of this batch: the handing
+    /// thread then sheds its next spans.
+    pub(crate) refused: bool,
 }
 
 impl From<Vec<SpanData>> for SpanBatch {
@@ -643,6 +649,8 @@ impl From<Vec<SpanData>> for SpanBatch {
             slots: Vec::new(),
             full: 0,
             data,
+            shed: 0,
+            refused: false,
         }
     }
 }
@@ -662,6 +670,8 @@ impl SpanBatch {
             slots: Vec::new(),
             full: 0,
             data: Vec::new(),
+            shed: 0,
+            refused: false,
         }
     }
 
@@ -785,6 +795,8 @@ impl SpanBatch {
             slots: vec![slot],
             full: 1,
             data: Vec::new(),
+            shed: 0,
+            refused: false,
         }
     }
 
@@ -829,6 +841,8 @@ impl SpanBatch {
             slots: front,
             full: records,
             data: std::mem::replace(&mut self.data, rest),
+            shed: 0,
+            refused: false,
         }
     }
 }

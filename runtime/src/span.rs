@@ -212,6 +212,20 @@ impl Span {
                 .sampler
                 .should_sample(None, trace_id, &start.name, start.kind),
         };
+        // Shed by a thread whose spans the processor's full queue refused: not recorded,
+        // counted as dropped (see `pipeline::take_recording_slot`). Only children of the span
+        // active here: they vanish like an unsampled child, and what starts under them is
+        // shed or recorded on its own, each counted. A root, or a child of a remote parent,
+        // is always recorded: shed, it would leave everything under it unsampled, uncounted.
+        let decision = if decision == SamplingDecision::RecordAndSample
+            && parent.current
+            && parent.ids.is_some()
+            && pipeline::shed_one()
+        {
+            SamplingDecision::Drop
+        } else {
+            decision
+        };
         if decision == SamplingDecision::Drop && parent.current && parent.ids.is_some() {
             // An unsampled child of a span active here: the parent's context stays current
             // and goes on propagating; nothing else to do.
@@ -592,7 +606,10 @@ fn start_sampled_child(
     cs: &'static crate::private::Callsite,
     parent: Active,
 ) -> (Span, Option<Active>) {
-    let mut slot = pipeline::take_slot();
+    let Some(mut slot) = pipeline::take_recording_slot() else {
+        // Shed: as an unsampled child, the parent's context stays current.
+        return (Span::none(), None);
+    };
     let span_id = SpanId::random();
     let now = clock::now();
     slot.write(Record {

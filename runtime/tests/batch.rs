@@ -659,3 +659,69 @@ fn a_panicking_exporter_behind_the_simple_processor_fails_its_spans_without_unwi
     let stats = guard.pipeline().processor().stats();
     assert_eq!((stats.received, stats.exported, stats.failed), (3, 0, 3));
 }
+
+/// Starts `n` children of the active span; returns how many of them record.
+fn children(n: usize) -> usize {
+    let active = traced_runtime::current().span_context();
+    (0..n)
+        .filter(|_| {
+            let child = traced_runtime::span("child").start();
+            let recording = child.is_recording();
+            if !recording {
+                // Shed like an unsampled child: the parent's context goes on propagating.
+                assert_eq!(traced_runtime::current().span_context(), active);
+            }
+            child.end();
+            recording
+        })
+        .count()
+}
+
+#[test]
+fn a_thread_whose_spans_the_full_queue_refused_sheds_its_children_while_it_stays_full() {
+    let _lock = pipeline_lock();
+    let gate = Arc::new(Gate::default());
+    let mock = Mock {
+        gate: Some(Arc::clone(&gate)),
+        ..Mock::default()
+    };
+    let batch = traced_runtime::LOCAL_BATCH;
+    let guard = Pipeline::builder()
+        .with_batch_exporter_config(
+            mock.clone(),
+            config()
+                .with_max_queue_size(batch)
+                .with_max_export_batch_size(batch),
+        )
+        .install();
+    let processor = guard.pipeline().processor();
+    let mut root = traced_runtime::span("root").start();
+    root.in_scope(|| {
+        // The first batch goes to the worker, which holds it in a stuck export.
+        assert_eq!(children(batch), batch);
+        gate.wait_entered(1);
+        assert!(!processor.is_full());
+        // The second fills the queue; the third is refused.
+        assert_eq!(children(2 * batch), 2 * batch);
+        assert!(processor.is_full());
+        // While the queue stays full, the children this thread starts are shed.
+        assert_eq!(children(3 * batch), 0);
+        // Once the worker has taken spans off the queue, they record again.
+        gate.open();
+        wait_until(|| !processor.is_full());
+        assert_eq!(children(batch), batch);
+        // (Room for the root: the worker exports these too.)
+        wait_until(|| mock.exported() == 3 * batch);
+    });
+    // A root is never shed: shed, it would leave its whole trace unsampled, uncounted.
+    assert!(root.is_recording());
+    root.end();
+    guard.force_flush(LONG).unwrap();
+    let stats = processor.stats();
+    let started = 7 * batch + 1;
+    assert_eq!(stats.received as usize, started, "{stats:?}");
+    // Dropped: the refused batch, and the shed children.
+    assert_eq!(stats.dropped as usize, batch + 3 * batch, "{stats:?}");
+    assert_balanced(stats);
+    assert_eq!(mock.exported(), started - 4 * batch);
+}

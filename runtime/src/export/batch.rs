@@ -1,8 +1,9 @@
 //! The batch span processor: a bounded queue in front of one background thread that exports.
 //!
 //! The thread that ends spans only moves its batch into a preallocated queue under a short
-//! lock (a pointer move, whatever the batch's size) and takes back an empty batch of reusable
-//! boxes; what does not fit is dropped and counted, never waited for. Turning records into
+//! lock (a pointer move, whatever the batch's size) and takes back an empty batch and as many
+//! reusable boxes as it handed over; what does not fit is dropped and counted, never waited
+//! for, and the thread sheds its next children while the queue stays full. Turning records into
 //! [`SpanData`] happens on the worker. The `traced-batch` thread
 //! exports batches of at most `max_export_batch_size` spans, when a batch is full or when
 //! `scheduled_delay` has passed since the last export, and on [`force_flush`] and
@@ -126,7 +127,11 @@ impl BatchConfig {
 ///
 /// Ending a span never waits for the exporter: the span is moved into a bounded queue under a
 /// short lock, with no allocation once the queue exists. When the queue is full, new spans
-/// are dropped and counted. A slow or hung exporter delays only the background thread; an
+/// are dropped and counted, and a thread whose spans it refused sheds the children it starts
+/// for as long as the queue stays full: they are not recorded (as unsampled children, their
+/// parent's context going on), and they are counted as dropped too. Under overload, the
+/// program's threads stop paying for spans that could only be dropped (roots and children of
+/// remote parents are always recorded, so no trace loses its sampling decision). A slow or hung exporter delays only the background thread; an
 /// export that takes longer than the export timeout counts its batch as failed, and
 /// [`force_flush`] and [`shutdown`] give up after their own timeout. The exporter is never
 /// called concurrently, and a panic inside it fails the batch without stopping the thread.
@@ -170,6 +175,9 @@ struct Shared {
     /// A span was dropped because the queue was full (drops after shutdown are expected and
     /// not reported).
     overflowed: AtomicBool,
+    /// The queue refused spans, and the worker has not taken any off it since: threads it
+    /// refused shed their next children (see [`SpanProcessor::is_full`]).
+    full: AtomicBool,
     /// Queue length at which an ending thread wakes the worker: a full batch, or any span
     /// when the scheduled delay is zero.
     wake_at: usize,
@@ -282,6 +290,7 @@ impl BatchSpanProcessor {
             counters: Counters::default(),
             config,
             overflowed: AtomicBool::new(false),
+            full: AtomicBool::new(false),
             wake_at,
         });
         let for_worker = Arc::clone(&shared);
@@ -351,10 +360,16 @@ impl BatchSpanProcessor {
 impl SpanProcessor for BatchSpanProcessor {
     fn on_end(&self, spans: &mut SpanBatch) {
         let n = spans.len();
+        let shed = std::mem::take(&mut spans.shed);
+        let shared = &*self.shared;
+        if shed > 0 {
+            // Shed at their start by a thread this queue had refused: received and dropped.
+            Counters::add(&shared.counters.received, shed);
+            Counters::add(&shared.counters.dropped, shed);
+        }
         if n == 0 {
             return;
         }
-        let shared = &*self.shared;
         Counters::add(&shared.counters.received, n);
         let mut st = shared.lock();
         let shut = st.shutdown;
@@ -388,6 +403,11 @@ impl SpanProcessor for BatchSpanProcessor {
             shared.work.notify_one();
         }
         if accepted < n {
+            // The thread sheds its next children while the queue stays full (`is_full`).
+            if !shut {
+                shared.full.store(true, Ordering::Relaxed);
+                spans.refused = true;
+            }
             // Dropped outside the lock; the worker reports the first drop (no I/O here).
             Counters::add(&shared.counters.dropped, n - accepted);
             if !shut {
@@ -438,6 +458,10 @@ impl SpanProcessor for BatchSpanProcessor {
 
     fn set_resource(&self, resource: &mut Resource) {
         self.shared.lock().resource = Some(resource.clone());
+    }
+
+    fn is_full(&self) -> bool {
+        self.shared.full.load(Ordering::Relaxed)
     }
 
     fn stats(&self) -> ProcessorStats {
@@ -629,6 +653,7 @@ impl Worker {
             }
         }
         st.queued -= n;
+        self.shared.full.store(false, Ordering::Relaxed);
         let resource = st.resource.take();
         let deadline = if timeout.is_zero() {
             None

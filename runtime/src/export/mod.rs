@@ -118,11 +118,12 @@ impl<E: SpanExporter + ?Sized> SpanExporter for Box<E> {
 /// Counts kept by a processor, readable at run time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProcessorStats {
-    /// Spans handed to the processor.
+    /// Spans handed to the processor, and spans shed while it was full.
     pub received: u64,
     /// Spans the exporter accepted.
     pub exported: u64,
-    /// Spans dropped before export (a full queue, or after shutdown).
+    /// Spans dropped before export: refused by a full queue, shed at their start while it
+    /// stayed full (see [`SpanProcessor::is_full`]), or ended after shutdown.
     pub dropped: u64,
     /// Spans in batches the exporter failed to export.
     pub failed: u64,
@@ -145,6 +146,14 @@ pub trait SpanProcessor: Send + Sync + fmt::Debug {
     /// (true), or must arrive one by one as they end (false).
     fn accepts_thread_batches(&self) -> bool {
         true
+    }
+    /// Whether the processor refuses spans now (the batch processor: its queue is full). A
+    /// thread whose spans it refused asks this at each span start, and sheds the children it
+    /// starts (not recorded, counted as dropped with its next batch) for as long as it holds:
+    /// recording spans that can only be dropped would cost the observed program for nothing.
+    /// Called only in that state, never on the usual path.
+    fn is_full(&self) -> bool {
+        false
     }
     /// The processor's counts.
     fn stats(&self) -> ProcessorStats {
