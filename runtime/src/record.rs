@@ -10,6 +10,13 @@
 //! and becomes an exporter's [`SpanData`] only there, off the hot path: on the batch
 //! processor's thread for a remote backend.
 
+// Views of records, batch iterators and the read-ahead exist for the OTLP encoder; without
+// an OTLP feature they are unused (the lint stays on wherever an OTLP feature is, as in CI).
+#![cfg_attr(
+    not(any(feature = "otlp-http", feature = "otlp-grpc")),
+    allow(dead_code)
+)]
+
 use crate::clock;
 use crate::data::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
 use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
