@@ -301,6 +301,17 @@ impl Finished {
         Some((p, spans))
     }
 
+    /// A box from the pool, asking for the one it will hand out [`POOL_PREFETCH_AHEAD`]
+    /// spans from now.
+    #[inline]
+    fn pop_slot(&mut self) -> Option<Slot> {
+        let slot = self.pool.pop();
+        if let Some(ahead) = self.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
+            crate::record::prefetch(&self.pool[ahead]);
+        }
+        slot
+    }
+
     /// Whether to shed the child starting now, when [`shedding`](Self::shedding); counted if
     /// so. Asks the processor, and stops shedding at the first answer that it has room.
     #[cold]
@@ -342,15 +353,7 @@ thread_local! {
 #[inline]
 pub(crate) fn take_slot() -> Slot {
     FINISHED
-        .try_with(|f| {
-            f.try_borrow_mut().ok().and_then(|mut f| {
-                let slot = f.pool.pop();
-                if let Some(ahead) = f.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
-                    crate::record::prefetch(&f.pool[ahead]);
-                }
-                slot
-            })
-        })
+        .try_with(|f| f.try_borrow_mut().ok().and_then(|mut f| f.pop_slot()))
         .ok()
         .flatten()
         .unwrap_or_else(new_slot)
@@ -378,11 +381,7 @@ pub(crate) fn take_recording_slot() -> Option<Slot> {
                     shed = true;
                     return None;
                 }
-                let slot = f.pool.pop();
-                if let Some(ahead) = f.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
-                    crate::record::prefetch(&f.pool[ahead]);
-                }
-                slot
+                f.pop_slot()
             })
         })
         .ok()

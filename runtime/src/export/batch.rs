@@ -131,7 +131,9 @@ impl BatchConfig {
 /// for as long as the queue stays full: they are not recorded (as unsampled children, their
 /// parent's context going on), and they are counted as dropped too. Under overload, the
 /// program's threads stop paying for spans that could only be dropped (roots and children of
-/// remote parents are always recorded, so no trace loses its sampling decision). A slow or hung exporter delays only the background thread; an
+/// remote parents are always recorded, so no trace loses its sampling decision).
+///
+/// A slow or hung exporter delays only the background thread; an
 /// export that takes longer than the export timeout counts its batch as failed, and
 /// [`force_flush`] and [`shutdown`] give up after their own timeout. The exporter is never
 /// called concurrently, and a panic inside it fails the batch without stopping the thread.
