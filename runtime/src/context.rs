@@ -130,7 +130,7 @@ fn state_of(span: SpanId) -> TraceState {
 
 /// Where the stack stood before an [`enter`]: [`exit`] pops back to it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Saved(u32);
+pub(crate) struct Saved(pub(crate) u32);
 
 /// Makes `new` the thread's active context.
 #[inline]
@@ -212,6 +212,10 @@ fn grow(stack: &mut Vec<Frame>) {
 /// Returns whether the context active now is a recording span.
 #[inline]
 pub(crate) fn exit(saved: Saved) -> bool {
+    #[cfg(feature = "tracing")]
+    if crate::integrations::tracing::mirror::on() {
+        crate::integrations::tracing::mirror::exiting(saved.0);
+    }
     STACK
         .try_with(|s| {
             let Ok(mut s) = s.try_borrow_mut() else {
@@ -545,8 +549,16 @@ impl Context {
             }
             None => (Active::NONE, &TraceState::NONE),
         };
+        let saved = enter(active, state);
+        #[cfg(feature = "tracing")]
+        if let Some(saved) = saved
+            && active.is_valid()
+            && crate::integrations::tracing::mirror::on()
+        {
+            crate::integrations::tracing::mirror::entered_context(saved.0, active, state);
+        }
         ContextGuard {
-            saved: enter(active, state),
+            saved,
             baggage: replace_baggage(self.baggage.clone()),
             not_send: PhantomData,
         }

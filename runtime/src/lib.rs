@@ -14,6 +14,7 @@ mod data;
 pub mod export;
 mod future;
 mod ids;
+mod integrations;
 mod panic;
 mod pipeline;
 pub mod propagation;
@@ -40,6 +41,11 @@ pub mod __private {
     pub use crate::value::KeyValue;
 }
 mod private;
+
+#[cfg(feature = "log")]
+pub use integrations::log;
+#[cfg(feature = "tracing")]
+pub use integrations::tracing;
 
 pub use clock::now_unix_nanos;
 pub use config::{Config, init};

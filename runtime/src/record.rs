@@ -83,6 +83,10 @@ pub(crate) struct Cold {
     /// Explicit start and end times, in Unix nanoseconds.
     pub(crate) start_unix_nanos: Option<u64>,
     pub(crate) end_unix_nanos: Option<u64>,
+    /// The `tracing` span that stands for this one in `tracing::Span::current()` (feature
+    /// `tracing`, with the layer installed), created when the span is first entered.
+    #[cfg(feature = "tracing")]
+    pub(crate) mirror: Option<crate::integrations::tracing::Mirror>,
 }
 
 impl Drop for Record {

@@ -432,6 +432,32 @@ impl Span {
     #[inline(always)]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         let r = self.rec()?;
+        let saved = context::enter(active_of(r), r.trace_state());
+        #[cfg(feature = "tracing")]
+        self.mirror(saved);
+        saved
+    }
+
+    /// With the `tracing` layer installed, makes the span's stand-in the current `tracing`
+    /// span too (see `integrations::tracing::mirror`).
+    #[cfg(feature = "tracing")]
+    #[inline(always)]
+    pub(crate) fn mirror(&mut self, saved: Option<Saved>) {
+        if let Some(saved) = saved
+            && crate::integrations::tracing::mirror::on()
+            && let Some(slot) = self.rec.as_mut()
+        {
+            // SAFETY: as in `rec`.
+            let r = unsafe { slot.assume_init_mut() };
+            crate::integrations::tracing::mirror::entered(saved.0, r);
+        }
+    }
+
+    /// Makes the span the thread's active span without a mirror: the `tracing` layer enters
+    /// the spans it owns this way (they are `tracing` spans already).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn enter_quiet(&self) -> Option<Saved> {
+        let r = self.rec()?;
         context::enter(active_of(r), r.trace_state())
     }
 
@@ -548,11 +574,16 @@ impl Guard {
             start_under(pipeline, cs, ParentOf::active_with_state(parent, state))
         });
         match started {
-            Some((span, saved)) => Guard {
-                span,
-                saved,
-                was_panicking,
-            },
+            #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+            Some((mut span, saved)) => {
+                #[cfg(feature = "tracing")]
+                span.mirror(saved);
+                Guard {
+                    span,
+                    saved,
+                    was_panicking,
+                }
+            }
             None => Guard::enter(Span::start_callsite_slow(pipeline, cs)),
         }
     }
@@ -672,6 +703,12 @@ fn end_record(slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
 fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
     // SAFETY: the slot comes from a span, which only holds initialized records.
     let r = unsafe { slot.assume_init_mut() };
+    #[cfg(feature = "tracing")]
+    if let Some(c) = &mut r.cold
+        && let Some(mirror) = c.mirror.take()
+    {
+        mirror.finish(r);
+    }
     if r.is_sampled() {
         r.end = clock::now();
         if at.is_some() {

@@ -1,0 +1,151 @@
+//! `tracing` field values into traced attributes, keeping their types.
+
+use crate::data::{SpanKind, Status};
+use crate::span::Span;
+use crate::value::{KeyValue, ToValue, Value};
+use std::fmt;
+use tracing_core::field::{Field, Visit};
+
+/// A span's fields: attributes, and the `otel.*` fields that set its name, kind and status.
+#[derive(Debug, Default)]
+pub(super) struct SpanFields {
+    pub(super) attributes: Vec<KeyValue>,
+    pub(super) name: Option<String>,
+    pub(super) kind: Option<SpanKind>,
+    status_code: Option<StatusCode>,
+    status_description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusCode {
+    Unset,
+    Ok,
+    Error,
+}
+
+fn kind_from(s: &str) -> Option<SpanKind> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "client" => SpanKind::Client,
+        "server" => SpanKind::Server,
+        "producer" => SpanKind::Producer,
+        "consumer" => SpanKind::Consumer,
+        "internal" => SpanKind::Internal,
+        _ => return None,
+    })
+}
+
+fn status_code_from(s: &str) -> Option<StatusCode> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "ok" => StatusCode::Ok,
+        "error" => StatusCode::Error,
+        "unset" => StatusCode::Unset,
+        _ => return None,
+    })
+}
+
+impl FieldSink for SpanFields {
+    fn value(&mut self, field: &Field, value: Value) {
+        self.attributes.push(KeyValue::new(field.name(), value));
+    }
+
+    /// A string-valued field: `otel.*` or an attribute.
+    fn text(&mut self, field: &Field, text: String) {
+        match field.name() {
+            "otel.name" => self.name = Some(text),
+            "otel.kind" => match kind_from(&text) {
+                Some(kind) => self.kind = Some(kind),
+                None => self.value(field, Value::String(text.into())),
+            },
+            "otel.status_code" => match status_code_from(&text) {
+                Some(code) => self.status_code = Some(code),
+                None => self.value(field, Value::String(text.into())),
+            },
+            "otel.status_description" | "otel.status_message" => {
+                self.status_description = Some(text);
+            }
+            _ => self.value(field, Value::String(text.into())),
+        }
+    }
+}
+
+impl SpanFields {
+    /// Sets what was read on the span (the name is the caller's business).
+    pub(super) fn apply(self, span: &mut Span) {
+        for kv in self.attributes {
+            span.set_attribute(kv.key, kv.value);
+        }
+        match self.status_code {
+            Some(StatusCode::Ok) => span.set_status(Status::Ok),
+            Some(StatusCode::Error) => {
+                span.set_status(Status::error(self.status_description.unwrap_or_default()));
+            }
+            Some(StatusCode::Unset) | None => {}
+        }
+    }
+}
+
+/// An event's fields: its message, its `error`, the rest as attributes.
+#[derive(Debug, Default)]
+pub(super) struct EventFields {
+    pub(super) message: Option<String>,
+    pub(super) error: Option<String>,
+    pub(super) attributes: Vec<KeyValue>,
+    /// `log.target` of a record bridged by tracing-log: the record's own target.
+    pub(super) log_target: Option<String>,
+}
+
+impl FieldSink for EventFields {
+    fn text(&mut self, field: &Field, text: String) {
+        match field.name() {
+            "message" => self.message = Some(text),
+            "error" => self.error = Some(text),
+            "log.target" => self.log_target = Some(text),
+            // The rest of tracing-log's record metadata: the event's own metadata says it.
+            "log.module_path" | "log.file" | "log.line" => {}
+            name => self
+                .attributes
+                .push(KeyValue::new(name, Value::String(text.into()))),
+        }
+    }
+    fn value(&mut self, field: &Field, value: Value) {
+        match field.name() {
+            "message" => self.message = Some(value.to_string()),
+            "error" => self.error = Some(value.to_string()),
+            "log.line" => {}
+            name => self.attributes.push(KeyValue::new(name, value)),
+        }
+    }
+}
+
+/// Where a visitor puts what it reads: values that keep their type, and text.
+pub(super) trait FieldSink {
+    fn value(&mut self, field: &Field, value: Value);
+    fn text(&mut self, field: &Field, text: String);
+}
+
+/// The `tracing` visitor over a [`FieldSink`]: each value with its type.
+pub(super) struct Visitor<'a, T>(pub(super) &'a mut T);
+
+impl<T: FieldSink> Visit for Visitor<'_, T> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.value(field, Value::F64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.value(field, Value::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.value(field, value.to_value());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.value(field, Value::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.text(field, value.to_owned());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.text(field, value.to_string());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.text(field, format!("{value:?}"));
+    }
+}
