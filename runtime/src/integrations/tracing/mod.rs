@@ -78,3 +78,20 @@ pub(crate) use mirror::Mirror;
 pub fn layer() -> TracedLayer {
     TracedLayer::default()
 }
+
+/// Makes a registry with [`layer()`] and a fmt layer writing lines with the ids
+/// ([`with_trace_ids`]) to standard error, levels INFO and above, the process's default
+/// `tracing` subscriber. What `Config::with_tracing(true)` does; an error when the program
+/// already has one.
+pub fn try_init() -> Result<(), tracing_core::dispatcher::SetGlobalDefaultError> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(layer())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .event_format(with_trace_ids(tracing_subscriber::fmt::format())),
+        );
+    tracing_core::dispatcher::set_global_default(tracing_core::Dispatch::new(subscriber))
+}
