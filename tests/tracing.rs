@@ -16,8 +16,10 @@ use tracing_subscriber::prelude::*;
 struct Lines(Arc<Mutex<Vec<u8>>>);
 
 impl Lines {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+    /// Everything written so far (never cleared: tests run in parallel and look for lines
+    /// of their own).
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
 
@@ -130,6 +132,7 @@ mod plain_tracing {
         let from_thread = std::thread::spawn(move || {
             span.in_scope(|| {
                 debug!(on = "thread", "from another thread");
+                log::info!("log line on the thread");
                 super::traced_callback(1)
             })
         })
@@ -251,6 +254,14 @@ fn tracing_spans_and_events_join_the_traced_tree() {
         threaded.attribute("on"),
         Some(&Value::String("thread".into()))
     );
+    // A `log` line written there carries the ids of the span the thread works for.
+    let records = setup().log.0.lock().unwrap().clone();
+    let (_, kvs) = records
+        .iter()
+        .find(|(m, _)| m == "log line on the thread")
+        .unwrap();
+    let load_span_id = load.span_context.span_id().to_string();
+    assert!(kvs.contains(&("span_id".into(), load_span_id)), "{kvs:?}");
     // `#[traced]` code on the other thread, under the captured span.
     let callbacks: Vec<_> = spans
         .iter()
@@ -327,7 +338,6 @@ fn sqlx_events_from_its_worker_thread_land_under_the_traced_caller() {
         .enable_all()
         .build()
         .unwrap();
-    setup.text.take();
     let (n, spans) = testing::capture(|| rt.block_on(query_database()));
     assert_eq!(n, 42);
     let caller = by_name(&spans, "query_database");
@@ -344,7 +354,7 @@ fn sqlx_events_from_its_worker_thread_land_under_the_traced_caller() {
         caller.events
     );
     // The fmt lines sqlx wrote on its worker thread carry the caller's ids.
-    let text = setup.text.take();
+    let text = setup.text.text();
     let ids = format!(
         "trace_id={} span_id={}",
         caller.span_context.trace_id(),
@@ -367,16 +377,13 @@ fn logs_something() {
 #[test]
 fn fmt_json_and_log_lines_carry_the_ids_of_their_span() {
     let setup = setup();
-    setup.text.take();
-    setup.json.take();
-    setup.log.0.lock().unwrap().clear();
     let spans = testing::spans(logs_something);
     let span = by_name(&spans, "logs_something");
     let (trace_id, span_id) = (
         span.span_context.trace_id().to_string(),
         span.span_context.span_id().to_string(),
     );
-    let text = setup.text.take();
+    let text = setup.text.text();
     let line = text
         .lines()
         .find(|l| l.contains("tracing says hi"))
@@ -385,7 +392,7 @@ fn fmt_json_and_log_lines_carry_the_ids_of_their_span() {
         line.starts_with(&format!("trace_id={trace_id} span_id={span_id} ")),
         "{line}"
     );
-    let json = setup.json.take();
+    let json = setup.json.text();
     let line = json
         .lines()
         .find(|l| l.contains("tracing says hi"))
@@ -418,8 +425,9 @@ fn fmt_json_and_log_lines_carry_the_ids_of_their_span() {
     let (_, kvs) = records.iter().find(|(m, _)| m == "no span here").unwrap();
     assert!(kvs.is_empty());
     tracing::info!("no span either");
-    let text = setup.text.take();
-    assert!(!text.contains("trace_id"), "{text}");
+    let text = setup.text.text();
+    let line = text.lines().find(|l| l.contains("no span either")).unwrap();
+    assert!(!line.contains("trace_id"), "{line}");
 }
 
 /// The trace id seen on another thread that enters `span`.
@@ -460,4 +468,44 @@ fn under_an_unsampled_parent_bridged_spans_are_not_recorded_and_context_propagat
     assert!(spans.is_empty(), "{}", traced::render_tree(&spans));
     assert!(root.is_valid());
     assert_eq!(on_thread, root);
+}
+
+#[traced]
+fn errors_and_parents() {
+    tracing::error!(code = 503_i64, "upstream down");
+    let explicit = tracing::info_span!("explicit_parent");
+    let child = tracing::info_span!(parent: &explicit, "child_of_explicit");
+    let root = tracing::info_span!(parent: None, "a_root");
+    drop((child, root, explicit));
+}
+
+#[test]
+fn layer_options_error_events_and_explicit_parents() {
+    setup();
+    // A subscriber of this thread only, with other options than the process-wide one.
+    let subscriber = tracing_subscriber::registry().with(
+        traced::tracing::layer()
+            .with_error_events_to_exceptions(true)
+            .with_location(false),
+    );
+    let spans =
+        tracing::subscriber::with_default(subscriber, || testing::spans(errors_and_parents));
+    let traced_span = by_name(&spans, "errors_and_parents");
+    assert_eq!(traced_span.status, Status::error("upstream down"));
+    let exception = traced_span.event("exception").expect("an exception event");
+    assert_eq!(
+        exception.attribute("exception.message"),
+        Some(&Value::String("upstream down".into()))
+    );
+    assert_eq!(exception.attribute("code"), Some(&Value::I64(503)));
+    assert_eq!(
+        exception.attribute("level"),
+        Some(&Value::String("ERROR".into()))
+    );
+    let explicit = by_name(&spans, "explicit_parent");
+    assert_eq!(parent_of(&spans, explicit).name, "errors_and_parents");
+    assert_eq!(explicit.attribute("code.file.path"), None);
+    let child = by_name(&spans, "child_of_explicit");
+    assert_eq!(child.parent_span_id, explicit.span_context.span_id());
+    assert!(by_name(&spans, "a_root").is_root());
 }
