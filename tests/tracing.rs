@@ -509,3 +509,29 @@ fn layer_options_error_events_and_explicit_parents() {
     assert_eq!(child.parent_span_id, explicit.span_context.span_id());
     assert!(by_name(&spans, "a_root").is_root());
 }
+
+#[traced]
+fn attach_elsewhere() {
+    let cx = traced::Context::current();
+    std::thread::spawn(move || {
+        let _attached = cx.attach();
+        // The attached context, as `tracing` sees it, carried one thread further.
+        let current = tracing::Span::current();
+        std::thread::spawn(move || current.in_scope(|| traced_callback(3)))
+            .join()
+            .unwrap();
+        tracing::info_span!("under_attached").in_scope(|| {});
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn an_attached_context_is_the_current_tracing_span_too() {
+    setup();
+    let spans = testing::spans(attach_elsewhere);
+    let callback = by_name(&spans, "traced_callback");
+    assert_eq!(parent_of(&spans, callback).name, "attach_elsewhere");
+    let bridged = by_name(&spans, "under_attached");
+    assert_eq!(parent_of(&spans, bridged).name, "attach_elsewhere");
+}

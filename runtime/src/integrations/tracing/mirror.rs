@@ -23,7 +23,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tracing_core::callsite::{Callsite, Identifier};
 use tracing_core::field::FieldSet;
 use tracing_core::span::{Attributes, Id};
-use tracing_core::{Dispatch, Interest, Kind, Level, Metadata, dispatcher};
+use tracing_core::{Dispatch, Interest, Kind, Level, Metadata, Subscriber as _, dispatcher};
+use tracing_subscriber::Registry;
 
 /// Set once a [`TracedLayer`](super::TracedLayer) is part of a registered dispatcher.
 static ON: AtomicBool = AtomicBool::new(false);
@@ -100,8 +101,9 @@ thread_local! {
     static PENDING: RefCell<Option<MirrorData>> = const { RefCell::new(None) };
     /// Set while the bridge itself enters or exits a mirror: the layer has nothing to do.
     static IN_HOOK: Cell<bool> = const { Cell::new(false) };
-    /// The mirrors entered on this thread: context stack depth, span, dispatcher.
-    static ENTERED: RefCell<Vec<(u32, Id, Dispatch)>> = const { RefCell::new(Vec::new()) };
+    /// The mirrors entered on this thread: context stack depth, span, dispatcher, and whether
+    /// the entry owns the span's reference (a captured context's mirror: closed on exit).
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
 }
 
 pub(super) fn take_pending() -> Option<MirrorData> {
@@ -110,6 +112,14 @@ pub(super) fn take_pending() -> Option<MirrorData> {
 
 pub(super) fn in_hook() -> bool {
     IN_HOOK.get()
+}
+
+/// A mirror entered on this thread.
+struct Entered {
+    depth: u32,
+    id: Id,
+    dispatch: Dispatch,
+    owned: bool,
 }
 
 /// A traced span's mirror, kept in the span's record.
@@ -153,21 +163,42 @@ fn dispatch_with_layer() -> Option<Dispatch> {
     dispatcher::get_default(|d| d.is::<super::TracedLayer>().then(|| d.clone()))
 }
 
-/// Creates a mirror standing for `data.cx` in `dispatch`.
+/// The registry under `dispatch`'s layers, if it is tracing-subscriber's `Registry` (what
+/// `tracing_subscriber::registry()` builds).
+fn registry(dispatch: &Dispatch) -> Option<&Registry> {
+    dispatch.downcast_ref::<Registry>()
+}
+
+/// Creates a mirror standing for `data.cx` in `dispatch`, through the whole stack: every
+/// layer sees it created (a fmt layer expects its own state in every span it may print) and
+/// closed. Entering and exiting it, the part repeated for every poll, goes straight to a
+/// `Registry` when there is one: no layer has anything to do for it.
 fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
-    PENDING.with(|p| *p.borrow_mut() = Some(data));
     let values = META.fields().value_set::<[_; 0]>(&[]);
+    PENDING.with(|p| *p.borrow_mut() = Some(data));
     let id = dispatch.new_span(&Attributes::new(&META, &values));
     // The layer took it, unless a filter kept the span from it.
     PENDING.with(|p| p.borrow_mut().take());
     id
 }
 
-fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch) {
-    IN_HOOK.set(true);
-    dispatch.enter(&id);
-    IN_HOOK.set(false);
-    let _ = ENTERED.try_with(|e| e.borrow_mut().push((depth, id, dispatch)));
+fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
+    match registry(&dispatch) {
+        Some(registry) => registry.enter(&id),
+        None => {
+            IN_HOOK.set(true);
+            dispatch.enter(&id);
+            IN_HOOK.set(false);
+        }
+    }
+    let _ = ENTERED.try_with(|e| {
+        e.borrow_mut().push(Entered {
+            depth,
+            id,
+            dispatch,
+            owned,
+        });
+    });
 }
 
 /// A traced span was entered at context stack depth `depth`.
@@ -191,7 +222,7 @@ pub(crate) fn entered(depth: u32, r: &mut Record) {
             inbox,
         })
     };
-    enter_mirror(depth, mirror.id.clone(), mirror.dispatch.clone());
+    enter_mirror(depth, mirror.id.clone(), mirror.dispatch.clone(), false);
 }
 
 /// A captured context was attached at depth `depth`: a mirror for the time it is attached.
@@ -208,9 +239,8 @@ pub(crate) fn entered_context(depth: u32, active: Active, state: &TraceState) {
         state.clone(),
     );
     let id = new_mirror(&dispatch, MirrorData { cx, inbox: None });
-    enter_mirror(depth, id.clone(), dispatch.clone());
-    // The registry holds it while it is entered; exiting closes it.
-    dispatch.try_close(id);
+    // Closed when the context is detached.
+    enter_mirror(depth, id, dispatch, true);
 }
 
 /// The context stack goes back to depth `depth`: exits the mirrors entered above it.
@@ -220,7 +250,7 @@ pub(crate) fn exiting(depth: u32) {
         let top = ENTERED
             .try_with(|e| {
                 let mut e = e.borrow_mut();
-                if e.last().is_some_and(|(d, _, _)| *d >= depth) {
+                if e.last().is_some_and(|m| m.depth >= depth) {
                     e.pop()
                 } else {
                     None
@@ -228,11 +258,25 @@ pub(crate) fn exiting(depth: u32) {
             })
             .ok()
             .flatten();
-        let Some((_, id, dispatch)) = top else {
+        let Some(Entered {
+            id,
+            dispatch,
+            owned,
+            ..
+        }) = top
+        else {
             return;
         };
-        IN_HOOK.set(true);
-        dispatch.exit(&id);
-        IN_HOOK.set(false);
+        match registry(&dispatch) {
+            Some(registry) => registry.exit(&id),
+            None => {
+                IN_HOOK.set(true);
+                dispatch.exit(&id);
+                IN_HOOK.set(false);
+            }
+        }
+        if owned {
+            dispatch.try_close(id);
+        }
     }
 }
