@@ -183,13 +183,12 @@ fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
 }
 
 fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
-    match registry(&dispatch) {
-        Some(registry) => registry.enter(&id),
-        None => {
-            IN_HOOK.set(true);
-            dispatch.enter(&id);
-            IN_HOOK.set(false);
-        }
+    if let Some(registry) = registry(&dispatch) {
+        registry.enter(&id);
+    } else {
+        IN_HOOK.set(true);
+        dispatch.enter(&id);
+        IN_HOOK.set(false);
     }
     let _ = ENTERED.try_with(|e| {
         e.borrow_mut().push(Entered {
@@ -267,13 +266,12 @@ pub(crate) fn exiting(depth: u32) {
         else {
             return;
         };
-        match registry(&dispatch) {
-            Some(registry) => registry.exit(&id),
-            None => {
-                IN_HOOK.set(true);
-                dispatch.exit(&id);
-                IN_HOOK.set(false);
-            }
+        if let Some(registry) = registry(&dispatch) {
+            registry.exit(&id);
+        } else {
+            IN_HOOK.set(true);
+            dispatch.exit(&id);
+            IN_HOOK.set(false);
         }
         if owned {
             dispatch.try_close(id);
