@@ -453,6 +453,15 @@ impl Span {
         }
     }
 
+    /// Appends an attribute whose static key the span does not have yet (no search for an
+    /// earlier value): what the `tracing` layer records on a span it just started.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn push_new_attribute(&mut self, key: &'static str, value: Value) {
+        if let Some(r) = self.recording() {
+            r.push_attribute_with(key, |out| Some(out.write(value)));
+        }
+    }
+
     /// Makes the span the thread's active span without a mirror: the `tracing` layer enters
     /// the spans it owns this way (they are `tracing` spans already).
     #[cfg(feature = "tracing")]

@@ -8,7 +8,7 @@ use crate::context::{self, Active, Saved};
 use crate::data::{Event, SpanKind, Status};
 use crate::ids::SpanContext;
 use crate::span::{Parent, Span};
-use crate::value::KeyValue;
+use crate::value::{KeyValue, StringValue, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -156,7 +156,7 @@ where
             });
             return;
         }
-        let mut fields = SpanFields::default();
+        let mut fields = SpanFields::with_capacity(meta.fields().len());
         attrs.record(&mut Visitor(&mut fields));
         let name = fields
             .name
@@ -172,20 +172,22 @@ where
             .parent(parent)
             .start();
         if traced.is_recording() {
+            // Static strings, borrowed: no copy.
+            let text = |s: &'static str| Value::String(StringValue::from_static(s));
             if self.location {
                 if let Some(file) = meta.file() {
-                    traced.set_attribute("code.file.path", file);
+                    traced.push_new_attribute("code.file.path", text(file));
                 }
                 if let Some(line) = meta.line() {
-                    traced.set_attribute("code.line.number", i64::from(line));
+                    traced.push_new_attribute("code.line.number", Value::I64(i64::from(line)));
                 }
                 if let Some(module) = meta.module_path() {
-                    traced.set_attribute("code.module.name", module);
+                    traced.push_new_attribute("code.module.name", text(module));
                 }
             }
-            traced.set_attribute("target", meta.target());
-            traced.set_attribute("level", meta.level().as_str());
-            fields.apply(&mut traced);
+            traced.push_new_attribute("target", text(meta.target()));
+            traced.push_new_attribute("level", text(meta.level().as_str()));
+            fields.apply(&mut traced, true);
         }
         let own = traced.span_context();
         let cx = if own.is_valid() { own } else { parent_cx };
@@ -206,7 +208,7 @@ where
         if let Some(name) = fields.name.take() {
             b.span.update_name(name);
         }
-        fields.apply(&mut b.span);
+        fields.apply(&mut b.span, false);
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {

@@ -7,9 +7,10 @@ use std::fmt;
 use tracing_core::field::{Field, Visit};
 
 /// A span's fields: attributes, and the `otel.*` fields that set its name, kind and status.
+/// Keys are `tracing` field names, static and distinct within a callsite.
 #[derive(Debug, Default)]
 pub(super) struct SpanFields {
-    pub(super) attributes: Vec<KeyValue>,
+    pub(super) attributes: Vec<(&'static str, Value)>,
     pub(super) name: Option<String>,
     pub(super) kind: Option<SpanKind>,
     status_code: Option<StatusCode>,
@@ -45,23 +46,23 @@ fn status_code_from(s: &str) -> Option<StatusCode> {
 
 impl FieldSink for SpanFields {
     fn value(&mut self, field: &Field, value: Value) {
-        self.attributes.push(KeyValue::new(field.name(), value));
+        self.attributes.push((field.name(), value));
     }
 
     /// A string-valued field: `otel.*` or an attribute.
-    fn text(&mut self, field: &Field, text: String) {
+    fn text(&mut self, field: &Field, text: &str) {
         match field.name() {
-            "otel.name" => self.name = Some(text),
-            "otel.kind" => match kind_from(&text) {
+            "otel.name" => self.name = Some(text.to_owned()),
+            "otel.kind" => match kind_from(text) {
                 Some(kind) => self.kind = Some(kind),
                 None => self.value(field, Value::String(text.into())),
             },
-            "otel.status_code" => match status_code_from(&text) {
+            "otel.status_code" => match status_code_from(text) {
                 Some(code) => self.status_code = Some(code),
                 None => self.value(field, Value::String(text.into())),
             },
             "otel.status_description" | "otel.status_message" => {
-                self.status_description = Some(text);
+                self.status_description = Some(text.to_owned());
             }
             _ => self.value(field, Value::String(text.into())),
         }
@@ -69,10 +70,28 @@ impl FieldSink for SpanFields {
 }
 
 impl SpanFields {
-    /// Sets what was read on the span (the name is the caller's business).
-    pub(super) fn apply(self, span: &mut Span) {
-        for kv in self.attributes {
-            span.set_attribute(kv.key, kv.value);
+    /// Fields of a span's callsite, with room for them all.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        SpanFields {
+            attributes: Vec::with_capacity(n),
+            ..SpanFields::default()
+        }
+    }
+
+    /// Sets what was read on the span (the name is the caller's business). `fresh`: the
+    /// span was just started and has none of these keys yet.
+    pub(super) fn apply(self, span: &mut Span, fresh: bool) {
+        for (key, value) in self.attributes {
+            // A field named like one of the layer's own attributes replaces it.
+            let ours = matches!(
+                key,
+                "target" | "level" | "code.file.path" | "code.line.number" | "code.module.name"
+            );
+            if fresh && !ours {
+                span.push_new_attribute(key, value);
+            } else {
+                span.set_attribute(key, value);
+            }
         }
         match self.status_code {
             Some(StatusCode::Ok) => span.set_status(Status::Ok),
@@ -95,11 +114,11 @@ pub(super) struct EventFields {
 }
 
 impl FieldSink for EventFields {
-    fn text(&mut self, field: &Field, text: String) {
+    fn text(&mut self, field: &Field, text: &str) {
         match field.name() {
-            "message" => self.message = Some(text),
-            "error" => self.error = Some(text),
-            "log.target" => self.log_target = Some(text),
+            "message" => self.message = Some(text.to_owned()),
+            "error" => self.error = Some(text.to_owned()),
+            "log.target" => self.log_target = Some(text.to_owned()),
             // The rest of tracing-log's record metadata: the event's own metadata says it.
             "log.module_path" | "log.file" | "log.line" => {}
             name => self
@@ -120,7 +139,7 @@ impl FieldSink for EventFields {
 /// Where a visitor puts what it reads: values that keep their type, and text.
 pub(super) trait FieldSink {
     fn value(&mut self, field: &Field, value: Value);
-    fn text(&mut self, field: &Field, text: String);
+    fn text(&mut self, field: &Field, text: &str);
 }
 
 /// The `tracing` visitor over a [`FieldSink`]: each value with its type.
@@ -140,12 +159,12 @@ impl<T: FieldSink> Visit for Visitor<'_, T> {
         self.0.value(field, Value::Bool(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.text(field, value.to_owned());
+        self.0.text(field, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.text(field, value.to_string());
+        self.0.text(field, &value.to_string());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.text(field, format!("{value:?}"));
+        self.0.text(field, &format!("{value:?}"));
     }
 }
