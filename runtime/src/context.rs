@@ -114,6 +114,19 @@ pub(crate) fn active() -> Active {
         .unwrap_or(Active::NONE)
 }
 
+/// The thread's active context, its trace state, and its place on the stack.
+#[cfg(feature = "tracing")]
+pub(crate) fn active_frame() -> Option<(Active, TraceState, u32)> {
+    STACK
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            let top = s.last()?;
+            Some((top.active, top.state.clone(), (s.len() - 1) as u32))
+        })
+        .ok()
+        .flatten()
+}
+
 fn state_of(span: SpanId) -> TraceState {
     STACK
         .try_with(|s| {

@@ -713,10 +713,13 @@ fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bo
     // SAFETY: the slot comes from a span, which only holds initialized records.
     let r = unsafe { slot.assume_init_mut() };
     #[cfg(feature = "tracing")]
-    if let Some(c) = &mut r.cold
-        && let Some(mirror) = c.mirror.take()
     {
-        mirror.finish(r);
+        if let Some(c) = &mut r.cold
+            && let Some(mirror) = c.mirror.take()
+        {
+            mirror.finish(r);
+        }
+        crate::integrations::tracing::lazy::finish(r);
     }
     if r.is_sampled() {
         r.end = clock::now();

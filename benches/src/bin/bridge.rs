@@ -6,8 +6,11 @@
 //! - `traced`: a `#[traced]` child under a root, no `tracing` subscriber;
 //! - `traced-layer`: the same with `registry().with(traced::tracing::layer())` installed
 //!   (needs the `bridge` feature): what the bridge adds per `#[traced]` span;
+//! - `traced-lazy`: the same with `traced::tracing::registry().with(traced::tracing::layer())`
+//!   (the lazy bridge: stand-ins only on demand);
 //! - `tracing-bridge`: a `tracing` span (`info_span!` with both arguments, entered, exited,
 //!   closed) under a traced root, through the registry and traced's layer;
+//! - `tracing-lazy`: the same span through the lazy bridge;
 //! - `tracing-otel`: the same span through the registry and tracing-opentelemetry (SDK tracer,
 //!   counting processor);
 //! - `tracing-counting`: the same span through the registry and a counting layer: what
@@ -45,6 +48,20 @@ fn main() {
                 .with(traced::tracing::layer())
                 .init();
             work
+        }
+        #[cfg(feature = "bridge")]
+        "traced-lazy" => {
+            traced::tracing::registry()
+                .with(traced::tracing::layer())
+                .init();
+            work
+        }
+        #[cfg(feature = "bridge")]
+        "tracing-lazy" => {
+            traced::tracing::registry()
+                .with(traced::tracing::layer())
+                .init();
+            tracing_work
         }
         #[cfg(feature = "bridge")]
         "tracing-bridge" => {

@@ -35,8 +35,26 @@ pub(crate) fn on() -> bool {
     ON.load(Ordering::Relaxed)
 }
 
+/// Set once a [`TracedRegistry`](super::TracedRegistry) is registered: mirrors are created
+/// on demand, not when spans are entered.
+static LAZY: AtomicBool = AtomicBool::new(false);
+
 pub(super) fn turn_on() {
     ON.store(true, Ordering::Relaxed);
+}
+
+pub(super) fn turn_on_lazy() {
+    LAZY.store(true, Ordering::Relaxed);
+    ON.store(true, Ordering::Relaxed);
+}
+
+fn lazy() -> bool {
+    LAZY.load(Ordering::Relaxed)
+}
+
+/// The mirrors' metadata.
+pub(super) fn metadata() -> &'static Metadata<'static> {
+    &META
 }
 
 /// The callsite of every mirror span: name `traced`, target `traced`, level INFO, no fields.
@@ -133,21 +151,21 @@ pub(crate) struct Mirror {
 impl Mirror {
     /// Applies what other threads recorded under the mirror to the span.
     pub(crate) fn finish(self, r: &mut Record) {
-        if !r.is_recording() {
-            return;
-        }
-        let changes = std::mem::take(
-            &mut *self
-                .inbox
-                .changes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        for (event, status) in changes {
-            r.add_event(event);
-            if let Some(status) = status {
-                r.set_status(status);
-            }
+        drain(&self.inbox, r);
+    }
+}
+
+/// Applies what other threads put in `inbox` to the span.
+pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
+    if !r.is_recording() {
+        return;
+    }
+    let changes =
+        std::mem::take(&mut *inbox.changes.lock().unwrap_or_else(PoisonError::into_inner));
+    for (event, status) in changes {
+        r.add_event(event);
+        if let Some(status) = status {
+            r.set_status(status);
         }
     }
 }
@@ -173,7 +191,7 @@ fn registry(dispatch: &Dispatch) -> Option<&Registry> {
 /// layer sees it created (a fmt layer expects its own state in every span it may print) and
 /// closed. Entering and exiting it, the part repeated for every poll, goes straight to a
 /// `Registry` when there is one: no layer has anything to do for it.
-fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
+pub(super) fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
     let values = META.fields().value_set::<[_; 0]>(&[]);
     PENDING.with(|p| *p.borrow_mut() = Some(data));
     let id = dispatch.new_span(&Attributes::new(&META, &values));
@@ -190,6 +208,12 @@ fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
         dispatch.enter(&id);
         IN_HOOK.set(false);
     }
+    push_entered(depth, id, dispatch, owned);
+}
+
+/// Notes a mirror entered at context stack depth `depth`: exited when the stack goes back
+/// there, and closed then if `owned`.
+pub(super) fn push_entered(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
     let _ = ENTERED.try_with(|e| {
         e.borrow_mut().push(Entered {
             depth,
@@ -203,6 +227,9 @@ fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
 /// A traced span was entered at context stack depth `depth`.
 #[inline(never)]
 pub(crate) fn entered(depth: u32, r: &mut Record) {
+    if lazy() {
+        return;
+    }
     let mirror = if let Some(m) = r.cold.as_ref().and_then(|c| c.mirror.as_ref()) {
         m
     } else {
@@ -227,6 +254,9 @@ pub(crate) fn entered(depth: u32, r: &mut Record) {
 /// A captured context was attached at depth `depth`: a mirror for the time it is attached.
 #[inline(never)]
 pub(crate) fn entered_context(depth: u32, active: Active, state: &TraceState) {
+    if lazy() {
+        return;
+    }
     let Some(dispatch) = dispatch_with_layer() else {
         return;
     };
