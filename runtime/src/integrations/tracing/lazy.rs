@@ -1,6 +1,6 @@
 //! The lazy bridge: [`registry()`], a `tracing_subscriber::Registry` that creates a traced
 //! span's mirror only when something asks for the current `tracing` span while that traced
-//! span is active (`Span::current()`, an event, a new `tracing` span), instead of at every
+//! span is active (`Span::current()`, an event looked up by a layer), instead of at every
 //! enter. A `#[traced]` span that nothing asks about pays one flag check.
 
 use super::layer::context_of;
@@ -138,12 +138,8 @@ impl Subscriber for TracedRegistry {
         self.inner.max_level_hint()
     }
     fn new_span(&self, attrs: &span::Attributes<'_>) -> Id {
-        // A contextual `tracing` span under a newer traced span: the mirror first, so that
-        // the registry records the right parent.
-        if attrs.is_contextual() && mirror::on() && !mirror::is_mirror(attrs.metadata()) {
-            let current = self.inner.current_span();
-            let _ = self.catch_up(&current);
-        }
+        // No catching up here: the layer finds a new span's traced parent on traced's own
+        // stack, and a `tracing` span needs no stand-in above it in the registry.
         self.inner.new_span(attrs)
     }
     fn record(&self, span: &Id, values: &span::Record<'_>) {

@@ -1,11 +1,12 @@
 //! The `tracing` ecosystem in traced's traces, both ways (feature `tracing`).
 //!
-//! Add [`layer()`] to the `tracing_subscriber::registry()` you already have:
+//! Add [`layer()`] to your subscriber, on [`registry()`] (in place of
+//! `tracing_subscriber::registry()`, the cheapest) or on the registry you already have:
 //!
 //! ```
 //! use tracing_subscriber::{fmt, prelude::*};
 //!
-//! tracing_subscriber::registry()
+//! traced_runtime::tracing::registry() // or tracing_subscriber::registry()
 //!     .with(traced_runtime::tracing::layer())
 //!     .with(fmt::layer().event_format(traced_runtime::tracing::with_trace_ids(fmt::format())))
 //!     .init();
@@ -57,13 +58,26 @@
 //! # How `tracing::Span::current()` leads back to a traced span
 //!
 //! `Span::current()` is answered by the registry, not by layers, so while a traced span is
-//! active a `tracing` span must be current in the registry. The first time a traced span is
-//! entered with the layer installed, a `tracing` span named `traced` (target `traced`, level
-//! INFO, no fields) is created for it; it is entered and exited with the traced span and
-//! closed when it ends. Carried to another thread and entered there, it makes the traced
-//! span's context active there; events recorded under it there are kept and added to the
-//! traced span when it ends. Programs without the layer pay one relaxed load of a static flag
-//! when a span is entered and exited (builds with the `tracing` feature only).
+//! active a `tracing` span must be current in the registry: a stand-in, named `traced`
+//! (target `traced`, level INFO, no fields), whose extensions hold the traced span's context
+//! and an inbox. Carried to another thread and entered there, it makes the traced span's
+//! context active there; events recorded under it there are kept and added to the traced
+//! span when it ends, on its own thread.
+//!
+//! - On [`registry()`] (lazy): the stand-in is created only when the registry is asked for
+//!   its current span while a traced span newer than its current span is active
+//!   (`Span::current()`, or a layer looking up an event's span), entered at that span's place
+//!   on the context stack and closed when it exits. A `#[traced]` span that nothing asks
+//!   about costs 51 instructions more than without the layer (callgrind: 696 against 645).
+//! - On `tracing_subscriber::registry()` (eager): the layer cannot see `Span::current()`
+//!   being asked, so every traced span gets its stand-in the first time it is entered on a
+//!   thread (created and closed through the whole stack, entered and exited straight in the
+//!   registry): 3 782 instructions per `#[traced]` span against 645, more than a `tracing`
+//!   span itself (1 291 through the registry and a counting layer).
+//!
+//! Programs without the layer pay nothing measurable: the checks are one relaxed load of a
+//! static flag when a span is entered and exited, compiled only with the `tracing` feature
+//! (645 instructions per `#[traced]` span with the feature, 647 without).
 
 mod fmt;
 mod layer;
@@ -81,13 +95,13 @@ pub fn layer() -> TracedLayer {
     TracedLayer::default()
 }
 
-/// Makes a registry with [`layer()`] and a fmt layer writing lines with the ids
+/// Makes [`registry()`] with [`layer()`] and a fmt layer writing lines with the ids
 /// ([`with_trace_ids`]) to standard error, levels INFO and above, the process's default
 /// `tracing` subscriber. What `Config::with_tracing(true)` does; an error when the program
 /// already has one.
 pub fn try_init() -> Result<(), tracing_core::dispatcher::SetGlobalDefaultError> {
     use tracing_subscriber::layer::SubscriberExt as _;
-    let subscriber = tracing_subscriber::registry()
+    let subscriber = registry()
         .with(tracing_subscriber::filter::LevelFilter::INFO)
         .with(layer())
         .with(
