@@ -30,7 +30,7 @@ fn tracing_calls_are_ignored_without_the_layer() {
     assert_eq!(n, 2);
     // The `tracing` span is not ours, and no subscriber carried the context to the thread:
     // the child there is a root of its own.
-    assert_eq!(spans.len(), 2, "{}", traced::render_tree(&spans));
+    assert_eq!(spans.len(), 2, "{}", traced::export::render_tree(&spans));
     let parent = testing::one(&spans, "traced_parent");
     assert!(parent.events.is_empty());
     assert!(testing::one(&spans, "traced_child").is_root());

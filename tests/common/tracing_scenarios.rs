@@ -203,7 +203,7 @@ fn parent_of<'a>(spans: &'a [SpanData], child: &SpanData) -> &'a SpanData {
             panic!(
                 "no parent for {}:\n{}",
                 child.name,
-                traced::render_tree(spans)
+                traced::export::render_tree(spans)
             )
         })
 }
@@ -471,7 +471,7 @@ fn under_an_unsampled_parent_bridged_spans_are_not_recorded_and_context_propagat
         |b| b.with_sampler(traced::Sampler::parent_based(traced::Sampler::AlwaysOff)),
         unsampled_root,
     );
-    assert!(spans.is_empty(), "{}", traced::render_tree(&spans));
+    assert!(spans.is_empty(), "{}", traced::export::render_tree(&spans));
     assert!(root.is_valid());
     assert_eq!(on_thread, root);
 }

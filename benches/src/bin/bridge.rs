@@ -36,7 +36,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().expect("case");
     let n: u64 = args.next().expect("n").parse().expect("n");
-    let _guard = traced::Pipeline::builder()
+    let _guard = traced::pipeline::Pipeline::builder()
         .with_processor(sinks::TracedCountingProcessor)
         .with_sampler(traced::Sampler::AlwaysOn)
         .install();

@@ -24,7 +24,7 @@
 //! | level, target | attributes `level` (`INFO`...), `target` |
 //! | level `Error` | the span's status `Error` with the message ([`Logger::with_errors_to_status`]) |
 
-use crate::value::KeyValue;
+use crate::model::KeyValue;
 use ::log::kv::{self, Key, Source, VisitSource};
 use ::log::{Level, LevelFilter, Log, Metadata, Record, SetLoggerError};
 
@@ -109,7 +109,7 @@ impl<L: Log> Log for Logger<L> {
     }
 
     fn log(&self, record: &Record<'_>) {
-        let current = crate::current();
+        let current = crate::context::current();
         if self.events && current.is_recording() {
             let mut attributes = Attributes(Vec::new());
             let _ = record.key_values().visit(&mut attributes);
@@ -118,7 +118,7 @@ impl<L: Log> Log for Logger<L> {
             attributes.push(KeyValue::new("target", record.target().to_owned()));
             let message = record.args().to_string();
             if self.errors_to_status && record.level() == Level::Error {
-                current.set_status(crate::Status::error(message.clone()));
+                current.set_status(crate::model::Status::error(message.clone()));
             }
             current.add_event(message, attributes);
         }

@@ -1,7 +1,7 @@
 //! Trace ids in `tracing-subscriber` fmt lines.
 
 use super::layer::context_of;
-use crate::ids::SpanContext;
+use crate::model::SpanContext;
 use std::fmt;
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -88,5 +88,5 @@ where
     if event.is_root() {
         return SpanContext::NONE;
     }
-    crate::current().span_context()
+    crate::context::current().span_context()
 }

@@ -5,10 +5,10 @@
 use super::mirror::{self, Inbox, MirrorData};
 use super::visit::{EventFields, SpanFields, Visitor};
 use crate::context::{self, Active, Saved};
-use crate::data::{Event, SpanKind, Status};
-use crate::ids::SpanContext;
+use crate::model::SpanContext;
+use crate::model::{Event, SpanKind, Status};
+use crate::model::{KeyValue, StringValue, Value};
 use crate::span::{Parent, Span};
-use crate::value::{KeyValue, StringValue, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -152,7 +152,7 @@ where
         if contextual && pipeline.follows_local_parent && context::unsampled_local_active() {
             span.extensions_mut().insert(Bridged {
                 span: Span::none(),
-                cx: crate::current().span_context(),
+                cx: crate::context::current().span_context(),
             });
             return;
         }
@@ -164,10 +164,10 @@ where
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         let parent_cx = match &parent {
             Parent::Context(cx) => cx.clone(),
-            Parent::Current => crate::current().span_context(),
+            Parent::Current => crate::context::current().span_context(),
             Parent::Root => SpanContext::NONE,
         };
-        let mut traced = crate::span(name)
+        let mut traced = crate::span::span(name)
             .kind(fields.kind.unwrap_or(SpanKind::Internal))
             .parent(parent)
             .start();
@@ -246,7 +246,7 @@ where
                     drop(ext);
                     EventTarget::Bridged(span)
                 } else if let Some(m) = ext.get::<MirrorData>() {
-                    let current = crate::current();
+                    let current = crate::context::current();
                     if current.is_recording() && current.span_id() == m.cx.span_id() {
                         EventTarget::Current
                     } else if let Some(inbox) = &m.inbox {
@@ -258,7 +258,7 @@ where
                     return;
                 }
             }
-            None if event.is_contextual() && crate::current().is_recording() => {
+            None if event.is_contextual() && crate::context::current().is_recording() => {
                 EventTarget::Current
             }
             None => return,
@@ -278,7 +278,7 @@ where
                 }
             }
             EventTarget::Current => {
-                let current = crate::current();
+                let current = crate::context::current();
                 current.add_event(event.name, event.attributes);
                 if let Some(status) = status {
                     current.set_status(status);

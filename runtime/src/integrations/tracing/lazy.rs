@@ -6,8 +6,8 @@
 use super::layer::context_of;
 use super::mirror::{self, Inbox, MirrorData};
 use crate::context;
-use crate::ids::SpanContext;
-use crate::record::Record;
+use crate::model::SpanContext;
+use crate::model::record::Record;
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,11 +51,11 @@ thread_local! {
 
 /// Inboxes of lazily created mirrors, by the span id of the traced span they stand for:
 /// drained into the span when it ends (on whichever thread that is).
-static INBOXES: Mutex<Option<HashMap<crate::SpanId, Arc<Inbox>>>> = Mutex::new(None);
+static INBOXES: Mutex<Option<HashMap<crate::model::SpanId, Arc<Inbox>>>> = Mutex::new(None);
 /// Entries in `INBOXES`: a span end looks there only when it is not zero.
 static OUTSTANDING: AtomicUsize = AtomicUsize::new(0);
 
-fn inboxes<R>(f: impl FnOnce(&mut HashMap<crate::SpanId, Arc<Inbox>>) -> R) -> R {
+fn inboxes<R>(f: impl FnOnce(&mut HashMap<crate::model::SpanId, Arc<Inbox>>) -> R) -> R {
     f(INBOXES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

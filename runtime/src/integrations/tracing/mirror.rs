@@ -14,9 +14,9 @@
 //! enter and exit, and only in builds with the `tracing` feature.
 
 use crate::context::Active;
-use crate::data::{Event, Status};
-use crate::ids::{SpanContext, TraceState};
-use crate::record::Record;
+use crate::context::hook::{self, Hooks};
+use crate::model::record::Record;
+use crate::model::{Event, SpanContext, Status, TraceState};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,26 +26,40 @@ use tracing_core::span::{Attributes, Id};
 use tracing_core::{Dispatch, Interest, Kind, Level, Metadata, Subscriber as _, dispatcher};
 use tracing_subscriber::Registry;
 
-/// Set once a [`TracedLayer`](super::TracedLayer) is part of a registered dispatcher.
-static ON: AtomicBool = AtomicBool::new(false);
-
-/// Whether any dispatcher has the layer: the whole cost of the bridge where it is not used.
-#[inline(always)]
+/// Whether any dispatcher has the layer.
 pub(crate) fn on() -> bool {
-    ON.load(Ordering::Relaxed)
+    hook::get().is_some()
 }
 
 /// Set once a [`TracedRegistry`](super::TracedRegistry) is registered: mirrors are created
 /// on demand, not when spans are entered.
 static LAZY: AtomicBool = AtomicBool::new(false);
 
+/// Installs the bridge's hooks in the context and span layers (once a layer or a
+/// `TracedRegistry` is part of a registered dispatcher).
 pub(super) fn turn_on() {
-    ON.store(true, Ordering::Relaxed);
+    hook::install(Hooks {
+        span_entered: entered,
+        context_attached: entered_context,
+        exiting,
+        span_ending,
+    });
 }
 
 pub(super) fn turn_on_lazy() {
     LAZY.store(true, Ordering::Relaxed);
-    ON.store(true, Ordering::Relaxed);
+    turn_on();
+}
+
+/// A span ends: what other threads recorded under its stand-ins goes into it.
+fn span_ending(r: &mut Record) {
+    if let Some(c) = &mut r.cold
+        && let Some(mirror) = c.mirror.take()
+        && let Ok(mirror) = mirror.downcast::<Mirror>()
+    {
+        mirror.finish(r);
+    }
+    super::lazy::finish(r);
 }
 
 fn lazy() -> bool {
@@ -226,11 +240,16 @@ pub(super) fn push_entered(depth: u32, id: Id, dispatch: Dispatch, owned: bool) 
 
 /// A traced span was entered at context stack depth `depth`.
 #[inline(never)]
-pub(crate) fn entered(depth: u32, r: &mut Record) {
+fn entered(depth: u32, r: &mut Record) {
     if lazy() {
         return;
     }
-    let mirror = if let Some(m) = r.cold.as_ref().and_then(|c| c.mirror.as_ref()) {
+    let mirror = if let Some(m) = r
+        .cold
+        .as_ref()
+        .and_then(|c| c.mirror.as_ref())
+        .and_then(|m| m.downcast_ref::<Mirror>())
+    {
         m
     } else {
         let Some(dispatch) = dispatch_with_layer() else {
@@ -242,18 +261,22 @@ pub(crate) fn entered(depth: u32, r: &mut Record) {
             inbox: Some(inbox.clone()),
         };
         let id = new_mirror(&dispatch, data);
-        r.cold().mirror.insert(Mirror {
+        let mirror = r.cold().mirror.insert(Box::new(Mirror {
             id,
             dispatch,
             inbox,
-        })
+        }));
+        match mirror.downcast_ref::<Mirror>() {
+            Some(m) => m,
+            None => return,
+        }
     };
     enter_mirror(depth, mirror.id.clone(), mirror.dispatch.clone(), false);
 }
 
 /// A captured context was attached at depth `depth`: a mirror for the time it is attached.
 #[inline(never)]
-pub(crate) fn entered_context(depth: u32, active: Active, state: &TraceState) {
+fn entered_context(depth: u32, active: Active, state: &TraceState) {
     if lazy() {
         return;
     }
@@ -274,7 +297,7 @@ pub(crate) fn entered_context(depth: u32, active: Active, state: &TraceState) {
 
 /// The context stack goes back to depth `depth`: exits the mirrors entered above it.
 #[inline(never)]
-pub(crate) fn exiting(depth: u32) {
+fn exiting(depth: u32) {
     loop {
         let top = ENTERED
             .try_with(|e| {

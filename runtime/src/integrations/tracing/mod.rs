@@ -81,14 +81,13 @@
 
 mod fmt;
 mod layer;
-pub(crate) mod lazy;
-pub(crate) mod mirror;
+mod lazy;
+mod mirror;
 mod visit;
 
 pub use fmt::{WithTraceIds, with_trace_ids};
 pub use layer::TracedLayer;
 pub use lazy::{TracedRegistry, registry};
-pub(crate) use mirror::Mirror;
 
 /// The layer that joins `tracing` and traced, with the defaults of the table above.
 pub fn layer() -> TracedLayer {

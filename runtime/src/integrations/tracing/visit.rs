@@ -1,8 +1,8 @@
 //! `tracing` field values into traced attributes, keeping their types.
 
-use crate::data::{SpanKind, Status};
+use crate::model::{KeyValue, ToValue, Value};
+use crate::model::{SpanKind, Status};
 use crate::span::Span;
-use crate::value::{KeyValue, ToValue, Value};
 use std::fmt;
 use tracing_core::field::{Field, Visit};
 
