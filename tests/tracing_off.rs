@@ -42,16 +42,20 @@ fn a_subscriber_without_the_layer_sees_no_stand_in_spans() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tracing_subscriber::prelude::*;
 
-    /// Counts the spans the user's own layer sees.
+    /// Counts the stand-ins (spans of target `traced`) the user's own layer sees. (Not all
+    /// spans: the other test calls the same `#[instrument]` function with no subscriber, and
+    /// tracing's callsite interest cache may then hide it from this one.)
     struct Count(Arc<AtomicUsize>);
     impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
         fn on_new_span(
             &self,
-            _: &tracing::span::Attributes<'_>,
+            attrs: &tracing::span::Attributes<'_>,
             _: &tracing::span::Id,
             _: tracing_subscriber::layer::Context<'_, S>,
         ) {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            if attrs.metadata().target() == "traced" {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
     let seen = Arc::new(AtomicUsize::new(0));
@@ -60,6 +64,6 @@ fn a_subscriber_without_the_layer_sees_no_stand_in_spans() {
         tracing::subscriber::with_default(subscriber, || testing::capture(traced_parent));
     assert_eq!(n, 2);
     assert_eq!(spans.len(), 2);
-    // Only `instrumented`: no span stands for the traced ones.
-    assert_eq!(seen.load(Ordering::Relaxed), 1);
+    // No span stands for the traced ones.
+    assert_eq!(seen.load(Ordering::Relaxed), 0);
 }
