@@ -10,7 +10,7 @@ pub(crate) mod stream;
 
 use crate::context::{self, Active, Change, Context, Saved};
 use crate::model::clock;
-use crate::model::record::{Record, Slot, bits};
+use crate::model::record::{PipelineRef, Record, Slot, bits};
 use crate::model::{CodeLocation, Event, Link, SpanKind, Status};
 use crate::model::{Key, KeyValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
@@ -281,7 +281,7 @@ impl Span {
             end: now,
             name,
             code: start.code,
-            pipeline,
+            pipeline: PipelineRef::new(pipeline),
             cold: None,
             flags: parent_flags.with_sampled(sampled),
             bits: flag_bits,
@@ -627,7 +627,7 @@ fn start_sampled_child(
         end: now,
         name: cs.name,
         code: cs.code.as_ref(),
-        pipeline,
+        pipeline: PipelineRef::new(pipeline),
         cold: None,
         flags: parent.flags,
         bits: bits::RECORDING | bits::SAMPLED,
