@@ -143,8 +143,13 @@ fn simple_key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_*/-]{0,12}"
 }
 
-fn tenant_key() -> impl Strategy<Value = String> {
-    "[a-z0-9][a-z0-9_*/-]{0,8}@[a-z][a-z0-9_*/-]{0,13}"
+/// A Level 2 key: a letter or digit first, then key characters, `@` among them anywhere.
+fn l2_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9][a-z0-9_*/@-]{0,20}",
+        "[a-z0-9][a-z0-9_*/-]{0,8}@[a-z0-9@][a-z0-9_*/@-]{0,13}",
+        "[a-z0-9][a-z0-9_*/@-]{250,255}",
+    ]
 }
 
 fn ts_value() -> impl Strategy<Value = String> {
@@ -154,7 +159,7 @@ fn ts_value() -> impl Strategy<Value = String> {
 /// A list member: usually valid, sometimes broken, empty or surrounded by white space.
 fn ts_member() -> impl Strategy<Value = String> {
     prop_oneof![
-        6 => (prop_oneof![simple_key(), tenant_key()], ts_value())
+        6 => (prop_oneof![simple_key(), l2_key()], ts_value())
             .prop_map(|(k, v)| format!("{k}={v}")),
         1 => Just(String::new()),
         1 => "[ \\t]{1,3}",
@@ -197,7 +202,7 @@ enum TsOp {
 }
 
 fn ts_op() -> impl Strategy<Value = TsOp> {
-    let key = prop_oneof![4 => "[a-e]", 2 => simple_key(), 1 => tenant_key(), 1 => "[ -~]{0,4}"];
+    let key = prop_oneof![4 => "[a-e]", 2 => simple_key(), 1 => l2_key(), 1 => "[ -~]{0,4}"];
     prop_oneof![
         4 => (key.clone(), prop_oneof![4 => ts_value(), 1 => "[ -~]{0,4}"])
             .prop_map(|(k, v)| TsOp::Insert(k, v)),
@@ -221,6 +226,24 @@ proptest! {
     #[test]
     fn trace_state_valid_lists(s in small_valid_ts_header()) {
         check_trace_state(&s)?;
+    }
+
+    #[test]
+    fn trace_state_duplicates_keep_the_first(
+        members in vec_of(("[a-c]|[a-c]@[a-c]", ts_value()), 1..=32),
+    ) {
+        let header = members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        let parsed = parse_trace_state(&header);
+        prop_assert!(parsed.is_ok(), "{} refused", header);
+        let mut want: Vec<(String, String)> = Vec::new();
+        for (k, v) in members {
+            if !want.iter().any(|(seen, _)| *seen == k) {
+                want.push((k, v));
+            }
+        }
+        let parsed = parsed.unwrap_or_default();
+        prop_assert_eq!(parsed.entries(), &want[..]);
+        check_trace_state(&header)?;
     }
 
     #[test]

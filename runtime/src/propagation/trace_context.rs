@@ -218,22 +218,25 @@ mod tests {
             ]),
             "foo=1,bar=2,rojo=1,congo=2,baz=3"
         );
-        // Duplicates across header lines void the list; the traceparent stays.
+        // Duplicates, on one line or across lines, keep the caller's list (Level 2): the
+        // first entry of a key stays, later ones are removed.
+        for lines in [
+            &[("tracestate", "foo=1,foo=1")][..],
+            &[("tracestate", "foo=1,foo=2")],
+            &[("tracestate", "foo=1"), ("tracestate", "foo=1")],
+            &[("tracestate", "foo=1"), ("tracestate", "foo=2")],
+        ] {
+            let mut pairs = vec![("traceparent", TP)];
+            pairs.extend_from_slice(lines);
+            assert_eq!(state(&pairs), "foo=1", "{lines:?}");
+        }
         assert_eq!(
             state(&[
                 ("traceparent", TP),
-                ("tracestate", "foo=1"),
-                ("tracestate", "foo=1")
+                ("tracestate", "foo@=1,bar=2"),
+                ("tracestate", "foo@bar@baz=3,bar=4")
             ]),
-            ""
-        );
-        assert_eq!(
-            state(&[
-                ("traceparent", TP),
-                ("tracestate", "foo=1"),
-                ("tracestate", "foo=2")
-            ]),
-            ""
+            "foo@=1,bar=2,foo@bar@baz=3"
         );
         assert_eq!(state(&[("traceparent", TP), ("trace-state", "foo=1")]), "");
         assert_eq!(
