@@ -132,10 +132,30 @@ fn check_trace_state(s: &str) -> Result<(), TestCaseError> {
     };
     prop_assert!(ts.entries().len() <= 32);
     let out = format_trace_state(&ts);
-    // Parsed entries are valid and unique: nothing is left out.
     prop_assert_eq!(&out, &ts.header());
     let again = parse_trace_state(&out);
-    prop_assert_eq!(again, Ok(ts));
+    prop_assert!(again.is_ok(), "{:?} formatted to unparsable {:?}", s, out);
+    check_sent(&ts, &again.unwrap_or_default())
+}
+
+/// What was sent for `ts` (parsed back): at most 512 characters, whole entries of `ts` in
+/// their order, and all of them when they fit (parsed entries are valid and unique).
+fn check_sent(ts: &TraceState, sent: &TraceState) -> Result<(), TestCaseError> {
+    let header = sent.header();
+    prop_assert!(header.len() <= 512, "{} characters", header.len());
+    let full: usize = ts
+        .entries()
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 2)
+        .sum();
+    if full <= 513 {
+        prop_assert_eq!(sent, ts);
+    } else {
+        let mut rest = ts.entries().iter();
+        for entry in sent.entries() {
+            prop_assert!(rest.any(|e| e == entry), "{:?} not kept in order", entry);
+        }
+    }
     Ok(())
 }
 
@@ -283,7 +303,9 @@ proptest! {
             }
             prop_assert!(ts.entries().len() <= 32);
             check_trace_state(&ts.header())?;
-            prop_assert_eq!(parse_trace_state(&format_trace_state(&ts)), Ok(ts.clone()));
+            let sent = parse_trace_state(&format_trace_state(&ts));
+            prop_assert!(sent.is_ok());
+            check_sent(&ts, &sent.unwrap_or_default())?;
         }
     }
 }
@@ -393,7 +415,7 @@ proptest! {
             prop_assert_eq!(back.trace_id(), cx.trace_id());
             prop_assert_eq!(back.span_id(), cx.span_id());
             prop_assert_eq!(back.trace_flags().to_u8(), cx.trace_flags().to_u8() & 0x03);
-            prop_assert_eq!(back.trace_state(), cx.trace_state());
+            check_sent(cx.trace_state(), back.trace_state())?;
         }
         if let Some(b) = BaggagePropagator.extract(&c) {
             prop_assert!(!b.is_empty());
@@ -420,8 +442,12 @@ proptest! {
         );
         let mut out = HashMap::new();
         TraceContextPropagator.inject(&cx, &mut out);
-        let want = SpanContext::new(cx.trace_id(), cx.span_id(), cx.trace_flags(), true, state);
-        prop_assert_eq!(TraceContextPropagator.extract(&out), Some(want));
+        let back = TraceContextPropagator.extract(&out);
+        prop_assert!(back.is_some());
+        let back = back.unwrap_or_default();
+        let want = SpanContext::new(cx.trace_id(), cx.span_id(), cx.trace_flags(), true, back.trace_state().clone());
+        prop_assert_eq!(&back, &want);
+        check_sent(&state, back.trace_state())?;
     }
 }
 
@@ -442,4 +468,26 @@ fn inject_filters_unvalidated_trace_state() {
     let mut out = HashMap::new();
     TraceContextPropagator.inject(&cx, &mut out);
     assert_eq!(out["tracestate"], "ok=1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Any entries at all, as `TraceState::from_entries` takes them unchecked: what inject
+    /// sends and what `header()` returns is the same, parses, holds no control character and
+    /// fits 512 characters.
+    #[test]
+    fn inject_and_header_agree_and_stay_within_limits(
+        entries in vec_of((prop_oneof![l2_key(), any_text()], prop_oneof![ts_value(), any_text(), "[ -~]{100,256}"]), 0..40),
+    ) {
+        let ts = TraceState::from_entries(entries);
+        let cx = SpanContext::new(TraceId::from_u128(1), SpanId::from_u64(1), TraceFlags::SAMPLED, false, ts.clone());
+        let mut out = HashMap::new();
+        TraceContextPropagator.inject(&cx, &mut out);
+        let header = ts.header();
+        prop_assert_eq!(out.get("tracestate").map(String::as_str), (!header.is_empty()).then_some(header.as_str()));
+        prop_assert!(header.len() <= 512);
+        prop_assert!(header.bytes().all(|b| (b' '..=b'~').contains(&b)), "{:?}", header);
+        prop_assert!(parse_trace_state(&header).is_ok());
+    }
 }

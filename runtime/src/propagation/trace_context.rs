@@ -94,6 +94,7 @@ impl TraceContextPropagator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::propagation::TraceStateExt as _;
     use crate::{SpanId, TraceFlags, TraceId};
 
     const TP: &str = "00-12345678901234567890123456789012-1234567890123456-01";
@@ -328,6 +329,32 @@ mod tests {
         assert_eq!(
             carrier["traceparent"],
             "00-00000000000000000000000000000001-0000000000000002-02"
+        );
+    }
+
+    #[test]
+    fn inject_holds_tracestate_to_512_characters() {
+        // 32 members of 259 characters each, as a caller may send them: 8 KB.
+        let received = (0..32)
+            .map(|i| format!("vendor{i:02}={}", "x".repeat(250)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let line = ("tracestate", received.as_str());
+        let cx = extract(&[("traceparent", TP), line]).unwrap();
+        assert_eq!(cx.trace_state().entries().len(), 32);
+        let mut carrier = std::collections::HashMap::new();
+        TraceContextPropagator.inject(&cx, &mut carrier);
+        assert_eq!(
+            carrier["tracestate"],
+            format!("vendor00={}", "x".repeat(250))
+        );
+        // Our own short entry in front survives; the long ones go from the end.
+        let ours = cx.trace_state().insert("traced", "1").unwrap();
+        let cx = cx.with_trace_state(ours);
+        TraceContextPropagator.inject(&cx, &mut carrier);
+        assert_eq!(
+            carrier["tracestate"],
+            format!("traced=1,vendor00={}", "x".repeat(250))
         );
     }
 

@@ -9,6 +9,11 @@ const MAX_MEMBERS: usize = 32;
 /// The longest key, and the longest value.
 const MAX_KEY_LEN: usize = 256;
 const MAX_VALUE_LEN: usize = 256;
+/// The longest `tracestate` sent: the 512 characters the recommendation asks every vendor to
+/// propagate, commas included.
+const MAX_HEADER_LEN: usize = 512;
+/// Entries (`key=value`) longer than this are the first removed when a header is truncated.
+const LONG_ENTRY: usize = 128;
 
 /// Parses a `tracestate` header value (repeated headers joined with `,`).
 ///
@@ -55,12 +60,15 @@ pub fn parse_trace_state(header: &str) -> Result<TraceState, PropagationError> {
 }
 
 /// Formats a trace state as a `tracestate` header value: `k1=v1,k2=v2`, newest first. This
-/// is what [`TraceContextPropagator::inject`](super::TraceContextPropagator::inject) sends.
+/// is what [`TraceContextPropagator::inject`](super::TraceContextPropagator::inject) sends
+/// and what [`TraceState::header`] returns.
 ///
 /// Whatever [`TraceState::from_entries`] was given, the output always parses and fits the
-/// W3C limits: entries that break the grammar, a key's later
-/// duplicates, and entries past the 32nd are left out. An empty trace state formats as an
-/// empty string, which propagators do not send.
+/// W3C limits: entries that break the grammar (a `\r\n` in a value, say), a key's later
+/// duplicates, and entries past the 32nd are left out, and the result is held to 512
+/// characters by removing whole entries as the recommendation says: entries longer than 128
+/// characters first, from the end, then the others from the end, until it fits. An empty
+/// trace state formats as an empty string, which propagators do not send.
 ///
 /// ```
 /// use traced_runtime::TraceState;
@@ -73,6 +81,16 @@ pub fn parse_trace_state(header: &str) -> Result<TraceState, PropagationError> {
 ///     ("rojo".to_string(), "00f067aa0ba902b7".to_string()),
 /// ]);
 /// assert_eq!(format_trace_state(&ts), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+///
+/// // Past 512 characters, the 200-character entry goes first.
+/// let big = TraceState::from_entries(
+///     [("a", 200), ("big", 200), ("c", 120), ("d", 120)]
+///         .map(|(k, n)| (k.to_string(), "v".repeat(n))),
+/// );
+/// let header = format_trace_state(&big);
+/// assert!(header.len() <= 512);
+/// let keys: Vec<&str> = header.split(',').map(|m| &m[..m.find('=').unwrap()]).collect();
+/// assert_eq!(keys, ["a", "c", "d"]);
 /// ```
 pub fn format_trace_state(state: &TraceState) -> String {
     let mut kept: Vec<(&str, &str)> = Vec::new();
@@ -87,7 +105,18 @@ pub fn format_trace_state(state: &TraceState) -> String {
             kept.push((key, value));
         }
     }
-    let mut out = String::new();
+    let entry_len = |(k, v): &(&str, &str)| k.len() + 1 + v.len();
+    let mut len = kept.iter().map(entry_len).sum::<usize>() + kept.len().saturating_sub(1);
+    while len > MAX_HEADER_LEN {
+        let i = kept
+            .iter()
+            .rposition(|e| entry_len(e) > LONG_ENTRY)
+            .unwrap_or(kept.len() - 1);
+        let removed = kept.remove(i);
+        // The entry and its comma (none left when it was the only one).
+        len = len.saturating_sub(entry_len(&removed) + 1);
+    }
+    let mut out = String::with_capacity(len);
     for (i, (key, value)) in kept.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -420,6 +449,79 @@ mod tests {
         let parsed = parse_trace_state(&header).unwrap();
         assert_eq!(parsed.entries().len(), 32);
         assert_eq!(parsed.entries(), &many.entries()[..32]);
+    }
+
+    fn sized(entries: &[(&str, usize)]) -> TraceState {
+        TraceState::from_entries(entries.iter().map(|&(k, n)| (k.to_owned(), "v".repeat(n))))
+    }
+
+    fn keys(header: &str) -> Vec<&str> {
+        header
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(|m| m.split_once('=').unwrap().0)
+            .collect()
+    }
+
+    #[test]
+    fn format_holds_512_characters() {
+        // 510 characters: sent whole. 512 (one more value byte twice): still whole.
+        let fits = sized(&[("a", 250), ("b", 255)]);
+        assert_eq!(format_trace_state(&fits).len(), 2 + 250 + 1 + 2 + 255);
+        let exact = sized(&[("a", 252), ("b", 255)]);
+        assert_eq!(format_trace_state(&exact).len(), 512);
+        // 513: the later of the long entries goes.
+        let over = sized(&[("a", 253), ("b", 255)]);
+        assert_eq!(keys(&format_trace_state(&over)), ["a"]);
+        // Long entries (over 128 characters) first, from the end; short ones stay.
+        let mixed = sized(&[("a", 200), ("b", 50), ("c", 200), ("d", 50), ("e", 100)]);
+        assert_eq!(keys(&format_trace_state(&mixed)), ["a", "b", "d", "e"]);
+        // An entry of exactly 128 characters is not long: with no long entry left, the
+        // last entries go.
+        let short = sized(&[("a", 126), ("b", 126), ("c", 126), ("d", 126), ("e", 126)]);
+        assert_eq!(keys(&format_trace_state(&short)), ["a", "b", "c"]);
+        // A single entry of 513 characters cannot be sent at all.
+        let huge = TraceState::from_entries([("k".repeat(256), "v".repeat(256))]);
+        assert_eq!(format_trace_state(&huge), "");
+        // 16 KB, the most a parsed list can hold: 32 members of 513 characters.
+        let max = (0..32)
+            .map(|i| format!("{:0>256}={}", i, "v".repeat(256)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let ts = parse_trace_state(&max).unwrap();
+        assert_eq!(ts.entries().len(), 32);
+        assert_eq!(format_trace_state(&ts), "");
+        // Many short members: the first ones that fit are sent, in order.
+        let many = parse_trace_state(&numbered(32).replace('=', "=xxxxxxxxx")).unwrap();
+        let header = format_trace_state(&many);
+        assert!(
+            header.len() <= 512 && header.len() > 490,
+            "{}",
+            header.len()
+        );
+        assert!(numbered(32).replace('=', "=xxxxxxxxx").starts_with(&header));
+    }
+
+    #[test]
+    fn header_is_what_is_sent() {
+        let ts = TraceState::from_entries(
+            [
+                ("a", "1\r\nset-cookie: x=y"),
+                ("b", "2"),
+                ("c", "3\n"),
+                ("b", "again"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        assert_eq!(ts.header(), "b=2");
+        assert_eq!(ts.header(), format_trace_state(&ts));
+        let big = sized(&[("a", 250), ("b", 250), ("c", 250)]);
+        assert_eq!(keys(&big.header()), ["a", "b"]);
+        // Debug shows what was given, escaped.
+        assert_eq!(
+            format!("{ts:?}"),
+            r#"TraceState({"a": "1\r\nset-cookie: x=y", "b": "2", "c": "3\n", "b": "again"})"#
+        );
     }
 
     #[test]
