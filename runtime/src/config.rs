@@ -19,6 +19,8 @@
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS` | `key=value,...`, percent-decoded | |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT` | milliseconds per export (0: no limit) | 10000 |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION` | `gzip`, `none` | `none` |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` | PEM file of the CA to trust for `https://` (replaces the system's and the bundled roots) | system + bundled roots |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`, `..._CLIENT_KEY` | PEM files of the client certificate chain and key, for mutual TLS | |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between exports | 5000 |
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit) | 30000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 2048 |
@@ -51,6 +53,7 @@ use crate::sampling::Sampler;
 use crate::value::{Key, KeyValue, ToValue};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -90,6 +93,9 @@ pub struct OtlpConfig {
     pub timeout: Duration,
     /// Body compression.
     pub compression: OtlpCompression,
+    /// Certificates for `https://` endpoints: the CA to trust, and the client's own for
+    /// mutual TLS.
+    pub tls: OtlpTls,
 }
 
 impl Default for OtlpConfig {
@@ -100,8 +106,45 @@ impl Default for OtlpConfig {
             headers: BTreeMap::new(),
             timeout: Duration::from_secs(10),
             compression: OtlpCompression::None,
+            tls: OtlpTls::default(),
         }
     }
+}
+
+/// The certificate files of an OTLP exporter with an `https://` endpoint, all PEM.
+///
+/// With none set, the collector's certificate is checked against the operating system's
+/// trust store and Mozilla's roots bundled with traced. A CA file replaces both, as in the
+/// other OpenTelemetry SDKs: only a collector whose certificate that CA issued is trusted.
+/// The files are read when the exporter is created; a missing or unreadable file, a file
+/// with no certificate or key in it, or a client certificate without its key (or the other
+/// way round) is an error then, not at the first export. With an `http://` endpoint the
+/// files are not used.
+///
+/// ```
+/// use traced_runtime::config::{OtlpConfig, OtlpTls};
+/// let config = OtlpConfig {
+///     endpoint: "https://collector.internal:4318/v1/traces".to_owned(),
+///     tls: OtlpTls {
+///         certificate: Some("/etc/otel/ca.pem".into()),
+///         client_certificate: Some("/etc/otel/client.pem".into()),
+///         client_key: Some("/etc/otel/client-key.pem".into()),
+///     },
+///     ..OtlpConfig::default()
+/// };
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OtlpTls {
+    /// The CA certificate(s) to trust for the collector's certificate
+    /// (`OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`).
+    pub certificate: Option<PathBuf>,
+    /// The client's certificate chain for mutual TLS
+    /// (`OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`).
+    pub client_certificate: Option<PathBuf>,
+    /// The client certificate's private key, PKCS #8, PKCS #1 or SEC1
+    /// (`OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY`).
+    pub client_key: Option<PathBuf>,
 }
 
 /// Which exporter the pipeline uses (`OTEL_TRACES_EXPORTER`).
@@ -561,12 +604,33 @@ impl Reader<'_> {
             .choice("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", &compressions)
             .or_else(|| self.choice("OTEL_EXPORTER_OTLP_COMPRESSION", &compressions))
             .unwrap_or(d.compression);
+        let path = |r: &Self, traces: &str, general: &str| {
+            r.get(traces).or_else(|| r.get(general)).map(PathBuf::from)
+        };
+        let tls = OtlpTls {
+            certificate: path(
+                self,
+                "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            ),
+            client_certificate: path(
+                self,
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            ),
+            client_key: path(
+                self,
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            ),
+        };
         OtlpConfig {
             endpoint,
             protocol,
             headers,
             timeout,
             compression,
+            tls,
         }
     }
 
@@ -769,6 +833,25 @@ impl Config {
     /// Where and how OTLP is sent, over the `OTEL_EXPORTER_OTLP_*` variables.
     pub fn with_otlp(mut self, otlp: OtlpConfig) -> Self {
         self.env.otlp = otlp;
+        self
+    }
+    /// The PEM file of the CA to trust for an `https://` collector, instead of the system's
+    /// and the bundled roots; over `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`. See
+    /// [`OtlpTls`].
+    pub fn with_otlp_certificate(mut self, ca_file: impl Into<PathBuf>) -> Self {
+        self.env.otlp.tls.certificate = Some(ca_file.into());
+        self
+    }
+    /// The PEM file of the client certificate chain for mutual TLS; over
+    /// `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`. Needs [`Config::with_otlp_client_key`].
+    pub fn with_otlp_client_certificate(mut self, cert_file: impl Into<PathBuf>) -> Self {
+        self.env.otlp.tls.client_certificate = Some(cert_file.into());
+        self
+    }
+    /// The PEM file of the client certificate's private key; over
+    /// `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY`.
+    pub fn with_otlp_client_key(mut self, key_file: impl Into<PathBuf>) -> Self {
+        self.env.otlp.tls.client_key = Some(key_file.into());
         self
     }
     /// The batch processor's settings, over the `OTEL_BSP_*` variables.

@@ -1056,3 +1056,63 @@ fn an_otlp_endpoint_installs_the_batch_processor() {
     );
     drop(guard);
 }
+
+#[test]
+fn otlp_certificate_files_with_signal_overrides_and_config_setters() {
+    use std::path::PathBuf;
+    use traced_runtime::config::OtlpTls;
+    let (c, w) = parse(&[]);
+    assert!(w.is_empty());
+    assert_eq!(c.otlp.tls, OtlpTls::default());
+    let (c, w) = parse(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/otel/ca.pem"),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            "/etc/otel/client.pem",
+        ),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/otel/client-key.pem"),
+    ]);
+    assert!(w.is_empty());
+    assert_eq!(
+        c.otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/etc/otel/ca.pem")),
+            client_certificate: Some(PathBuf::from("/etc/otel/client.pem")),
+            client_key: Some(PathBuf::from("/etc/otel/client-key.pem")),
+        }
+    );
+    // The traces variables win over the general ones, each on its own; blank is unset.
+    let (c, _) = parse(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/general/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/traces/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/general/key.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", " "),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "/traces/client.pem",
+        ),
+    ]);
+    assert_eq!(
+        c.otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/traces/ca.pem")),
+            client_certificate: Some(PathBuf::from("/traces/client.pem")),
+            client_key: Some(PathBuf::from("/general/key.pem")),
+        }
+    );
+    // Code over environment.
+    let config = Config::from_lookup(&|name| {
+        (name == "OTEL_EXPORTER_OTLP_CERTIFICATE").then(|| "/env/ca.pem".to_owned())
+    })
+    .with_otlp_certificate("/code/ca.pem")
+    .with_otlp_client_certificate("/code/client.pem")
+    .with_otlp_client_key("/code/key.pem");
+    assert_eq!(
+        config.settings().otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/code/ca.pem")),
+            client_certificate: Some(PathBuf::from("/code/client.pem")),
+            client_key: Some(PathBuf::from("/code/key.pem")),
+        }
+    );
+}

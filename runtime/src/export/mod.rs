@@ -50,6 +50,11 @@ pub enum ExportError {
         /// The status message, cut to 1 KiB.
         message: String,
     },
+    /// TLS failed for a reason that trying again cannot fix, so it was not retried: the
+    /// collector's certificate is not trusted or does not match its name, the collector
+    /// refused the client certificate (or asked for one and got none), or a certificate file
+    /// could not be read or parsed when the exporter was created. The text says which.
+    Tls(String),
 }
 
 impl fmt::Display for ExportError {
@@ -64,6 +69,7 @@ impl fmt::Display for ExportError {
             ExportError::GrpcStatus { code, message } => {
                 write!(f, "export failed: gRPC status {code}: {message}")
             }
+            ExportError::Tls(why) => write!(f, "export failed: TLS: {why}"),
         }
     }
 }

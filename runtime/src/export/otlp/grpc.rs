@@ -2,8 +2,9 @@
 //! traced's own [`Encoder`] as the `Export` request.
 
 use super::retry::Backoff;
+use super::tls::{self, Files, system_roots};
 use super::{Encoder, PartialSuccess, effective_timeout, error_text};
-use crate::config::{OtlpCompression, OtlpConfig};
+use crate::config::{OtlpCompression, OtlpConfig, OtlpTls};
 use crate::data::{Resource, SpanData};
 use crate::export::{ExportError, SpanExporter};
 use crate::record::SpanBatch;
@@ -14,7 +15,7 @@ use tonic::client::Grpc;
 use tonic::codec::{Codec, CompressionEncoding, EncodeBuf};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
@@ -103,6 +104,7 @@ impl OtlpGrpcExporter {
             headers,
             timeout,
             compression,
+            tls,
             ..
         } = config;
         let timeout = effective_timeout(timeout);
@@ -118,8 +120,8 @@ impl OtlpGrpcExporter {
             Some("http") => {}
             Some("https") => {
                 endpoint = endpoint
-                    .tls_config(ClientTlsConfig::new().with_webpki_roots())
-                    .map_err(|e| invalid(&e))?;
+                    .tls_config(tls_config(&tls)?)
+                    .map_err(|e| ExportError::Tls(format!("{e}: {}", source_text(&e))))?;
             }
             _ => return Err(invalid(&"expected http://host:port or https://host:port")),
         }
@@ -186,10 +188,21 @@ impl OtlpGrpcExporter {
                 // The call's own deadline (the export's) fired: a timeout, not a refusal.
                 return Err(ExportError::Timeout(timeout));
             }
+            if let Some(reason) = tls::failure(&status) {
+                // A certificate or handshake failure: the same call would fail the same way.
+                return Err(ExportError::Tls(reason));
+            }
             let hint = status.get_details_retry_info().and_then(|r| r.retry_delay);
+            // tonic's messages for transport failures ("transport error") hide the cause.
+            let causes = source_text(&status);
+            let message = if causes.is_empty() {
+                status.message().to_owned()
+            } else {
+                format!("{}: {causes}", status.message())
+            };
             let error = ExportError::GrpcStatus {
                 code: status.code() as i32,
-                message: error_text(status.message().as_bytes()),
+                message: error_text(message.as_bytes()),
             };
             if !retryable(&status, hint.is_some()) {
                 return Err(error);
@@ -208,14 +221,49 @@ impl OtlpGrpcExporter {
         mut client: Grpc<Channel>,
         call: tonic::Request<Bytes>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
-        client
-            .ready()
-            .await
-            .map_err(|e| Status::unknown(format!("the channel is not ready: {e}")))?;
+        client.ready().await.map_err(|e| {
+            let mut status = Status::unknown(format!(
+                "the channel is not ready: {e}: {}",
+                source_text(&e)
+            ));
+            status.set_source(std::sync::Arc::new(e));
+            status
+        })?;
         client
             .unary(call, PathAndQuery::from_static(EXPORT), ExportCodec)
             .await
     }
+}
+
+/// tonic's TLS settings for `tls`: the CA file as the only root, or the system's and the
+/// bundled ones; the client certificate when set.
+fn tls_config(tls: &OtlpTls) -> Result<ClientTlsConfig, ExportError> {
+    let files = Files::load(tls)?;
+    let mut config = ClientTlsConfig::new();
+    config = match &files.ca {
+        Some((pem, _)) => config.ca_certificate(Certificate::from_pem(pem)),
+        None => config.with_webpki_roots().trust_anchors(
+            system_roots()
+                .iter()
+                .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+                .map(|a| a.to_owned()),
+        ),
+    };
+    if let Some(identity) = &files.identity {
+        config = config.identity(Identity::from_pem(&identity.chain_pem, &identity.key_pem));
+    }
+    Ok(config)
+}
+
+/// The causes of an error, joined: tonic's own messages are often only "transport error".
+fn source_text(error: &dyn std::error::Error) -> String {
+    let mut causes = Vec::new();
+    let mut next = error.source();
+    while let Some(e) = next {
+        causes.push(e.to_string());
+        next = e.source();
+    }
+    causes.join(": ")
 }
 
 /// OTLP's table of retryable gRPC codes; `RESOURCE_EXHAUSTED` only when the server says
