@@ -21,6 +21,7 @@
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION` | `gzip`, `none` | `none` |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` | PEM file of the CA to trust for `https://` (replaces the system's and the bundled roots) | system + bundled roots |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`, `..._CLIENT_KEY` | PEM files of the client certificate chain and key, for mutual TLS | |
+//! | `TRACED_OTLP_MAX_REQUEST_SIZE` (traced's own) | the largest export request in bytes: larger batches are split, see [`OtlpConfig::max_request_size`] | 4000000 |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between exports | 5000 |
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit) | 30000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 2048 |
@@ -96,6 +97,12 @@ pub struct OtlpConfig {
     /// Certificates for `https://` endpoints: the CA to trust, and the client's own for
     /// mutual TLS.
     pub tls: OtlpTls,
+    /// The largest export request, in bytes, before compression (default 4,000,000, under
+    /// gRPC's usual 4 MiB limit; `TRACED_OTLP_MAX_REQUEST_SIZE`). A batch that encodes to
+    /// more goes out as several requests; a request the receiver refuses as too large (HTTP
+    /// 413, gRPC `RESOURCE_EXHAUSTED` / `OUT_OF_RANGE` about size) is halved and sent again,
+    /// never as it was; a span too large on its own is dropped and counted as failed.
+    pub max_request_size: usize,
 }
 
 impl Default for OtlpConfig {
@@ -107,9 +114,14 @@ impl Default for OtlpConfig {
             timeout: Duration::from_secs(10),
             compression: OtlpCompression::None,
             tls: OtlpTls::default(),
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
         }
     }
 }
+
+/// The default of [`OtlpConfig::max_request_size`]: just under the 4 MiB (4,194,304 bytes)
+/// that gRPC servers, the OpenTelemetry Collector's among them, accept by default.
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 4_000_000;
 
 /// The certificate files of an OTLP exporter with an `https://` endpoint, all PEM.
 ///
@@ -624,6 +636,9 @@ impl Reader<'_> {
                 "OTEL_EXPORTER_OTLP_CLIENT_KEY",
             ),
         };
+        let max_request_size = self
+            .positive("TRACED_OTLP_MAX_REQUEST_SIZE")
+            .unwrap_or(d.max_request_size);
         OtlpConfig {
             endpoint,
             protocol,
@@ -631,6 +646,7 @@ impl Reader<'_> {
             timeout,
             compression,
             tls,
+            max_request_size,
         }
     }
 
@@ -852,6 +868,12 @@ impl Config {
     /// `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY`.
     pub fn with_otlp_client_key(mut self, key_file: impl Into<PathBuf>) -> Self {
         self.env.otlp.tls.client_key = Some(key_file.into());
+        self
+    }
+    /// The largest OTLP export request in bytes, over `TRACED_OTLP_MAX_REQUEST_SIZE`; see
+    /// [`OtlpConfig::max_request_size`].
+    pub fn with_otlp_max_request_size(mut self, bytes: usize) -> Self {
+        self.env.otlp.max_request_size = bytes.max(1);
         self
     }
     /// The batch processor's settings, over the `OTEL_BSP_*` variables.

@@ -80,6 +80,13 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
         "OTEL_ATTRIBUTE_COUNT_LIMIT",
         "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+        "TRACED_OTLP_MAX_REQUEST_SIZE",
     ];
     for blank in ["", "   "] {
         let vars: Vec<(&str, &str)> = names.iter().map(|n| (*n, blank)).collect();
@@ -89,6 +96,7 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         assert_eq!(c.batch, BatchConfig::default());
         assert_eq!(c.limits, SpanLimits::default());
         assert_eq!(c.otlp.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(c.otlp.tls, traced_runtime::config::OtlpTls::default());
         assert_eq!(c.service_name, None);
     }
 }
@@ -1115,4 +1123,19 @@ fn otlp_certificate_files_with_signal_overrides_and_config_setters() {
             client_key: Some(PathBuf::from("/code/key.pem")),
         }
     );
+}
+
+#[test]
+fn otlp_max_request_size_is_ours_and_positive() {
+    assert_eq!(parse(&[]).0.otlp.max_request_size, 4_000_000);
+    let (c, w) = one("TRACED_OTLP_MAX_REQUEST_SIZE", "65536");
+    assert!(w.is_empty());
+    assert_eq!(c.otlp.max_request_size, 65_536);
+    for bad in ["0", "-1", "4MiB"] {
+        let (c, w) = one("TRACED_OTLP_MAX_REQUEST_SIZE", bad);
+        assert_eq!(w, ["TRACED_OTLP_MAX_REQUEST_SIZE"], "{bad}");
+        assert_eq!(c.otlp.max_request_size, 4_000_000);
+    }
+    let config = Config::new().with_otlp_max_request_size(1 << 20);
+    assert_eq!(config.settings().otlp.max_request_size, 1 << 20);
 }

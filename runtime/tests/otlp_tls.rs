@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_rustls::rustls;
 use traced_runtime::config::{OtlpConfig, OtlpProtocol, OtlpTls};
 use traced_runtime::export::otlp;
-use traced_runtime::{
-    ExportError, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-};
+use traced_runtime::{ExportError, SpanContext, SpanData, SpanId, TraceFlags, TraceId, TraceState};
 
 static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()
@@ -325,29 +323,14 @@ impl TraceService for Counting {
 // ---------------------------------------------------------------------------------------
 
 fn span() -> SpanData {
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from_u128(7),
-            SpanId::from_u64(9),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::NONE,
-        ),
-        parent_span_id: SpanId::INVALID,
-        parent_is_remote: false,
-        name: "tls".into(),
-        kind: SpanKind::Client,
-        start_time_unix_nano: 1_700_000_000_000_000_000,
-        end_time_unix_nano: 1_700_000_000_000_001_000,
-        attributes: Vec::new().into_iter().collect(),
-        dropped_attributes_count: 0,
-        events: Vec::new(),
-        dropped_events_count: 0,
-        links: Vec::new(),
-        dropped_links_count: 0,
-        status: Status::Unset,
-        code: None,
-    }
+    let cx = SpanContext::new(
+        TraceId::from_u128(7),
+        SpanId::from_u64(9),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::NONE,
+    );
+    SpanData::new(cx, "tls")
 }
 
 /// One export of one span through the exporter `config` makes; how long it took.

@@ -55,6 +55,26 @@ pub enum ExportError {
     /// refused the client certificate (or asked for one and got none), or a certificate file
     /// could not be read or parsed when the exporter was created. The text says which.
     Tls(String),
+    /// Some spans of the batch were delivered and `failed` were not, for `error`: a span too
+    /// large for a request on its own, or a failure after the first requests of a batch
+    /// split by size had gone.
+    Partial {
+        /// How many spans of the batch were not delivered.
+        failed: usize,
+        /// Why.
+        error: Box<ExportError>,
+    },
+}
+
+impl ExportError {
+    /// How many spans of an `n`-span batch this error lost: all of them, but for
+    /// [`ExportError::Partial`].
+    pub fn failed_spans(&self, n: usize) -> usize {
+        match self {
+            ExportError::Partial { failed, .. } => (*failed).min(n),
+            _ => n,
+        }
+    }
 }
 
 impl fmt::Display for ExportError {
@@ -70,6 +90,9 @@ impl fmt::Display for ExportError {
                 write!(f, "export failed: gRPC status {code}: {message}")
             }
             ExportError::Tls(why) => write!(f, "export failed: TLS: {why}"),
+            ExportError::Partial { failed, error } => {
+                write!(f, "{failed} span(s) of the batch not delivered: {error}")
+            }
         }
     }
 }
@@ -226,7 +249,12 @@ impl SpanProcessor for SimpleSpanProcessor {
             }));
             match exported {
                 Ok(Ok(())) => Counters::add(&self.counters.exported, n),
-                Ok(Err(_)) | Err(_) => Counters::add(&self.counters.failed, n),
+                Ok(Err(e)) => {
+                    let failed = e.failed_spans(n);
+                    Counters::add(&self.counters.exported, n - failed);
+                    Counters::add(&self.counters.failed, failed);
+                }
+                Err(_) => Counters::add(&self.counters.failed, n),
             }
         } else {
             Counters::add(&self.counters.dropped, n);

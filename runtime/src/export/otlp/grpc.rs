@@ -3,7 +3,7 @@
 
 use super::retry::Backoff;
 use super::tls::{self, Files, system_roots};
-use super::{Encoder, PartialSuccess, effective_timeout, error_text};
+use super::{Encoder, PartialSuccess, effective_timeout, error_text, limit};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpTls};
 use crate::data::{Resource, SpanData};
 use crate::export::{ExportError, SpanExporter};
@@ -25,7 +25,8 @@ use tonic_types::StatusExt as _;
 /// with the webpki roots). Configured headers go out as request metadata; gzip compresses
 /// requests when configured. Codes OTLP calls retryable (`UNAVAILABLE`, `CANCELLED`,
 /// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`, and `RESOURCE_EXHAUSTED`
-/// when the server sends `RetryInfo`) are retried with exponential backoff and jitter, or
+/// when the server sends `RetryInfo`; neither when its message is about the request's size)
+/// are retried with exponential backoff and jitter, or
 /// after the server's `RetryInfo` delay; others fail at once with
 /// [`ExportError::GrpcStatus`]. The whole export takes at most `config.timeout` (zero: no
 /// limit).
@@ -52,6 +53,8 @@ pub struct OtlpGrpcExporter {
     client: Grpc<Channel>,
     metadata: MetadataMap,
     timeout: Duration,
+    /// The largest request, before compression.
+    max_request: usize,
     encoder: Encoder,
     partial: PartialSuccess,
     shut_down: bool,
@@ -105,6 +108,7 @@ impl OtlpGrpcExporter {
             timeout,
             compression,
             tls,
+            max_request_size,
             ..
         } = config;
         let timeout = effective_timeout(timeout);
@@ -154,6 +158,7 @@ impl OtlpGrpcExporter {
             client,
             metadata,
             timeout,
+            max_request: max_request_size.max(1),
             encoder: Encoder::new(&Resource::default()),
             partial: PartialSuccess::default(),
             shut_down: false,
@@ -200,11 +205,12 @@ impl OtlpGrpcExporter {
             } else {
                 format!("{}: {causes}", status.message())
             };
+            let code = status.code() as i32;
             let error = ExportError::GrpcStatus {
-                code: status.code() as i32,
+                code,
                 message: error_text(message.as_bytes()),
             };
-            if !retryable(&status, hint.is_some()) {
+            if !retryable(&status, hint.is_some()) || limit::grpc_size_refusal(code, &message) {
                 return Err(error);
             }
             match backoff.next_delay(hint) {
@@ -297,39 +303,38 @@ impl SpanExporter for OtlpGrpcExporter {
         let Some(runtime) = &self.runtime else {
             return Err(ExportError::Shutdown);
         };
-        // One copy of the bytes, shared by the retries.
-        let request = Bytes::copy_from_slice(self.encoder.encode(batch));
+        // The whole batch, split or not, within one timeout.
         let timeout = self.timeout;
         let deadline = Instant::now() + timeout;
-        let run = || {
-            runtime.block_on(async {
-                let send = Self::send(
-                    self.client.clone(),
-                    &self.metadata,
-                    request,
-                    deadline,
-                    timeout,
-                );
-                tokio::time::timeout_at(deadline.into(), send)
-                    .await
-                    .unwrap_or(Err(ExportError::Timeout(timeout)))
-            })
+        let (client, metadata, partial) = (&self.client, &self.metadata, &mut self.partial);
+        let mut send = |body: &[u8]| {
+            // One copy of the bytes, shared by the retries.
+            let request = Bytes::copy_from_slice(body);
+            let run = || {
+                runtime.block_on(async {
+                    let send = Self::send(client.clone(), metadata, request, deadline, timeout);
+                    tokio::time::timeout_at(deadline.into(), send)
+                        .await
+                        .unwrap_or(Err(ExportError::Timeout(timeout)))
+                })
+            };
+            let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+                // Called from inside a tokio runtime (say, a simple processor ending spans
+                // in async code), where blocking on ours would panic: block a helper thread.
+                std::thread::scope(|scope| scope.spawn(run).join()).unwrap_or_else(|_| {
+                    Err(ExportError::Failed(
+                        "the OTLP/gRPC export thread panicked".to_owned(),
+                    ))
+                })
+            } else {
+                run()
+            };
+            if let Some((rejected, message)) = outcome? {
+                partial.record(rejected, &message);
+            }
+            Ok(())
         };
-        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
-            // Called from inside a tokio runtime (say, a simple processor ending spans in
-            // async code), where blocking on ours would panic: block a helper thread.
-            std::thread::scope(|scope| scope.spawn(run).join()).unwrap_or_else(|_| {
-                Err(ExportError::Failed(
-                    "the OTLP/gRPC export thread panicked".to_owned(),
-                ))
-            })
-        } else {
-            run()
-        };
-        if let Some((rejected, message)) = outcome? {
-            self.partial.record(rejected, &message);
-        }
-        Ok(())
+        limit::export_protobuf(&mut self.encoder, batch, self.max_request, &mut send)
     }
 
     fn set_resource(&mut self, resource: &Resource) {

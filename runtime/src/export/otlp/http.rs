@@ -2,7 +2,7 @@
 
 use super::retry::{Backoff, parse_retry_after};
 use super::tls::{self, Files, system_roots};
-use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, to_request};
+use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, limit, to_request};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
 use crate::data::{Resource, SpanData};
 use crate::export::{ExportError, SpanBatch, SpanExporter};
@@ -59,6 +59,8 @@ struct Client {
     json: bool,
     gzip: bool,
     timeout: Duration,
+    /// The largest request body, before compression.
+    max_request: usize,
     partial: PartialSuccess,
 }
 
@@ -73,6 +75,7 @@ impl OtlpHttpExporter {
             timeout,
             compression,
             tls,
+            max_request_size,
             ..
         } = config;
         let timeout = effective_timeout(timeout);
@@ -128,6 +131,7 @@ impl OtlpHttpExporter {
                 json,
                 gzip: compression == OtlpCompression::Gzip,
                 timeout,
+                max_request: max_request_size.max(1),
                 partial: PartialSuccess::default(),
             },
             encoder: Encoder::new(&Resource::default()),
@@ -326,8 +330,27 @@ impl SpanExporter for OtlpHttpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        let body = Client::encode_json(&to_request(&batch, &self.resource))?;
-        self.client.post(&body)
+        // Encoded once whole (an encoding error is reported here); split by halves when
+        // over the limit or refused as too large.
+        let whole = Client::encode_json(&to_request(&batch, &self.resource))?;
+        let resource = &self.resource;
+        let mut first = Some(whole);
+        let mut build = |range: std::ops::Range<usize>, out: &mut Vec<u8>| {
+            *out = match first.take() {
+                Some(whole) => whole,
+                None => {
+                    Client::encode_json(&to_request(&batch[range], resource)).unwrap_or_default()
+                }
+            };
+        };
+        let client = &mut self.client;
+        let max = client.max_request;
+        limit::deliver(
+            std::iter::once(0..batch.len()).collect(),
+            max,
+            &mut build,
+            &mut |body| client.post(body),
+        )
     }
 
     /// Protobuf bodies are encoded from the spans in place; JSON goes through `SpanData`.
@@ -341,7 +364,9 @@ impl SpanExporter for OtlpHttpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        self.client.post(self.encoder.encode(batch))
+        let client = &mut self.client;
+        let max = client.max_request;
+        limit::export_protobuf(&mut self.encoder, batch, max, &mut |body| client.post(body))
     }
 
     fn set_resource(&mut self, resource: &Resource) {

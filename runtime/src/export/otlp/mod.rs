@@ -45,6 +45,7 @@ mod grpc;
 mod http;
 #[cfg(feature = "otlp-http")]
 mod json;
+mod limit;
 mod retry;
 mod tls;
 mod transform;
