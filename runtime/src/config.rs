@@ -31,6 +31,15 @@
 //! | `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT` | events, links per span | 128 |
 //! | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per event, link | 128 |
 //!
+//! A `TRACES_` variable replaces its general one, the headers list included (the
+//! specification makes each option "overridable by a signal specific option"; the two lists
+//! are not merged).
+//!
+//! Not read: `OTEL_PROPAGATORS` (traced always propagates W3C Trace Context and Baggage),
+//! `OTEL_EXPORTER_OTLP_[TRACES_]INSECURE` (the endpoint's scheme decides; the specification
+//! lets implementations leave it out), `OTEL_LOG_LEVEL`, `OTEL_EXPERIMENTAL_CONFIG_FILE`, and
+//! the variables of metrics, logs, Zipkin and Prometheus, which traced does not export.
+//!
 //! Where traced departs from the specification, on purpose:
 //!
 //! - **The default exporter.** The specification's default is `otlp`. traced defaults to
