@@ -20,7 +20,8 @@ use axum::routing::get;
 use std::collections::HashMap;
 use std::io::BufRead as _;
 use std::net::SocketAddr;
-use traced::{FutureExt as _, InMemoryExporter, Sampler, SpanData, SpanKind, propagation, span};
+use traced::export::InMemoryExporter;
+use traced::{FutureExt as _, Sampler, SpanData, SpanKind, propagation, span};
 
 // ---------------------------------------------------------------------------------------------
 // backend
@@ -69,7 +70,7 @@ fn to_json(s: &SpanData) -> serde_json::Value {
 
 /// A pipeline for one service: everything sampled, kept in memory, `service.name` in the
 /// resource.
-fn install(service: &str) -> (InMemoryExporter, traced::PipelineGuard) {
+fn install(service: &str) -> (InMemoryExporter, traced::pipeline::PipelineGuard) {
     let exporter = InMemoryExporter::default();
     let guard = traced::Config::new()
         .with_service_name(service)
@@ -196,7 +197,7 @@ async fn main() {
     let spans = exporter.take();
     let service = service_name(&exporter);
     eprintln!("service.name={service}");
-    eprint!("{}", traced::render_tree(&spans));
+    eprint!("{}", traced::export::render_tree(&spans));
     let theirs = tokio::task::spawn_blocking(move || {
         ureq::get(format!("http://{backend}/spans"))
             .call()?

@@ -7,10 +7,11 @@
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use traced_runtime::config::{
-    Config, EnvConfig, EnvWarning, OtlpCompression, OtlpProtocol, TracesExporter,
-};
-use traced_runtime::{BatchConfig, Sampler, SpanLimits, Value};
+use traced_runtime::config::{Config, EnvConfig, EnvWarning, TracesExporter};
+use traced_runtime::export::otlp::{OtlpCompression, OtlpProtocol};
+use traced_runtime::model::SpanLimits;
+use traced_runtime::pipeline::BatchConfig;
+use traced_runtime::{Sampler, Value};
 
 /// Variables set for one case.
 type Vars<'a> = &'a [(&'a str, &'a str)];
@@ -96,7 +97,7 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         assert_eq!(c.batch, BatchConfig::default());
         assert_eq!(c.limits, SpanLimits::default());
         assert_eq!(c.otlp.endpoint, "http://localhost:4318/v1/traces");
-        assert_eq!(c.otlp.tls, traced_runtime::config::OtlpTls::default());
+        assert_eq!(c.otlp.tls, traced_runtime::export::otlp::OtlpTls::default());
         assert_eq!(c.service_name, None);
     }
 }
@@ -1016,7 +1017,7 @@ fn sdk_disabled_installs_nothing() {
     let _lock = PIPELINE.lock().unwrap_or_else(PoisonError::into_inner);
     let guard =
         Config::from_lookup(&|n: &str| (n == "OTEL_SDK_DISABLED").then(|| "true".into())).install();
-    assert!(traced_runtime::installed().is_none());
+    assert!(traced_runtime::pipeline::installed().is_none());
     let span = traced_runtime::span("ignored").start();
     assert!(!span.is_recording());
     drop(span);
@@ -1038,13 +1039,13 @@ fn an_installed_configuration_uses_its_sampler_limits_and_resource() {
             .map(|(_, v)| (*v).to_owned())
     };
     let guard = Config::from_lookup(&lookup).install();
-    let p = traced_runtime::installed().expect("installed");
+    let p = traced_runtime::pipeline::installed().expect("installed");
     assert_eq!(p.resource().service_name(), "checkout");
     assert_eq!(p.sampler().description(), "AlwaysOffSampler");
     assert_eq!(p.limits().max_attributes_per_span, 3);
     assert!(!traced_runtime::span("unsampled").start().is_recording());
     drop(guard);
-    assert!(traced_runtime::installed().is_none());
+    assert!(traced_runtime::pipeline::installed().is_none());
 }
 
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
@@ -1056,7 +1057,7 @@ fn an_otlp_endpoint_installs_the_batch_processor() {
     })
     .with_batch_config(BatchConfig::default().with_export_timeout(Duration::from_millis(200)))
     .install();
-    let p = traced_runtime::installed().expect("installed");
+    let p = traced_runtime::pipeline::installed().expect("installed");
     assert!(
         format!("{:?}", p.processor()).starts_with("BatchSpanProcessor"),
         "{:?}",
@@ -1068,7 +1069,7 @@ fn an_otlp_endpoint_installs_the_batch_processor() {
 #[test]
 fn otlp_certificate_files_with_signal_overrides_and_config_setters() {
     use std::path::PathBuf;
-    use traced_runtime::config::OtlpTls;
+    use traced_runtime::export::otlp::OtlpTls;
     let (c, w) = parse(&[]);
     assert!(w.is_empty());
     assert_eq!(c.otlp.tls, OtlpTls::default());

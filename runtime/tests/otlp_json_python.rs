@@ -14,12 +14,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use traced_runtime::config::{OtlpConfig, OtlpProtocol};
-use traced_runtime::export::otlp;
-use traced_runtime::{
+use traced_runtime::export::otlp::{self, OtlpConfig, OtlpProtocol};
+use traced_runtime::model::{
     Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId,
-    propagation::parse_trace_state,
 };
+use traced_runtime::propagation::parse_trace_state;
 
 /// Spans with every kind of field OTLP/JSON writes differently from protobuf: 64-bit
 /// integers, doubles (non-finite ones too), bytes-like ids, enums, nested arrays, flags,

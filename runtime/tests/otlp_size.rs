@@ -20,12 +20,13 @@ use prost::Message as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use traced_runtime::config::{OtlpConfig, OtlpProtocol};
-use traced_runtime::export::otlp;
-use traced_runtime::{
-    ExportError, KeyValue, Pipeline, Sampler, SpanContext, SpanData, SpanId, TraceFlags, TraceId,
-    TraceState,
+use traced_runtime::Sampler;
+use traced_runtime::export::ExportError;
+use traced_runtime::export::otlp::{self, OtlpConfig, OtlpProtocol};
+use traced_runtime::model::{
+    KeyValue, SpanContext, SpanData, SpanId, TraceFlags, TraceId, TraceState,
 };
+use traced_runtime::pipeline::Pipeline;
 
 static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()

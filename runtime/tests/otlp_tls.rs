@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tokio_rustls::rustls;
-use traced_runtime::config::{OtlpConfig, OtlpProtocol, OtlpTls};
-use traced_runtime::export::otlp;
-use traced_runtime::{ExportError, SpanContext, SpanData, SpanId, TraceFlags, TraceId, TraceState};
+use traced_runtime::export::ExportError;
+use traced_runtime::export::otlp::{self, OtlpConfig, OtlpProtocol, OtlpTls};
+use traced_runtime::model::{SpanContext, SpanData, SpanId, TraceFlags, TraceId, TraceState};
 
 static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread()

@@ -2,7 +2,7 @@
 //! Context Level 2).
 
 use super::{PropagationError, trim_ows};
-use crate::TraceState;
+use crate::model::TraceState;
 
 /// The most list members a `tracestate` may hold.
 const MAX_MEMBERS: usize = 32;
@@ -29,7 +29,7 @@ const LONG_ENTRY: usize = 128;
 /// character, with no tenant or system length rules).
 ///
 /// ```
-/// use traced_runtime::propagation::{PropagationError, parse_trace_state};
+/// use traced_runtime::propagation::{PropagationError, TraceStateExt as _, parse_trace_state};
 ///
 /// let ts = parse_trace_state("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE")?;
 /// assert_eq!(ts.get("congo"), Some("t61rcWkgMzE"));
@@ -61,7 +61,7 @@ pub fn parse_trace_state(header: &str) -> Result<TraceState, PropagationError> {
 
 /// Formats a trace state as a `tracestate` header value: `k1=v1,k2=v2`, newest first. This
 /// is what [`TraceContextPropagator::inject`](super::TraceContextPropagator::inject) sends
-/// and what [`TraceState::header`] returns.
+/// and what [`TraceStateExt::header`] returns.
 ///
 /// Whatever [`TraceState::from_entries`] was given, the output always parses and fits the
 /// W3C limits: entries that break the grammar (a `\r\n` in a value, say), a key's later
@@ -71,7 +71,7 @@ pub fn parse_trace_state(header: &str) -> Result<TraceState, PropagationError> {
 /// trace state formats as an empty string, which propagators do not send.
 ///
 /// ```
-/// use traced_runtime::TraceState;
+/// use traced_runtime::model::TraceState;
 /// use traced_runtime::propagation::format_trace_state;
 ///
 /// let ts = TraceState::from_entries([
@@ -151,11 +151,28 @@ pub trait TraceStateExt: sealed::Sealed {
 
     /// This trace state without `key`; unchanged if it has no such entry.
     fn remove(&self, key: &str) -> TraceState;
+
+    /// The W3C header form, `k1=v1,k2=v2`, exactly as propagators send it
+    /// ([`format_trace_state`]): entries outside the W3C grammar (a value holding `\r\n`,
+    /// say) and a key's later duplicates are left out, and the whole is held to 32 entries
+    /// and 512 characters.
+    ///
+    /// ```
+    /// use traced_runtime::model::TraceState;
+    /// use traced_runtime::propagation::TraceStateExt as _;
+    ///
+    /// let ts = TraceState::from_entries([
+    ///     ("rojo".to_string(), "00f067aa0ba902b7".to_string()),
+    ///     ("evil".to_string(), "1\r\nset-cookie: a=b".to_string()),
+    /// ]);
+    /// assert_eq!(ts.header(), "rojo=00f067aa0ba902b7");
+    /// ```
+    fn header(&self) -> String;
 }
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for crate::TraceState {}
+    impl Sealed for crate::model::TraceState {}
 }
 
 impl TraceStateExt for TraceState {
@@ -171,6 +188,10 @@ impl TraceStateExt for TraceState {
         Ok(TraceState::from_entries(
             std::iter::once((key.to_owned(), value.to_owned())).chain(rest),
         ))
+    }
+
+    fn header(&self) -> String {
+        format_trace_state(self)
     }
 
     fn remove(&self, key: &str) -> TraceState {

@@ -4,10 +4,10 @@
 use super::retry::Backoff;
 use super::tls::{self, Files, system_roots};
 use super::{Encoder, PartialSuccess, effective_timeout, error_text, limit};
-use crate::config::{OtlpCompression, OtlpConfig, OtlpTls};
-use crate::data::{Resource, SpanData};
+use super::{OtlpCompression, OtlpConfig, OtlpTls};
 use crate::export::{ExportError, SpanExporter};
-use crate::record::SpanBatch;
+use crate::model::record::SpanBatch;
+use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::bytes::{BufMut as _, Bytes};
 use std::time::{Duration, Instant};
@@ -36,7 +36,7 @@ use tonic_types::StatusExt as _;
 /// helper thread, since a runtime cannot be blocked on from inside another).
 ///
 /// ```
-/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 /// use traced_runtime::export::otlp::OtlpGrpcExporter;
 /// let exporter = OtlpGrpcExporter::new(OtlpConfig {
 ///     endpoint: "http://collector:4317".to_owned(),

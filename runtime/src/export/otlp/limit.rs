@@ -4,7 +4,7 @@
 
 use super::Encoder;
 use crate::export::ExportError;
-use crate::record::SpanBatch;
+use crate::export::SpanBatch;
 use std::ops::Range;
 
 /// Sends the protobuf request for `batch` through `send`, in requests of at most `max` bytes.

@@ -24,8 +24,8 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "otlp-http")] {
-//! use traced_runtime::Pipeline;
-//! use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+//! use traced_runtime::pipeline::Pipeline;
+//! use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 //! use traced_runtime::export::otlp::OtlpHttpExporter;
 //!
 //! let exporter = OtlpHttpExporter::new(OtlpConfig {
@@ -38,6 +38,7 @@
 //! # }
 //! ```
 
+mod config;
 mod encode;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
@@ -50,6 +51,7 @@ mod retry;
 mod tls;
 mod transform;
 
+pub use config::{DEFAULT_MAX_REQUEST_SIZE, OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
 pub use encode::Encoder;
 #[cfg(feature = "otlp-grpc")]
 pub use grpc::OtlpGrpcExporter;
@@ -62,7 +64,6 @@ pub use transform::to_request;
 pub use opentelemetry_proto::tonic as proto;
 
 use super::{ExportError, SpanExporter};
-use crate::config::{OtlpConfig, OtlpProtocol};
 
 /// The exporter for `config.protocol`: [`OtlpHttpExporter`] for `http/protobuf` and
 /// `http/json`, [`OtlpGrpcExporter`] for `grpc`.
@@ -72,7 +73,7 @@ use crate::config::{OtlpConfig, OtlpProtocol};
 ///
 /// ```
 /// # #[cfg(feature = "otlp-http")] {
-/// use traced_runtime::config::OtlpConfig;
+/// use traced_runtime::export::otlp::OtlpConfig;
 /// let exporter = traced_runtime::export::otlp::exporter(&OtlpConfig::default()).unwrap();
 /// # }
 /// ```

@@ -1,7 +1,7 @@
 //! TLS for both OTLP transports: the roots to trust, the client's identity for mutual TLS,
 //! and telling a certificate or handshake failure (never retried) from a network one.
 
-use crate::config::OtlpTls;
+use super::OtlpTls;
 use crate::export::ExportError;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

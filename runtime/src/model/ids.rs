@@ -240,26 +240,10 @@ impl TraceState {
     pub fn is_empty(&self) -> bool {
         self.0.is_none()
     }
-    /// The W3C header form, `k1=v1,k2=v2`, exactly as propagators send it
-    /// ([`format_trace_state`](crate::propagation::format_trace_state)): entries outside the
-    /// W3C grammar (a value holding `\r\n`, say) and a key's later duplicates are left out,
-    /// and the whole is held to 32 entries and 512 characters.
-    ///
-    /// ```
-    /// use traced_runtime::TraceState;
-    ///
-    /// let ts = TraceState::from_entries([
-    ///     ("rojo".to_string(), "00f067aa0ba902b7".to_string()),
-    ///     ("evil".to_string(), "1\r\nset-cookie: a=b".to_string()),
-    /// ]);
-    /// assert_eq!(ts.header(), "rojo=00f067aa0ba902b7");
-    /// ```
-    pub fn header(&self) -> String {
-        crate::propagation::format_trace_state(self)
-    }
 }
 
 /// The entries as given, unfiltered and escaped: `TraceState({"rojo": "00f067aa0ba902b7"})`.
+/// The W3C header form is `TraceStateExt::header` in the propagation module.
 impl fmt::Debug for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TraceState(")?;
@@ -274,7 +258,8 @@ impl fmt::Debug for TraceState {
 /// another process.
 ///
 /// ```
-/// use traced_runtime::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use traced_runtime::{SpanContext, SpanId, TraceId};
+/// use traced_runtime::model::{TraceFlags, TraceState};
 /// let cx = SpanContext::new(
 ///     TraceId::from_u128(1),
 ///     SpanId::from_u64(2),
