@@ -16,7 +16,7 @@
 //! honour the server's `Retry-After` / `RetryInfo`, and give up at the configured timeout.
 //! TLS (`https://` endpoints) trusts the system's roots and Mozilla's bundled ones, or only
 //! a configured CA file, and presents a client certificate when one is configured (see
-//! [`OtlpTls`](crate::config::OtlpTls)); a certificate or handshake failure is never
+//! [`OtlpTls`]); a certificate or handshake failure is never
 //! retried ([`ExportError::Tls`]).
 //! Neither needs an async runtime from the user: HTTP uses a blocking client, gRPC runs
 //! tonic on a small runtime the exporter owns. Export calls block, so put the exporter
