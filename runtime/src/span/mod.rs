@@ -244,7 +244,9 @@ impl Span {
             // and goes on propagating; nothing else to do.
             return Span::none();
         }
-        let parent_flags = parent.ids.map_or(TraceFlags::NOT_SAMPLED, |p| p.flags);
+        // A new trace's id is random through all 16 bytes (`TraceId::random`), so it carries
+        // the W3C Level 2 random flag; a continued trace keeps its parent's flags as they are.
+        let parent_flags = parent.ids.map_or(TraceFlags::RANDOM, |p| p.flags);
         let trace_state = match (parent.ids, parent.state) {
             (_, Some(s)) if !s.is_empty() => Some(s.clone()),
             (Some(p), None) if p.has_state => Some(p.span_context().trace_state().clone()),
