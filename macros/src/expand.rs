@@ -506,15 +506,16 @@ fn recording(
         if attrs.iter().any(|entry| entry.key == key) {
             continue;
         }
-        // At the parameter, so "cannot be recorded" points at it; call-site hygiene still
-        // resolves the name to the parameter, and lints see generated code.
+        // At the parameter, so "cannot be recorded" points at it, and lints see generated
+        // code. The name itself keeps its own span: written by a `macro_rules!`, it resolves
+        // only with that macro's hygiene.
         let at = Span::call_site().located_at(ident.span());
-        let mut ident = ident;
-        ident.set_span(at);
         let krate = located_at(krate, at);
         let treatment = options.treatment(&key);
         autoref |= treatment == Treatment::Record;
-        calls.push(match (treatment, param) {
+        // A parameter under `#[cfg(..)]` is recorded only where it exists.
+        let cfgs = param.cfgs();
+        let call = match (treatment, &param) {
             (Treatment::Skip, _) => continue,
             (Treatment::Redact, _) => quote_spanned! {at=>
                 #span.attr(#key, #krate::__private::redacted());
@@ -525,7 +526,8 @@ fn recording(
             (Treatment::Record, Param::Ident(..)) => quote_spanned! {at=>
                 #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_value());
             },
-        });
+        };
+        calls.push(quote!(#(#cfgs)* #call));
     }
     for entry in attrs {
         let key = &entry.key;
@@ -609,11 +611,15 @@ fn outcome(
     }
     let arm = |entries: &Option<Opt<Vec<AttrEntry>>>, binding: &str| {
         let entries = entries.as_ref()?;
-        let mentioned = entries.value.iter().any(|e| mentions(&e.value, binding));
-        let binding = if mentioned {
-            Ident::new(binding, Span::call_site().located_at(entries.span)).into_token_stream()
-        } else {
-            quote!(_)
+        // The binding takes the span of the user's own `ok` (or `err`): written by a
+        // `macro_rules!`, it resolves only with that macro's hygiene.
+        let binding = match entries
+            .value
+            .iter()
+            .find_map(|e| mention(&e.value, binding))
+        {
+            Some(ident) => ident.into_token_stream(),
+            None => quote!(_),
         };
         let calls = entries.value.iter().map(|entry| {
             let key = &entry.key;
@@ -679,11 +685,16 @@ fn outcome(
 
 /// Whether `expr` mentions the identifier `name` (in macro arguments too).
 fn mentions(expr: &Expr, name: &str) -> bool {
-    fn walk(tokens: TokenStream, name: &str) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            TokenTree::Ident(ident) => ident == name,
+    mention(expr, name).is_some()
+}
+
+/// The first identifier `name` in `expr` (in macro arguments too), with its span.
+fn mention(expr: &Expr, name: &str) -> Option<Ident> {
+    fn walk(tokens: TokenStream, name: &str) -> Option<Ident> {
+        tokens.into_iter().find_map(|tree| match tree {
+            TokenTree::Ident(ident) if ident == name => Some(ident),
             TokenTree::Group(group) => walk(group.stream(), name),
-            _ => false,
+            _ => None,
         })
     }
     walk(expr.to_token_stream(), name)
@@ -728,14 +739,19 @@ fn rebind_params(sig: &mut syn::Signature, used: impl Fn(&str) -> bool) -> Token
             .into_iter()
             .partition(is_lint_attr);
         typed.attrs = others;
+        // A parameter under `#[cfg(..)]` is rebound only where it exists; a `cfg_attr` (a
+        // lint or a `cfg`) stays on the parameter and applies to the rebinding too.
+        let cfgs: Vec<Attribute> = ast::cfgs(&typed.attrs).into_iter().cloned().collect();
         let syn::Pat::Ident(pat) = &mut *typed.pat else {
             continue;
         };
         let mutability = pat.mutability.take();
+        // Both names keep the user's span: written by a `macro_rules!`, the parameter
+        // resolves only with that macro's hygiene.
         let binding = &pat.ident;
-        let mut value = binding.clone();
-        value.set_span(Span::call_site().located_at(binding.span()));
+        let value = binding;
         rebinds.extend(quote! {
+            #(#cfgs)*
             #(#lints)*
             let #mutability #binding = #value;
         });
