@@ -10,7 +10,8 @@ use traced::{Value, traced};
 // ---------------------------------------------------------------- parameters under cfg
 
 #[traced]
-#[allow(clippy::needless_pass_by_value)]
+// `all()` and `any()` are the conditions that are always true and always false.
+#[allow(clippy::non_minimal_cfg)]
 fn cfg_params(
     #[cfg(any())] absent: u32,
     #[cfg(all())] present: u32,
@@ -75,4 +76,119 @@ fn macro_rules_functions_keep_the_callers_names() {
     let span = one(&spans, "add");
     assert_eq!(span.attribute("more"), Some(&Value::I64(2)));
     assert_eq!(span.attribute("seen"), Some(&Value::I64(3)));
+}
+
+// ---------------------------------------------------------------- exits hidden in macros
+
+use traced::Status;
+
+#[traced]
+fn bails(fail: bool) -> anyhow::Result<u8> {
+    if fail {
+        anyhow::bail!("bailed at {}", 1);
+    }
+    Ok(1)
+}
+
+#[traced]
+fn ensures(n: u8) -> anyhow::Result<u8> {
+    anyhow::ensure!(n < 10, "too big: {n}");
+    Ok(n)
+}
+
+#[traced]
+fn eyre_bails(fail: bool) -> eyre::Result<u8> {
+    if fail {
+        eyre::bail!("eyre bailed");
+    }
+    Ok(2)
+}
+
+/// A macro of the user's own that returns.
+macro_rules! reject {
+    ($why:expr) => {
+        return Err($why.to_owned())
+    };
+}
+
+#[traced]
+fn rejects(n: u8) -> Result<u8, String> {
+    if n == 0 {
+        reject!("zero");
+    }
+    Ok(n)
+}
+
+#[traced]
+fn parses_in_vec(a: &str) -> Result<Vec<u32>, std::num::ParseIntError> {
+    Ok(vec![a.parse()?])
+}
+
+#[traced]
+fn formats(x: Result<u8, String>) -> Result<String, String> {
+    Ok(format!("{}", x?))
+}
+
+#[traced]
+fn prints(y: Option<u8>) -> Option<()> {
+    println!("{}", y?);
+    Some(())
+}
+
+#[traced]
+#[track_caller]
+fn caller_then_bails(fail: bool) -> anyhow::Result<u32> {
+    if fail {
+        anyhow::bail!("hidden");
+    }
+    Ok(std::panic::Location::caller().line())
+}
+
+fn error_of(spans: &[traced::SpanData], name: &str) -> Status {
+    one(spans, name).status.clone()
+}
+
+#[test]
+fn exits_inside_macros_reach_the_outcome_check() {
+    let (r, spans) = capture(|| bails(true));
+    assert!(r.is_err());
+    assert_eq!(error_of(&spans, "bails"), Status::error("bailed at 1"));
+    let (r, spans) = capture(|| bails(false));
+    assert_eq!(r.unwrap(), 1);
+    assert_eq!(error_of(&spans, "bails"), Status::Unset);
+
+    let (_, spans) = capture(|| ensures(11));
+    assert_eq!(error_of(&spans, "ensures"), Status::error("too big: 11"));
+    let (_, spans) = capture(|| eyre_bails(true));
+    assert_eq!(error_of(&spans, "eyre_bails"), Status::error("eyre bailed"));
+    let (_, spans) = capture(|| rejects(0));
+    assert_eq!(error_of(&spans, "rejects"), Status::error("zero"));
+
+    let (_, spans) = capture(|| parses_in_vec("x"));
+    assert_eq!(
+        error_of(&spans, "parses_in_vec"),
+        Status::error("invalid digit found in string")
+    );
+    let (r, spans) = capture(|| parses_in_vec("7"));
+    assert_eq!(r.unwrap(), vec![7]);
+    assert_eq!(error_of(&spans, "parses_in_vec"), Status::Unset);
+    let (_, spans) = capture(|| formats(Err("bad".to_owned())));
+    assert_eq!(error_of(&spans, "formats"), Status::error("bad"));
+    // `None` is not an error, but the `?` in `println!` is seen: the value returned is read.
+    let (r, _) = capture(|| prints(None));
+    assert_eq!(r, None);
+}
+
+#[test]
+fn track_caller_with_a_hidden_exit_keeps_the_caller_and_marks_the_exit() {
+    let expected = line!() + 1;
+    let (line, spans) = capture(|| caller_then_bails(false));
+    assert_eq!(line.unwrap(), expected);
+    assert_eq!(error_of(&spans, "caller_then_bails"), Status::Unset);
+    let (r, spans) = capture(|| caller_then_bails(true));
+    assert!(r.is_err());
+    assert_eq!(
+        error_of(&spans, "caller_then_bails"),
+        Status::error(traced::__private::UNSEEN_EXIT)
+    );
 }

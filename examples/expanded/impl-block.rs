@@ -42,7 +42,7 @@ impl<S: Store> Repository for Users<S> {
                     ::traced::__private::ErrMode::Display,
                 );
         }
-        #[allow(unreachable_code)] __traced_ret
+        __traced_ret
     }
     fn find(&self, email: &str) -> Result<User, NotFound> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::without_code(
@@ -67,7 +67,7 @@ impl<S: Store> Repository for Users<S> {
                     ::traced::__private::ErrMode::Expected,
                 );
         }
-        #[allow(unreachable_code)] __traced_ret
+        __traced_ret
     }
     fn len(&self) -> usize {
         self.store.len()

@@ -48,6 +48,6 @@ impl Cart {
                     ::traced::__private::ErrMode::Display,
                 );
         }
-        #[allow(unreachable_code)] __traced_ret
+        __traced_ret
     }
 }

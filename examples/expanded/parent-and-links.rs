@@ -57,5 +57,5 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
         (&&&&&::traced::__private::Ret(&__traced_ret))
             .__traced_outcome(&mut __traced_span, ::traced::__private::ErrMode::Display);
     }
-    #[allow(unreachable_code)] __traced_ret
+    __traced_ret
 }

@@ -288,6 +288,13 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
         &krate,
         matches!(shape, Shape::Labeled | Shape::Plain),
     );
+    let (redirected, track_caller) = redirect(shape, &func, &names, &krate);
+    let watched = track_caller && redirected.as_ref().is_some_and(|(_, hidden)| *hidden);
+    let start = if watched {
+        quote!(#krate::__private::Watched::new(#start))
+    } else {
+        start
+    };
     let prelude = quote! {
         #(#inner_attrs)*
         #callsite
@@ -313,20 +320,15 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
         (Shape::AsyncTail, Body::Block(block)) => {
             let out = ast::future_output(&func.sig.output).and_then(nameable);
             let on_output = on_output(options, &output, out.as_ref(), &names, &krate);
-            let mut stmts = std::mem::take(&mut block.stmts);
-            if let Some(Stmt::Expr(tail, None)) = stmts.last_mut() {
-                instrument_tail(tail, span, &on_output, &krate);
-            }
-            quote! {
-                #prelude
-                #rebinds
-                #(#stmts)*
-            }
+            let stmts = instrument_tail(block, span, &on_output, &krate);
+            quote!(#prelude #rebinds #stmts)
         }
         (Shape::Labeled, Body::Block(block)) => {
-            rewrite::redirect_exits(block, &names.label, &krate);
-            let Names { ret, label, .. } = &names;
-            let annotation = nameable(return_type(&func.sig.output)).map(|ty| quote!(: #ty));
+            let Some((redirected, hidden)) = redirected else {
+                unreachable!("a labeled body is redirected above");
+            };
+            let ty = nameable(return_type(&func.sig.output));
+            let ret = &names.ret;
             let outcome = outcome(
                 options,
                 &output,
@@ -334,19 +336,15 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
                 &krate,
                 (&quote!(&#ret), &quote!(&mut #span), &quote!(#span)),
             );
-            quote! {
-                #prelude
-                #rebinds
-                // A body that is only `todo!()` or `panic!()` diverges inside this `let`.
-                #[allow(clippy::diverging_sub_expression)]
-                let #ret #annotation = #label: #block;
-                // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
-                #[allow(unreachable_code)]
-                #outcome
-                // As above: unreachable when the body diverges.
-                #[allow(unreachable_code)]
-                #ret
-            }
+            let body = labeled(
+                block,
+                (redirected, hidden, track_caller),
+                ty.as_ref(),
+                &outcome,
+                &names,
+                &krate,
+            );
+            quote!(#prelude #rebinds #body)
         }
         (_, body) => {
             let block = braced(body, &TokenStream::new());
@@ -372,6 +370,70 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     quote! {
         #(#outer_attrs)*
         #vis #defaultness #sig #body
+    }
+}
+
+/// A labeled sync body with its exits redirected, whether a macro may hide one (see
+/// [`labeled`]), and whether the function is `#[track_caller]`.
+fn redirect(
+    shape: Shape,
+    func: &Func,
+    names: &Names,
+    krate: &TokenStream,
+) -> (Option<(syn::Block, bool)>, bool) {
+    let redirected = match (shape, &func.body) {
+        (Shape::Labeled, Body::Block(block)) => {
+            let mut redirected = block.clone();
+            let hidden = rewrite::redirect_exits(&mut redirected, &names.label, krate);
+            Some((redirected, hidden))
+        }
+        _ => None,
+    };
+    let track_caller = func
+        .outer_attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"));
+    (redirected, track_caller)
+}
+
+/// A sync body whose result is read, then its outcome check, then the result. A label keeps
+/// the body in the function's own frame (no closure: `#[track_caller]` and backtraces stay as
+/// written), its `return`s and `?`s redirected to it. A macro that may hide a `return`
+/// (`bail!`, `ensure!`: `hidden`) gets past a label, so such a body runs in a closure that
+/// every exit leaves through; a `#[track_caller]` function keeps its label (a closure would
+/// report its own location), and its guard (`Watched`) marks an unseen exit as an error.
+fn labeled(
+    block: &syn::Block,
+    (redirected, hidden, track_caller): (syn::Block, bool, bool),
+    ty: Option<&TokenStream>,
+    outcome: &TokenStream,
+    names: &Names,
+    krate: &TokenStream,
+) -> TokenStream {
+    let Names {
+        ret, label, span, ..
+    } = names;
+    let annotation = ty.map(|ty| quote!(: #ty));
+    let (body, seen) = match (hidden, track_caller) {
+        (false, _) => (quote!(#label: #redirected), None),
+        (true, false) => {
+            let arrow = ty.map(|ty| quote!(-> #ty));
+            (quote!(#krate::__private::call_once(|| #arrow #block)), None)
+        }
+        (true, true) => (quote!(#label: #redirected), Some(quote!(#span.seen();))),
+    };
+    quote! {
+        // A body that is only `todo!()` or `panic!()` diverges inside this `let`.
+        #[allow(clippy::diverging_sub_expression)]
+        let #ret #annotation = #body;
+        // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
+        // rustc reports only the first unreachable statement of a block, so the statements
+        // after it need no `allow` (and the tail expression carries no attribute, which
+        // rust-analyzer misreads as an unresolved name).
+        #[allow(unreachable_code)]
+        #outcome
+        #seen
+        #ret
     }
 }
 
@@ -508,8 +570,13 @@ fn recording(
         }
         // At the parameter, so "cannot be recorded" points at it, and lints see generated
         // code. The name itself keeps its own span: written by a `macro_rules!`, it resolves
-        // only with that macro's hygiene.
+        // only with that macro's hygiene. Except `_x`, whose use clippy would report
+        // (`used_underscore_binding`) at a span of the user's own.
         let at = Span::call_site().located_at(ident.span());
+        let mut ident = ident;
+        if key.starts_with('_') {
+            ident.set_span(at);
+        }
         let krate = located_at(krate, at);
         let treatment = options.treatment(&key);
         autoref |= treatment == Treatment::Record;
@@ -613,14 +680,11 @@ fn outcome(
         let entries = entries.as_ref()?;
         // The binding takes the span of the user's own `ok` (or `err`): written by a
         // `macro_rules!`, it resolves only with that macro's hygiene.
-        let binding = match entries
+        let binding = entries
             .value
             .iter()
             .find_map(|e| mention(&e.value, binding))
-        {
-            Some(ident) => ident.into_token_stream(),
-            None => quote!(_),
-        };
+            .map_or_else(|| quote!(_), ToTokens::into_token_stream);
         let calls = entries.value.iter().map(|entry| {
             let key = &entry.key;
             let value = &entry.value;
@@ -827,8 +891,23 @@ fn on_output(
     }
 }
 
+/// The statements of `block`, the async block of its tail wrapped in
+/// `Instrumented::new(span, block, on_output)`.
+fn instrument_tail(
+    block: &mut syn::Block,
+    span: &Ident,
+    on_output: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let mut stmts = std::mem::take(&mut block.stmts);
+    if let Some(Stmt::Expr(tail, None)) = stmts.last_mut() {
+        wrap_tail(tail, span, on_output, krate);
+    }
+    quote!(#(#stmts)*)
+}
+
 /// Wraps the async block of `tail` in `Instrumented::new(span, block, on_output)`.
-fn instrument_tail(tail: &mut Expr, span: &Ident, on_output: &TokenStream, krate: &TokenStream) {
+fn wrap_tail(tail: &mut Expr, span: &Ident, on_output: &TokenStream, krate: &TokenStream) {
     let wrap = |block: &Expr| {
         Expr::Verbatim(quote! {
             #krate::__private::Instrumented::new(#span, #block, #on_output)

@@ -34,8 +34,12 @@ use proc_macro::TokenStream;
 ///
 /// When the function returns `Err(e)`, the span's status is set to error with `e`'s `Display`
 /// (or `Debug`) text and an `exception` event is added; a panic also marks it as an error.
-/// Early `return` and `?` are seen; a `return` hidden inside a macro (such as
-/// `anyhow::bail!`) still ends the span, without reading the result.
+/// Every exit is seen: early `return`, `?` (also inside the arguments of `format!`, `vec!`,
+/// `println!` and the other standard macros), and a `return` written by a macro
+/// (`anyhow::bail!`, `anyhow::ensure!`, `eyre::bail!`, your own): a body with such a macro
+/// runs in a closure that every exit leaves through. In a `#[track_caller]` function the body
+/// stays in the function's frame (a closure would report its own location), so an exit
+/// through such a macro sets the status to an error that says the value was not seen.
 ///
 /// Every span carries its code location (module path, function, file, line), which exporters
 /// turn into the `code.function.name`, `code.file.path` and `code.line.number` attributes.
