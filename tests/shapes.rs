@@ -192,3 +192,116 @@ fn track_caller_with_a_hidden_exit_keeps_the_caller_and_marks_the_exit() {
         Status::error(traced::__private::UNSEEN_EXIT)
     );
 }
+
+// ---------------------------------------------------------------- async spans start at the call
+
+/// Pending once, so the executor polls the future again.
+async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+#[traced]
+async fn handle_request(n: u64) -> u64 {
+    yield_now().await;
+    assert!(traced::current().span_context().is_valid());
+    child_step(n).await
+}
+
+#[traced]
+async fn child_step(n: u64) -> u64 {
+    n + 1
+}
+
+#[test]
+fn a_future_sent_to_plain_tokio_spawn_is_a_child_of_the_span_that_called_it() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (r, spans) = capture(|| {
+        let mut a = traced::span("A").start();
+        let future = a.in_scope(|| handle_request(1));
+        a.end();
+        // Polled later, on a worker thread, with no span active there.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        runtime.block_on(async { tokio::spawn(future).await.unwrap() })
+    });
+    assert_eq!(r, 2);
+    let a = one(&spans, "A");
+    let handle = one(&spans, "handle_request");
+    assert_eq!(handle.parent_span_id, a.span_context.span_id());
+    assert_eq!(handle.span_context.trace_id(), a.span_context.trace_id());
+    // Started at the call, inside A: before A ended, 20 ms before the first poll.
+    assert!(handle.start_time_unix_nano <= a.end_time_unix_nano);
+    assert!(handle.end_time_unix_nano >= a.end_time_unix_nano + 20_000_000);
+    let child = one(&spans, "child_step");
+    assert_eq!(child.parent_span_id, handle.span_context.span_id());
+}
+
+#[test]
+fn a_future_never_polled_ends_its_span_marked_cancelled() {
+    let ((), spans) = capture(|| {
+        let mut a = traced::span("A").start();
+        let future = a.in_scope(|| handle_request(1));
+        drop(future);
+        a.end();
+    });
+    let handle = one(&spans, "handle_request");
+    assert_eq!(
+        handle.parent_span_id,
+        one(&spans, "A").span_context.span_id()
+    );
+    assert_eq!(
+        handle.attribute("traced.cancelled"),
+        Some(&Value::Bool(true))
+    );
+    assert_eq!(handle.attribute("n"), Some(&Value::I64(1)));
+}
+
+struct Cart {
+    items: Vec<u64>,
+}
+
+trait Pricing {
+    async fn price(&self, n: u64) -> u64;
+}
+
+impl Pricing for Cart {
+    #[traced]
+    async fn price(&self, n: u64) -> u64 {
+        yield_now().await;
+        self.items.iter().sum::<u64>() * n
+    }
+}
+
+#[traced]
+impl Cart {
+    async fn count(&self) -> usize {
+        self.items.len()
+    }
+}
+
+#[test]
+fn methods_and_trait_impl_async_spans_start_at_the_call() {
+    let cart = Cart { items: vec![1, 2] };
+    let ((), spans) = capture(|| {
+        let mut a = traced::span("A").start();
+        let (price, count) = a.in_scope(|| (cart.price(2), cart.count()));
+        a.end();
+        assert_eq!(futures::executor::block_on(price), 6);
+        assert_eq!(futures::executor::block_on(count), 2);
+    });
+    let a = one(&spans, "A").span_context.span_id();
+    assert_eq!(one(&spans, "price").parent_span_id, a);
+    assert_eq!(one(&spans, "Cart::count").parent_span_id, a);
+}

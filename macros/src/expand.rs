@@ -46,6 +46,7 @@ fn try_expand_with(args: TokenStream, item: TokenStream, off: bool) -> syn::Resu
                 own: &args,
                 block: None,
                 owner: None,
+                async_trait: false,
             };
             Ok(expand_fn(&options, *func))
         }
@@ -139,6 +140,7 @@ fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool
         owner,
         ..
     } = block;
+    let async_trait = mentions_async_trait(header.clone());
     let mut own = own.into_iter();
     let items = items.into_iter().map(|item| match item {
         BlockItem::Other(tokens) => tokens,
@@ -157,6 +159,7 @@ fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool
                 own: &own,
                 block: Some(args),
                 owner: Some(&owner),
+                async_trait,
             };
             expand_fn(&options, func)
         }
@@ -166,12 +169,23 @@ fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool
     quote!(#header #body)
 }
 
+/// Whether a block's header (its remaining attributes) names `async_trait`.
+fn mentions_async_trait(header: TokenStream) -> bool {
+    header.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "async_trait",
+        TokenTree::Group(group) => mentions_async_trait(group.stream()),
+        _ => false,
+    })
+}
+
 /// The options of one function: its own attribute's, then its block's.
 struct Options<'a> {
     own: &'a Args,
     block: Option<&'a Args>,
     /// `Type` or `Trait`, for a method of a traced block.
     owner: Option<&'a str>,
+    /// The block is under `#[async_trait]`, which expands after us and must see `async fn`.
+    async_trait: bool,
 }
 
 /// What happens to a parameter.
@@ -270,15 +284,16 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     let recording = recording(options, &func, &names, &krate);
     // Recorded parameters are read by the expansion, so each is rebound under the user's own
     // ident (and `mut`) to keep `unused_variables` and `unused_mut` firing as before.
-    let rebinds = if recording.is_some() {
-        rebind_params(&mut func.sig, |name| read_by_context(options, name))
+    let shape = Shape::of(&func, options.async_trait);
+    let moves = matches!(shape, Shape::AsyncCall);
+    let rebinds = if recording.is_some() || moves {
+        rebind_params(&mut func.sig, |name| read_by_context(options, name), moves)
     } else {
         TokenStream::new()
     };
 
     let Names { span, .. } = &names;
     let inner_attrs = &func.inner_attrs;
-    let shape = Shape::of(&func);
     let output = func.output();
     let span_mut = (recording.is_some() || matches!(shape, Shape::Labeled)).then(|| quote!(mut));
     // A sync function's span is started and entered at once: a guard that ends it on drop.
@@ -304,17 +319,14 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
 
     let body = match (shape, &mut func.body) {
         (_, Body::Missing(_)) => return func.into_token_stream(),
-        (Shape::Async, body) => {
-            let ret = nameable(return_type(&func.sig.output));
-            let fake_edge = ret
-                .as_ref()
-                .filter(|ty| !is_unit(ty))
-                .map(|ty| fake_return_edge(ty, &names));
-            let block = braced(body, &quote!(#fake_edge #rebinds));
-            let on_output = on_output(options, &output, ret.as_ref(), &names, &krate);
-            quote! {
-                #prelude
-                #krate::__private::Instrumented::new(#span, async move #block, #on_output).await
+        (Shape::Async | Shape::AsyncCall, body) => {
+            let at_call = matches!(shape, Shape::AsyncCall);
+            let future = async_body(options, &output, &func.sig, body, &rebinds, &names, &krate);
+            if at_call {
+                call_time_signature(&mut func.sig, &krate);
+                quote!(#prelude #future)
+            } else {
+                quote!(#prelude #future.await)
             }
         }
         (Shape::AsyncTail, Body::Block(block)) => {
@@ -437,8 +449,57 @@ fn labeled(
     }
 }
 
+/// `Instrumented::new(span, async move { body }, on_output)`: the body of an `async fn`, its
+/// parameters moved in by `rebinds`.
+fn async_body(
+    options: &Options,
+    output: &Output,
+    sig: &syn::Signature,
+    body: &Body,
+    rebinds: &TokenStream,
+    names: &Names,
+    krate: &TokenStream,
+) -> TokenStream {
+    let ret = nameable(return_type(&sig.output));
+    let fake_edge = ret
+        .as_ref()
+        .filter(|ty| !is_unit(ty))
+        .map(|ty| fake_return_edge(ty, names));
+    let block = braced(body, &quote!(#fake_edge #rebinds));
+    let on_output = on_output(options, output, ret.as_ref(), names, krate);
+    let span = &names.span;
+    quote!(#krate::__private::Instrumented::new(#span, async move #block, #on_output))
+}
+
+/// `async fn f(..) -> T` becomes `fn f(..) -> impl Future<Output = T>`, so that the span
+/// starts when the function is called. The `impl` is written at a call-site span, which
+/// carries this macro crate's edition (2024): the opaque type captures every generic and
+/// lifetime in scope, elided ones included, exactly as the `async fn` did, on any edition of
+/// the user's crate. Auto traits (`Send`) leak through it as they do through `async fn`.
+fn call_time_signature(sig: &mut syn::Signature, krate: &TokenStream) {
+    let async_token = sig.asyncness.take();
+    let at = async_token.map_or_else(Span::call_site, |token| {
+        Span::call_site().located_at(token.span)
+    });
+    let ty = match &sig.output {
+        ReturnType::Default => quote_spanned!(at=> ()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    let krate = located_at(krate, at);
+    let arrow = match &sig.output {
+        ReturnType::Type(arrow, _) => *arrow,
+        ReturnType::Default => syn::Token![->](at),
+    };
+    let future = quote_spanned!(at=> impl #krate::__private::Future<Output = #ty>);
+    sig.output = ReturnType::Type(arrow, Box::new(Type::Verbatim(future)));
+}
+
 #[derive(Clone, Copy)]
 enum Shape {
+    /// An `async fn`: made a sync fn returning an instrumented `async move` block.
+    AsyncCall,
+    /// An `async fn` under `#[async_trait]`, which must still see it as `async fn`: the span
+    /// starts at its first poll.
     Async,
     AsyncTail,
     Labeled,
@@ -446,9 +507,13 @@ enum Shape {
 }
 
 impl Shape {
-    fn of(func: &Func) -> Shape {
+    fn of(func: &Func, async_trait: bool) -> Shape {
         if func.sig.asyncness.is_some() {
-            return Shape::Async;
+            return if async_trait {
+                Shape::Async
+            } else {
+                Shape::AsyncCall
+            };
         }
         if !matches!(func.body, Body::Block(_)) {
             return Shape::Plain;
@@ -785,27 +850,72 @@ pub(crate) fn located_at(tokens: &TokenStream, span: Span) -> TokenStream {
 
 /// Strips `mut` from each plain-ident parameter and returns `let mut x = x;` rebinds, with the
 /// user's own ident and `mut` tokens and the parameter's lint attributes.
-fn rebind_params(sig: &mut syn::Signature, used: impl Fn(&str) -> bool) -> TokenStream {
+///
+/// With `moves` (the body of an `async fn`, now an `async move` block), every parameter is
+/// moved into the block, as `async fn` does: the others are mentioned (`let _ = &x;`), and a
+/// pattern (`(a, b): T`, `_: T`) becomes `__traced_argN: T` in the signature and
+/// `let (a, b) = __traced_argN;` in the block.
+fn rebind_params(
+    sig: &mut syn::Signature,
+    used: impl Fn(&str) -> bool,
+    moves: bool,
+) -> TokenStream {
     let mut rebinds = TokenStream::new();
-    for arg in &mut sig.inputs {
-        let FnArg::Typed(typed) = arg else {
-            continue;
+    for (index, arg) in sig.inputs.iter_mut().enumerate() {
+        let typed = match arg {
+            FnArg::Typed(typed) => typed,
+            FnArg::Receiver(receiver) if moves => {
+                let this = Ident::from(receiver.self_token);
+                rebinds.extend(quote!(let _ = &#this;));
+                continue;
+            }
+            FnArg::Receiver(_) => continue,
         };
-        // `_x` is exempt from `unused_variables` anyway, and rebinding it would trip clippy's
-        // `no_effect_underscore_binding`; its `mut` stays in the signature, linted as before.
-        // So is a parameter the user's own `parent` or `links` expression reads.
-        match ast::plain_ident(typed).map(|pat| pat.ident.unraw().to_string()) {
-            Some(name) if !name.starts_with('_') && !used(&name) => {}
-            _ => continue,
-        }
         // `#[allow(unused_variables)]` on a parameter is about the binding the body sees.
-        let (lints, others): (Vec<Attribute>, Vec<Attribute>) = std::mem::take(&mut typed.attrs)
-            .into_iter()
-            .partition(is_lint_attr);
-        typed.attrs = others;
+        let lints = |typed: &mut syn::PatType| -> Vec<Attribute> {
+            let (lints, others) = std::mem::take(&mut typed.attrs)
+                .into_iter()
+                .partition(is_lint_attr);
+            typed.attrs = others;
+            lints
+        };
         // A parameter under `#[cfg(..)]` is rebound only where it exists; a `cfg_attr` (a
         // lint or a `cfg`) stays on the parameter and applies to the rebinding too.
         let cfgs: Vec<Attribute> = ast::cfgs(&typed.attrs).into_iter().cloned().collect();
+        // `_x` is exempt from `unused_variables` anyway, and rebinding it would trip clippy's
+        // `no_effect_underscore_binding`; its `mut` stays in the signature, linted as before.
+        // So is a parameter the user's own `parent` or `links` expression reads.
+        match ast::plain_ident(typed).map(|pat| pat.ident.clone()) {
+            Some(ident)
+                if !ident.unraw().to_string().starts_with('_')
+                    && !used(&ident.unraw().to_string()) => {}
+            Some(mut ident) => {
+                if moves {
+                    // At a generated span, so clippy does not see a use of `_x`.
+                    ident.set_span(Span::call_site().located_at(ident.span()));
+                    rebinds.extend(quote!(#(#cfgs)* let _ = &#ident;));
+                }
+                continue;
+            }
+            None if moves => {
+                let lints = lints(typed);
+                let arg = Ident::new(&format!("__traced_arg{index}"), Span::mixed_site());
+                let pat = std::mem::replace(
+                    &mut *typed.pat,
+                    syn::Pat::Ident(syn::PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident: arg.clone(),
+                        subpat: None,
+                    }),
+                );
+                rebinds.extend(quote!(#(#cfgs)* #(#lints)* let #pat = #arg;));
+                continue;
+            }
+            None => continue,
+        }
+        let lints = lints(typed);
         let syn::Pat::Ident(pat) = &mut *typed.pat else {
             continue;
         };

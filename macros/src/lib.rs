@@ -28,9 +28,15 @@ use proc_macro::TokenStream;
 /// are recorded as `[REDACTED]` (see [Secrets](#secrets)).
 ///
 /// A sync function's span is entered for the duration of the call. An `async fn`'s span
-/// starts when the future is first polled and ends when it completes or is dropped. A sync
-/// function whose last expression is an `async` block or `Box::pin(async ...)` (this is what
-/// `#[async_trait]` writes) starts its span at the call and ends it with that future.
+/// starts when the function is called, under the span active at the call (so a future handed
+/// to a plain `tokio::spawn` is still its caller's child); it is active during each poll and
+/// ends when the future completes, or when it is dropped (marked cancelled, also if it was
+/// never polled). For this the `async fn` is emitted as a `fn` returning
+/// `impl Future<Output = T>` that captures every generic and lifetime as the `async fn` did,
+/// with the same `Send`-ness, on either edition. Under `#[async_trait]` (which must see the
+/// `async fn`), the span starts at the first poll. A sync function whose last expression is
+/// an `async` block or `Box::pin(async ...)` (this is what `#[async_trait]` writes) starts its
+/// span at the call and ends it with that future.
 ///
 /// When the function returns `Err(e)`, the span's status is set to error with `e`'s `Display`
 /// (or `Debug`) text and an `exception` event is added; a panic also marks it as an error.

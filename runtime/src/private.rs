@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 
 pub use crate::future::Instrumented;
+pub use core::future::Future;
 pub use core::ops::ControlFlow;
 pub use core::{file, line, module_path};
 
