@@ -73,7 +73,7 @@ fn macro_rules_functions_keep_the_callers_names() {
     assert_eq!(span.attribute("pin"), None);
     let (r, spans) = capture(|| Base(1).add(2));
     assert_eq!(r, 3);
-    let span = one(&spans, "add");
+    let span = one(&spans, "Base::add");
     assert_eq!(span.attribute("more"), Some(&Value::I64(2)));
     assert_eq!(span.attribute("seen"), Some(&Value::I64(3)));
 }
@@ -302,6 +302,63 @@ fn methods_and_trait_impl_async_spans_start_at_the_call() {
         assert_eq!(futures::executor::block_on(count), 2);
     });
     let a = one(&spans, "A").span_context.span_id();
-    assert_eq!(one(&spans, "price").parent_span_id, a);
+    assert_eq!(one(&spans, "Cart::price").parent_span_id, a);
     assert_eq!(one(&spans, "Cart::count").parent_span_id, a);
+}
+
+// ---------------------------------------------------------------- a lone method knows its type
+
+impl Cart {
+    #[traced]
+    fn total(&self) -> u64 {
+        self.items.iter().sum()
+    }
+
+    #[traced(name = "cart.empty")]
+    fn empty() -> Self {
+        Cart { items: Vec::new() }
+    }
+}
+
+struct Wrapper<T>(T);
+
+impl<T: Clone> Wrapper<T> {
+    #[traced(skip_all)]
+    fn get(&self) -> T {
+        self.0.clone()
+    }
+}
+
+trait Named {
+    fn label(&self) -> &'static str;
+}
+
+impl Named for Wrapper<Vec<u8>> {
+    #[traced]
+    fn label(&self) -> &'static str {
+        "wrapper"
+    }
+}
+
+#[test]
+fn a_lone_method_is_named_after_its_type() {
+    let ((), spans) = capture(|| {
+        let cart = Cart::empty();
+        let _ = cart.total();
+        let _ = Wrapper(1u8).get();
+        let _ = Wrapper(vec![1u8]).label();
+    });
+    let total = one(&spans, "Cart::total");
+    let code = total.code.as_ref().unwrap();
+    assert_eq!(code.function, "Cart::total");
+    assert!(code.module_path.ends_with("shapes"));
+    assert_eq!(
+        one(&spans, "cart.empty").code.as_ref().unwrap().function,
+        "Cart::empty"
+    );
+    assert_eq!(
+        one(&spans, "Wrapper::get").code.as_ref().unwrap().function,
+        "Wrapper::get"
+    );
+    one(&spans, "Wrapper::label");
 }

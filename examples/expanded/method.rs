@@ -10,14 +10,22 @@
 
 impl Cart {
     pub fn add(&mut self, item: Item) {
-        static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
-            "cart.add",
-            ::traced::__private::SpanKind::Internal,
-            ::traced::__private::module_path!(),
-            "add",
-            ::traced::__private::file!(),
-            ::traced::__private::line!(),
-        );
+        static __TRACED_CALLSITE: ::traced::__private::LazyLock<
+            ::traced::__private::Callsite,
+        > = ::traced::__private::LazyLock::new(|| {
+            struct Here;
+            ::traced::__private::Callsite::in_impl(
+                ::traced::__private::type_name::<Here>(),
+                "add",
+                ::core::option::Option::Some("cart.add"),
+                ::traced::__private::SpanKind::Internal,
+                ::core::option::Option::Some((
+                    ::traced::__private::module_path!(),
+                    ::traced::__private::file!(),
+                    ::traced::__private::line!(),
+                )),
+            )
+        });
         let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
             use ::traced::__private::autoref::*;

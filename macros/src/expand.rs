@@ -562,8 +562,69 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
     } else {
         quote!(#krate::__private::Callsite::without_code(#name, #krate::__private::SpanKind::#kind))
     };
+    if options.owner.is_none() && in_impl(&func.sig) {
+        return lone_method_callsite(options, func, &kind, krate);
+    }
     quote! {
         static __TRACED_CALLSITE: #krate::__private::Callsite = #new;
+    }
+}
+
+/// Whether a lone function is surely a method: it has a receiver or names `Self` in its
+/// signature. (A lone associated function that does not is named like a free function: the
+/// macro cannot tell them apart, and a free function's path holds no type to read.)
+fn in_impl(sig: &syn::Signature) -> bool {
+    fn names_self(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "Self",
+            TokenTree::Group(group) => names_self(group.stream()),
+            _ => false,
+        })
+    }
+    sig.receiver().is_some()
+        || names_self(sig.inputs.to_token_stream())
+        || names_self(sig.output.to_token_stream())
+}
+
+/// The callsite of a method traced on its own: its type is read once, at the first call,
+/// from the `type_name` of an item declared in the initializer (see `Callsite::in_impl`).
+fn lone_method_callsite(
+    options: &Options,
+    func: &Func,
+    kind: &Ident,
+    krate: &TokenStream,
+) -> TokenStream {
+    let ident = &func.sig.ident;
+    let method = ident.unraw().to_string();
+    let name = options.own.name.as_ref().map_or_else(
+        || quote!(::core::option::Option::None),
+        |name| {
+            let name = &name.value;
+            quote!(::core::option::Option::Some(#name))
+        },
+    );
+    let location = if options.pick(|a| &a.code).is_none_or(|code| code.value) {
+        // At the fn's name, so `line!()` is the line of the `fn`, not of the attribute.
+        let at = located_at(krate, ident.span());
+        let location = quote_spanned! {ident.span()=>
+            #at::__private::file!(), #at::__private::line!()
+        };
+        quote!(::core::option::Option::Some((#krate::__private::module_path!(), #location)))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    quote! {
+        static __TRACED_CALLSITE: #krate::__private::LazyLock<#krate::__private::Callsite> =
+            #krate::__private::LazyLock::new(|| {
+                struct Here;
+                #krate::__private::Callsite::in_impl(
+                    #krate::__private::type_name::<Here>(),
+                    #method,
+                    #name,
+                    #krate::__private::SpanKind::#kind,
+                    #location,
+                )
+            });
     }
 }
 

@@ -248,8 +248,12 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// `#[traced]` on a single method (not on its block) cannot see the impl, so that span is
-/// named after the method alone.
+/// `#[traced]` on a single method (not on its block) cannot see the impl, so the type is
+/// read at run time, once per method, from the `type_name` of an item declared in it: the
+/// span is named `Type::method` (`Trait::method` for a trait's default body) as in the block
+/// form, and `code.function.name` is the full path. This holds for a method with a receiver
+/// or with `Self` in its signature; an associated function with neither looks like a free
+/// function to the macro and is named after itself.
 ///
 /// # Where it goes
 ///
