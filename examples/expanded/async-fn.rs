@@ -22,9 +22,14 @@ pub fn list_orders(
         &__TRACED_CALLSITE,
     );
     if __traced_span.is_recording() {
-        use ::traced::__private::autoref::*;
-        __traced_span
-            .attr("page", (&&&::traced::__private::Arg(&page)).__traced_value());
+        ::traced::__private::record(
+            &mut __traced_span,
+            |__traced_span: &mut ::traced::__private::Span| {
+                use ::traced::__private::autoref::*;
+                __traced_span
+                    .attr("page", (&&&::traced::__private::Arg(&page)).__traced_value());
+            },
+        );
     }
     ::traced::__private::Instrumented::new(
         __traced_span,

@@ -28,19 +28,28 @@ impl Cart {
         });
         let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
-            use ::traced::__private::autoref::*;
-            __traced_span
-                .attr(
-                    "self",
-                    (&&&::traced::__private::Arg(&self)).__traced_self_value(),
-                );
-            __traced_span
-                .attr("item", (&&&::traced::__private::Arg(&item)).__traced_value());
-            __traced_span
-                .attr(
-                    "cart.size",
-                    (&&&::traced::__private::Arg(&(self.items.len()))).__traced_value(),
-                );
+            ::traced::__private::record(
+                &mut __traced_span,
+                |__traced_span: &mut ::traced::__private::Span| {
+                    use ::traced::__private::autoref::*;
+                    __traced_span
+                        .attr(
+                            "self",
+                            (&&&::traced::__private::Arg(&self)).__traced_self_value(),
+                        );
+                    __traced_span
+                        .attr(
+                            "item",
+                            (&&&::traced::__private::Arg(&item)).__traced_value(),
+                        );
+                    __traced_span
+                        .attr(
+                            "cart.size",
+                            (&&&::traced::__private::Arg(&(self.items.len())))
+                                .__traced_value(),
+                        );
+                },
+            );
         }
         let item = item;
         #[allow(clippy::diverging_sub_expression)]

@@ -28,17 +28,22 @@ pub trait Handler {
             &__TRACED_CALLSITE,
         );
         if __traced_span.is_recording() {
-            use ::traced::__private::autoref::*;
-            __traced_span
-                .attr(
-                    "self",
-                    (&&&::traced::__private::Arg(&self)).__traced_self_value(),
-                );
-            __traced_span
-                .attr(
-                    "message",
-                    (&&&::traced::__private::Arg(&message)).__traced_value(),
-                );
+            ::traced::__private::record(
+                &mut __traced_span,
+                |__traced_span: &mut ::traced::__private::Span| {
+                    use ::traced::__private::autoref::*;
+                    __traced_span
+                        .attr(
+                            "self",
+                            (&&&::traced::__private::Arg(&self)).__traced_self_value(),
+                        );
+                    __traced_span
+                        .attr(
+                            "message",
+                            (&&&::traced::__private::Arg(&message)).__traced_value(),
+                        );
+                },
+            );
         }
         ::traced::__private::Instrumented::new(
             __traced_span,

@@ -749,17 +749,21 @@ fn recording(
         autoref |= !link.attrs.is_empty();
         let krate = located_at(krate, at);
         calls.push(quote_spanned! {at=>
-            #krate::__private::add_link(&mut #span, &(#context), [#(#attrs),*]);
+            #krate::__private::add_link(#span, &(#context), [#(#attrs),*]);
         });
     }
     if calls.is_empty() {
         return None;
     }
     let autoref = autoref.then(|| quote!(use #krate::__private::autoref::*;));
+    // Out of line (`record` is `#[inline(never)]`): the values built for the attributes take
+    // stack in `record`'s frame, only while recording, not in the traced function's own.
     Some(quote! {
         if #span.is_recording() {
-            #autoref
-            #(#calls)*
+            #krate::__private::record(&mut #span, |#span: &mut #krate::__private::Span| {
+                #autoref
+                #(#calls)*
+            });
         }
     })
 }
@@ -1625,14 +1629,12 @@ pub trait Handler {
             ),
         );
         assert!(
-            out.contains(
-                ":: traced :: __private :: add_link (& mut __traced_span , & (cx) , []) ;"
-            ),
+            out.contains(":: traced :: __private :: add_link (__traced_span , & (cx) , []) ;"),
             "{out}"
         );
         assert!(
             out.contains(
-                ":: traced :: __private :: add_link (& mut __traced_span , & (batch . first) , \
+                ":: traced :: __private :: add_link (__traced_span , & (batch . first) , \
                  [:: traced :: __private :: link_attr (\"index\" , (& & & :: traced :: __private \
                  :: Arg (& (0))) . __traced_value () ,)]) ;"
             ),

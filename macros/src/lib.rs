@@ -255,6 +255,19 @@ use proc_macro::TokenStream;
 /// or with `Self` in its signature; an associated function with neither looks like a free
 /// function to the macro and is named after itself.
 ///
+/// # Limits
+///
+/// - In generic code (`fn f<T: Debug>(x: T)`), an argument is recorded through `Debug` even
+///   when `T` turns out to be a `&str` or another `traced::ToValue` type: the choice is made
+///   where the function is written, not for each type it is used with (that would take
+///   specialization, which stable Rust lacks). Bound `T: traced::ToValue` to record typed.
+/// - Lints that the expansion hides: clippy's `unused_async` (an `async fn` is emitted as a
+///   `fn` returning an `async` block, so that its span starts at the call) and
+///   `needless_pass_by_value` (each recorded parameter is rebound, `let x = x;`, which moves
+///   it; the rebinding is what keeps `unused_variables` and `unused_mut` on the user's own
+///   names). rustc's own lints (`unused_variables`, `unused_mut`, `dead_code`, type errors)
+///   still point at the user's code.
+///
 /// # Where it goes
 ///
 /// On free functions and methods (any receiver, including `self: Box<Self>` and
