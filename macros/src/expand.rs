@@ -2,14 +2,18 @@
 //! option's path), every generated local starts with `__traced_` and has mixed-site hygiene,
 //! and the user's tokens keep their spans.
 //!
-//! Four shapes of function, chosen from the signature and the body:
+//! The shapes of function, chosen from the signature and the body:
 //!
-//! - `async fn`: the body moves into an async block wrapped in `Instrumented`, which ends the
-//!   span when the future completes (or is dropped) and reads the output.
+//! - `async fn`: emitted as a `fn` returning `impl Future`; the span starts at the call, and
+//!   the body (every parameter moved in) becomes an async block wrapped in `Instrumented`,
+//!   which ends the span when the future completes (or is dropped) and reads the output.
+//!   Under `#[async_trait]` the `async fn` stays, its span started at the first poll.
 //! - a sync fn whose tail is `async { }` or `Box::pin(async { })` (what `#[async_trait]`
 //!   writes): the span starts at the call and the tail block is wrapped in `Instrumented`.
 //! - a sync fn returning a value: the body runs inside a labeled block (its `return` and `?`
 //!   redirected to the label) so the result can be read; the guard's `Drop` ends the span.
+//!   A body with a macro that may hide a `return` (`bail!`) runs in a closure instead (or,
+//!   under `#[track_caller]`, keeps its label and a guard that marks an unseen exit).
 //! - a sync fn returning `!`, or whose body did not parse: the body runs as is under the guard.
 //!
 //! An impl block or a trait is emitted as written, with each method that has a body expanded
