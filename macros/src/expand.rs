@@ -1193,6 +1193,17 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
 "#,
             ),
             (
+                "hidden-exit",
+                r#"
+#[traced]
+pub fn reserve(stock: &mut Stock, sku: &str, count: u32) -> anyhow::Result<u32> {
+    anyhow::ensure!(count > 0, "nothing to reserve");
+    let left = stock.take(sku, count)?;
+    Ok(left)
+}
+"#,
+            ),
+            (
                 "async-fn",
                 r#"
 #[traced(kind = "server", skip(db), on_ok(order.count = ok.len()), err(debug))]
