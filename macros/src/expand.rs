@@ -1177,6 +1177,8 @@ mod tests {
     /// input (as a comment), then the expansion rendered by prettyplease. This test renders
     /// them again and compares; `UPDATE_EXPAND=1 cargo test -p traced-macros` rewrites them.
     #[test]
+    // One case per snapshot file: the length is the list of cases.
+    #[allow(clippy::too_many_lines)]
     fn expansion_snapshots() {
         let cases = [
             (
