@@ -692,7 +692,11 @@ impl Worker {
         match (&result, settled) {
             (_, true) => {}
             (Ok(()), false) => Counters::add(&counters.exported, n),
-            (Err(_), false) => Counters::add(&counters.failed, n),
+            (Err(e), false) => {
+                let failed = e.failed_spans(n);
+                Counters::add(&counters.exported, n - failed);
+                Counters::add(&counters.failed, failed);
+            }
         }
         if let Err(e) = &result
             && !self.reported_failure
