@@ -8,6 +8,7 @@
 
 pub async fn list_orders(db: &Db, page: u32) -> Result<Vec<Order>, DbError> {
     static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+        ::traced::__private::crate_scope!(),
         "list_orders",
         ::traced::__private::SpanKind::Server,
         ::traced::__private::module_path!(),

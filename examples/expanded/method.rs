@@ -11,6 +11,7 @@
 impl Cart {
     pub fn add(&mut self, item: Item) {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+            ::traced::__private::crate_scope!(),
             "cart.add",
             ::traced::__private::SpanKind::Internal,
             ::traced::__private::module_path!(),

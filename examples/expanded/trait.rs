@@ -14,6 +14,7 @@ pub trait Handler {
     fn topic(&self) -> &str;
     async fn handle(&self, message: Message) -> Result<(), HandlerError> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+            ::traced::__private::crate_scope!(),
             "Handler::handle",
             ::traced::__private::SpanKind::Consumer,
             ::traced::__private::module_path!(),

@@ -425,6 +425,7 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
         };
         quote! {
             #krate::__private::Callsite::new(
+                #krate::__private::crate_scope!(),
                 #name,
                 #krate::__private::SpanKind::#kind,
                 #krate::__private::module_path!(),
@@ -433,7 +434,11 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
             )
         }
     } else {
-        quote!(#krate::__private::Callsite::without_code(#name, #krate::__private::SpanKind::#kind))
+        quote!(#krate::__private::Callsite::without_code(
+            #krate::__private::crate_scope!(),
+            #name,
+            #krate::__private::SpanKind::#kind,
+        ))
     };
     quote! {
         static __TRACED_CALLSITE: #krate::__private::Callsite = #new;
@@ -1301,7 +1306,7 @@ pub trait Handler {
         );
         assert!(
             out.contains(
-                "Callsite :: without_code (\"Wrapper::get\" , :: traced :: __private :: SpanKind :: Internal)"
+                "Callsite :: without_code (:: traced :: __private :: crate_scope ! () , \"Wrapper::get\" , :: traced :: __private :: SpanKind :: Internal ,)"
             ),
             "{out}"
         );

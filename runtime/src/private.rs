@@ -15,7 +15,7 @@ use std::fmt::{Debug, Display};
 pub use crate::span::callsite::{AttrArg, Callsite, Typed};
 pub use crate::span::future::Instrumented;
 pub use core::ops::ControlFlow;
-pub use core::{file, line, module_path};
+pub use core::{env, file, line, module_path};
 
 /// The traits the expansion calls by autoref specialization, imported as `_` so that one
 /// `use ::traced::__private::autoref::*;` brings them into scope without naming anything.

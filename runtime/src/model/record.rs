@@ -17,9 +17,9 @@
     allow(dead_code)
 )]
 
-use crate::model::CodeLocation;
 use crate::model::clock;
 use crate::model::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
+use crate::model::{CodeLocation, InstrumentationScope};
 use crate::model::{Key, KeyValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::pipeline::Pipeline;
@@ -56,6 +56,7 @@ pub(crate) struct Record {
     /// The name, unless [`Cold::name`] replaces it.
     pub(crate) name: &'static str,
     pub(crate) code: Option<&'static CodeLocation>,
+    pub(crate) scope: &'static InstrumentationScope,
     pub(crate) pipeline: &'static Pipeline,
     pub(crate) cold: Option<Box<Cold>>,
     pub(crate) flags: TraceFlags,
@@ -379,6 +380,7 @@ impl Record {
             dropped_links_count: 0,
             status: Status::Unset,
             code: this.code,
+            scope: this.scope,
         };
         if let Some(c) = cold {
             data.apply_cold(c);
@@ -928,6 +930,7 @@ pub(crate) mod tests {
             end: now,
             name,
             code: None,
+            scope: InstrumentationScope::TRACED,
             pipeline: pipeline(),
             cold: None,
             flags: TraceFlags::SAMPLED,
