@@ -1191,6 +1191,65 @@ mod tests {
 
     const INLINE: usize = crate::model::record::INLINE_ATTRS;
 
+    static SHOP: InstrumentationScope = InstrumentationScope::new("shop", "1.0.0");
+    static LIB: InstrumentationScope = InstrumentationScope::new("lib", "");
+    /// Equal to `SHOP`, another static: the same scope.
+    static SHOP_AGAIN: InstrumentationScope = InstrumentationScope::new("shop", "1.0.0");
+
+    /// Records of four scopes, interleaved, and spans given as `SpanData` after them.
+    fn scoped_batch() -> SpanBatch {
+        let scopes = [&SHOP, &LIB, &SHOP_AGAIN, InstrumentationScope::TRACED, &LIB];
+        let mut batch = SpanBatch::new();
+        for (i, scope) in scopes.into_iter().enumerate() {
+            let mut slot = function_span(i as u64 + 1);
+            rec(&mut slot).scope = scope;
+            batch.push(slot);
+        }
+        let mut data = Vec::new();
+        for (i, scope) in [&LIB, InstrumentationScope::TRACED].into_iter().enumerate() {
+            data.push(SpanData {
+                scope,
+                ..SpanData::new(SpanContext::NONE, format!("data-{i}"))
+            });
+        }
+        batch.append(&mut SpanBatch::from(data));
+        batch
+    }
+
+    #[test]
+    fn spans_of_several_scopes_encode_as_prost_encodes_the_official_message() {
+        let mut batch = scoped_batch();
+        let (ours, official) = both(&mut batch);
+        assert_eq!(ours, official);
+        let request = ExportTraceServiceRequest::decode(&ours[..]).unwrap();
+        let got: Vec<(&str, usize)> = request.resource_spans[0]
+            .scope_spans
+            .iter()
+            .map(|ss| (ss.scope.as_ref().unwrap().name.as_str(), ss.spans.len()))
+            .collect();
+        assert_eq!(got, [("shop", 2), ("lib", 3), ("traced", 2)]);
+    }
+
+    #[test]
+    fn every_run_of_split_spans_is_the_official_request_of_that_run() {
+        let mut batch = scoped_batch();
+        let mut encoder = Encoder::new(&resource());
+        let n = encoder.encode_spans(&batch);
+        let all = batch.to_vec();
+        assert_eq!(n, all.len());
+        let mut out = Vec::new();
+        for start in 0..n {
+            let mut size = RequestSize::default();
+            for end in start + 1..=n {
+                size.add(&encoder, end - 1);
+                encoder.request(start..end, &mut out);
+                let official = to_request(&all[start..end], &resource()).encode_to_vec();
+                assert_eq!(out, official, "{start}..{end}");
+                assert_eq!(size.len(&encoder), out.len(), "{start}..{end}");
+            }
+        }
+    }
+
     fn batch_of(spans: Vec<Slot>) -> SpanBatch {
         let mut batch = SpanBatch::new();
         for s in spans {
