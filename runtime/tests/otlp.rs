@@ -501,18 +501,9 @@ fn flags(cx: &SpanContext, remote: bool) -> u32 {
 }
 
 /// Checks that `got` carries `sent` and `resource` in full.
-fn assert_carries(got: &ExportTraceServiceRequest, all: &[SpanData], resource: &Resource) {
-    let sent = all;
-    assert_eq!(got.resource_spans.len(), 1);
-    let rs = &got.resource_spans[0];
-    assert_attributes(
-        &rs.resource.as_ref().unwrap().attributes,
-        resource.attributes(),
-        &[],
-        "the resource",
-    );
-    // One `ScopeSpans` per scope, in the order the scopes first come; each span in its
-    // scope's, in the order sent.
+/// One `ScopeSpans` per scope, in the order the scopes first come; each span in its
+/// scope's, in the order sent. Returns the spans sent in the order they must arrive.
+fn assert_scopes<'a>(rs: &ptrace::ResourceSpans, sent: &'a [SpanData]) -> Vec<&'a SpanData> {
     let mut scopes: Vec<(&str, &str, Vec<&SpanData>)> = Vec::new();
     for s in sent {
         let (name, version) = (s.scope.name(), s.scope.version());
@@ -532,8 +523,20 @@ fn assert_carries(got: &ExportTraceServiceRequest, all: &[SpanData], resource: &
     let want_scopes: Vec<(&str, &str, usize)> =
         scopes.iter().map(|g| (g.0, g.1, g.2.len())).collect();
     assert_eq!(got_scopes, want_scopes);
+    scopes.into_iter().flat_map(|g| g.2).collect()
+}
+
+fn assert_carries(got: &ExportTraceServiceRequest, all: &[SpanData], resource: &Resource) {
+    assert_eq!(got.resource_spans.len(), 1);
+    let rs = &got.resource_spans[0];
+    assert_attributes(
+        &rs.resource.as_ref().unwrap().attributes,
+        resource.attributes(),
+        &[],
+        "the resource",
+    );
     let spans = rs.scope_spans.iter().flat_map(|ss| &ss.spans);
-    let sent = scopes.iter().flat_map(|g| g.2.iter().copied());
+    let sent = assert_scopes(rs, all);
     for (g, s) in spans.zip(sent) {
         let what = &*s.name;
         let c = &s.span_context;

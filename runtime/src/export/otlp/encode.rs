@@ -187,14 +187,13 @@ impl Encoder {
         {
             return self.last_scope;
         }
-        let i = match self.scopes.iter().position(|(s, _)| s.same(scope)) {
-            Some(i) => i,
-            None => {
-                let mut field = Vec::new();
-                prost::encoding::message::encode(1, &to_request_scope(scope), &mut field);
-                self.scopes.push((scope, field));
-                self.scopes.len() - 1
-            }
+        let i = if let Some(i) = self.scopes.iter().position(|(s, _)| s.same(scope)) {
+            i
+        } else {
+            let mut field = Vec::new();
+            prost::encoding::message::encode(1, &to_request_scope(scope), &mut field);
+            self.scopes.push((scope, field));
+            self.scopes.len() - 1
         };
         self.last_scope = i;
         i
