@@ -642,6 +642,7 @@ fn a_span_or_a_context_is_a_parent() {
 // --- the macro's entry point ----------------------------------------------------------------
 
 static CALLSITE: traced::__private::Callsite = traced::__private::Callsite::new(
+    traced::__private::crate_scope!(),
     "handle",
     SpanKind::Server,
     "context",

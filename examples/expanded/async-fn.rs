@@ -11,6 +11,7 @@ pub fn list_orders(
     page: u32,
 ) -> impl ::traced::__private::Future<Output = Result<Vec<Order>, DbError>> {
     static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+        ::traced::__private::crate_scope!(),
         "list_orders",
         ::traced::__private::SpanKind::Server,
         ::traced::__private::module_path!(),

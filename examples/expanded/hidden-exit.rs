@@ -10,6 +10,7 @@
 
 pub fn reserve(stock: &mut Stock, sku: &str, count: u32) -> anyhow::Result<u32> {
     static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+        ::traced::__private::crate_scope!(),
         "reserve",
         ::traced::__private::SpanKind::Internal,
         ::traced::__private::module_path!(),

@@ -21,6 +21,7 @@
 impl<S: Store> Repository for Users<S> {
     fn get(&self, id: u64) -> Option<User> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::without_code(
+            ::traced::__private::crate_scope!(),
             "Users::get",
             ::traced::__private::SpanKind::Internal,
         );
@@ -51,6 +52,7 @@ impl<S: Store> Repository for Users<S> {
     }
     fn find(&self, email: &str) -> Result<User, NotFound> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::without_code(
+            ::traced::__private::crate_scope!(),
             "Users::find",
             ::traced::__private::SpanKind::Internal,
         );

@@ -15,6 +15,7 @@ impl Cart {
         > = ::traced::__private::LazyLock::new(|| {
             struct Here;
             ::traced::__private::Callsite::in_impl(
+                ::traced::__private::crate_scope!(),
                 ::traced::__private::type_name::<Here>(),
                 "add",
                 ::core::option::Option::Some("cart.add"),

@@ -8,6 +8,7 @@
 
 pub fn process(message: &Message) -> Result<(), ProcessError> {
     static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+        ::traced::__private::crate_scope!(),
         "process",
         ::traced::__private::SpanKind::Consumer,
         ::traced::__private::module_path!(),

@@ -12,6 +12,7 @@
 
 pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
     static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+        ::traced::__private::crate_scope!(),
         "charge",
         ::traced::__private::SpanKind::Client,
         ::traced::__private::module_path!(),

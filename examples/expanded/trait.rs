@@ -17,6 +17,7 @@ pub trait Handler {
         message: Message,
     ) -> impl ::traced::__private::Future<Output = Result<(), HandlerError>> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
+            ::traced::__private::crate_scope!(),
             "Handler::handle",
             ::traced::__private::SpanKind::Consumer,
             ::traced::__private::module_path!(),

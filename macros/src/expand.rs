@@ -556,6 +556,7 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
         };
         quote! {
             #krate::__private::Callsite::new(
+                #krate::__private::crate_scope!(),
                 #name,
                 #krate::__private::SpanKind::#kind,
                 #krate::__private::module_path!(),
@@ -564,7 +565,11 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
             )
         }
     } else {
-        quote!(#krate::__private::Callsite::without_code(#name, #krate::__private::SpanKind::#kind))
+        quote!(#krate::__private::Callsite::without_code(
+            #krate::__private::crate_scope!(),
+            #name,
+            #krate::__private::SpanKind::#kind,
+        ))
     };
     if options.owner.is_none() && in_impl(&func.sig) {
         return lone_method_callsite(options, func, &kind, krate);
@@ -622,6 +627,7 @@ fn lone_method_callsite(
             #krate::__private::LazyLock::new(|| {
                 struct Here;
                 #krate::__private::Callsite::in_impl(
+                    #krate::__private::crate_scope!(),
                     #krate::__private::type_name::<Here>(),
                     #method,
                     #name,
@@ -1588,7 +1594,7 @@ pub trait Handler {
         );
         assert!(
             out.contains(
-                "Callsite :: without_code (\"Wrapper::get\" , :: traced :: __private :: SpanKind :: Internal)"
+                "Callsite :: without_code (:: traced :: __private :: crate_scope ! () , \"Wrapper::get\" , :: traced :: __private :: SpanKind :: Internal ,)"
             ),
             "{out}"
         );

@@ -68,8 +68,38 @@ pub mod thread {
     pub use crate::context::thread::{spawn, spawn_scoped};
 }
 
+/// The calling crate's [`InstrumentationScope`](model::InstrumentationScope) (its
+/// `CARGO_PKG_NAME` and `CARGO_PKG_VERSION`), as a `&'static`: the scope `#[traced]` gives
+/// its spans, for spans started by hand.
+///
+/// ```
+/// let scope = traced_runtime::scope!();
+/// assert_eq!(scope.name(), "traced-runtime");
+/// let span = traced_runtime::span("poll").scope(scope).start();
+/// ```
+#[macro_export]
+macro_rules! scope {
+    () => {{
+        static SCOPE: $crate::model::InstrumentationScope = $crate::__private::crate_scope!();
+        &SCOPE
+    }};
+}
+
+/// The expanding crate's scope, as a value: what `#[traced]`'s callsite holds.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __crate_scope {
+    () => {
+        $crate::model::InstrumentationScope::new(
+            $crate::__private::env!("CARGO_PKG_NAME"),
+            $crate::__private::env!("CARGO_PKG_VERSION"),
+        )
+    };
+}
+
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__crate_scope as crate_scope;
     pub use crate::model::SpanKind;
     pub use crate::model::Value;
     pub use crate::private::*;

@@ -16,7 +16,7 @@ pub use crate::span::callsite::{AttrArg, Callsite, Typed};
 pub use crate::span::future::Instrumented;
 pub use core::future::Future;
 pub use core::ops::ControlFlow;
-pub use core::{file, line, module_path};
+pub use core::{env, file, line, module_path};
 pub use std::any::type_name;
 pub use std::sync::LazyLock;
 

@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use traced_runtime::export::otlp::{self, OtlpGrpcExporter, OtlpHttpExporter};
 use traced_runtime::export::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use traced_runtime::export::{ExportError, SpanExporter};
-use traced_runtime::model::{Array, Event, Link, Resource, SpanLimits, TraceFlags, TraceState};
+use traced_runtime::model::{Array, Event, InstrumentationScope, Link, Resource};
+use traced_runtime::model::{SpanLimits, TraceFlags, TraceState};
 use traced_runtime::pipeline::Pipeline;
 use traced_runtime::propagation::TraceStateExt as _;
 use traced_runtime::{
@@ -294,6 +295,11 @@ static CODE: traced_runtime::model::CodeLocation = traced_runtime::model::CodeLo
     line: 42,
 };
 
+/// The scopes of the spans below: two crates, and one with no version.
+static SHOP: InstrumentationScope = InstrumentationScope::new("shop", "1.4.0");
+static PAYMENTS: InstrumentationScope = InstrumentationScope::new("shop-payments", "0.9.2");
+static WORKER: InstrumentationScope = InstrumentationScope::new("worker", "");
+
 fn cx(trace: u128, span: u64, remote: bool, state: TraceState) -> SpanContext {
     SpanContext::new(
         TraceId::from_u128(trace),
@@ -344,6 +350,7 @@ fn server_span() -> SpanData {
         dropped_links_count: 0,
         status: Status::Ok,
         code: None,
+        scope: &SHOP,
     }
 }
 
@@ -397,14 +404,17 @@ fn client_span() -> SpanData {
         dropped_links_count: 5,
         status: Status::error("card declined"),
         code: Some(&CODE),
+        scope: &PAYMENTS,
     }
 }
 
 /// Five spans using every field: [`server_span`], [`client_span`], and a consumer root with
 /// a producer and an internal child in another trace (flags `0x03`: sampled and random).
+/// Four scopes, interleaved: `shop`, `shop-payments`, `shop` again, `worker`, traced's own.
 fn rich_spans() -> (Vec<SpanData>, Resource) {
     let other = SpanData {
         kind: SpanKind::Consumer,
+        scope: &SHOP,
         start_time_unix_nano: 5,
         end_time_unix_nano: 6,
         ..SpanData::new(
@@ -423,10 +433,12 @@ fn rich_spans() -> (Vec<SpanData>, Resource) {
     producer.parent_span_id = SpanId::from_u64(0x88);
     producer.kind = SpanKind::Producer;
     producer.name = "enqueue".into();
+    producer.scope = &WORKER;
     let mut internal = producer.clone();
     internal.span_context = cx(0x77, 0xaa, false, TraceState::NONE);
     internal.kind = SpanKind::Internal;
     internal.name = "compute".into();
+    internal.scope = InstrumentationScope::TRACED;
     let resource = Resource::default()
         .with("service.name", "checkout")
         .with("service.version", "1.2.3")
@@ -489,7 +501,32 @@ fn flags(cx: &SpanContext, remote: bool) -> u32 {
 }
 
 /// Checks that `got` carries `sent` and `resource` in full.
-fn assert_carries(got: &ExportTraceServiceRequest, sent: &[SpanData], resource: &Resource) {
+/// One `ScopeSpans` per scope, in the order the scopes first come; each span in its
+/// scope's, in the order sent. Returns the spans sent in the order they must arrive.
+fn assert_scopes<'a>(rs: &ptrace::ResourceSpans, sent: &'a [SpanData]) -> Vec<&'a SpanData> {
+    let mut scopes: Vec<(&str, &str, Vec<&SpanData>)> = Vec::new();
+    for s in sent {
+        let (name, version) = (s.scope.name(), s.scope.version());
+        match scopes.iter_mut().find(|g| (g.0, g.1) == (name, version)) {
+            Some(g) => g.2.push(s),
+            None => scopes.push((name, version, vec![s])),
+        }
+    }
+    let got_scopes: Vec<(&str, &str, usize)> = rs
+        .scope_spans
+        .iter()
+        .map(|ss| {
+            let scope = ss.scope.as_ref().unwrap();
+            (scope.name.as_str(), scope.version.as_str(), ss.spans.len())
+        })
+        .collect();
+    let want_scopes: Vec<(&str, &str, usize)> =
+        scopes.iter().map(|g| (g.0, g.1, g.2.len())).collect();
+    assert_eq!(got_scopes, want_scopes);
+    scopes.into_iter().flat_map(|g| g.2).collect()
+}
+
+fn assert_carries(got: &ExportTraceServiceRequest, all: &[SpanData], resource: &Resource) {
     assert_eq!(got.resource_spans.len(), 1);
     let rs = &got.resource_spans[0];
     assert_attributes(
@@ -498,15 +535,9 @@ fn assert_carries(got: &ExportTraceServiceRequest, sent: &[SpanData], resource: 
         &[],
         "the resource",
     );
-    assert_eq!(rs.scope_spans.len(), 1);
-    let scope = rs.scope_spans[0].scope.as_ref().unwrap();
-    assert_eq!(
-        (scope.name.as_str(), scope.version.as_str()),
-        ("traced", env!("CARGO_PKG_VERSION"))
-    );
-    let spans = &rs.scope_spans[0].spans;
-    assert_eq!(spans.len(), sent.len());
-    for (g, s) in spans.iter().zip(sent) {
+    let spans = rs.scope_spans.iter().flat_map(|ss| &ss.spans);
+    let sent = assert_scopes(rs, all);
+    for (g, s) in spans.zip(sent) {
         let what = &*s.name;
         let c = &s.span_context;
         assert_eq!(g.trace_id, c.trace_id().to_bytes(), "{what}");
@@ -585,7 +616,7 @@ fn assert_carries(got: &ExportTraceServiceRequest, sent: &[SpanData], resource: 
         );
     }
     // And the exporter's own mapping is what went over the wire, byte for byte.
-    assert_eq!(*got, otlp::to_request(sent, resource));
+    assert_eq!(*got, otlp::to_request(all, resource));
 }
 
 fn export_to(

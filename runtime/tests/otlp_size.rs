@@ -24,7 +24,7 @@ use traced_runtime::Sampler;
 use traced_runtime::export::ExportError;
 use traced_runtime::export::otlp::{self, OtlpConfig, OtlpProtocol};
 use traced_runtime::model::{
-    KeyValue, SpanContext, SpanData, SpanId, TraceFlags, TraceId, TraceState,
+    InstrumentationScope, KeyValue, SpanContext, SpanData, SpanId, TraceFlags, TraceId, TraceState,
 };
 use traced_runtime::pipeline::Pipeline;
 
@@ -41,6 +41,8 @@ static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 struct Seen {
     accepted: Vec<(usize, Vec<String>)>,
+    /// The scope of each `ScopeSpans` of each accepted request.
+    scopes: Vec<Vec<String>>,
     refused: Vec<Vec<u8>>,
 }
 
@@ -49,13 +51,34 @@ struct Receiver {
     seen: Arc<Mutex<Seen>>,
 }
 
+/// The span names of a request; `scope/name` for a span of a scope other than traced's.
 fn names(request: &ExportTraceServiceRequest) -> Vec<String> {
     request
         .resource_spans
         .iter()
         .flat_map(|r| &r.scope_spans)
-        .flat_map(|s| &s.spans)
-        .map(|s| s.name.clone())
+        .flat_map(|ss| {
+            let scope = ss.scope.as_ref().map_or("", |s| s.name.as_str());
+            ss.spans.iter().map(move |s| scoped(scope, &s.name))
+        })
+        .collect()
+}
+
+fn scoped(scope: &str, name: &str) -> String {
+    if scope == "traced" {
+        name.to_owned()
+    } else {
+        format!("{scope}/{name}")
+    }
+}
+
+/// The scope of each `ScopeSpans` of a request.
+fn scopes(request: &ExportTraceServiceRequest) -> Vec<String> {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|ss| ss.scope.as_ref().map_or("", |s| s.name.as_str()).to_owned())
         .collect()
 }
 
@@ -76,19 +99,24 @@ async fn http_export(
         // Names only: a light look at OTLP/JSON (tests/otlp.rs checks it field by field).
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let mut names = Vec::new();
+        let mut scopes = Vec::new();
         for r in v["resourceSpans"].as_array().unwrap() {
             for s in r["scopeSpans"].as_array().unwrap() {
+                let scope = s["scope"]["name"].as_str().unwrap_or("");
+                scopes.push(scope.to_owned());
                 for span in s["spans"].as_array().unwrap() {
-                    names.push(span["name"].as_str().unwrap().to_owned());
+                    names.push(scoped(scope, span["name"].as_str().unwrap()));
                 }
             }
         }
         seen.accepted.push((body.len(), names));
+        seen.scopes.push(scopes);
         return StatusCode::OK;
     } else {
         ExportTraceServiceRequest::decode(body.as_ref()).unwrap()
     };
     seen.accepted.push((body.len(), names(&request)));
+    seen.scopes.push(scopes(&request));
     StatusCode::OK
 }
 
@@ -101,11 +129,9 @@ impl TraceService for Grpc {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let request = request.into_inner();
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .accepted
-            .push((request.encoded_len(), names(&request)));
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.accepted.push((request.encoded_len(), names(&request)));
+        seen.scopes.push(scopes(&request));
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -247,6 +273,63 @@ fn a_receiver_with_a_smaller_limit_gets_halves_never_the_same_request_again() {
                     "{protocol:?}: a refused request was sent again"
                 );
             }
+        }
+    }
+}
+
+/// Three crates' scopes, for spans `i % 3`.
+static SCOPES: [InstrumentationScope; 3] = [
+    InstrumentationScope::new("crate-a", "1.0.0"),
+    InstrumentationScope::new("crate-b", "2.0.0"),
+    InstrumentationScope::new("crate-c", ""),
+];
+
+#[test]
+fn split_requests_keep_each_span_in_its_scope() {
+    // 100 spans of 2 KiB in three interleaved scopes: split by our limit (64 KiB), and by a
+    // receiver's (64 KiB under our default), over every protocol.
+    for (ours, theirs) in [
+        (64 * KIB, 4 * 1024 * KIB),
+        (OtlpConfig::default().max_request_size, 64 * KIB),
+    ] {
+        for protocol in PROTOCOLS {
+            let receiver = Receiver::new(protocol, theirs);
+            let mut exporter = otlp::exporter(&receiver.config(protocol, ours)).unwrap();
+            let mut batch = spans(100, 2 * KIB);
+            for (i, s) in batch.iter_mut().enumerate() {
+                s.scope = &SCOPES[i % 3];
+            }
+            assert_eq!(exporter.export(batch), Ok(()), "{protocol:?}");
+            let seen = receiver.seen();
+            assert!(seen.accepted.len() >= 4, "{protocol:?}: split");
+            assert!(seen.accepted.iter().all(|(size, _)| *size <= 64 * KIB));
+            // Each request: one `ScopeSpans` per scope, each span under its own scope, the
+            // spans of a scope in batch order.
+            let mut all = Vec::new();
+            for ((_, names), scopes) in seen.accepted.iter().zip(&seen.scopes) {
+                let mut distinct = scopes.clone();
+                distinct.sort();
+                distinct.dedup();
+                assert_eq!(distinct.len(), scopes.len(), "{protocol:?}: {scopes:?}");
+                all.extend(names.iter().cloned());
+            }
+            let mut want: Vec<String> = (0..100)
+                .map(|i| scoped(SCOPES[i % 3].name(), &format!("s{i:03}")))
+                .collect();
+            for scope in &SCOPES {
+                let of = |names: &[String]| {
+                    let prefix = format!("{}/", scope.name());
+                    names
+                        .iter()
+                        .filter(|n| n.starts_with(&prefix))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(of(&all), of(&want), "{protocol:?}: {}", scope.name());
+            }
+            all.sort();
+            want.sort();
+            assert_eq!(all, want, "{protocol:?}: every span once");
         }
     }
 }

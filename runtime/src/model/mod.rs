@@ -15,6 +15,7 @@ pub use clock::now_unix_nanos;
 pub use ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 pub use redacted::Redacted;
 pub use span_data::{
-    Attributes, CodeLocation, Event, Link, Resource, SpanData, SpanKind, SpanLimits, Status,
+    Attributes, CodeLocation, Event, InstrumentationScope, Link, Resource, SpanData, SpanKind,
+    SpanLimits, Status,
 };
 pub use value::{Array, Key, KeyValue, OptionalValue, StringValue, ToValue, Value};

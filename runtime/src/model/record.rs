@@ -17,9 +17,9 @@
     allow(dead_code)
 )]
 
-use crate::model::CodeLocation;
 use crate::model::clock;
 use crate::model::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
+use crate::model::{CodeLocation, InstrumentationScope};
 use crate::model::{Key, KeyValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::borrow::Cow;
@@ -56,6 +56,7 @@ pub(crate) struct Record {
     /// The name, unless [`Cold::name`] replaces it.
     pub(crate) name: &'static str,
     pub(crate) code: Option<&'static CodeLocation>,
+    pub(crate) scope: &'static InstrumentationScope,
     /// The pipeline that started the span: its limits here, its processor at the end.
     pub(crate) pipeline: PipelineRef,
     pub(crate) cold: Option<Box<Cold>>,
@@ -435,6 +436,7 @@ impl Record {
             dropped_links_count: 0,
             status: Status::Unset,
             code: this.code,
+            scope: this.scope,
         };
         if let Some(c) = cold {
             data.apply_cold(c);
@@ -978,6 +980,7 @@ pub(crate) mod tests {
             end: now,
             name,
             code: None,
+            scope: InstrumentationScope::TRACED,
             pipeline: PipelineRef::detached(),
             cold: None,
             flags: TraceFlags::SAMPLED,

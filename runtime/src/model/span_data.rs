@@ -207,6 +207,8 @@ pub struct SpanData {
     pub status: Status,
     /// Where the span's code lives (`code.*` attributes), for spans of `#[traced]` functions.
     pub code: Option<&'static crate::model::CodeLocation>,
+    /// The instrumentation scope: for a `#[traced]` function, the crate that holds it.
+    pub scope: &'static InstrumentationScope,
 }
 
 impl SpanData {
@@ -235,6 +237,7 @@ impl SpanData {
             dropped_links_count: 0,
             status: Status::Unset,
             code: None,
+            scope: InstrumentationScope::TRACED,
         }
     }
 
@@ -346,4 +349,54 @@ pub struct CodeLocation {
     pub file: &'static str,
     /// The line of the function.
     pub line: u32,
+}
+
+/// The instrumentation scope a span is reported under (OTLP's `InstrumentationScope`, one
+/// `ScopeSpans` per scope): the library whose code made the span.
+///
+/// A `#[traced]` function's spans carry the crate that holds the function, read from its
+/// `CARGO_PKG_NAME` and `CARGO_PKG_VERSION` where the macro expands. Spans started with
+/// [`span`](crate::span) carry [`InstrumentationScope::TRACED`] unless the builder is given
+/// one: `span("x").scope(traced::scope!())` names the calling crate the same way.
+///
+/// Built in statics (each span points at one, nothing is copied), so the strings are
+/// `&'static`; two scopes are the same scope when their name and version are equal.
+///
+/// ```
+/// use traced_runtime::model::InstrumentationScope;
+/// static SCOPE: InstrumentationScope = InstrumentationScope::new("shop", "1.2.0");
+/// assert_eq!((SCOPE.name(), SCOPE.version()), ("shop", "1.2.0"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InstrumentationScope {
+    name: &'static str,
+    version: &'static str,
+}
+
+impl InstrumentationScope {
+    /// traced's own scope (`traced` and this crate's version): the scope of spans whose
+    /// instrumenting code is not known.
+    pub const TRACED: &'static InstrumentationScope =
+        &InstrumentationScope::new("traced", env!("CARGO_PKG_VERSION"));
+
+    /// A scope with a name and a version (empty when unknown: OTLP leaves it out).
+    pub const fn new(name: &'static str, version: &'static str) -> Self {
+        InstrumentationScope { name, version }
+    }
+
+    /// The name, e.g. the crate's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The version; empty when unknown.
+    pub const fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// Whether `self` and `other` are the same scope: the same static, or equal.
+    #[inline]
+    pub(crate) fn same(&self, other: &InstrumentationScope) -> bool {
+        std::ptr::eq(self, other) || self == other
+    }
 }

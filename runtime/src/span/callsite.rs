@@ -3,7 +3,7 @@
 //! reaches both through `__private`.
 
 use super::Start;
-use crate::model::{CodeLocation, OptionalValue, SpanKind, Value};
+use crate::model::{CodeLocation, InstrumentationScope, OptionalValue, SpanKind, Value};
 #[cfg(doc)]
 use crate::span::Span;
 use std::borrow::Cow;
@@ -14,11 +14,15 @@ pub struct Callsite {
     pub(crate) name: &'static str,
     pub(crate) kind: SpanKind,
     pub(crate) code: Option<CodeLocation>,
+    /// The crate that holds the function: its spans' instrumentation scope.
+    pub(crate) scope: InstrumentationScope,
 }
 
 impl Callsite {
-    /// Built in a `static` by the expansion.
+    /// Built in a `static` by the expansion; `scope` is the function's crate
+    /// (`env!("CARGO_PKG_NAME")`, `env!("CARGO_PKG_VERSION")` expanded in it).
     pub const fn new(
+        scope: InstrumentationScope,
         name: &'static str,
         kind: SpanKind,
         module_path: &'static str,
@@ -29,6 +33,7 @@ impl Callsite {
         Callsite {
             name,
             kind,
+            scope,
             code: Some(CodeLocation {
                 module_path,
                 function,
@@ -39,10 +44,15 @@ impl Callsite {
     }
 
     /// `#[traced(code = false)]`: spans carry no code location.
-    pub const fn without_code(name: &'static str, kind: SpanKind) -> Self {
+    pub const fn without_code(
+        scope: InstrumentationScope,
+        name: &'static str,
+        kind: SpanKind,
+    ) -> Self {
         Callsite {
             name,
             kind,
+            scope,
             code: None,
         }
     }
@@ -56,6 +66,7 @@ impl Callsite {
     /// location's function is the same. Built in a `LazyLock` by the expansion: the text is
     /// made once per callsite (and kept for the program's life), never on the call path.
     pub fn in_impl(
+        scope: InstrumentationScope,
         here: &'static str,
         method: &'static str,
         name: Option<&'static str>,
@@ -69,9 +80,9 @@ impl Callsite {
         let name = name.unwrap_or(function);
         match location {
             Some((module_path, file, line)) => {
-                Callsite::new(name, kind, module_path, function, file, line)
+                Callsite::new(scope, name, kind, module_path, function, file, line)
             }
-            None => Callsite::without_code(name, kind),
+            None => Callsite::without_code(scope, name, kind),
         }
     }
 
@@ -82,6 +93,7 @@ impl Callsite {
             name: Cow::Borrowed(self.name),
             kind: self.kind,
             code: self.code.as_ref(),
+            scope: &self.scope,
             at: None,
         }
     }

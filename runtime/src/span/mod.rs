@@ -11,7 +11,7 @@ pub(crate) mod stream;
 use crate::context::{self, Active, Change, Context, Saved};
 use crate::model::clock;
 use crate::model::record::{PipelineRef, Record, Slot, bits};
-use crate::model::{CodeLocation, Event, Link, SpanKind, Status};
+use crate::model::{CodeLocation, Event, InstrumentationScope, Link, SpanKind, Status};
 use crate::model::{Key, KeyValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::pipeline::SamplingDecision;
@@ -114,6 +114,7 @@ pub(crate) struct Start {
     pub(crate) name: Cow<'static, str>,
     pub(crate) kind: SpanKind,
     pub(crate) code: Option<&'static CodeLocation>,
+    pub(crate) scope: &'static InstrumentationScope,
     pub(crate) at: Option<u64>,
 }
 
@@ -283,6 +284,7 @@ impl Span {
             end: now,
             name,
             code: start.code,
+            scope: start.scope,
             pipeline: PipelineRef::new(pipeline),
             cold: None,
             flags: parent_flags.with_sampled(sampled),
@@ -669,6 +671,7 @@ fn start_sampled_child(
         end: now,
         name: cs.name,
         code: cs.code.as_ref(),
+        scope: &cs.scope,
         pipeline: PipelineRef::new(pipeline),
         cold: None,
         flags: parent.flags,
@@ -812,6 +815,7 @@ pub fn span(name: impl Into<Cow<'static, str>>) -> SpanBuilder {
         attributes: Vec::new(),
         links: Vec::new(),
         start: None,
+        scope: InstrumentationScope::TRACED,
     }
 }
 
@@ -825,6 +829,7 @@ pub struct SpanBuilder {
     attributes: Vec<KeyValue>,
     links: Vec<Link>,
     start: Option<u64>,
+    scope: &'static InstrumentationScope,
 }
 
 impl SpanBuilder {
@@ -858,6 +863,18 @@ impl SpanBuilder {
         self.start = Some(unix_nanos);
         self
     }
+    /// The instrumentation scope (default: [`InstrumentationScope::TRACED`], as the calling
+    /// crate cannot be known here). `scope!()` gives the calling crate's, as `#[traced]`
+    /// functions have:
+    ///
+    /// ```
+    /// use traced_runtime::span;
+    /// let s = span("poll").scope(traced_runtime::scope!()).start();
+    /// ```
+    pub fn scope(mut self, scope: &'static InstrumentationScope) -> Self {
+        self.scope = scope;
+        self
+    }
     /// Starts the span.
     pub fn start(self) -> Span {
         let Some(pipeline) = pipeline::get() else {
@@ -867,6 +884,7 @@ impl SpanBuilder {
             name: self.name,
             kind: self.kind,
             code: None,
+            scope: self.scope,
             at: self.start,
         };
         let mut span = Span::start_inner(pipeline, start, ParentOf::resolve(&self.parent));

@@ -13,16 +13,16 @@
 //! whose length is known only once every span is written, goes into room kept in front of
 //! the spans.
 
-use super::transform::{SCOPE_NAME, SCOPE_VERSION, to_request_resource};
-use crate::model::CodeLocation;
+use super::transform::{to_request_resource, to_request_scope};
 use crate::model::record::{SpanBatch, SpanView};
 use crate::model::{Array, KeyValue, StringValue, Value};
+use crate::model::{CodeLocation, InstrumentationScope};
 use crate::model::{Event, Link, Resource, SpanKind, Status};
 use crate::model::{TraceFlags, TraceState};
 use crate::propagation::TraceStateExt as _;
-use opentelemetry_proto::tonic::common::v1 as common;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 mod plain;
 
@@ -50,36 +50,44 @@ mod plain;
 pub struct Encoder {
     /// The `ResourceSpans.resource` field, tag and length included.
     resource: Vec<u8>,
-    /// The `ScopeSpans.scope` field, tag and length included.
-    scope: Vec<u8>,
+    /// The instrumentation scopes met so far, each with its `ScopeSpans.scope` field (tag
+    /// and length included), encoded once.
+    scopes: Vec<(&'static InstrumentationScope, Vec<u8>)>,
+    /// The index in `scopes` found last: spans of one batch mostly share a scope.
+    last_scope: usize,
     buf: Vec<u8>,
     code: CodeCache,
     /// Where each span of the last [`Encoder::encode_spans`] ends in `buf`.
     ends: Vec<usize>,
+    /// The scope (an index in `scopes`) of each span of the last [`Encoder::encode_spans`].
+    span_scopes: Vec<usize>,
+    /// A request of spans of several scopes, made by [`Encoder::encode`].
+    out: Vec<u8>,
 }
 
 /// The most bytes the envelope's three lengths and tags take: tags 1 and 2 are one byte, a
 /// length of up to 2^35 five.
 const ENVELOPE_KEYS: usize = 3 * (1 + 5);
 
+/// Scopes kept encoded between batches: past this many (a program with more crates than
+/// that, or scopes made at run time), the list starts again.
+const MAX_SCOPES: usize = 1024;
+
 impl Encoder {
-    /// An encoder that reports spans under `resource` and the `traced` instrumentation scope.
+    /// An encoder that reports spans under `resource`, each in a `ScopeSpans` of its
+    /// instrumentation scope.
     pub fn new(resource: &Resource) -> Self {
         let mut encoder = Encoder {
             resource: Vec::new(),
-            scope: Vec::new(),
+            scopes: Vec::new(),
+            last_scope: 0,
             buf: Vec::new(),
             code: CodeCache::default(),
             ends: Vec::new(),
+            span_scopes: Vec::new(),
+            out: Vec::new(),
         };
         encoder.set_resource(resource);
-        let scope = common::InstrumentationScope {
-            name: SCOPE_NAME.to_owned(),
-            version: SCOPE_VERSION.to_owned(),
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-        };
-        prost::encoding::message::encode(1, &scope, &mut encoder.scope);
         encoder
     }
 
@@ -91,44 +99,126 @@ impl Encoder {
 
     /// The request for `spans`, encoded; empty for an empty batch (OTLP asks senders not to
     /// send empty envelopes). The bytes live in the encoder until its next call.
+    ///
+    /// One `ScopeSpans` per instrumentation scope, in the order the scopes first appear, the
+    /// spans of each in batch order: the message [`to_request`](super::to_request) builds.
     pub fn encode(&mut self, spans: &SpanBatch) -> &[u8] {
         self.buf.clear();
-        if spans.is_empty() {
+        let mut scopes = batch_scopes(spans);
+        let Some(first) = scopes.next() else {
             return &self.buf;
+        };
+        if self.scopes.len() > MAX_SCOPES {
+            self.scopes.clear();
         }
-        let head = ENVELOPE_KEYS + self.resource.len() + self.scope.len();
+        if !scopes.all(|s| s.same(first)) {
+            // Several scopes: each span's bytes, then copied into its scope's `ScopeSpans`.
+            let n = self.encode_spans(spans);
+            let mut out = std::mem::take(&mut self.out);
+            self.request(0..n, &mut out);
+            self.out = out;
+            return &self.out;
+        }
+        // One scope, the common case: the spans written once, the envelope in room kept in
+        // front of them.
+        let scope = self.scope_index(first);
+        let head = ENVELOPE_KEYS + self.resource.len() + self.scopes[scope].1.len();
         self.buf.resize(head, 0);
         self.write_spans(spans, false);
-        // Now the envelope, right before the spans.
-        let envelope = self.envelope(self.buf.len() - head);
+        let mut envelope = Vec::with_capacity(head);
+        let spans_len = self.buf.len() - head;
+        self.put_resource_head(self.scope_spans_len(scope, spans_len), &mut envelope);
+        self.put_scope_head(scope, spans_len, &mut envelope);
         let start = head - envelope.len();
         self.buf[start..head].copy_from_slice(&envelope);
         &self.buf[start..]
     }
 
-    /// Encodes each span of `spans` one after the other, with no envelope: the bytes, and
-    /// where each span ends in them. [`Encoder::request`] makes requests of runs of them.
-    pub(super) fn encode_spans(&mut self, spans: &SpanBatch) -> (&[u8], &[usize]) {
+    /// Encodes each span of `spans` one after the other, with no envelope, noting where
+    /// each ends and its scope; returns how many there are. [`Encoder::request`] makes
+    /// requests of runs of them.
+    pub(super) fn encode_spans(&mut self, spans: &SpanBatch) -> usize {
         self.buf.clear();
         self.ends.clear();
+        self.span_scopes.clear();
+        if self.scopes.len() > MAX_SCOPES {
+            self.scopes.clear();
+        }
+        for scope in batch_scopes(spans) {
+            let i = self.scope_index(scope);
+            self.span_scopes.push(i);
+        }
         self.write_spans(spans, true);
-        (&self.buf, &self.ends)
+        self.ends.len()
     }
 
-    /// The request holding `spans`, bytes of whole spans from [`Encoder::encode_spans`],
-    /// written to `out`.
-    pub(super) fn request(&self, spans: &[u8], out: &mut Vec<u8>) {
+    /// The request holding `spans`, a run of the spans of the last
+    /// [`Encoder::encode_spans`], written to `out`.
+    pub(super) fn request(&self, spans: Range<usize>, out: &mut Vec<u8>) {
         out.clear();
-        out.extend_from_slice(&self.envelope(spans.len()));
-        out.extend_from_slice(spans);
+        let mut size = RequestSize::default();
+        for i in spans.clone() {
+            size.add(self, i);
+        }
+        out.reserve(size.len(self));
+        let scope_spans: usize = size
+            .groups
+            .iter()
+            .map(|&(s, len)| self.scope_spans_len(s, len))
+            .sum();
+        self.put_resource_head(scope_spans, out);
+        for &(scope, len) in &size.groups {
+            self.put_scope_head(scope, len, out);
+            for i in spans.clone().filter(|&i| self.span_scopes[i] == scope) {
+                out.extend_from_slice(&self.buf[self.span_start(i)..self.ends[i]]);
+            }
+        }
     }
 
-    /// How long the request holding `spans_len` bytes of spans is.
-    pub(super) fn request_len(&self, spans_len: usize) -> usize {
-        let scope_spans = self.scope.len() + spans_len;
-        let resource_spans =
-            self.resource.len() + key_len(2) + encoded_len_varint(scope_spans as u64) + scope_spans;
-        key_len(1) + encoded_len_varint(resource_spans as u64) + resource_spans
+    /// Where span `i` of the last [`Encoder::encode_spans`] starts in `buf`.
+    fn span_start(&self, i: usize) -> usize {
+        if i == 0 { 0 } else { self.ends[i - 1] }
+    }
+
+    /// The index of `scope` in `scopes`, added (and encoded) if new.
+    fn scope_index(&mut self, scope: &'static InstrumentationScope) -> usize {
+        if let Some((s, _)) = self.scopes.get(self.last_scope)
+            && s.same(scope)
+        {
+            return self.last_scope;
+        }
+        let i = if let Some(i) = self.scopes.iter().position(|(s, _)| s.same(scope)) {
+            i
+        } else {
+            let mut field = Vec::new();
+            prost::encoding::message::encode(1, &to_request_scope(scope), &mut field);
+            self.scopes.push((scope, field));
+            self.scopes.len() - 1
+        };
+        self.last_scope = i;
+        i
+    }
+
+    /// The length of a whole `ResourceSpans.scope_spans` field: scope `scope`, `spans_len`
+    /// bytes of spans.
+    fn scope_spans_len(&self, scope: usize, spans_len: usize) -> usize {
+        delimited_len(2, self.scopes[scope].1.len() + spans_len)
+    }
+
+    /// `ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, ` before
+    /// `scope_spans` bytes of `ScopeSpans` fields.
+    fn put_resource_head(&self, scope_spans: usize, out: &mut Vec<u8>) {
+        encode_key(1, WireType::LengthDelimited, out);
+        encode_varint((self.resource.len() + scope_spans) as u64, out);
+        out.extend_from_slice(&self.resource);
+    }
+
+    /// `2: ScopeSpans { 1: scope, ` before `spans_len` bytes of spans.
+    fn put_scope_head(&self, scope: usize, spans_len: usize, out: &mut Vec<u8>) {
+        let field = &self.scopes[scope].1;
+        encode_key(2, WireType::LengthDelimited, out);
+        encode_varint((field.len() + spans_len) as u64, out);
+        out.extend_from_slice(field);
     }
 
     fn write_spans(&mut self, spans: &SpanBatch, mark_ends: bool) {
@@ -147,22 +237,44 @@ impl Encoder {
             }
         }
     }
+}
 
-    /// What goes before `spans_len` bytes of spans:
-    /// `ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, 2: ScopeSpans { 1: scope, 2: spans } } }`.
-    fn envelope(&self, spans_len: usize) -> Vec<u8> {
-        let scope_spans = self.scope.len() + spans_len;
-        let resource_spans =
-            self.resource.len() + key_len(2) + encoded_len_varint(scope_spans as u64) + scope_spans;
-        let mut envelope =
-            Vec::with_capacity(ENVELOPE_KEYS + self.resource.len() + self.scope.len());
-        encode_key(1, WireType::LengthDelimited, &mut envelope);
-        encode_varint(resource_spans as u64, &mut envelope);
-        envelope.extend_from_slice(&self.resource);
-        encode_key(2, WireType::LengthDelimited, &mut envelope);
-        encode_varint(scope_spans as u64, &mut envelope);
-        envelope.extend_from_slice(&self.scope);
-        envelope
+/// The scope of each span of `spans`, in the order [`Encoder::write_spans`] writes them.
+fn batch_scopes(spans: &SpanBatch) -> impl Iterator<Item = &'static InstrumentationScope> {
+    let records = spans.records().map(|r| r.scope);
+    records.chain(spans.data().iter().map(|d| d.scope))
+}
+
+/// The length of a request as spans of the last [`Encoder::encode_spans`] are added to it.
+#[derive(Debug, Default)]
+pub(super) struct RequestSize {
+    /// Each scope in the order it first came, with the bytes of its spans.
+    groups: Vec<(usize, usize)>,
+}
+
+impl RequestSize {
+    /// Adds span `i`.
+    pub(super) fn add(&mut self, encoder: &Encoder, i: usize) {
+        let scope = encoder.span_scopes[i];
+        let len = encoder.ends[i] - encoder.span_start(i);
+        match self.groups.iter_mut().find(|(s, _)| *s == scope) {
+            Some((_, total)) => *total += len,
+            None => self.groups.push((scope, len)),
+        }
+    }
+
+    /// The request's length.
+    pub(super) fn len(&self, encoder: &Encoder) -> usize {
+        let scope_spans: usize = self
+            .groups
+            .iter()
+            .map(|&(s, len)| encoder.scope_spans_len(s, len))
+            .sum();
+        delimited_len(1, encoder.resource.len() + scope_spans)
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.groups.clear();
     }
 }
 
@@ -1077,6 +1189,65 @@ mod tests {
     }
 
     const INLINE: usize = crate::model::record::INLINE_ATTRS;
+
+    static SHOP: InstrumentationScope = InstrumentationScope::new("shop", "1.0.0");
+    static LIB: InstrumentationScope = InstrumentationScope::new("lib", "");
+    /// Equal to `SHOP`, another static: the same scope.
+    static SHOP_AGAIN: InstrumentationScope = InstrumentationScope::new("shop", "1.0.0");
+
+    /// Records of four scopes, interleaved, and spans given as `SpanData` after them.
+    fn scoped_batch() -> SpanBatch {
+        let scopes = [&SHOP, &LIB, &SHOP_AGAIN, InstrumentationScope::TRACED, &LIB];
+        let mut batch = SpanBatch::new();
+        for (i, scope) in scopes.into_iter().enumerate() {
+            let mut slot = function_span(i as u64 + 1);
+            rec(&mut slot).scope = scope;
+            batch.push(slot);
+        }
+        let mut data = Vec::new();
+        for (i, scope) in [&LIB, InstrumentationScope::TRACED].into_iter().enumerate() {
+            data.push(SpanData {
+                scope,
+                ..SpanData::new(SpanContext::NONE, format!("data-{i}"))
+            });
+        }
+        batch.append(&mut SpanBatch::from(data));
+        batch
+    }
+
+    #[test]
+    fn spans_of_several_scopes_encode_as_prost_encodes_the_official_message() {
+        let mut batch = scoped_batch();
+        let (ours, official) = both(&mut batch);
+        assert_eq!(ours, official);
+        let request = ExportTraceServiceRequest::decode(&ours[..]).unwrap();
+        let got: Vec<(&str, usize)> = request.resource_spans[0]
+            .scope_spans
+            .iter()
+            .map(|ss| (ss.scope.as_ref().unwrap().name.as_str(), ss.spans.len()))
+            .collect();
+        assert_eq!(got, [("shop", 2), ("lib", 3), ("traced", 2)]);
+    }
+
+    #[test]
+    fn every_run_of_split_spans_is_the_official_request_of_that_run() {
+        let mut batch = scoped_batch();
+        let mut encoder = Encoder::new(&resource());
+        let n = encoder.encode_spans(&batch);
+        let all = batch.to_vec();
+        assert_eq!(n, all.len());
+        let mut out = Vec::new();
+        for start in 0..n {
+            let mut size = RequestSize::default();
+            for end in start + 1..=n {
+                size.add(&encoder, end - 1);
+                encoder.request(start..end, &mut out);
+                let official = to_request(&all[start..end], &resource()).encode_to_vec();
+                assert_eq!(out, official, "{start}..{end}");
+                assert_eq!(size.len(&encoder), out.len(), "{start}..{end}");
+            }
+        }
+    }
 
     fn batch_of(spans: Vec<Slot>) -> SpanBatch {
         let mut batch = SpanBatch::new();

@@ -3,6 +3,7 @@
 //! cannot fit a request on its own is dropped and counted. Nothing is sent twice as it was.
 
 use super::Encoder;
+use super::encode::RequestSize;
 use crate::export::ExportError;
 use crate::export::SpanBatch;
 use std::ops::Range;
@@ -27,26 +28,26 @@ pub(super) fn export_protobuf(
         }
     }
     // Split: each span's bytes, then runs of them that fit.
-    let (spans, ends) = encoder.encode_spans(batch);
-    let (spans, ends) = (spans.to_vec(), ends.to_vec());
-    let start = |i: usize| if i == 0 { 0 } else { ends[i - 1] };
+    let n = encoder.encode_spans(batch);
+    let encoder = &*encoder;
     let mut groups = Vec::new();
     let mut first = 0;
-    for (i, &end) in ends.iter().enumerate() {
-        if i > first && encoder.request_len(end - start(first)) > max {
+    let mut size = RequestSize::default();
+    for i in 0..n {
+        size.add(encoder, i);
+        if i > first && size.len(encoder) > max {
             groups.push(first..i);
             first = i;
+            size.clear();
+            size.add(encoder, i);
         }
     }
-    groups.push(first..ends.len());
+    groups.push(first..n);
     if refused {
         // The receiver's limit is below ours: its halves, never the same request again.
-        let n = ends.len();
         groups = vec![0..n / 2, n / 2..n];
     }
-    let mut build = |r: Range<usize>, out: &mut Vec<u8>| {
-        encoder.request(&spans[start(r.start)..ends[r.end - 1]], out);
-    };
+    let mut build = |r: Range<usize>, out: &mut Vec<u8>| encoder.request(r, out);
     deliver(groups, max, &mut build, send)
 }
 

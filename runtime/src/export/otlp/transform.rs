@@ -2,20 +2,16 @@
 
 use crate::model::SpanContext;
 use crate::model::{Array, KeyValue, Value};
-use crate::model::{Event, Link, Resource, SpanData, SpanKind, Status};
+use crate::model::{Event, InstrumentationScope, Link, Resource, SpanData, SpanKind, Status};
 use crate::propagation::TraceStateExt as _;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1 as common;
 use opentelemetry_proto::tonic::resource::v1 as resource;
 use opentelemetry_proto::tonic::trace::v1 as trace;
 
-/// The instrumentation scope every traced span is reported under.
-pub(super) const SCOPE_NAME: &str = "traced";
-/// The scope's version: this crate's.
-pub(super) const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
-
 /// Builds the OTLP request for a batch of spans: one `ResourceSpans` for `resource`, one
-/// `ScopeSpans` for the `traced` scope, one `Span` per span, every field mapped.
+/// `ScopeSpans` per instrumentation scope (in the order the scopes first appear, each span
+/// in batch order within its scope), one `Span` per span, every field mapped.
 ///
 /// An empty batch gives an empty request (OTLP asks senders not to send empty envelopes).
 /// Spans of `#[traced]` functions also get the `code.function.name`
@@ -32,21 +28,36 @@ pub fn to_request(spans: &[SpanData], resource: &Resource) -> ExportTraceService
     if spans.is_empty() {
         return ExportTraceServiceRequest::default();
     }
+    let mut scopes: Vec<(&InstrumentationScope, Vec<trace::Span>)> = Vec::new();
+    for s in spans {
+        match scopes.iter_mut().find(|(scope, _)| scope.same(s.scope)) {
+            Some((_, group)) => group.push(span(s)),
+            None => scopes.push((s.scope, vec![span(s)])),
+        }
+    }
     ExportTraceServiceRequest {
         resource_spans: vec![trace::ResourceSpans {
             resource: Some(to_request_resource(resource)),
-            scope_spans: vec![trace::ScopeSpans {
-                scope: Some(common::InstrumentationScope {
-                    name: SCOPE_NAME.to_owned(),
-                    version: SCOPE_VERSION.to_owned(),
-                    attributes: Vec::new(),
-                    dropped_attributes_count: 0,
-                }),
-                spans: spans.iter().map(span).collect(),
-                schema_url: String::new(),
-            }],
+            scope_spans: scopes
+                .into_iter()
+                .map(|(scope, spans)| trace::ScopeSpans {
+                    scope: Some(to_request_scope(scope)),
+                    spans,
+                    schema_url: String::new(),
+                })
+                .collect(),
             schema_url: String::new(),
         }],
+    }
+}
+
+/// The OTLP form of `scope`.
+pub(super) fn to_request_scope(scope: &InstrumentationScope) -> common::InstrumentationScope {
+    common::InstrumentationScope {
+        name: scope.name().to_owned(),
+        version: scope.version().to_owned(),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
     }
 }
 
