@@ -25,6 +25,7 @@
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export, at most the queue size | 512 |
 //! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per span | 128 |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` (or `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`) | bytes per string value | no limit |
+//! | `TRACED_DEBUG_VALUE_LENGTH_LIMIT` | bytes per value formatted with `Debug` (0: no cap but the one above) | 4096 |
 //! | `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT` | events, links per span | 128 |
 //! | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per event, link | 128 |
 //!
@@ -620,6 +621,11 @@ impl Reader<'_> {
                 .count("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
                 .or(value_length)
                 .or(d.max_attribute_value_length),
+            max_debug_value_length: match self.count("TRACED_DEBUG_VALUE_LENGTH_LIMIT") {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => d.max_debug_value_length,
+            },
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 mod data;
 pub mod export;
+mod formatting;
 mod future;
 mod ids;
 mod panic;
@@ -44,12 +45,14 @@ mod private;
 pub use clock::now_unix_nanos;
 pub use config::{Config, init};
 pub use context::{Context, ContextGuard, CurrentSpan, current};
+pub use data::DEFAULT_DEBUG_VALUE_LENGTH;
 pub use data::{Attributes, Event, Link, Resource, SpanData, SpanKind, SpanLimits, Status};
 pub use export::{BatchConfig, BatchSpanProcessor};
 pub use export::{
     ConsoleExporter, ExportError, InMemoryExporter, NoopExporter, ProcessorStats,
     SimpleSpanProcessor, SpanBatch, SpanExporter, SpanProcessor, render_tree,
 };
+pub use formatting::{CUT_MARK, formatting_failures};
 pub use future::{FutureExt, Instrumented, OnOutput, WithContext};
 pub use ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 pub use pipeline::{

@@ -6,6 +6,7 @@
 
 use crate::context::Context;
 use crate::data::SpanKind;
+use crate::formatting::{debug_string, display_string};
 use crate::ids::SpanContext;
 use crate::propagation::Extractor;
 use crate::span::{CodeLocation, Parent, Span};
@@ -109,10 +110,10 @@ pub trait DebugArg {
 }
 impl<T: Debug + ?Sized> DebugArg for &Arg<'_, T> {
     fn __traced_value(&self) -> Option<Value> {
-        Some(Value::String(format!("{:?}", self.0).into()))
+        Some(Value::debug(self.0))
     }
     fn __traced_self_value(&self) -> Option<Value> {
-        Some(Value::String(format!("{:?}", self.0).into()))
+        Some(Value::debug(self.0))
     }
 }
 
@@ -223,8 +224,8 @@ impl<T, E: Display + Debug> OutcomeBoth for &&&&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
             record_err::<E>(span, mode, || match mode {
-                ErrMode::Debug => format!("{e:?}"),
-                _ => e.to_string(),
+                ErrMode::Debug => debug_string(e),
+                _ => display_string(e),
             });
         }
     }
@@ -237,7 +238,7 @@ pub trait OutcomeDisplay {
 impl<T, E: Display> OutcomeDisplay for &&&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            record_err::<E>(span, mode, || e.to_string());
+            record_err::<E>(span, mode, || display_string(e));
         }
     }
 }
@@ -249,7 +250,7 @@ pub trait OutcomeDebug {
 impl<T, E: Debug> OutcomeDebug for &&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            record_err::<E>(span, mode, || format!("{e:?}"));
+            record_err::<E>(span, mode, || debug_string(e));
         }
     }
 }

@@ -400,7 +400,11 @@ impl Span {
     /// Records an error: status `Error` with the error's message, and an `exception` event
     /// with `exception.type` and `exception.message`.
     pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
-        self.record_exception(std::any::type_name::<E>(), error.to_string());
+        if self.is_recording() {
+            // Formatted safely: a `Display` that panics or fails records a placeholder.
+            let message = crate::formatting::display_string(error);
+            self.record_exception(std::any::type_name::<E>(), message);
+        }
     }
 
     /// Records an exception from its type name and message.

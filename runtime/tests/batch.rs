@@ -210,7 +210,8 @@ fn full_batches_go_at_once_and_never_exceed_the_batch_size() {
             received: 250,
             exported: 250,
             dropped: 0,
-            failed: 0
+            failed: 0,
+            formatting_failures: 0,
         }
     );
 }
