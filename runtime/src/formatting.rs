@@ -152,35 +152,59 @@ pub(crate) fn current_limits() -> SpanLimits {
     crate::pipeline::get().map_or_else(SpanLimits::default, |p| p.limits)
 }
 
-/// `value`'s `Debug` text, safely, within the installed pipeline's limits.
-pub(crate) fn debug_string<T: fmt::Debug + ?Sized>(value: &T) -> String {
+/// `value`'s `Debug` text, safely, within the installed pipeline's limits, and with `scrub`,
+/// scrubbed of secrets ([`crate::secret`]).
+pub(crate) fn debug_string<T: fmt::Debug + ?Sized>(value: &T, scrub: bool) -> String {
     let max = Trait::Debug.limit(&current_limits());
-    format_bounded(Trait::Debug, max, |w| write!(w, "{value:?}"))
+    let text = format_bounded(Trait::Debug, max, |w| write!(w, "{value:?}"));
+    if scrub { scrubbed(text, max) } else { text }
 }
 
-/// `value`'s `Display` text, safely, within the installed pipeline's limits.
+/// `value`'s `Display` text, safely, within the installed pipeline's limits, scrubbed of
+/// secrets ([`crate::secret`]: an error message may quote a URL or a `password: ..`).
 pub(crate) fn display_string<T: fmt::Display + ?Sized>(value: &T) -> String {
     let max = Trait::Display.limit(&current_limits());
-    format_bounded(Trait::Display, max, |w| write!(w, "{value}"))
+    scrubbed(
+        format_bounded(Trait::Display, max, |w| write!(w, "{value}")),
+        max,
+    )
+}
+
+/// `text` scrubbed, cut again to `max` if `[REDACTED]` made it longer.
+fn scrubbed(text: String, max: usize) -> String {
+    let mut text = crate::secret::scrub_debug(text);
+    if text.len() > max {
+        let mark = if max > CUT_MARK.len() { CUT_MARK } else { "" };
+        let mut end = max - mark.len();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(mark);
+    }
+    text
 }
 
 impl Value {
     /// A string value from `value`'s `Debug` text, formatted safely: a `Debug` that panics or
     /// fails gives `<Debug panicked>` / `<Debug failed>` (counted in
     /// [`formatting_failures`]) instead of unwinding into the caller, and the text stops at
-    /// the installed pipeline's limits (cut on a char boundary, ending with `…`). What
-    /// `#[traced]` uses for arguments and results that are not typed values.
+    /// the installed pipeline's limits (cut on a char boundary, ending with `…`). The values
+    /// of fields and map keys whose names look secret, and passwords in URLs, become
+    /// `[REDACTED]` ([`secret`](crate::secret)). What `#[traced]` uses for arguments and
+    /// results that are not typed values.
     ///
     /// ```
     /// use traced_runtime::Value;
     /// assert_eq!(Value::debug(&Some(3)), Value::String("Some(3)".into()));
     /// ```
     pub fn debug<T: fmt::Debug + ?Sized>(value: &T) -> Value {
-        Value::String(StringValue::from(debug_string(value)))
+        Value::String(StringValue::from(debug_string(value, true)))
     }
 
-    /// A string value from `value`'s `Display` text, formatted safely as in [`Value::debug`]
-    /// (`<Display panicked>`, `<Display failed>`; within the attribute value length limit).
+    /// A string value from `value`'s `Display` text, formatted safely and scrubbed as in
+    /// [`Value::debug`] (`<Display panicked>`, `<Display failed>`; within the attribute value
+    /// length limit).
     ///
     /// ```
     /// use traced_runtime::Value;

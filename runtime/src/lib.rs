@@ -21,6 +21,7 @@ pub mod propagation;
 mod record;
 mod redacted;
 mod sampling;
+pub mod secret;
 mod span;
 mod stream;
 pub mod testing;
@@ -61,6 +62,7 @@ pub use pipeline::{
 };
 pub use redacted::Redacted;
 pub use sampling::{ParentBased, Sampler, SamplingDecision, ShouldSample};
+pub use secret::looks_secret;
 pub use span::{CodeLocation, Entered, Parent, Span, SpanBuilder, span};
 pub use stream::{InstrumentedStream, StreamExt};
 pub use value::{Array, Key, KeyValue, OptionalValue, StringValue, ToValue, Value};

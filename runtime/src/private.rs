@@ -89,13 +89,24 @@ pub struct Arg<'a, T: ?Sized>(pub &'a T);
 pub trait ValueArg<'a> {
     type Value: ?Sized;
     fn __traced_value(&self) -> Typed<'a, Self::Value>;
+    fn __traced_revealed(&self) -> Typed<'a, Self::Value>;
     fn __traced_self_value(&self) -> Option<Value>;
 }
 impl<'a, T: OptionalValue + ?Sized> ValueArg<'a> for &&Arg<'a, T> {
     type Value = T;
     #[inline(always)]
     fn __traced_value(&self) -> Typed<'a, T> {
-        Typed(self.0)
+        Typed {
+            value: self.0,
+            scrub: true,
+        }
+    }
+    #[inline(always)]
+    fn __traced_revealed(&self) -> Typed<'a, T> {
+        Typed {
+            value: self.0,
+            scrub: false,
+        }
     }
     #[inline]
     fn __traced_self_value(&self) -> Option<Value> {
@@ -103,14 +114,19 @@ impl<'a, T: OptionalValue + ?Sized> ValueArg<'a> for &&Arg<'a, T> {
     }
 }
 
-/// Level 2: `Debug`, formatted (only ever called for a sampled span).
+/// Level 2: `Debug`, formatted (only ever called for a sampled span) safely, within the
+/// limits, and scrubbed of secrets (see [`crate::secret`]) unless revealed.
 pub trait DebugArg {
     fn __traced_value(&self) -> Option<Value>;
+    fn __traced_revealed(&self) -> Option<Value>;
     fn __traced_self_value(&self) -> Option<Value>;
 }
 impl<T: Debug + ?Sized> DebugArg for &Arg<'_, T> {
     fn __traced_value(&self) -> Option<Value> {
         Some(Value::debug(self.0))
+    }
+    fn __traced_revealed(&self) -> Option<Value> {
+        Some(Value::String(debug_string(self.0, false).into()))
     }
     fn __traced_self_value(&self) -> Option<Value> {
         Some(Value::debug(self.0))
@@ -121,9 +137,13 @@ impl<T: Debug + ?Sized> DebugArg for &Arg<'_, T> {
 /// suggests `skip`.
 pub trait NoArg {
     fn __traced_value(&self) -> CannotRecord<'_>;
+    fn __traced_revealed(&self) -> CannotRecord<'_>;
 }
 impl<T: ?Sized> NoArg for Arg<'_, T> {
     fn __traced_value(&self) -> CannotRecord<'_> {
+        CannotRecord(std::marker::PhantomData)
+    }
+    fn __traced_revealed(&self) -> CannotRecord<'_> {
         CannotRecord(std::marker::PhantomData)
     }
 }
@@ -170,20 +190,57 @@ impl AttrArg for Option<Value> {
 }
 
 /// A typed argument, not yet converted: [`Span::attr`] builds its value straight into the
-/// attribute's slot, so no `Option<Value>` temporary is built and copied.
+/// attribute's slot, so no `Option<Value>` temporary is built and copied. A string value has
+/// the password of a URL in it replaced unless revealed ([`crate::secret`]).
 #[derive(Debug)]
-pub struct Typed<'a, T: ?Sized>(&'a T);
+pub struct Typed<'a, T: ?Sized> {
+    value: &'a T,
+    scrub: bool,
+}
+
+impl<T: OptionalValue + ?Sized> Typed<'_, T> {
+    /// The value, scrubbed unless revealed.
+    fn optional_value(&self) -> Option<Value> {
+        let mut v = self.value.optional_value()?;
+        if self.scrub {
+            scrub_url(&mut v);
+        }
+        Some(v)
+    }
+}
+
+/// Replaces the password of a URL in a string value (see [`crate::secret`]): a byte scan of
+/// strings long enough to hold one, nothing for other values.
+#[inline(always)]
+fn scrub_url(value: &mut Value) {
+    if let Value::String(s) = value
+        && s.as_str().len() >= "a://b:c@d".len()
+    {
+        scrub_url_slow(s);
+    }
+}
+
+#[inline(never)]
+fn scrub_url_slow(s: &mut StringValue) {
+    if let Some(scrubbed) = crate::secret::scrub_url_value(s.as_str()) {
+        *s = scrubbed.into();
+    }
+}
 
 // Not offered as a fix in the error above: the user should never build this type.
 #[diagnostic::do_not_recommend]
 impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
     #[inline(always)]
     fn into_attr(self) -> Option<Value> {
-        self.0.optional_value()
+        self.optional_value()
     }
     #[inline(always)]
     fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value> {
-        self.0.__write_optional(out)
+        let value = self.value.__write_optional(out)?;
+        if self.scrub {
+            scrub_url(value);
+        }
+        Some(value)
     }
 }
 
@@ -224,7 +281,7 @@ impl<T, E: Display + Debug> OutcomeBoth for &&&&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
             record_err::<E>(span, mode, || match mode {
-                ErrMode::Debug => debug_string(e),
+                ErrMode::Debug => debug_string(e, true),
                 _ => display_string(e),
             });
         }
@@ -250,7 +307,7 @@ pub trait OutcomeDebug {
 impl<T, E: Debug> OutcomeDebug for &&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            record_err::<E>(span, mode, || debug_string(e));
+            record_err::<E>(span, mode, || debug_string(e, true));
         }
     }
 }
@@ -339,7 +396,7 @@ impl RetAttr for Option<Value> {
 impl<T: OptionalValue + ?Sized> RetAttr for Typed<'_, T> {
     #[inline]
     fn into_ret_attr(self) -> Option<Value> {
-        self.0.optional_value()
+        self.optional_value()
     }
 }
 
