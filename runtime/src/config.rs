@@ -20,7 +20,7 @@
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT` | milliseconds per export (0: no limit) | 10000 |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION` | `gzip`, `none` | `none` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between exports | 5000 |
-//! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit) | 30000 |
+//! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit); also how long dropping the guard waits ([`Config::with_shutdown_timeout`]) | 30000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 2048 |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export, at most the queue size | 512 |
 //! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per span | 128 |
@@ -699,6 +699,7 @@ pub struct Config {
     env: EnvConfig,
     resource: Vec<KeyValue>,
     warnings: Vec<EnvWarning>,
+    shutdown_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -714,6 +715,7 @@ impl Config {
             env: EnvConfig::default(),
             resource: Vec::new(),
             warnings: Vec::new(),
+            shutdown_timeout: None,
         }
     }
 
@@ -724,6 +726,7 @@ impl Config {
             env: EnvConfig::from_env(),
             resource: Vec::new(),
             warnings: Vec::new(),
+            shutdown_timeout: None,
         }
     }
 
@@ -735,6 +738,7 @@ impl Config {
             env,
             resource: Vec::new(),
             warnings,
+            shutdown_timeout: None,
         }
     }
 
@@ -782,6 +786,14 @@ impl Config {
         self.env.batch = batch;
         self
     }
+    /// How long dropping the guard (or [`shutdown`](crate::shutdown)) waits for what is
+    /// queued to be exported, over `OTEL_BSP_EXPORT_TIMEOUT` (the default deadline). Zero
+    /// means no limit. With the collector down a program exits sooner: see
+    /// [`BatchSpanProcessor`](crate::BatchSpanProcessor).
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
     /// The span limits, over the `*_LIMIT` variables.
     pub fn with_limits(mut self, limits: SpanLimits) -> Self {
         self.env.limits = limits;
@@ -810,7 +822,11 @@ impl Config {
         let mut builder = PipelineBuilder::default()
             .with_sampler(self.env.sampler.clone())
             .with_limits(self.env.limits)
-            .with_resource(self.resource());
+            .with_resource(self.resource())
+            .with_shutdown_timeout(
+                self.shutdown_timeout
+                    .unwrap_or(self.env.batch.export_timeout()),
+            );
         if self.env.sdk_disabled {
             builder.disabled = true;
             return builder;

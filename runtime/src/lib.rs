@@ -57,8 +57,8 @@ pub use formatting::{CUT_MARK, formatting_failures};
 pub use future::{FutureExt, Instrumented, OnOutput, WithContext};
 pub use ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 pub use pipeline::{
-    LOCAL_BATCH, Pipeline, PipelineBuilder, PipelineGuard, flush_thread, force_flush, install,
-    installed,
+    DEFAULT_SHUTDOWN_TIMEOUT, LOCAL_BATCH, Pipeline, PipelineBuilder, PipelineGuard, flush_thread,
+    force_flush, install, installed, shutdown,
 };
 pub use redacted::Redacted;
 pub use sampling::{ParentBased, Sampler, SamplingDecision, ShouldSample};

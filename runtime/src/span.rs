@@ -295,7 +295,10 @@ impl Span {
     pub fn start_callsite(cs: &'static crate::private::Callsite) -> Span {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
-            None => Span::none(),
+            None => {
+                pipeline::off();
+                Span::none()
+            }
             // The common unsampled case: a child of an unsampled span of this process, under a
             // sampler that follows local parents. The parent's context stays active; nothing
             // to do, and no call.
@@ -318,6 +321,7 @@ impl Span {
         parent: &Parent,
     ) -> Span {
         let Some(pipeline) = pipeline::get() else {
+            pipeline::off();
             return Span::none();
         };
         Span::start_inner(pipeline, cs.start(), ParentOf::resolve(parent))
@@ -531,7 +535,10 @@ impl Guard {
     pub fn start(cs: &'static crate::private::Callsite) -> Guard {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
-            None => Guard::OFF,
+            None => {
+                pipeline::off();
+                Guard::OFF
+            }
             // The common unsampled case: a child of an unsampled span of this process, under a
             // sampler that follows local parents. The parent's context stays active; nothing
             // to do, and no call.
@@ -812,6 +819,7 @@ impl SpanBuilder {
     /// Starts the span.
     pub fn start(self) -> Span {
         let Some(pipeline) = pipeline::get() else {
+            pipeline::off();
             return Span::none();
         };
         let start = Start {

@@ -5,7 +5,7 @@ use super::retry::Backoff;
 use super::{Encoder, PartialSuccess, effective_timeout, error_text};
 use crate::config::{OtlpCompression, OtlpConfig};
 use crate::data::{Resource, SpanData};
-use crate::export::{ExportError, SpanExporter};
+use crate::export::{ExportError, ShutdownSignal, SpanExporter};
 use crate::record::SpanBatch;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::bytes::{BufMut as _, Bytes};
@@ -54,6 +54,7 @@ pub struct OtlpGrpcExporter {
     encoder: Encoder,
     partial: PartialSuccess,
     shut_down: bool,
+    shutdown_signal: ShutdownSignal,
 }
 
 /// The `Export` method.
@@ -155,6 +156,7 @@ impl OtlpGrpcExporter {
             encoder: Encoder::new(&Resource::default()),
             partial: PartialSuccess::default(),
             shut_down: false,
+            shutdown_signal: ShutdownSignal::default(),
         })
     }
 
@@ -165,8 +167,9 @@ impl OtlpGrpcExporter {
         request: Bytes,
         deadline: Instant,
         timeout: Duration,
+        shutdown: &ShutdownSignal,
     ) -> Result<Option<(i64, String)>, ExportError> {
-        let mut backoff = Backoff::new(deadline);
+        let mut backoff = Backoff::new(deadline, shutdown);
         loop {
             let mut call = tonic::Request::new(request.clone());
             *call.metadata_mut() = metadata.clone();
@@ -194,8 +197,19 @@ impl OtlpGrpcExporter {
             if !retryable(&status, hint.is_some()) {
                 return Err(error);
             }
+            // `UNAVAILABLE` is also what a refused connection gives: not retried in shutdown.
+            if status.code() == Code::Unavailable && backoff.shutting_down() {
+                return Err(error);
+            }
             match backoff.next_delay(hint) {
-                Some(delay) => tokio::time::sleep(delay).await,
+                Some(delay) => {
+                    // In short steps, to notice a shutdown starting meanwhile.
+                    let until = tokio::time::Instant::now() + delay;
+                    while tokio::time::Instant::now() < until && !backoff.shutting_down() {
+                        let step = until - tokio::time::Instant::now();
+                        tokio::time::sleep(step.min(Duration::from_millis(50))).await;
+                    }
+                }
                 None => return Err(error),
             }
         }
@@ -261,6 +275,7 @@ impl SpanExporter for OtlpGrpcExporter {
                     request,
                     deadline,
                     timeout,
+                    &self.shutdown_signal,
                 );
                 tokio::time::timeout_at(deadline.into(), send)
                     .await
@@ -286,6 +301,10 @@ impl SpanExporter for OtlpGrpcExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.encoder.set_resource(resource);
+    }
+
+    fn set_shutdown_signal(&mut self, signal: ShutdownSignal) {
+        self.shutdown_signal = signal;
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

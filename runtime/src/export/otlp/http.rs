@@ -4,7 +4,7 @@ use super::retry::{Backoff, parse_retry_after};
 use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, to_request};
 use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::data::{Resource, SpanData};
-use crate::export::{ExportError, SpanBatch, SpanExporter};
+use crate::export::{ExportError, ShutdownSignal, SpanBatch, SpanExporter};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -58,6 +58,7 @@ struct Client {
     gzip: bool,
     timeout: Duration,
     partial: PartialSuccess,
+    shutdown: ShutdownSignal,
 }
 
 impl OtlpHttpExporter {
@@ -120,6 +121,7 @@ impl OtlpHttpExporter {
                 gzip: compression == OtlpCompression::Gzip,
                 timeout,
                 partial: PartialSuccess::default(),
+                shutdown: ShutdownSignal::default(),
             },
             encoder: Encoder::new(&Resource::default()),
             resource: Resource::default(),
@@ -155,7 +157,7 @@ impl Client {
         } else {
             body
         };
-        let mut backoff = Backoff::new(Instant::now() + self.timeout);
+        let mut backoff = Backoff::new(Instant::now() + self.timeout, &self.shutdown);
         loop {
             let remaining = backoff.remaining();
             if remaining.is_zero() {
@@ -163,8 +165,13 @@ impl Client {
             }
             match self.attempt(body, remaining)? {
                 Attempt::Done => return Ok(()),
-                Attempt::Retry { hint, error } => match backoff.next_delay(hint) {
-                    Some(delay) => std::thread::sleep(delay),
+                Attempt::Retry {
+                    connect: true,
+                    error,
+                    ..
+                } if backoff.shutting_down() => return Err(error),
+                Attempt::Retry { hint, error, .. } => match backoff.next_delay(hint) {
+                    Some(delay) => backoff.sleep(delay),
                     None => return Err(error),
                 },
             }
@@ -203,6 +210,7 @@ impl Client {
                 // to retry with backoff.
                 return Ok(Attempt::Retry {
                     hint: None,
+                    connect: true,
                     error: ExportError::Failed(format!("OTLP/HTTP request failed: {e}")),
                 });
             }
@@ -239,6 +247,7 @@ impl Client {
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT => Ok(Attempt::Retry {
                 hint: retry_after,
+                connect: false,
                 error,
             }),
             _ => Err(error),
@@ -267,6 +276,8 @@ enum Attempt {
     Done,
     Retry {
         hint: Option<Duration>,
+        /// No answer came (refused, unreachable, closed early): not retried in shutdown.
+        connect: bool,
         error: ExportError,
     },
 }
@@ -303,6 +314,10 @@ impl SpanExporter for OtlpHttpExporter {
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
         self.encoder.set_resource(resource);
+    }
+
+    fn set_shutdown_signal(&mut self, signal: ShutdownSignal) {
+        self.client.shutdown = signal;
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

@@ -1,0 +1,100 @@
+//! Leaving a process: `traced::shutdown()` before `std::process::exit` keeps the spans still
+//! queued, and `let _ = traced::init();` is not silent. Each case runs in a child process (this
+//! test binary again, with `TRACED_EXIT_CASE` set), since it ends the process or installs the
+//! process-wide pipeline.
+
+#![allow(unreachable_pub)]
+
+use std::process::Command;
+use std::time::Duration;
+use traced::{BatchConfig, Pipeline, SpanData, SpanExporter, traced};
+
+/// Prints the name of every span it exports, one a line, on standard output.
+#[derive(Debug)]
+struct Stdout;
+impl SpanExporter for Stdout {
+    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), traced::ExportError> {
+        for span in batch {
+            println!("exported {}", span.name);
+        }
+        Ok(())
+    }
+}
+
+#[traced]
+fn work(i: u32) -> u32 {
+    i
+}
+
+/// Runs `case` in a child process; its standard output and error.
+fn child(case: &str) -> (String, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TRACED_EXIT_CASE", case)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The child side: does what `TRACED_EXIT_CASE` names, then exits.
+#[test]
+fn child_process() {
+    let Ok(case) = std::env::var("TRACED_EXIT_CASE") else {
+        return;
+    };
+    // A batch processor that would only export after an hour: what is queued at exit is
+    // exported by a flush or lost.
+    let config = BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600));
+    match case.as_str() {
+        "exit-after-shutdown" | "exit-without-shutdown" => {
+            let _guard = Pipeline::builder()
+                .with_batch_exporter_config(Stdout, config)
+                .install();
+            for i in 0..3 {
+                work(i);
+            }
+            if case == "exit-after-shutdown" {
+                traced::shutdown().unwrap();
+            }
+            std::process::exit(0);
+        }
+        "let-underscore" => {
+            let _ = Pipeline::builder()
+                .with_batch_exporter_config(Stdout, config)
+                .install();
+            work(1);
+        }
+        _ => panic!("unknown case {case}"),
+    }
+}
+
+#[test]
+fn shutdown_before_process_exit_exports_what_is_queued() {
+    let (out, _) = child("exit-after-shutdown");
+    assert_eq!(out.matches("exported work").count(), 3, "{out}");
+}
+
+#[test]
+fn process_exit_without_shutdown_loses_what_is_queued() {
+    // What the docs warn about: `exit` runs no destructors, the guard never flushes.
+    let (out, _) = child("exit-without-shutdown");
+    assert_eq!(out.matches("exported work").count(), 0, "{out}");
+}
+
+#[test]
+fn a_guard_dropped_at_once_is_not_silent() {
+    let (out, err) = child("let-underscore");
+    assert_eq!(out.matches("exported work").count(), 0, "{out}");
+    assert!(
+        err.contains("`let _ = traced::init();` drops it at once"),
+        "{err}"
+    );
+}
