@@ -5,8 +5,9 @@
 
 #![allow(unreachable_pub)]
 
-use std::process::Command;
-use std::time::Duration;
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use traced::{BatchConfig, Pipeline, SpanData, SpanExporter, traced};
 
 /// Prints the name of every span it exports, one a line, on standard output.
@@ -24,6 +25,11 @@ impl SpanExporter for Stdout {
 #[traced]
 fn work(i: u32) -> u32 {
     i
+}
+
+#[traced]
+fn echo(payload: &str) -> usize {
+    payload.len()
 }
 
 /// Runs `case` in a child process; its standard output and error.
@@ -72,6 +78,21 @@ fn child_process() {
                 .install();
             work(1);
         }
+        "console-full-pipe" => {
+            // Standard error is a pipe the parent never reads: it is full after 64 KiB.
+            let guard = traced::init();
+            let payload = "x".repeat(1024);
+            let start = Instant::now();
+            for _ in 0..20_000 {
+                echo(&payload);
+            }
+            println!("ended in {} ms", start.elapsed().as_millis());
+            let stats = guard.pipeline().processor().stats();
+            println!("received {}", stats.received);
+            let start = Instant::now();
+            drop(guard);
+            println!("guard dropped in {} ms", start.elapsed().as_millis());
+        }
         _ => panic!("unknown case {case}"),
     }
 }
@@ -97,4 +118,64 @@ fn a_guard_dropped_at_once_is_not_silent() {
         err.contains("`let _ = traced::init();` drops it at once"),
         "{err}"
     );
+}
+
+#[test]
+fn the_console_exporter_never_blocks_the_program_on_a_full_pipe() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TRACED_EXIT_CASE", "console-full-pipe")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env("OTEL_TRACES_EXPORTER", "console")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held, never read: the child's standard error fills up.
+    let stderr = child.stderr.take();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        out
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = start.elapsed();
+    drop(stderr);
+    let out = reader.join().unwrap();
+    println!("console, full pipe: child exited after {took:?}; it said: {out}");
+    assert!(
+        status.is_some(),
+        "the child blocked on its full stderr: {out}"
+    );
+    let ended: u64 = out
+        .lines()
+        .find_map(|l| {
+            l.split("ended in ")
+                .nth(1)?
+                .strip_suffix(" ms")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(ended < 5_000, "20 000 span ends took {ended} ms");
+    assert!(out.contains("received 20000"), "{out}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
 }

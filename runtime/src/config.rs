@@ -42,8 +42,10 @@
 //!   console is used instead. If the OTLP exporter cannot be created (a bad header, or the
 //!   protocol's feature missing), that is reported and spans are not exported.
 //!
-//! The console exporter runs in a [`SimpleSpanProcessor`](crate::SimpleSpanProcessor); OTLP
-//! in a [`BatchSpanProcessor`](crate::BatchSpanProcessor).
+//! Both exporters run in a [`BatchSpanProcessor`](crate::BatchSpanProcessor): a span end never
+//! waits for a collector or for standard error. The console prints every [`CONSOLE_DELAY`]
+//! and gives up on a write stuck for [`CONSOLE_TIMEOUT`] (a pipe nobody reads), counting the
+//! spans as failed; the exit waits that long at most.
 
 use crate::data::{Resource, SpanLimits};
 use crate::export::{BatchConfig, ConsoleExporter, NoopExporter};
@@ -817,24 +819,27 @@ impl Config {
     }
 
     /// A pipeline builder with these settings: sampler, limits, resource and the exporter's
-    /// processor (console: simple; OTLP: batch). Further `with_*` calls on the builder win.
+    /// processor (a batch processor for the console and OTLP) and the guard's deadline
+    /// (`OTEL_BSP_EXPORT_TIMEOUT`; [`CONSOLE_TIMEOUT`] for the console). Further `with_*`
+    /// calls on the builder win.
     pub fn into_pipeline_builder(self) -> PipelineBuilder {
         let mut builder = PipelineBuilder::default()
             .with_sampler(self.env.sampler.clone())
             .with_limits(self.env.limits)
             .with_resource(self.resource())
-            .with_shutdown_timeout(
-                self.shutdown_timeout
-                    .unwrap_or(self.env.batch.export_timeout()),
-            );
+            .with_shutdown_timeout(self.env.batch.export_timeout());
         if self.env.sdk_disabled {
             builder.disabled = true;
             return builder;
         }
-        match self.env.exporter {
-            TracesExporter::Console => builder.with_simple_exporter(ConsoleExporter::new()),
+        builder = match self.env.exporter {
+            TracesExporter::Console => console_builder(builder),
             TracesExporter::None => builder.with_simple_exporter(NoopExporter),
             TracesExporter::Otlp => otlp_builder(builder, &self.env),
+        };
+        match self.shutdown_timeout {
+            Some(timeout) => builder.with_shutdown_timeout(timeout),
+            None => builder,
         }
     }
 
@@ -862,7 +867,25 @@ fn otlp_builder(builder: PipelineBuilder, env: &EnvConfig) -> PipelineBuilder {
 #[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
 fn otlp_builder(builder: PipelineBuilder, _env: &EnvConfig) -> PipelineBuilder {
     report_once(&format!("traced: OTLP export: {WITHOUT_OTLP}"));
-    builder.with_simple_exporter(ConsoleExporter::new())
+    console_builder(builder)
+}
+
+/// How often the console exporter prints.
+pub const CONSOLE_DELAY: Duration = Duration::from_millis(100);
+/// How long the console exporter may take to write one batch, and the exit to wait for it.
+pub const CONSOLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The console exporter in a batch processor: it writes from the background thread every
+/// [`CONSOLE_DELAY`], so a span end never waits for standard error (a pipe nobody reads
+/// would block it); a write stuck for [`CONSOLE_TIMEOUT`] is abandoned and its spans counted
+/// as failed, later spans dropped while the queue is full, and the exit waits that long at most.
+fn console_builder(builder: PipelineBuilder) -> PipelineBuilder {
+    let batch = BatchConfig::default()
+        .with_scheduled_delay(CONSOLE_DELAY)
+        .with_export_timeout(CONSOLE_TIMEOUT);
+    builder
+        .with_batch_exporter_config(ConsoleExporter::new(), batch)
+        .with_shutdown_timeout(CONSOLE_TIMEOUT)
 }
 
 /// Installs a pipeline configured from the standard `OTEL_*` environment variables (see the

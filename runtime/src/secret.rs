@@ -230,7 +230,11 @@ fn scrub_fields(text: String) -> String {
         if text[start..].starts_with(TEXT) {
             continue;
         }
-        let end = value_end(b, start);
+        let mut end = value_end(b, start);
+        // The space before a closing bracket stays.
+        while end > start && b[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        }
         out.push_str(&text[copied..start]);
         out.push_str(TEXT);
         copied = end;
