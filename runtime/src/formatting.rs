@@ -37,8 +37,25 @@ pub const CUT_MARK: &str = "…";
 static FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// How many `Debug` / `Display` calls on values from user code panicked or returned
-/// `fmt::Error` while traced formatted them, in this process. Each was recorded as a
-/// placeholder (`<Debug panicked>`, `<Debug failed>`, `<Display ...>`) instead.
+/// `fmt::Error` while traced formatted them, in this process.
+///
+/// Every value traced formats for a span (an argument or result recorded with `Debug`, an
+/// error's `Display` or `Debug`, [`Value::debug`], [`Value::display`]) is formatted safely:
+///
+/// - A formatter that panics records `<Debug panicked>` (or `<Display panicked>`), one that
+///   returns `fmt::Error` on its own records `<Debug failed>` (`<Display failed>`); it is
+///   counted here (and in [`ProcessorStats::formatting_failures`]) and the call goes on as it
+///   would untraced. traced's panic hook keeps such a caught panic quiet; a hook installed
+///   after traced's still sees it, and under `panic = "abort"` nothing can catch it.
+/// - The text is written into a buffer that stops at the limit, the smaller of
+///   [`SpanLimits::max_attribute_value_length`] and, for `Debug` text,
+///   [`SpanLimits::max_debug_value_length`] (4 KiB by default): a 50 MB `Debug` costs what
+///   its first kilobytes cost. A cut value is cut on a char boundary and ends with
+///   [`CUT_MARK`] (`…`), the whole within the limit.
+///
+/// [`ProcessorStats::formatting_failures`]: crate::ProcessorStats::formatting_failures
+/// [`SpanLimits::max_attribute_value_length`]: crate::SpanLimits::max_attribute_value_length
+/// [`SpanLimits::max_debug_value_length`]: crate::SpanLimits::max_debug_value_length
 pub fn formatting_failures() -> u64 {
     FAILURES.load(Ordering::Relaxed)
 }
