@@ -16,7 +16,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use traced::{FutureExt as _, InMemoryExporter, Pipeline, Sampler, SpanKind, propagation, span};
+use traced::export::InMemoryExporter;
+use traced::pipeline::Pipeline;
+use traced::{FutureExt as _, Sampler, SpanKind, propagation, span};
 
 // ---------------------------------------------------------------------------------------------
 // backend
@@ -125,7 +127,7 @@ async fn main() {
 
     let _ = pipeline.force_flush(std::time::Duration::from_secs(5));
     let spans = exporter.take();
-    eprint!("{}", traced::render_tree(&spans));
+    eprint!("{}", traced::export::render_tree(&spans));
     if let Err(broken) = check(&spans) {
         eprintln!("broken trace: {broken}");
         std::process::exit(1);

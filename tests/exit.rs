@@ -8,13 +8,15 @@
 use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use traced::{BatchConfig, Pipeline, SpanData, SpanExporter, traced};
+use traced::export::{ExportError, SpanExporter};
+use traced::pipeline::{BatchConfig, Pipeline};
+use traced::{SpanData, traced};
 
 /// Prints the name of every span it exports, one a line, on standard output.
 #[derive(Debug)]
 struct Stdout;
 impl SpanExporter for Stdout {
-    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), traced::ExportError> {
+    fn export(&mut self, batch: Vec<SpanData>) -> Result<(), ExportError> {
         for span in batch {
             println!("exported {}", span.name);
         }

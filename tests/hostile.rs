@@ -5,8 +5,9 @@
 #![allow(unreachable_pub)]
 
 use std::fmt;
+use traced::model::SpanLimits;
 use traced::testing::{capture, capture_with, one};
-use traced::{SpanLimits, Value, traced};
+use traced::{Value, traced};
 
 /// A value whose `Debug` and `Display` panic.
 struct Panics;
@@ -40,7 +41,7 @@ fn s(v: &str) -> Value {
 }
 
 fn failures() -> u64 {
-    traced::formatting_failures()
+    traced::pipeline::formatting_failures()
 }
 
 #[traced]

@@ -4,8 +4,9 @@
 #![allow(unreachable_pub)]
 
 use std::collections::BTreeMap;
+use traced::secret::looks_secret;
 use traced::testing::{capture, one};
-use traced::{Value, looks_secret, traced};
+use traced::{Value, traced};
 
 fn s(v: &str) -> Value {
     Value::String(v.into())

@@ -247,7 +247,7 @@ mod tests {
         for name in NAMES {
             assert_eq!(
                 looks_secret(name),
-                traced_runtime::looks_secret(name),
+                traced_runtime::secret::looks_secret(name),
                 "{name}: the macro and traced::looks_secret disagree"
             );
         }

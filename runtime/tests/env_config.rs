@@ -7,10 +7,11 @@
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use traced_runtime::config::{
-    Config, EnvConfig, EnvWarning, OtlpCompression, OtlpProtocol, TracesExporter,
-};
-use traced_runtime::{BatchConfig, Sampler, SpanLimits, Value};
+use traced_runtime::config::{Config, EnvConfig, EnvWarning, TracesExporter};
+use traced_runtime::export::otlp::{OtlpCompression, OtlpProtocol};
+use traced_runtime::model::SpanLimits;
+use traced_runtime::pipeline::BatchConfig;
+use traced_runtime::{Sampler, Value};
 
 /// Variables set for one case.
 type Vars<'a> = &'a [(&'a str, &'a str)];
@@ -1028,7 +1029,7 @@ fn sdk_disabled_installs_nothing() {
     let _lock = PIPELINE.lock().unwrap_or_else(PoisonError::into_inner);
     let guard =
         Config::from_lookup(&|n: &str| (n == "OTEL_SDK_DISABLED").then(|| "true".into())).install();
-    assert!(traced_runtime::installed().is_none());
+    assert!(traced_runtime::pipeline::installed().is_none());
     let span = traced_runtime::span("ignored").start();
     assert!(!span.is_recording());
     drop(span);
@@ -1050,13 +1051,13 @@ fn an_installed_configuration_uses_its_sampler_limits_and_resource() {
             .map(|(_, v)| (*v).to_owned())
     };
     let guard = Config::from_lookup(&lookup).install();
-    let p = traced_runtime::installed().expect("installed");
+    let p = traced_runtime::pipeline::installed().expect("installed");
     assert_eq!(p.resource().service_name(), "checkout");
     assert_eq!(p.sampler().description(), "AlwaysOffSampler");
     assert_eq!(p.limits().max_attributes_per_span, 3);
     assert!(!traced_runtime::span("unsampled").start().is_recording());
     drop(guard);
-    assert!(traced_runtime::installed().is_none());
+    assert!(traced_runtime::pipeline::installed().is_none());
 }
 
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
@@ -1068,7 +1069,7 @@ fn an_otlp_endpoint_installs_the_batch_processor() {
     })
     .with_batch_config(BatchConfig::default().with_export_timeout(Duration::from_millis(200)))
     .install();
-    let p = traced_runtime::installed().expect("installed");
+    let p = traced_runtime::pipeline::installed().expect("installed");
     assert!(
         format!("{:?}", p.processor()).starts_with("BatchSpanProcessor"),
         "{:?}",

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-use traced_runtime::ProcessorStats;
 use traced_runtime::config::Config;
+use traced_runtime::pipeline::ProcessorStats;
 
 /// The pipeline is process-wide: tests that install one take turns.
 static PIPELINE: Mutex<()> = Mutex::new(());

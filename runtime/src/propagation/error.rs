@@ -9,7 +9,7 @@ use std::fmt;
 /// caller can act on it.
 ///
 /// ```
-/// use traced_runtime::TraceState;
+/// use traced_runtime::model::TraceState;
 /// use traced_runtime::propagation::{PropagationError, TraceStateExt};
 ///
 /// let err = TraceState::NONE.insert("Congo", "t61rcWkgMzE").unwrap_err();

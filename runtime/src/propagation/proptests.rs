@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use super::*;
-use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use PropagationError::{InvalidTraceStateKey, InvalidTraceStateValue};
 
 /// Any header value: unicode, control characters, empty.

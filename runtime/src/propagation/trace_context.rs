@@ -4,7 +4,7 @@ use super::{
     Extractor, Injector, TRACEPARENT_HEADER, TRACESTATE_HEADER, format_trace_state,
     format_traceparent, parse_trace_state, parse_traceparent, trim_ows,
 };
-use crate::{SpanContext, TraceState};
+use crate::model::{SpanContext, TraceState};
 
 /// Reads and writes span contexts as W3C Trace Context `traceparent` and `tracestate`
 /// headers.
@@ -12,7 +12,8 @@ use crate::{SpanContext, TraceState};
 /// ```
 /// use std::collections::HashMap;
 /// use traced_runtime::propagation::TraceContextPropagator;
-/// use traced_runtime::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use traced_runtime::{SpanContext, SpanId, TraceId};
+/// use traced_runtime::model::{TraceFlags, TraceState};
 ///
 /// let cx = SpanContext::new(
 ///     TraceId::from_u128(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c),
@@ -94,7 +95,7 @@ impl TraceContextPropagator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{SpanId, TraceFlags, TraceId};
+    use crate::model::{SpanId, TraceFlags, TraceId};
 
     const TP: &str = "00-12345678901234567890123456789012-1234567890123456-01";
 

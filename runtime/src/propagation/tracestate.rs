@@ -1,7 +1,7 @@
 //! The `tracestate` header: up to 32 vendor `key=value` entries, newest first.
 
 use super::{PropagationError, trim_ows};
-use crate::TraceState;
+use crate::model::TraceState;
 
 /// The most list members a `tracestate` may hold.
 const MAX_MEMBERS: usize = 32;
@@ -56,7 +56,7 @@ pub fn parse_trace_state(header: &str) -> Result<TraceState, PropagationError> {
 /// An empty trace state formats as an empty string, which propagators do not send.
 ///
 /// ```
-/// use traced_runtime::TraceState;
+/// use traced_runtime::model::TraceState;
 /// use traced_runtime::propagation::format_trace_state;
 ///
 /// let ts = TraceState::from_entries([
@@ -116,7 +116,7 @@ pub trait TraceStateExt: sealed::Sealed {
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for crate::TraceState {}
+    impl Sealed for crate::model::TraceState {}
 }
 
 impl TraceStateExt for TraceState {

@@ -14,11 +14,11 @@
 //! the spans.
 
 use super::transform::{SCOPE_NAME, SCOPE_VERSION, to_request_resource};
-use crate::data::{Event, Link, Resource, SpanKind, Status};
-use crate::ids::{TraceFlags, TraceState};
-use crate::record::{SpanBatch, SpanView};
-use crate::span::CodeLocation;
-use crate::value::{Array, KeyValue, StringValue, Value};
+use crate::model::CodeLocation;
+use crate::model::record::{SpanBatch, SpanView};
+use crate::model::{Array, KeyValue, StringValue, Value};
+use crate::model::{Event, Link, Resource, SpanKind, Status};
+use crate::model::{TraceFlags, TraceState};
 use opentelemetry_proto::tonic::common::v1 as common;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 use std::mem::MaybeUninit;
@@ -36,7 +36,8 @@ mod plain;
 /// use prost::Message as _;
 /// use traced_runtime::export::otlp::Encoder;
 /// use traced_runtime::export::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
-/// use traced_runtime::{Resource, SpanBatch};
+/// use traced_runtime::export::SpanBatch;
+/// use traced_runtime::model::Resource;
 ///
 /// let mut encoder = Encoder::new(&Resource::default());
 /// let spans = SpanBatch::from(vec![traced_runtime::SpanData::new(Default::default(), "job")]);
@@ -754,13 +755,13 @@ fn put_events_and_links(s: &SpanView<'_>, o: &mut Out<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::SpanData;
     use crate::export::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
     use crate::export::otlp::to_request;
-    use crate::ids::{SpanContext, SpanId, TraceId};
-    use crate::record::tests::record;
-    use crate::record::{Record, Slot};
-    use crate::value::{Key, ToValue};
+    use crate::model::SpanData;
+    use crate::model::record::tests::record;
+    use crate::model::record::{Record, Slot};
+    use crate::model::{Key, ToValue};
+    use crate::model::{SpanContext, SpanId, TraceId};
     use proptest::prelude::*;
     use prost::Message as _;
 
@@ -863,7 +864,7 @@ mod tests {
     fn the_rare_parts_encode_as_prost_encodes_them() {
         let mut slot = function_span(1);
         let r = rec(&mut slot);
-        r.bits |= crate::record::bits::PARENT_REMOTE;
+        r.bits |= crate::model::record::bits::PARENT_REMOTE;
         r.set_attribute(KeyValue::new(String::from("owned.key"), 1.5));
         r.set_attribute(KeyValue::new("code.file.path", "overridden.rs"));
         r.set_attribute(KeyValue::new("list", vec!["x", "", "ü"]));
@@ -878,7 +879,7 @@ mod tests {
             SpanContext::new(
                 TraceId::from_u128(5),
                 SpanId::from_u64(6),
-                crate::ids::TraceFlags::SAMPLED,
+                crate::model::TraceFlags::SAMPLED,
                 true,
                 TraceState::from_entries([("k".to_owned(), "v".to_owned())]),
             ),
@@ -946,9 +947,9 @@ mod tests {
             r.kind = [SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer][usize::from(kind)];
             r.parent_span_id = SpanId::from_u64(parent);
             if remote {
-                r.bits |= crate::record::bits::PARENT_REMOTE;
+                r.bits |= crate::model::record::bits::PARENT_REMOTE;
             }
-            r.flags = crate::ids::TraceFlags::default().with_sampled(sampled);
+            r.flags = crate::model::TraceFlags::default().with_sampled(sampled);
             for (key, v) in KEYS.iter().zip(inline) {
                 r.push_attribute_with(key, |out| Some(out.write(v)));
             }
@@ -962,7 +963,7 @@ mod tests {
             }
             if let Some((t, s, attributes)) = link {
                 r.add_link(Link::new(
-                    SpanContext::new(TraceId::from_u128(t), SpanId::from_u64(s), crate::ids::TraceFlags::SAMPLED, remote, TraceState::NONE),
+                    SpanContext::new(TraceId::from_u128(t), SpanId::from_u64(s), crate::model::TraceFlags::SAMPLED, remote, TraceState::NONE),
                     attributes.into_iter().map(|(k, v)| KeyValue { key: Key::Owned(k), value: v }).collect(),
                 ));
             }
@@ -1017,9 +1018,9 @@ mod tests {
             r.kind = [SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer][usize::from(kind)];
             r.parent_span_id = parent.map_or(SpanId::INVALID, SpanId::from_u64);
             if remote {
-                r.bits |= crate::record::bits::PARENT_REMOTE;
+                r.bits |= crate::model::record::bits::PARENT_REMOTE;
             }
-            r.flags = crate::ids::TraceFlags::default().with_sampled(sampled);
+            r.flags = crate::model::TraceFlags::default().with_sampled(sampled);
             for (key, v) in inline {
                 r.push_attribute_with(KEYS[key], |out| Some(out.write(v)));
             }
@@ -1030,7 +1031,7 @@ mod tests {
         }
     }
 
-    const INLINE: usize = crate::record::INLINE_ATTRS;
+    const INLINE: usize = crate::model::record::INLINE_ATTRS;
 
     fn batch_of(spans: Vec<Slot>) -> SpanBatch {
         let mut batch = SpanBatch::new();

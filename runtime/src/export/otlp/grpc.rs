@@ -3,10 +3,10 @@
 
 use super::retry::Backoff;
 use super::{Encoder, PartialSuccess, effective_timeout, error_text};
-use crate::config::{OtlpCompression, OtlpConfig};
-use crate::data::{Resource, SpanData};
+use super::{OtlpCompression, OtlpConfig};
 use crate::export::{ExportError, ShutdownSignal, SpanExporter};
-use crate::record::SpanBatch;
+use crate::model::record::SpanBatch;
+use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::bytes::{BufMut as _, Bytes};
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ use tonic_types::StatusExt as _;
 /// helper thread, since a runtime cannot be blocked on from inside another).
 ///
 /// ```
-/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 /// use traced_runtime::export::otlp::OtlpGrpcExporter;
 /// let exporter = OtlpGrpcExporter::new(OtlpConfig {
 ///     endpoint: "http://collector:4317".to_owned(),

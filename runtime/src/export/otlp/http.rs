@@ -2,9 +2,9 @@
 
 use super::retry::{Backoff, parse_retry_after};
 use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, to_request};
-use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
-use crate::data::{Resource, SpanData};
+use super::{OtlpCompression, OtlpConfig, OtlpProtocol};
 use crate::export::{ExportError, ShutdownSignal, SpanBatch, SpanExporter};
+use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -30,7 +30,7 @@ const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 /// that calls it, normally a batch processor's background thread.
 ///
 /// ```
-/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 /// use traced_runtime::export::otlp::OtlpHttpExporter;
 /// let exporter = OtlpHttpExporter::new(OtlpConfig {
 ///     endpoint: "http://collector:4318/v1/traces".to_owned(),

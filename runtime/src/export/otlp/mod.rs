@@ -20,8 +20,8 @@
 //!
 //! ```no_run
 //! # #[cfg(feature = "otlp-http")] {
-//! use traced_runtime::Pipeline;
-//! use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+//! use traced_runtime::pipeline::Pipeline;
+//! use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 //! use traced_runtime::export::otlp::OtlpHttpExporter;
 //!
 //! let exporter = OtlpHttpExporter::new(OtlpConfig {
@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod config;
 mod encode;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
@@ -44,6 +45,7 @@ mod json;
 mod retry;
 mod transform;
 
+pub use config::{OtlpCompression, OtlpConfig, OtlpProtocol};
 pub use encode::Encoder;
 #[cfg(feature = "otlp-grpc")]
 pub use grpc::OtlpGrpcExporter;
@@ -56,7 +58,6 @@ pub use transform::to_request;
 pub use opentelemetry_proto::tonic as proto;
 
 use super::{ExportError, SpanExporter};
-use crate::config::{OtlpConfig, OtlpProtocol};
 
 /// The exporter for `config.protocol`: [`OtlpHttpExporter`] for `http/protobuf` and
 /// `http/json`, [`OtlpGrpcExporter`] for `grpc`.
@@ -66,7 +67,7 @@ use crate::config::{OtlpConfig, OtlpProtocol};
 ///
 /// ```
 /// # #[cfg(feature = "otlp-http")] {
-/// use traced_runtime::config::OtlpConfig;
+/// use traced_runtime::export::otlp::OtlpConfig;
 /// let exporter = traced_runtime::export::otlp::exporter(&OtlpConfig::default()).unwrap();
 /// # }
 /// ```

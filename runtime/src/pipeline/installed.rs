@@ -5,12 +5,10 @@
 //! outermost local span ends, when the buffer holds [`LOCAL_BATCH`] spans, or at once for a
 //! processor that wants every span as it ends (the simple processor).
 
-use crate::data::{Resource, SpanLimits};
-use crate::export::{
-    BatchConfig, BatchSpanProcessor, ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor,
-};
-use crate::record::{Slot, SpanBatch};
-use crate::sampling::Sampler;
+use super::{BatchConfig, BatchSpanProcessor, Sampler, SimpleSpanProcessor, SpanProcessor};
+use crate::export::{ExportError, SpanExporter};
+use crate::model::record::{Slot, SpanBatch};
+use crate::model::{Resource, SpanLimits};
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -61,7 +59,9 @@ impl Pipeline {
     /// A pipeline builder.
     ///
     /// ```
-    /// use traced_runtime::{InMemoryExporter, Pipeline, Sampler};
+    /// use traced_runtime::Sampler;
+    /// use traced_runtime::export::InMemoryExporter;
+    /// use traced_runtime::pipeline::Pipeline;
     /// let exporter = InMemoryExporter::default();
     /// let guard = Pipeline::builder()
     ///     .with_simple_exporter(exporter.clone())
@@ -147,7 +147,8 @@ impl PipelineBuilder {
     /// [`BatchConfig`]: the choice for a remote backend. Ending a span never waits for it.
     ///
     /// ```
-    /// use traced_runtime::{InMemoryExporter, Pipeline};
+    /// use traced_runtime::export::InMemoryExporter;
+    /// use traced_runtime::pipeline::Pipeline;
     /// let exporter = InMemoryExporter::default();
     /// let guard = Pipeline::builder().with_batch_exporter(exporter.clone()).install();
     /// traced_runtime::span("job").start().end();
@@ -164,19 +165,6 @@ impl PipelineBuilder {
         config: BatchConfig,
     ) -> Self {
         self.with_processor(BatchSpanProcessor::with_config(exporter, config))
-    }
-    /// A builder configured from the standard `OTEL_*` environment variables; see
-    /// [`Config`](crate::config::Config) to override some of them in code first.
-    /// With `OTEL_SDK_DISABLED=true`, [`install`](Self::install) installs nothing.
-    ///
-    /// ```
-    /// use traced_runtime::{PipelineBuilder, Sampler};
-    /// // OTEL_* variables first, then the code's own choices.
-    /// let guard = PipelineBuilder::from_env().with_sampler(Sampler::AlwaysOn).install();
-    /// # drop(guard);
-    /// ```
-    pub fn from_env() -> Self {
-        crate::config::Config::from_env().into_pipeline_builder()
     }
 
     /// Builds the pipeline without installing it.
@@ -227,9 +215,9 @@ pub fn installed() -> Option<&'static Pipeline> {
 
 /// Installs `pipeline` for the process; see [`PipelineBuilder::install`].
 pub fn install(pipeline: Pipeline) -> PipelineGuard {
-    crate::panic::install_hook();
+    crate::context::panic::install_hook();
     // The clock calibrates now rather than in the first span.
-    crate::clock::init();
+    crate::model::clock::init();
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
     // SAFETY: as in `get`, a non-null value came from `Box::leak`.
@@ -405,7 +393,7 @@ impl Finished {
     fn pop_slot(&mut self) -> Option<Slot> {
         let slot = self.pool.pop();
         if let Some(ahead) = self.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
-            crate::record::prefetch(&self.pool[ahead]);
+            crate::model::record::prefetch(&self.pool[ahead]);
         }
         slot
     }
@@ -461,7 +449,7 @@ pub(crate) fn take_slot() -> Slot {
 /// thread sheds it.
 ///
 /// A thread sheds spans after the batch processor's full queue refused some of its batch, for
-/// as long as the queue stays full ([`SpanProcessor::is_full`](crate::SpanProcessor::is_full)):
+/// as long as the queue stays full ([`SpanProcessor::is_full`](crate::pipeline::SpanProcessor::is_full)):
 /// the spans it would record meanwhile could only be dropped too, and recording them would
 /// cost the observed program for nothing. Only children of the span active on the thread are
 /// shed: the shed span is not recorded (as an unsampled child: its parent's context stays

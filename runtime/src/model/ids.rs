@@ -265,7 +265,8 @@ impl fmt::Debug for TraceState {
 /// another process.
 ///
 /// ```
-/// use traced_runtime::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use traced_runtime::{SpanContext, SpanId, TraceId};
+/// use traced_runtime::model::{TraceFlags, TraceState};
 /// let cx = SpanContext::new(
 ///     TraceId::from_u128(1),
 ///     SpanId::from_u64(2),

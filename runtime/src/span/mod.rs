@@ -1,29 +1,25 @@
-//! The span: started, entered, ended. Where a span ends is in this file.
+//! The hot path: a span started (from a builder or the macro's callsite), entered, ended.
+//! Where a span ends is in this file; [`future`] and [`stream`] carry a span (or a context)
+//! across `.await`s, and [`callsite`] is what the macro's expansion hands in.
+//!
+//! Depends on the model, the context stack and the installed pipeline; never on an exporter.
 
-use crate::clock;
-use crate::context::{self, Active, Change, Saved};
-use crate::data::{Event, Link, SpanKind, Status};
-use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+pub(crate) mod callsite;
+pub(crate) mod future;
+pub(crate) mod stream;
+
+use crate::context::{self, Active, Change, Context, Saved};
+use crate::model::clock;
+use crate::model::record::{Record, Slot, bits};
+use crate::model::{CodeLocation, Event, Link, SpanKind, Status};
+use crate::model::{Key, KeyValue, ToValue, Value};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::pipeline::SamplingDecision;
 use crate::pipeline::{self, Pipeline};
-use crate::record::{Record, Slot, bits};
-use crate::sampling::SamplingDecision;
-use crate::value::{Key, KeyValue, ToValue, Value};
+use callsite::{AttrArg, Callsite};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
-
-/// Where a span's code lives: the OpenTelemetry `code.*` attributes, as static strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CodeLocation {
-    /// The module path, e.g. `shop::payments`.
-    pub module_path: &'static str,
-    /// The function's name, e.g. `charge`.
-    pub function: &'static str,
-    /// The source file.
-    pub file: &'static str,
-    /// The line of the function.
-    pub line: u32,
-}
 
 /// A span being recorded, or a placeholder when tracing is off or the span is unsampled.
 ///
@@ -89,6 +85,23 @@ impl From<&Span> for Parent {
         Parent::Context(span.span_context())
     }
 }
+/// The captured context's span becomes the parent; an empty context gives a root.
+impl From<&Context> for Parent {
+    fn from(cx: &Context) -> Self {
+        if cx.has_active_span() {
+            Parent::Context(cx.span_context())
+        } else {
+            Parent::Root
+        }
+    }
+}
+
+impl From<Context> for Parent {
+    fn from(cx: Context) -> Self {
+        Parent::from(&cx)
+    }
+}
+
 impl From<&Span> for SpanContext {
     fn from(span: &Span) -> Self {
         span.span_context()
@@ -274,7 +287,7 @@ impl Span {
             bits: flag_bits,
             kind: start.kind,
             len: 0,
-            attrs: [const { MaybeUninit::uninit() }; crate::record::INLINE_ATTRS],
+            attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
         if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
             let cold = r.cold();
@@ -292,7 +305,7 @@ impl Span {
     /// Starts the span of a `#[traced]` function.
     #[doc(hidden)]
     #[inline]
-    pub fn start_callsite(cs: &'static crate::private::Callsite) -> Span {
+    pub fn start_callsite(cs: &'static Callsite) -> Span {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
             None => {
@@ -316,10 +329,7 @@ impl Span {
     /// `Option<SpanContext>` from `propagation::extract`, a `&Span`, a `Context`).
     #[doc(hidden)]
     #[inline]
-    pub fn start_callsite_with_parent(
-        cs: &'static crate::private::Callsite,
-        parent: &Parent,
-    ) -> Span {
+    pub fn start_callsite_with_parent(cs: &'static Callsite, parent: &Parent) -> Span {
         let Some(pipeline) = pipeline::get() else {
             pipeline::off();
             return Span::none();
@@ -328,10 +338,7 @@ impl Span {
     }
 
     #[inline(never)]
-    fn start_callsite_slow(
-        pipeline: &'static Pipeline,
-        cs: &'static crate::private::Callsite,
-    ) -> Span {
+    fn start_callsite_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Span {
         start_under(pipeline, cs, ParentOf::active(context::active())).0
     }
 
@@ -358,7 +365,7 @@ impl Span {
     /// there is no search for an earlier value with the same key.
     #[doc(hidden)]
     #[inline(always)]
-    pub fn attr<V: crate::private::AttrArg>(&mut self, key: &'static str, value: V) {
+    pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
         if let Some(r) = self.recording() {
             // The value is built only once its slot exists, straight into it.
             r.push_attribute_with(key, |out| value.write_attr(out));
@@ -406,7 +413,7 @@ impl Span {
     pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
         if self.is_recording() {
             // Formatted safely: a `Display` that panics or fails records a placeholder.
-            let message = crate::formatting::display_string(error);
+            let message = crate::pipeline::formatting::display_string(error);
             self.record_exception(std::any::type_name::<E>(), message);
         }
     }
@@ -465,7 +472,7 @@ impl Span {
     /// Records the panic unwinding the thread, if any.
     pub(crate) fn record_panic(&mut self) {
         if self.is_recording() {
-            self.record_exception("panic", crate::panic::message());
+            self.record_exception("panic", crate::context::panic::message());
         }
     }
 
@@ -532,7 +539,7 @@ impl Guard {
 
     /// Starts and enters the span of `cs` under the thread's active span.
     #[inline]
-    pub fn start(cs: &'static crate::private::Callsite) -> Guard {
+    pub fn start(cs: &'static Callsite) -> Guard {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
             None => {
@@ -553,7 +560,7 @@ impl Guard {
 
     /// One access to the context stack reads the parent and pushes the new span.
     #[inline(never)]
-    fn start_slow(pipeline: &'static Pipeline, cs: &'static crate::private::Callsite) -> Guard {
+    fn start_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Guard {
         let was_panicking = std::thread::panicking();
         let started = context::start_and_enter(|parent, state| {
             start_under(pipeline, cs, ParentOf::active_with_state(parent, state))
@@ -588,7 +595,7 @@ impl Guard {
 #[inline(always)]
 fn start_under(
     pipeline: &'static Pipeline,
-    cs: &'static crate::private::Callsite,
+    cs: &'static Callsite,
     parent: ParentOf<'_>,
 ) -> (Span, Option<Active>) {
     if let Some(p) = parent.ids
@@ -614,7 +621,7 @@ fn start_under(
 #[inline(always)]
 fn start_sampled_child(
     pipeline: &'static Pipeline,
-    cs: &'static crate::private::Callsite,
+    cs: &'static Callsite,
     parent: Active,
 ) -> (Span, Option<Active>) {
     let Some(mut slot) = pipeline::take_recording_slot() else {
@@ -637,7 +644,7 @@ fn start_sampled_child(
         bits: bits::RECORDING | bits::SAMPLED,
         kind: cs.kind,
         len: 0,
-        attrs: [const { MaybeUninit::uninit() }; crate::record::INLINE_ATTRS],
+        attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
     let active = Active {
         span_id,

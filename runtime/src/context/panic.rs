@@ -4,7 +4,6 @@
 //! panic would need a closure around the user's body. So a panic hook, chained before the
 //! one already installed, keeps the message of the thread's latest panic.
 
-use crate::formatting::{Trait, current_limits, format_bounded};
 use std::cell::{Cell, RefCell};
 use std::sync::Once;
 
@@ -39,9 +38,8 @@ pub(crate) fn install_hook() {
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("Box<dyn Any>");
-            // A huge message is copied only up to the `Debug` cap.
-            let max = Trait::Debug.limit(&current_limits());
-            let msg = format_bounded(Trait::Display, max, |w| w.write_str(msg));
+            // A huge message is copied only up to the default `Debug` cap.
+            let msg = cut(msg, crate::model::DEFAULT_DEBUG_VALUE_LENGTH as usize).to_owned();
             let _ = LAST.try_with(|l| {
                 if let Ok(mut l) = l.try_borrow_mut() {
                     *l = Some(msg);
@@ -60,4 +58,16 @@ pub(crate) fn message() -> String {
         .unwrap_or_else(|| {
             "panicked (message not captured: the panic hook was replaced)".to_owned()
         })
+}
+
+/// `s` cut to at most `max` bytes, on a char boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

@@ -42,79 +42,28 @@
 //!   console is used instead. If the OTLP exporter cannot be created (a bad header, or the
 //!   protocol's feature missing), that is reported and spans are not exported.
 //!
-//! Both exporters run in a [`BatchSpanProcessor`](crate::BatchSpanProcessor): a span end never
+//! Both exporters run in a [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor): a span end never
 //! waits for a collector or for standard error. The console prints every [`CONSOLE_DELAY`]
 //! and gives up on a write stuck for [`CONSOLE_TIMEOUT`] (a pipe nobody reads), counting the
 //! spans as failed; the exit waits that long at most.
 
-use crate::data::{Resource, SpanLimits};
-use crate::export::{BatchConfig, ConsoleExporter, NoopExporter};
-use crate::pipeline::{PipelineBuilder, PipelineGuard};
-use crate::sampling::Sampler;
-use crate::value::{Key, KeyValue, ToValue};
-use std::collections::BTreeMap;
+use crate::export::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol};
+use crate::export::{ConsoleExporter, NoopExporter};
+use crate::model::{Key, KeyValue, ToValue};
+use crate::model::{Resource, SpanLimits};
+use crate::pipeline::{BatchConfig, PipelineBuilder, PipelineGuard, Sampler};
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-/// The OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OtlpProtocol {
-    /// gRPC (`grpc`), default port 4317.
-    Grpc,
-    /// HTTP with protobuf bodies (`http/protobuf`), OpenTelemetry's default, port 4318.
-    #[default]
-    HttpProtobuf,
-    /// HTTP with JSON bodies (`http/json`), port 4318.
-    HttpJson,
-}
-
-/// Body compression for OTLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OtlpCompression {
-    /// None (the default).
-    #[default]
-    None,
-    /// gzip.
-    Gzip,
-}
-
-/// Where and how an OTLP exporter sends spans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtlpConfig {
-    /// The full URL for traces: for HTTP including the `/v1/traces` path, for gRPC the
-    /// server's base URL (`http://host:4317`).
-    pub endpoint: String,
-    /// The transport.
-    pub protocol: OtlpProtocol,
-    /// Extra headers sent with every export (e.g. an API key).
-    pub headers: BTreeMap<String, String>,
-    /// How long one export may take, retries included (default 10 s).
-    pub timeout: Duration,
-    /// Body compression.
-    pub compression: OtlpCompression,
-}
-
-impl Default for OtlpConfig {
-    fn default() -> Self {
-        OtlpConfig {
-            endpoint: "http://localhost:4318/v1/traces".to_owned(),
-            protocol: OtlpProtocol::HttpProtobuf,
-            headers: BTreeMap::new(),
-            timeout: Duration::from_secs(10),
-            compression: OtlpCompression::None,
-        }
-    }
-}
-
 /// Which exporter the pipeline uses (`OTEL_TRACES_EXPORTER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TracesExporter {
-    /// OTLP to a collector (`otlp`), through a [`BatchSpanProcessor`](crate::BatchSpanProcessor).
+    /// OTLP to a collector (`otlp`), through a [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor).
     /// Needs the `otlp` feature (or `otlp-http` / `otlp-grpc`).
     Otlp,
     /// Span trees on standard error (`console`), through a
-    /// [`SimpleSpanProcessor`](crate::SimpleSpanProcessor).
+    /// [`SimpleSpanProcessor`](crate::pipeline::SimpleSpanProcessor).
     Console,
     /// No exporter (`none`): spans are still created and propagated, then discarded.
     None,
@@ -162,7 +111,8 @@ impl fmt::Display for EnvWarning {
 /// the process environment.
 ///
 /// ```
-/// use traced_runtime::config::{EnvConfig, OtlpProtocol, TracesExporter};
+/// use traced_runtime::config::{EnvConfig, TracesExporter};
+/// use traced_runtime::export::otlp::OtlpProtocol;
 /// let vars = [
 ///     ("OTEL_SERVICE_NAME", "checkout"),
 ///     ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
@@ -684,7 +634,8 @@ fn percent_decode(s: &str) -> Option<String> {
 ///
 /// ```
 /// use traced_runtime::config::{Config, TracesExporter};
-/// use traced_runtime::{BatchConfig, Sampler};
+/// use traced_runtime::Sampler;
+/// use traced_runtime::pipeline::BatchConfig;
 /// let guard = Config::from_env()
 ///     .with_service_name("checkout")
 ///     .with_resource_attribute("deployment.environment.name", "staging")
@@ -788,10 +739,10 @@ impl Config {
         self.env.batch = batch;
         self
     }
-    /// How long dropping the guard (or [`shutdown`](crate::shutdown)) waits for what is
+    /// How long dropping the guard (or [`shutdown`](crate::pipeline::shutdown)) waits for what is
     /// queued to be exported, over `OTEL_BSP_EXPORT_TIMEOUT` (the default deadline). Zero
     /// means no limit. With the collector down a program exits sooner: see
-    /// [`BatchSpanProcessor`](crate::BatchSpanProcessor).
+    /// [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor).
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
         self

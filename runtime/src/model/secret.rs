@@ -37,7 +37,7 @@
 //! `#[traced(reveal(x))]` records `x` as it is: neither its name nor the field names inside
 //! its `Debug` text nor a URL in it redact anything. `redact(x)` records `[REDACTED]`.
 
-use crate::redacted::TEXT;
+use crate::model::redacted::TEXT;
 
 /// Words that make a name secret on their own (see the [module docs](self)).
 pub const SECRET_WORDS: &[&str] = &[
@@ -133,7 +133,7 @@ pub const SECRET_PAIRS: &[(&str, &str)] = &[
 /// [module docs](self).
 ///
 /// ```
-/// use traced_runtime::looks_secret;
+/// use traced_runtime::secret::looks_secret;
 /// assert!(looks_secret("db_password") && looks_secret("apiKey") && looks_secret("X-Api-Key"));
 /// assert!(looks_secret("credit_card") && looks_secret("pin") && looks_secret("database_url"));
 /// assert!(!looks_secret("author") && !looks_secret("spinner") && !looks_secret("cache_key"));

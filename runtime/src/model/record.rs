@@ -17,12 +17,12 @@
     allow(dead_code)
 )]
 
-use crate::clock;
-use crate::data::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
-use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::model::CodeLocation;
+use crate::model::clock;
+use crate::model::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
+use crate::model::{Key, KeyValue, Value};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::pipeline::Pipeline;
-use crate::span::CodeLocation;
-use crate::value::{Key, KeyValue, Value};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -564,7 +564,7 @@ pub(crate) fn truncate(value: &mut Value, max_len: Option<u32>) {
         Value::String(s) => {
             s.truncate(max as usize);
         }
-        Value::Array(crate::value::Array::String(v)) => {
+        Value::Array(crate::model::Array::String(v)) => {
             for s in v {
                 s.truncate(max as usize);
             }
@@ -601,7 +601,7 @@ pub(crate) fn prefetch(slot: &Slot) {
 /// batch carries it.
 pub(crate) type Slot = Box<MaybeUninit<Record>>;
 
-/// Finished spans handed to a [`SpanProcessor`](crate::SpanProcessor) together: the spans
+/// Finished spans handed to a [`SpanProcessor`](crate::pipeline::SpanProcessor) together: the spans
 /// one thread ended, in the order they ended.
 ///
 /// Spans arrive in their compact running form; [`drain`](SpanBatch::drain) turns each into
@@ -612,7 +612,8 @@ pub(crate) type Slot = Box<MaybeUninit<Record>>;
 /// ```
 /// use std::time::Duration;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use traced_runtime::{ExportError, Pipeline, SpanBatch, SpanProcessor};
+/// use traced_runtime::export::{ExportError, SpanBatch};
+/// use traced_runtime::pipeline::{Pipeline, SpanProcessor};
 ///
 /// #[derive(Debug, Default)]
 /// struct Errors(AtomicUsize);
@@ -907,7 +908,7 @@ impl Drop for BatchDrain<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::value::ToValue;
+    use crate::model::ToValue;
 
     /// A pipeline for records made by hand (never installed).
     pub(crate) fn pipeline() -> &'static Pipeline {

@@ -20,12 +20,11 @@
 //! text, [`SpanLimits::max_debug_value_length`] (4 KiB by default, so a stray `Debug` of a
 //! large buffer does not ship megabytes per span).
 //!
-//! [`ProcessorStats::formatting_failures`]: crate::ProcessorStats::formatting_failures
-//! [`SpanLimits::max_attribute_value_length`]: crate::SpanLimits::max_attribute_value_length
-//! [`SpanLimits::max_debug_value_length`]: crate::SpanLimits::max_debug_value_length
+//! [`ProcessorStats::formatting_failures`]: crate::pipeline::ProcessorStats::formatting_failures
+//! [`SpanLimits::max_attribute_value_length`]: crate::model::SpanLimits::max_attribute_value_length
+//! [`SpanLimits::max_debug_value_length`]: crate::model::SpanLimits::max_debug_value_length
 
-use crate::data::SpanLimits;
-use crate::value::{StringValue, Value};
+use crate::model::{SpanLimits, StringValue, Value};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,9 +52,9 @@ static FAILURES: AtomicU64 = AtomicU64::new(0);
 ///   its first kilobytes cost. A cut value is cut on a char boundary and ends with
 ///   [`CUT_MARK`] (`…`), the whole within the limit.
 ///
-/// [`ProcessorStats::formatting_failures`]: crate::ProcessorStats::formatting_failures
-/// [`SpanLimits::max_attribute_value_length`]: crate::SpanLimits::max_attribute_value_length
-/// [`SpanLimits::max_debug_value_length`]: crate::SpanLimits::max_debug_value_length
+/// [`ProcessorStats::formatting_failures`]: crate::pipeline::ProcessorStats::formatting_failures
+/// [`SpanLimits::max_attribute_value_length`]: crate::model::SpanLimits::max_attribute_value_length
+/// [`SpanLimits::max_debug_value_length`]: crate::model::SpanLimits::max_debug_value_length
 pub fn formatting_failures() -> u64 {
     FAILURES.load(Ordering::Relaxed)
 }
@@ -132,7 +131,8 @@ pub(crate) fn format_bounded(
         max,
         cut: false,
     };
-    let result = crate::panic::quietly(|| catch_unwind(AssertUnwindSafe(|| write(&mut out))));
+    let result =
+        crate::context::panic::quietly(|| catch_unwind(AssertUnwindSafe(|| write(&mut out))));
     match result {
         // Cut by us: the formatter passed our refusal on, or swallowed it (the flag tells).
         Ok(_) if out.cut => {
@@ -166,7 +166,7 @@ fn fail(which: Trait, panicked: bool) -> String {
 /// The limits of the installed pipeline (OpenTelemetry's defaults, and traced's `Debug` cap,
 /// when none is installed).
 pub(crate) fn current_limits() -> SpanLimits {
-    crate::pipeline::get().map_or_else(SpanLimits::default, |p| p.limits)
+    super::get().map_or_else(SpanLimits::default, |p| p.limits)
 }
 
 /// `value`'s `Debug` text, safely, within the installed pipeline's limits, and with `scrub`,
@@ -189,7 +189,7 @@ pub(crate) fn display_string<T: fmt::Display + ?Sized>(value: &T) -> String {
 
 /// `text` scrubbed, cut again to `max` if `[REDACTED]` made it longer.
 fn scrubbed(text: String, max: usize) -> String {
-    let mut text = crate::secret::scrub_debug(text);
+    let mut text = crate::model::secret::scrub_debug(text);
     if text.len() > max {
         let mark = if max > CUT_MARK.len() { CUT_MARK } else { "" };
         let mut end = max - mark.len();
