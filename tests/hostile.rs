@@ -225,3 +225,31 @@ fn an_uninstrumented_call_is_the_same() {
     // Without a pipeline nothing is formatted at all.
     assert_eq!(arg_panics(Panics, 1), 2);
 }
+
+/// The child side of the test below: a traced call with a panicking `Debug` argument.
+#[test]
+fn child_process() {
+    if std::env::var_os("TRACED_HOSTILE_CHILD").is_none() {
+        return;
+    }
+    let ((), _) = capture(|| {
+        assert_eq!(arg_panics(Panics, 1), 2);
+    });
+    println!("call returned");
+}
+
+#[test]
+fn a_caught_formatter_panic_prints_nothing() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process", "--nocapture"])
+        .env("TRACED_HOSTILE_CHILD", "1")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stdout.contains("call returned"), "{stdout}");
+    assert!(!stderr.contains("hostile Debug"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
