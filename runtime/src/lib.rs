@@ -58,6 +58,16 @@ pub mod future {
     pub use crate::span::stream::{InstrumentedStream, StreamExt};
 }
 
+/// Threads that start in the spawning thread's context.
+///
+/// `std::thread::spawn` starts a thread with no active span: spans started there begin new
+/// traces. These wrappers capture the [`Context`] first, so they continue the caller's trace.
+/// For a [`std::thread::Builder`], pass [`context::wrap(f)`](crate::context::wrap) as the
+/// closure.
+pub mod thread {
+    pub use crate::context::thread::{spawn, spawn_scoped};
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::SpanKind;
@@ -72,7 +82,7 @@ pub mod __private {
 mod private;
 
 pub use config::{Config, init};
-pub use context::{Context, current, thread};
+pub use context::{Context, current};
 #[cfg(feature = "tokio")]
 pub use integrations::tokio;
 pub use model::secret;

@@ -81,6 +81,13 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
         "OTEL_ATTRIBUTE_COUNT_LIMIT",
         "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+        "TRACED_OTLP_MAX_REQUEST_SIZE",
     ];
     for blank in ["", "   "] {
         let vars: Vec<(&str, &str)> = names.iter().map(|n| (*n, blank)).collect();
@@ -90,6 +97,7 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         assert_eq!(c.batch, BatchConfig::default());
         assert_eq!(c.limits, SpanLimits::default());
         assert_eq!(c.otlp.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(c.otlp.tls, traced_runtime::export::otlp::OtlpTls::default());
         assert_eq!(c.service_name, None);
     }
 }
@@ -1076,4 +1084,79 @@ fn an_otlp_endpoint_installs_the_batch_processor() {
         p.processor()
     );
     drop(guard);
+}
+
+#[test]
+fn otlp_certificate_files_with_signal_overrides_and_config_setters() {
+    use std::path::PathBuf;
+    use traced_runtime::export::otlp::OtlpTls;
+    let (c, w) = parse(&[]);
+    assert!(w.is_empty());
+    assert_eq!(c.otlp.tls, OtlpTls::default());
+    let (c, w) = parse(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/otel/ca.pem"),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            "/etc/otel/client.pem",
+        ),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/otel/client-key.pem"),
+    ]);
+    assert!(w.is_empty());
+    assert_eq!(
+        c.otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/etc/otel/ca.pem")),
+            client_certificate: Some(PathBuf::from("/etc/otel/client.pem")),
+            client_key: Some(PathBuf::from("/etc/otel/client-key.pem")),
+        }
+    );
+    // The traces variables win over the general ones, each on its own; blank is unset.
+    let (c, _) = parse(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/general/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/traces/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/general/key.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", " "),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "/traces/client.pem",
+        ),
+    ]);
+    assert_eq!(
+        c.otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/traces/ca.pem")),
+            client_certificate: Some(PathBuf::from("/traces/client.pem")),
+            client_key: Some(PathBuf::from("/general/key.pem")),
+        }
+    );
+    // Code over environment.
+    let config = Config::from_lookup(&|name| {
+        (name == "OTEL_EXPORTER_OTLP_CERTIFICATE").then(|| "/env/ca.pem".to_owned())
+    })
+    .with_otlp_certificate("/code/ca.pem")
+    .with_otlp_client_certificate("/code/client.pem")
+    .with_otlp_client_key("/code/key.pem");
+    assert_eq!(
+        config.settings().otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/code/ca.pem")),
+            client_certificate: Some(PathBuf::from("/code/client.pem")),
+            client_key: Some(PathBuf::from("/code/key.pem")),
+        }
+    );
+}
+
+#[test]
+fn otlp_max_request_size_is_ours_and_positive() {
+    assert_eq!(parse(&[]).0.otlp.max_request_size, 4_000_000);
+    let (c, w) = one("TRACED_OTLP_MAX_REQUEST_SIZE", "65536");
+    assert!(w.is_empty());
+    assert_eq!(c.otlp.max_request_size, 65_536);
+    for bad in ["0", "-1", "4MiB"] {
+        let (c, w) = one("TRACED_OTLP_MAX_REQUEST_SIZE", bad);
+        assert_eq!(w, ["TRACED_OTLP_MAX_REQUEST_SIZE"], "{bad}");
+        assert_eq!(c.otlp.max_request_size, 4_000_000);
+    }
+    let config = Config::new().with_otlp_max_request_size(1 << 20);
+    assert_eq!(config.settings().otlp.max_request_size, 1 << 20);
 }

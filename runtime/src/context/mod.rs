@@ -12,7 +12,7 @@
 //! for futures, and `traced::tokio::spawn` (feature `tokio`) for tasks.
 
 pub(crate) mod panic;
-pub mod thread;
+pub(crate) mod thread;
 
 use crate::model::{Event, Link, Status};
 use crate::model::{Key, KeyValue, ToValue};

@@ -15,7 +15,9 @@ pub mod otlp;
 #[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
 pub mod otlp {
     mod config;
-    pub use config::{OtlpCompression, OtlpConfig, OtlpProtocol};
+    pub use config::{
+        DEFAULT_MAX_REQUEST_SIZE, OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls,
+    };
 }
 
 pub use console::{ConsoleExporter, render_tree, render_tree_stable};
@@ -54,6 +56,31 @@ pub enum ExportError {
         /// The status message, cut to 1 KiB.
         message: String,
     },
+    /// TLS failed for a reason that trying again cannot fix, so it was not retried: the
+    /// collector's certificate is not trusted or does not match its name, the collector
+    /// refused the client certificate (or asked for one and got none), or a certificate file
+    /// could not be read or parsed when the exporter was created. The text says which.
+    Tls(String),
+    /// Some spans of the batch were delivered and `failed` were not, for `error`: a span too
+    /// large for a request on its own, or a failure after the first requests of a batch
+    /// split by size had gone.
+    Partial {
+        /// How many spans of the batch were not delivered.
+        failed: usize,
+        /// Why.
+        error: Box<ExportError>,
+    },
+}
+
+impl ExportError {
+    /// How many spans of an `n`-span batch this error lost: all of them, but for
+    /// [`ExportError::Partial`].
+    pub fn failed_spans(&self, n: usize) -> usize {
+        match self {
+            ExportError::Partial { failed, .. } => (*failed).min(n),
+            _ => n,
+        }
+    }
 }
 
 impl fmt::Display for ExportError {
@@ -67,6 +94,10 @@ impl fmt::Display for ExportError {
             }
             ExportError::GrpcStatus { code, message } => {
                 write!(f, "export failed: gRPC status {code}: {message}")
+            }
+            ExportError::Tls(why) => write!(f, "export failed: TLS: {why}"),
+            ExportError::Partial { failed, error } => {
+                write!(f, "{failed} span(s) of the batch not delivered: {error}")
             }
         }
     }

@@ -1,8 +1,8 @@
 //! What a span is made of: ids and span context, attribute values, events, links, status,
 //! resource, limits, the finished [`SpanData`] an exporter reads, and the compact record the
-//! hot path writes. The bottom layer: nothing here imports another part of the crate (the one
-//! exception, a record's pointer to the pipeline that started it, is named in
-//! `tests/layers.rs`).
+//! hot path writes. The bottom layer: nothing here imports another part of the crate (a
+//! record's pointer to the pipeline that started it is a `record::PipelineRef`, which only
+//! the pipeline layer makes and reads as a pipeline).
 
 pub(crate) mod clock;
 mod ids;

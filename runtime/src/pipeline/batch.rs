@@ -763,7 +763,11 @@ impl Worker {
         match (&result, settled) {
             (_, true) => {}
             (Ok(()), false) => Counters::add(&counters.exported, n),
-            (Err(_), false) => Counters::add(&counters.failed, n),
+            (Err(e), false) => {
+                let failed = e.failed_spans(n);
+                Counters::add(&counters.exported, n - failed);
+                Counters::add(&counters.failed, failed);
+            }
         }
         self.failures.record(&result, n, Instant::now());
         self.restart_timer();

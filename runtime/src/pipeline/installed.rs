@@ -7,10 +7,11 @@
 
 use super::{BatchConfig, BatchSpanProcessor, Sampler, SimpleSpanProcessor, SpanProcessor};
 use crate::export::{ExportError, SpanExporter};
-use crate::model::record::{Slot, SpanBatch};
+use crate::model::record::{PipelineRef, Slot, SpanBatch};
 use crate::model::{Resource, SpanLimits};
 use std::cell::RefCell;
 use std::fmt;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -19,9 +20,12 @@ pub const LOCAL_BATCH: usize = 64;
 
 /// An installed pipeline. Installed pipelines live for the rest of the process (spans in
 /// flight keep a `&'static` to theirs); a replaced one is shut down, not freed.
+// `repr(C)` with the limits first: a record's `PipelineRef` points at them, and is the
+// pipeline's address too.
+#[repr(C)]
 pub struct Pipeline {
-    pub(crate) sampler: Sampler,
     pub(crate) limits: SpanLimits,
+    pub(crate) sampler: Sampler,
     pub(crate) resource: Resource,
     pub(crate) processor: Box<dyn SpanProcessor>,
     buffered: bool,
@@ -32,6 +36,29 @@ pub struct Pipeline {
     /// How long dropping the guard (or [`shutdown`]) waits for the processor to export what
     /// is queued; `None`: no limit.
     shutdown_timeout: Option<Duration>,
+}
+
+const _: () = assert!(std::mem::offset_of!(Pipeline, limits) == 0);
+
+/// How a record points at its pipeline while the model below knows only its limits.
+impl PipelineRef {
+    #[inline]
+    pub(crate) fn new(pipeline: &'static Pipeline) -> Self {
+        // SAFETY: the limits are the first field of a `repr(C)` pipeline that is never
+        // freed, and the pointer is cast from the whole pipeline's.
+        unsafe { PipelineRef::from_raw(NonNull::from(pipeline).cast()) }
+    }
+
+    /// The pipeline that [`new`](Self::new) was given.
+    #[inline]
+    pub(crate) fn get(self) -> &'static Pipeline {
+        #[cfg(test)]
+        assert!(!self.is_detached(), "a test record reached a pipeline");
+        // SAFETY: every `PipelineRef` but a test's detached one comes from `new`: it is the
+        // address of a pipeline (its first field), with the provenance of the whole, and
+        // pipelines are never freed.
+        unsafe { self.as_raw().cast::<Pipeline>().as_ref() }
+    }
 }
 
 /// The guard's deadline when none is set: OpenTelemetry's default export timeout.
@@ -515,7 +542,7 @@ pub(crate) fn recycle_slot(slot: Slot) {
 #[inline]
 pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
     // SAFETY: the caller hands over an initialized record.
-    let pipeline = unsafe { slot.assume_init_ref() }.pipeline;
+    let pipeline = unsafe { slot.assume_init_ref() }.pipeline.get();
     let mut slot = Some(slot);
     let batch = FINISHED.try_with(|f| {
         let Ok(mut f) = f.try_borrow_mut() else {

@@ -121,7 +121,12 @@ impl SpanProcessor for SimpleSpanProcessor {
             }));
             match exported {
                 Ok(Ok(())) => Counters::add(&self.counters.exported, n),
-                Ok(Err(_)) | Err(_) => Counters::add(&self.counters.failed, n),
+                Ok(Err(e)) => {
+                    let failed = e.failed_spans(n);
+                    Counters::add(&self.counters.exported, n - failed);
+                    Counters::add(&self.counters.failed, failed);
+                }
+                Err(_) => Counters::add(&self.counters.failed, n),
             }
         } else {
             Counters::add(&self.counters.dropped, n);

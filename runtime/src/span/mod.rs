@@ -10,7 +10,7 @@ pub(crate) mod stream;
 
 use crate::context::{self, Active, Change, Context, Saved};
 use crate::model::clock;
-use crate::model::record::{Record, Slot, bits};
+use crate::model::record::{PipelineRef, Record, Slot, bits};
 use crate::model::{CodeLocation, Event, Link, SpanKind, Status};
 use crate::model::{Key, KeyValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
@@ -244,7 +244,9 @@ impl Span {
             // and goes on propagating; nothing else to do.
             return Span::none();
         }
-        let parent_flags = parent.ids.map_or(TraceFlags::NOT_SAMPLED, |p| p.flags);
+        // A new trace's id is random through all 16 bytes (`TraceId::random`), so it carries
+        // the W3C Level 2 random flag; a continued trace keeps its parent's flags as they are.
+        let parent_flags = parent.ids.map_or(TraceFlags::RANDOM, |p| p.flags);
         let trace_state = match (parent.ids, parent.state) {
             (_, Some(s)) if !s.is_empty() => Some(s.clone()),
             (Some(p), None) if p.has_state => Some(p.span_context().trace_state().clone()),
@@ -281,7 +283,7 @@ impl Span {
             end: now,
             name,
             code: start.code,
-            pipeline,
+            pipeline: PipelineRef::new(pipeline),
             cold: None,
             flags: parent_flags.with_sampled(sampled),
             bits: flag_bits,
@@ -638,7 +640,7 @@ fn start_sampled_child(
         end: now,
         name: cs.name,
         code: cs.code.as_ref(),
-        pipeline,
+        pipeline: PipelineRef::new(pipeline),
         cold: None,
         flags: parent.flags,
         bits: bits::RECORDING | bits::SAMPLED,

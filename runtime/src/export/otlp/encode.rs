@@ -19,6 +19,7 @@ use crate::model::record::{SpanBatch, SpanView};
 use crate::model::{Array, KeyValue, StringValue, Value};
 use crate::model::{Event, Link, Resource, SpanKind, Status};
 use crate::model::{TraceFlags, TraceState};
+use crate::propagation::TraceStateExt as _;
 use opentelemetry_proto::tonic::common::v1 as common;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 use std::mem::MaybeUninit;
@@ -53,6 +54,8 @@ pub struct Encoder {
     scope: Vec<u8>,
     buf: Vec<u8>,
     code: CodeCache,
+    /// Where each span of the last [`Encoder::encode_spans`] ends in `buf`.
+    ends: Vec<usize>,
 }
 
 /// The most bytes the envelope's three lengths and tags take: tags 1 and 2 are one byte, a
@@ -67,6 +70,7 @@ impl Encoder {
             scope: Vec::new(),
             buf: Vec::new(),
             code: CodeCache::default(),
+            ends: Vec::new(),
         };
         encoder.set_resource(resource);
         let scope = common::InstrumentationScope {
@@ -94,30 +98,71 @@ impl Encoder {
         }
         let head = ENVELOPE_KEYS + self.resource.len() + self.scope.len();
         self.buf.resize(head, 0);
+        self.write_spans(spans, false);
+        // Now the envelope, right before the spans.
+        let envelope = self.envelope(self.buf.len() - head);
+        let start = head - envelope.len();
+        self.buf[start..head].copy_from_slice(&envelope);
+        &self.buf[start..]
+    }
+
+    /// Encodes each span of `spans` one after the other, with no envelope: the bytes, and
+    /// where each span ends in them. [`Encoder::request`] makes requests of runs of them.
+    pub(super) fn encode_spans(&mut self, spans: &SpanBatch) -> (&[u8], &[usize]) {
+        self.buf.clear();
+        self.ends.clear();
+        self.write_spans(spans, true);
+        (&self.buf, &self.ends)
+    }
+
+    /// The request holding `spans`, bytes of whole spans from [`Encoder::encode_spans`],
+    /// written to `out`.
+    pub(super) fn request(&self, spans: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self.envelope(spans.len()));
+        out.extend_from_slice(spans);
+    }
+
+    /// How long the request holding `spans_len` bytes of spans is.
+    pub(super) fn request_len(&self, spans_len: usize) -> usize {
+        let scope_spans = self.scope.len() + spans_len;
+        let resource_spans =
+            self.resource.len() + key_len(2) + encoded_len_varint(scope_spans as u64) + scope_spans;
+        key_len(1) + encoded_len_varint(resource_spans as u64) + resource_spans
+    }
+
+    fn write_spans(&mut self, spans: &SpanBatch, mark_ends: bool) {
         for r in spans.records() {
             if !plain::encode(r, &mut self.code, &mut self.buf) {
                 encode_span(&r.view(), &mut self.buf, &mut self.code);
             }
+            if mark_ends {
+                self.ends.push(self.buf.len());
+            }
         }
         for data in spans.data() {
             encode_span(&data.view(), &mut self.buf, &mut self.code);
+            if mark_ends {
+                self.ends.push(self.buf.len());
+            }
         }
-        // Now the envelope, right before the spans:
-        // ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, 2: ScopeSpans { 1: scope, 2: spans } } }
-        let spans_len = self.buf.len() - head;
+    }
+
+    /// What goes before `spans_len` bytes of spans:
+    /// `ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, 2: ScopeSpans { 1: scope, 2: spans } } }`.
+    fn envelope(&self, spans_len: usize) -> Vec<u8> {
         let scope_spans = self.scope.len() + spans_len;
         let resource_spans =
             self.resource.len() + key_len(2) + encoded_len_varint(scope_spans as u64) + scope_spans;
-        let mut envelope = Vec::with_capacity(head);
+        let mut envelope =
+            Vec::with_capacity(ENVELOPE_KEYS + self.resource.len() + self.scope.len());
         encode_key(1, WireType::LengthDelimited, &mut envelope);
         encode_varint(resource_spans as u64, &mut envelope);
         envelope.extend_from_slice(&self.resource);
         encode_key(2, WireType::LengthDelimited, &mut envelope);
         encode_varint(scope_spans as u64, &mut envelope);
         envelope.extend_from_slice(&self.scope);
-        let start = head - envelope.len();
-        self.buf[start..head].copy_from_slice(&envelope);
-        &self.buf[start..]
+        envelope
     }
 }
 

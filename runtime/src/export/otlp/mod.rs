@@ -14,6 +14,10 @@
 //! retryable (HTTP 429/502/503/504, gRPC
 //! `UNAVAILABLE` and friends, connection failures) with exponential backoff and jitter,
 //! honour the server's `Retry-After` / `RetryInfo`, and give up at the configured timeout.
+//! TLS (`https://` endpoints) trusts the system's roots and Mozilla's bundled ones, or only
+//! a configured CA file, and presents a client certificate when one is configured (see
+//! [`OtlpTls`]); a certificate or handshake failure is never
+//! retried ([`ExportError::Tls`]).
 //! Neither needs an async runtime from the user: HTTP uses a blocking client, gRPC runs
 //! tonic on a small runtime the exporter owns. Export calls block, so put the exporter
 //! behind a batch processor (its background thread does the waiting).
@@ -42,10 +46,12 @@ mod grpc;
 mod http;
 #[cfg(feature = "otlp-http")]
 mod json;
+mod limit;
 mod retry;
+mod tls;
 mod transform;
 
-pub use config::{OtlpCompression, OtlpConfig, OtlpProtocol};
+pub use config::{DEFAULT_MAX_REQUEST_SIZE, OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
 pub use encode::Encoder;
 #[cfg(feature = "otlp-grpc")]
 pub use grpc::OtlpGrpcExporter;

@@ -3,6 +3,7 @@
 use crate::model::SpanContext;
 use crate::model::{Array, KeyValue, Value};
 use crate::model::{Event, Link, Resource, SpanData, SpanKind, Status};
+use crate::propagation::TraceStateExt as _;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1 as common;
 use opentelemetry_proto::tonic::resource::v1 as resource;
