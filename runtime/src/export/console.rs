@@ -152,10 +152,10 @@ fn human(nanos: u64) -> String {
 /// print at shutdown.
 ///
 /// Writing may block (standard error may be a pipe nobody reads): run it in a
-/// [`BatchSpanProcessor`](crate::BatchSpanProcessor), as [`init`](crate::init) does, so that
+/// [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor), as [`init`](crate::init) does, so that
 /// it writes from the background thread and the program never waits for it; what it cannot
 /// write in time is counted as failed, and dropped when the queue is full. Behind a
-/// [`SimpleSpanProcessor`](crate::SimpleSpanProcessor) it writes on the thread that ended the
+/// [`SimpleSpanProcessor`](crate::pipeline::SimpleSpanProcessor) it writes on the thread that ended the
 /// span: fine for tests.
 pub struct ConsoleExporter {
     pending: Vec<SpanData>,
