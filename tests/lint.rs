@@ -268,3 +268,39 @@ fn lint() {
         traced::SpanContext::NONE
     )));
 }
+
+/// An exit hidden in a macro: the body runs in a closure, which adds no lint.
+///
+/// # Errors
+///
+/// When `n` is zero.
+#[traced]
+pub fn bails(n: u8, name: &str) -> anyhow::Result<&str> {
+    anyhow::ensure!(n > 0, "zero");
+    if n > 9 {
+        anyhow::bail!("too big");
+    }
+    Ok(name)
+}
+
+/// A hidden exit in a `#[track_caller]` function: its guard watches for it.
+///
+/// # Errors
+///
+/// When `n` is zero.
+#[traced]
+#[track_caller]
+pub fn bails_here(n: u8) -> anyhow::Result<u32> {
+    anyhow::ensure!(n > 0, "zero");
+    Ok(std::panic::Location::caller().line())
+}
+
+/// `?` inside the arguments of `vec!` and `format!`.
+///
+/// # Errors
+///
+/// When `a` is not a number.
+#[traced]
+pub fn parses(a: &str) -> Result<(Vec<u32>, String), std::num::ParseIntError> {
+    Ok((vec![a.parse()?], format!("{}", a.parse::<u8>()?)))
+}

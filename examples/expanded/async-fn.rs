@@ -6,7 +6,10 @@
 //     db.orders(page).await
 // }
 
-pub async fn list_orders(db: &Db, page: u32) -> Result<Vec<Order>, DbError> {
+pub fn list_orders(
+    db: &Db,
+    page: u32,
+) -> impl ::traced::__private::Future<Output = Result<Vec<Order>, DbError>> {
     static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
         "list_orders",
         ::traced::__private::SpanKind::Server,
@@ -19,41 +22,42 @@ pub async fn list_orders(db: &Db, page: u32) -> Result<Vec<Order>, DbError> {
         &__TRACED_CALLSITE,
     );
     if __traced_span.is_recording() {
-        use ::traced::__private::autoref::*;
-        __traced_span
-            .attr("page", (&&&::traced::__private::Arg(&page)).__traced_value());
+        ::traced::__private::record(
+            &mut __traced_span,
+            |__traced_span: &mut ::traced::__private::Span| {
+                use ::traced::__private::autoref::*;
+                __traced_span
+                    .attr("page", (&&&::traced::__private::Arg(&page)).__traced_value());
+            },
+        );
     }
     ::traced::__private::Instrumented::new(
-            __traced_span,
-            async move {
-                #[allow(unreachable_code)]
-                if false {
-                    let __traced_never: Result<Vec<Order>, DbError> = loop {};
-                    return __traced_never;
-                }
-                let db = db;
-                let page = page;
-                db.orders(page).await
-            },
-            |__traced_out: &Result<Vec<Order>, DbError>, __traced_span| {
-                use ::traced::__private::autoref::*;
-                (&&&&&::traced::__private::Ret(__traced_out))
-                    .__traced_outcome(
+        __traced_span,
+        async move {
+            #[allow(unreachable_code)]
+            if false {
+                let __traced_never: Result<Vec<Order>, DbError> = loop {};
+                return __traced_never;
+            }
+            let db = db;
+            let page = page;
+            db.orders(page).await
+        },
+        |__traced_out: &Result<Vec<Order>, DbError>, __traced_span| {
+            use ::traced::__private::autoref::*;
+            (&&&&&::traced::__private::Ret(__traced_out))
+                .__traced_outcome(__traced_span, ::traced::__private::ErrMode::Debug);
+            if __traced_span.is_recording() {
+                if let ::core::result::Result::Ok(ok) = ::traced::__private::as_result(
+                    __traced_out,
+                ) {
+                    ::traced::__private::result_attr(
                         __traced_span,
-                        ::traced::__private::ErrMode::Debug,
+                        "order.count",
+                        (&&&::traced::__private::Arg(&(ok.len()))).__traced_value(),
                     );
-                if __traced_span.is_recording() {
-                    if let ::core::result::Result::Ok(ok) = ::traced::__private::as_result(
-                        __traced_out,
-                    ) {
-                        ::traced::__private::result_attr(
-                            __traced_span,
-                            "order.count",
-                            (&&&::traced::__private::Arg(&(ok.len()))).__traced_value(),
-                        );
-                    }
                 }
-            },
-        )
-        .await
+            }
+        },
+    )
 }

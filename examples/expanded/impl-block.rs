@@ -26,9 +26,14 @@ impl<S: Store> Repository for Users<S> {
         );
         let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
-            use ::traced::__private::autoref::*;
-            __traced_span
-                .attr("id", (&&&::traced::__private::Arg(&id)).__traced_value());
+            ::traced::__private::record(
+                &mut __traced_span,
+                |__traced_span: &mut ::traced::__private::Span| {
+                    use ::traced::__private::autoref::*;
+                    __traced_span
+                        .attr("id", (&&&::traced::__private::Arg(&id)).__traced_value());
+                },
+            );
         }
         let id = id;
         #[allow(clippy::diverging_sub_expression)]
@@ -42,7 +47,7 @@ impl<S: Store> Repository for Users<S> {
                     ::traced::__private::ErrMode::Display,
                 );
         }
-        #[allow(unreachable_code)] __traced_ret
+        __traced_ret
     }
     fn find(&self, email: &str) -> Result<User, NotFound> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::without_code(
@@ -51,7 +56,12 @@ impl<S: Store> Repository for Users<S> {
         );
         let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
-            __traced_span.attr("email", ::traced::__private::redacted());
+            ::traced::__private::record(
+                &mut __traced_span,
+                |__traced_span: &mut ::traced::__private::Span| {
+                    __traced_span.attr("email", ::traced::__private::redacted());
+                },
+            );
         }
         let email = email;
         #[allow(clippy::diverging_sub_expression)]
@@ -67,7 +77,7 @@ impl<S: Store> Repository for Users<S> {
                     ::traced::__private::ErrMode::Expected,
                 );
         }
-        #[allow(unreachable_code)] __traced_ret
+        __traced_ret
     }
     fn len(&self) -> usize {
         self.store.len()

@@ -10,29 +10,46 @@
 
 impl Cart {
     pub fn add(&mut self, item: Item) {
-        static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
-            "cart.add",
-            ::traced::__private::SpanKind::Internal,
-            ::traced::__private::module_path!(),
-            "add",
-            ::traced::__private::file!(),
-            ::traced::__private::line!(),
-        );
+        static __TRACED_CALLSITE: ::traced::__private::LazyLock<
+            ::traced::__private::Callsite,
+        > = ::traced::__private::LazyLock::new(|| {
+            struct Here;
+            ::traced::__private::Callsite::in_impl(
+                ::traced::__private::type_name::<Here>(),
+                "add",
+                ::core::option::Option::Some("cart.add"),
+                ::traced::__private::SpanKind::Internal,
+                ::core::option::Option::Some((
+                    ::traced::__private::module_path!(),
+                    ::traced::__private::file!(),
+                    ::traced::__private::line!(),
+                )),
+            )
+        });
         let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
         if __traced_span.is_recording() {
-            use ::traced::__private::autoref::*;
-            __traced_span
-                .attr(
-                    "self",
-                    (&&&::traced::__private::Arg(&self)).__traced_self_value(),
-                );
-            __traced_span
-                .attr("item", (&&&::traced::__private::Arg(&item)).__traced_value());
-            __traced_span
-                .attr(
-                    "cart.size",
-                    (&&&::traced::__private::Arg(&(self.items.len()))).__traced_value(),
-                );
+            ::traced::__private::record(
+                &mut __traced_span,
+                |__traced_span: &mut ::traced::__private::Span| {
+                    use ::traced::__private::autoref::*;
+                    __traced_span
+                        .attr(
+                            "self",
+                            (&&&::traced::__private::Arg(&self)).__traced_self_value(),
+                        );
+                    __traced_span
+                        .attr(
+                            "item",
+                            (&&&::traced::__private::Arg(&item)).__traced_value(),
+                        );
+                    __traced_span
+                        .attr(
+                            "cart.size",
+                            (&&&::traced::__private::Arg(&(self.items.len())))
+                                .__traced_value(),
+                        );
+                },
+            );
         }
         let item = item;
         #[allow(clippy::diverging_sub_expression)]
@@ -48,6 +65,6 @@ impl Cart {
                     ::traced::__private::ErrMode::Display,
                 );
         }
-        #[allow(unreachable_code)] __traced_ret
+        __traced_ret
     }
 }

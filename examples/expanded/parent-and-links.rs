@@ -33,18 +33,26 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
         },
     );
     if __traced_span.is_recording() {
-        use ::traced::__private::autoref::*;
-        __traced_span
-            .attr("message", (&&&::traced::__private::Arg(&message)).__traced_value());
-        ::traced::__private::add_link(
+        ::traced::__private::record(
             &mut __traced_span,
-            &(message.sent_by),
-            [
-                ::traced::__private::link_attr(
-                    "messaging.operation",
-                    (&&&::traced::__private::Arg(&("publish"))).__traced_value(),
-                ),
-            ],
+            |__traced_span: &mut ::traced::__private::Span| {
+                use ::traced::__private::autoref::*;
+                __traced_span
+                    .attr(
+                        "message",
+                        (&&&::traced::__private::Arg(&message)).__traced_value(),
+                    );
+                ::traced::__private::add_link(
+                    __traced_span,
+                    &(message.sent_by),
+                    [
+                        ::traced::__private::link_attr(
+                            "messaging.operation",
+                            (&&&::traced::__private::Arg(&("publish"))).__traced_value(),
+                        ),
+                    ],
+                );
+            },
         );
     }
     #[allow(clippy::diverging_sub_expression)]
@@ -57,5 +65,5 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
         (&&&&&::traced::__private::Ret(&__traced_ret))
             .__traced_outcome(&mut __traced_span, ::traced::__private::ErrMode::Display);
     }
-    #[allow(unreachable_code)] __traced_ret
+    __traced_ret
 }

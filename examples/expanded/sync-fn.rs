@@ -21,10 +21,18 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
     );
     let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
     if __traced_span.is_recording() {
-        use ::traced::__private::autoref::*;
-        __traced_span
-            .attr("amount", (&&&::traced::__private::Arg(&amount)).__traced_value());
-        __traced_span.attr("card_number", ::traced::__private::redacted());
+        ::traced::__private::record(
+            &mut __traced_span,
+            |__traced_span: &mut ::traced::__private::Span| {
+                use ::traced::__private::autoref::*;
+                __traced_span
+                    .attr(
+                        "amount",
+                        (&&&::traced::__private::Arg(&amount)).__traced_value(),
+                    );
+                __traced_span.attr("card_number", ::traced::__private::redacted());
+            },
+        );
     }
     let amount = amount;
     let card_number = card_number;
@@ -61,5 +69,5 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
             }
         }
     }
-    #[allow(unreachable_code)] __traced_ret
+    __traced_ret
 }

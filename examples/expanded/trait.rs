@@ -12,7 +12,10 @@
 
 pub trait Handler {
     fn topic(&self) -> &str;
-    async fn handle(&self, message: Message) -> Result<(), HandlerError> {
+    fn handle(
+        &self,
+        message: Message,
+    ) -> impl ::traced::__private::Future<Output = Result<(), HandlerError>> {
         static __TRACED_CALLSITE: ::traced::__private::Callsite = ::traced::__private::Callsite::new(
             "Handler::handle",
             ::traced::__private::SpanKind::Consumer,
@@ -25,38 +28,43 @@ pub trait Handler {
             &__TRACED_CALLSITE,
         );
         if __traced_span.is_recording() {
-            use ::traced::__private::autoref::*;
-            __traced_span
-                .attr(
-                    "self",
-                    (&&&::traced::__private::Arg(&self)).__traced_self_value(),
-                );
-            __traced_span
-                .attr(
-                    "message",
-                    (&&&::traced::__private::Arg(&message)).__traced_value(),
-                );
-        }
-        ::traced::__private::Instrumented::new(
-                __traced_span,
-                async move {
-                    #[allow(unreachable_code)]
-                    if false {
-                        let __traced_never: Result<(), HandlerError> = loop {};
-                        return __traced_never;
-                    }
-                    let message = message;
-                    self.process(&message.payload).await
-                },
-                |__traced_out: &Result<(), HandlerError>, __traced_span| {
+            ::traced::__private::record(
+                &mut __traced_span,
+                |__traced_span: &mut ::traced::__private::Span| {
                     use ::traced::__private::autoref::*;
-                    (&&&&&::traced::__private::Ret(__traced_out))
-                        .__traced_outcome(
-                            __traced_span,
-                            ::traced::__private::ErrMode::Display,
+                    __traced_span
+                        .attr(
+                            "self",
+                            (&&&::traced::__private::Arg(&self)).__traced_self_value(),
+                        );
+                    __traced_span
+                        .attr(
+                            "message",
+                            (&&&::traced::__private::Arg(&message)).__traced_value(),
                         );
                 },
-            )
-            .await
+            );
+        }
+        ::traced::__private::Instrumented::new(
+            __traced_span,
+            async move {
+                #[allow(unreachable_code)]
+                if false {
+                    let __traced_never: Result<(), HandlerError> = loop {};
+                    return __traced_never;
+                }
+                let _ = &self;
+                let message = message;
+                self.process(&message.payload).await
+            },
+            |__traced_out: &Result<(), HandlerError>, __traced_span| {
+                use ::traced::__private::autoref::*;
+                (&&&&&::traced::__private::Ret(__traced_out))
+                    .__traced_outcome(
+                        __traced_span,
+                        ::traced::__private::ErrMode::Display,
+                    );
+            },
+        )
     }
 }

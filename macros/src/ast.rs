@@ -80,7 +80,8 @@ pub(crate) enum Body {
 /// listed.
 pub(crate) enum Param<'a> {
     Receiver(&'a Receiver),
-    Ident(&'a PatIdent),
+    /// The pattern, and the parameter's attributes.
+    Ident(&'a PatIdent, &'a [Attribute]),
 }
 
 impl Param<'_> {
@@ -88,7 +89,7 @@ impl Param<'_> {
     pub(crate) fn ident(&self) -> Ident {
         match self {
             Param::Receiver(receiver) => Ident::from(receiver.self_token),
-            Param::Ident(pat) => pat.ident.clone(),
+            Param::Ident(pat, _) => pat.ident.clone(),
         }
     }
 }
@@ -101,7 +102,9 @@ impl Func {
             .iter()
             .filter_map(|arg| match arg {
                 FnArg::Receiver(receiver) => Some(Param::Receiver(receiver)),
-                FnArg::Typed(typed) => plain_ident(typed).map(Param::Ident),
+                FnArg::Typed(typed) => {
+                    plain_ident(typed).map(|pat| Param::Ident(pat, &typed.attrs))
+                }
             })
             .collect()
     }
@@ -211,6 +214,25 @@ pub(crate) fn peel(ty: &Type) -> &Type {
         Type::Group(group) => peel(&group.elem),
         _ => ty,
     }
+}
+
+impl Param<'_> {
+    /// Its `#[cfg(..)]` and `#[cfg_attr(..)]` attributes: what the expansion writes about
+    /// it (its rebinding, its recording) exists exactly when it does.
+    pub(crate) fn cfgs(&self) -> Vec<&Attribute> {
+        match self {
+            Param::Receiver(_) => Vec::new(),
+            Param::Ident(_, attrs) => cfgs(attrs),
+        }
+    }
+}
+
+/// The `#[cfg(..)]` and `#[cfg_attr(..)]` attributes among `attrs`.
+pub(crate) fn cfgs(attrs: &[Attribute]) -> Vec<&Attribute> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
+        .collect()
 }
 
 /// `x: T` or `mut x: T`: an identifier pattern without `ref` and without `@ subpattern`.

@@ -2,14 +2,18 @@
 //! option's path), every generated local starts with `__traced_` and has mixed-site hygiene,
 //! and the user's tokens keep their spans.
 //!
-//! Four shapes of function, chosen from the signature and the body:
+//! The shapes of function, chosen from the signature and the body:
 //!
-//! - `async fn`: the body moves into an async block wrapped in `Instrumented`, which ends the
-//!   span when the future completes (or is dropped) and reads the output.
+//! - `async fn`: emitted as a `fn` returning `impl Future`; the span starts at the call, and
+//!   the body (every parameter moved in) becomes an async block wrapped in `Instrumented`,
+//!   which ends the span when the future completes (or is dropped) and reads the output.
+//!   Under `#[async_trait]` the `async fn` stays, its span started at the first poll.
 //! - a sync fn whose tail is `async { }` or `Box::pin(async { })` (what `#[async_trait]`
 //!   writes): the span starts at the call and the tail block is wrapped in `Instrumented`.
 //! - a sync fn returning a value: the body runs inside a labeled block (its `return` and `?`
 //!   redirected to the label) so the result can be read; the guard's `Drop` ends the span.
+//!   A body with a macro that may hide a `return` (`bail!`) runs in a closure instead (or,
+//!   under `#[track_caller]`, keeps its label and a guard that marks an unseen exit).
 //! - a sync fn returning `!`, or whose body did not parse: the body runs as is under the guard.
 //!
 //! An impl block or a trait is emitted as written, with each method that has a body expanded
@@ -46,6 +50,7 @@ fn try_expand_with(args: TokenStream, item: TokenStream, off: bool) -> syn::Resu
                 own: &args,
                 block: None,
                 owner: None,
+                async_trait: false,
             };
             Ok(expand_fn(&options, *func))
         }
@@ -139,6 +144,7 @@ fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool
         owner,
         ..
     } = block;
+    let async_trait = mentions_async_trait(header.clone());
     let mut own = own.into_iter();
     let items = items.into_iter().map(|item| match item {
         BlockItem::Other(tokens) => tokens,
@@ -157,6 +163,7 @@ fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool
                 own: &own,
                 block: Some(args),
                 owner: Some(&owner),
+                async_trait,
             };
             expand_fn(&options, func)
         }
@@ -166,12 +173,23 @@ fn expand_block(args: &Args, block: ItemBlock, own: Vec<Option<Args>>, off: bool
     quote!(#header #body)
 }
 
+/// Whether a block's header (its remaining attributes) names `async_trait`.
+fn mentions_async_trait(header: TokenStream) -> bool {
+    header.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "async_trait",
+        TokenTree::Group(group) => mentions_async_trait(group.stream()),
+        _ => false,
+    })
+}
+
 /// The options of one function: its own attribute's, then its block's.
 struct Options<'a> {
     own: &'a Args,
     block: Option<&'a Args>,
     /// `Type` or `Trait`, for a method of a traced block.
     owner: Option<&'a str>,
+    /// The block is under `#[async_trait]`, which expands after us and must see `async fn`.
+    async_trait: bool,
 }
 
 /// What happens to a parameter.
@@ -272,15 +290,16 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     let recording = recording(options, &func, &names, &krate);
     // Recorded parameters are read by the expansion, so each is rebound under the user's own
     // ident (and `mut`) to keep `unused_variables` and `unused_mut` firing as before.
-    let rebinds = if recording.is_some() {
-        rebind_params(&mut func.sig, |name| read_by_context(options, name))
+    let shape = Shape::of(&func, options.async_trait);
+    let moves = matches!(shape, Shape::AsyncCall);
+    let rebinds = if recording.is_some() || moves {
+        rebind_params(&mut func.sig, |name| read_by_context(options, name), moves)
     } else {
         TokenStream::new()
     };
 
     let Names { span, .. } = &names;
     let inner_attrs = &func.inner_attrs;
-    let shape = Shape::of(&func);
     let output = func.output();
     let span_mut = (recording.is_some() || matches!(shape, Shape::Labeled)).then(|| quote!(mut));
     // A sync function's span is started and entered at once: a guard that ends it on drop.
@@ -290,6 +309,13 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
         &krate,
         matches!(shape, Shape::Labeled | Shape::Plain),
     );
+    let (redirected, track_caller) = redirect(shape, &func, &names, &krate);
+    let watched = track_caller && redirected.as_ref().is_some_and(|(_, hidden)| *hidden);
+    let start = if watched {
+        quote!(#krate::__private::Watched::new(#start))
+    } else {
+        start
+    };
     let prelude = quote! {
         #(#inner_attrs)*
         #callsite
@@ -299,36 +325,28 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
 
     let body = match (shape, &mut func.body) {
         (_, Body::Missing(_)) => return func.into_token_stream(),
-        (Shape::Async, body) => {
-            let ret = nameable(return_type(&func.sig.output));
-            let fake_edge = ret
-                .as_ref()
-                .filter(|ty| !is_unit(ty))
-                .map(|ty| fake_return_edge(ty, &names));
-            let block = braced(body, &quote!(#fake_edge #rebinds));
-            let on_output = on_output(options, &output, ret.as_ref(), &names, &krate);
-            quote! {
-                #prelude
-                #krate::__private::Instrumented::new(#span, async move #block, #on_output).await
+        (Shape::Async | Shape::AsyncCall, body) => {
+            let at_call = matches!(shape, Shape::AsyncCall);
+            let future = async_body(options, &output, &func.sig, body, &rebinds, &names, &krate);
+            if at_call {
+                call_time_signature(&mut func.sig, &krate);
+                quote!(#prelude #future)
+            } else {
+                quote!(#prelude #future.await)
             }
         }
         (Shape::AsyncTail, Body::Block(block)) => {
             let out = ast::future_output(&func.sig.output).and_then(nameable);
             let on_output = on_output(options, &output, out.as_ref(), &names, &krate);
-            let mut stmts = std::mem::take(&mut block.stmts);
-            if let Some(Stmt::Expr(tail, None)) = stmts.last_mut() {
-                instrument_tail(tail, span, &on_output, &krate);
-            }
-            quote! {
-                #prelude
-                #rebinds
-                #(#stmts)*
-            }
+            let stmts = instrument_tail(block, span, &on_output, &krate);
+            quote!(#prelude #rebinds #stmts)
         }
         (Shape::Labeled, Body::Block(block)) => {
-            rewrite::redirect_exits(block, &names.label, &krate);
-            let Names { ret, label, .. } = &names;
-            let annotation = nameable(return_type(&func.sig.output)).map(|ty| quote!(: #ty));
+            let Some((redirected, hidden)) = redirected else {
+                unreachable!("a labeled body is redirected above");
+            };
+            let ty = nameable(return_type(&func.sig.output));
+            let ret = &names.ret;
             let outcome = outcome(
                 options,
                 &output,
@@ -336,19 +354,15 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
                 &krate,
                 (&quote!(&#ret), &quote!(&mut #span), &quote!(#span)),
             );
-            quote! {
-                #prelude
-                #rebinds
-                // A body that is only `todo!()` or `panic!()` diverges inside this `let`.
-                #[allow(clippy::diverging_sub_expression)]
-                let #ret #annotation = #label: #block;
-                // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
-                #[allow(unreachable_code)]
-                #outcome
-                // As above: unreachable when the body diverges.
-                #[allow(unreachable_code)]
-                #ret
-            }
+            let body = labeled(
+                block,
+                (redirected, hidden, track_caller),
+                ty.as_ref(),
+                &outcome,
+                &names,
+                &krate,
+            );
+            quote!(#prelude #rebinds #body)
         }
         (_, body) => {
             let block = braced(body, &TokenStream::new());
@@ -377,8 +391,121 @@ fn expand_fn(options: &Options, mut func: Func) -> TokenStream {
     }
 }
 
+/// A labeled sync body with its exits redirected, whether a macro may hide one (see
+/// [`labeled`]), and whether the function is `#[track_caller]`.
+fn redirect(
+    shape: Shape,
+    func: &Func,
+    names: &Names,
+    krate: &TokenStream,
+) -> (Option<(syn::Block, bool)>, bool) {
+    let redirected = match (shape, &func.body) {
+        (Shape::Labeled, Body::Block(block)) => {
+            let mut redirected = block.clone();
+            let hidden = rewrite::redirect_exits(&mut redirected, &names.label, krate);
+            Some((redirected, hidden))
+        }
+        _ => None,
+    };
+    let track_caller = func
+        .outer_attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("track_caller"));
+    (redirected, track_caller)
+}
+
+/// A sync body whose result is read, then its outcome check, then the result. A label keeps
+/// the body in the function's own frame (no closure: `#[track_caller]` and backtraces stay as
+/// written), its `return`s and `?`s redirected to it. A macro that may hide a `return`
+/// (`bail!`, `ensure!`: `hidden`) gets past a label, so such a body runs in a closure that
+/// every exit leaves through; a `#[track_caller]` function keeps its label (a closure would
+/// report its own location), and its guard (`Watched`) marks an unseen exit as an error.
+fn labeled(
+    block: &syn::Block,
+    (redirected, hidden, track_caller): (syn::Block, bool, bool),
+    ty: Option<&TokenStream>,
+    outcome: &TokenStream,
+    names: &Names,
+    krate: &TokenStream,
+) -> TokenStream {
+    let Names {
+        ret, label, span, ..
+    } = names;
+    let annotation = ty.map(|ty| quote!(: #ty));
+    let (body, seen) = match (hidden, track_caller) {
+        (false, _) => (quote!(#label: #redirected), None),
+        (true, false) => {
+            let arrow = ty.map(|ty| quote!(-> #ty));
+            (quote!(#krate::__private::call_once(|| #arrow #block)), None)
+        }
+        (true, true) => (quote!(#label: #redirected), Some(quote!(#span.seen();))),
+    };
+    quote! {
+        // A body that is only `todo!()` or `panic!()` diverges inside this `let`.
+        #[allow(clippy::diverging_sub_expression)]
+        let #ret #annotation = #body;
+        // The body may diverge (`panic!`, `todo!`, `loop {}`); this runs when it returns.
+        // rustc reports only the first unreachable statement of a block, so the statements
+        // after it need no `allow` (and the tail expression carries no attribute, which
+        // rust-analyzer misreads as an unresolved name).
+        #[allow(unreachable_code)]
+        #outcome
+        #seen
+        #ret
+    }
+}
+
+/// `Instrumented::new(span, async move { body }, on_output)`: the body of an `async fn`, its
+/// parameters moved in by `rebinds`.
+fn async_body(
+    options: &Options,
+    output: &Output,
+    sig: &syn::Signature,
+    body: &Body,
+    rebinds: &TokenStream,
+    names: &Names,
+    krate: &TokenStream,
+) -> TokenStream {
+    let ret = nameable(return_type(&sig.output));
+    let fake_edge = ret
+        .as_ref()
+        .filter(|ty| !is_unit(ty))
+        .map(|ty| fake_return_edge(ty, names));
+    let block = braced(body, &quote!(#fake_edge #rebinds));
+    let on_output = on_output(options, output, ret.as_ref(), names, krate);
+    let span = &names.span;
+    quote!(#krate::__private::Instrumented::new(#span, async move #block, #on_output))
+}
+
+/// `async fn f(..) -> T` becomes `fn f(..) -> impl Future<Output = T>`, so that the span
+/// starts when the function is called. The `impl` is written at a call-site span, which
+/// carries this macro crate's edition (2024): the opaque type captures every generic and
+/// lifetime in scope, elided ones included, exactly as the `async fn` did, on any edition of
+/// the user's crate. Auto traits (`Send`) leak through it as they do through `async fn`.
+fn call_time_signature(sig: &mut syn::Signature, krate: &TokenStream) {
+    let async_token = sig.asyncness.take();
+    let at = async_token.map_or_else(Span::call_site, |token| {
+        Span::call_site().located_at(token.span)
+    });
+    let ty = match &sig.output {
+        ReturnType::Default => quote_spanned!(at=> ()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    let krate = located_at(krate, at);
+    let arrow = match &sig.output {
+        ReturnType::Type(arrow, _) => *arrow,
+        ReturnType::Default => syn::Token![->](at),
+    };
+    let future = quote_spanned!(at=> impl #krate::__private::Future<Output = #ty>);
+    sig.output = ReturnType::Type(arrow, Box::new(Type::Verbatim(future)));
+}
+
 #[derive(Clone, Copy)]
 enum Shape {
+    /// An `async fn`: made a sync fn returning an instrumented `async move` block.
+    AsyncCall,
+    /// An `async fn` under `#[async_trait]`, which must still see it as `async fn`: the span
+    /// starts at its first poll.
     Async,
     AsyncTail,
     Labeled,
@@ -386,9 +513,13 @@ enum Shape {
 }
 
 impl Shape {
-    fn of(func: &Func) -> Shape {
+    fn of(func: &Func, async_trait: bool) -> Shape {
         if func.sig.asyncness.is_some() {
-            return Shape::Async;
+            return if async_trait {
+                Shape::Async
+            } else {
+                Shape::AsyncCall
+            };
         }
         if !matches!(func.body, Body::Block(_)) {
             return Shape::Plain;
@@ -437,8 +568,69 @@ fn callsite(options: &Options, func: &Func, krate: &TokenStream) -> TokenStream 
     } else {
         quote!(#krate::__private::Callsite::without_code(#name, #krate::__private::SpanKind::#kind))
     };
+    if options.owner.is_none() && in_impl(&func.sig) {
+        return lone_method_callsite(options, func, &kind, krate);
+    }
     quote! {
         static __TRACED_CALLSITE: #krate::__private::Callsite = #new;
+    }
+}
+
+/// Whether a lone function is surely a method: it has a receiver or names `Self` in its
+/// signature. (A lone associated function that does not is named like a free function: the
+/// macro cannot tell them apart, and a free function's path holds no type to read.)
+fn in_impl(sig: &syn::Signature) -> bool {
+    fn names_self(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "Self",
+            TokenTree::Group(group) => names_self(group.stream()),
+            _ => false,
+        })
+    }
+    sig.receiver().is_some()
+        || names_self(sig.inputs.to_token_stream())
+        || names_self(sig.output.to_token_stream())
+}
+
+/// The callsite of a method traced on its own: its type is read once, at the first call,
+/// from the `type_name` of an item declared in the initializer (see `Callsite::in_impl`).
+fn lone_method_callsite(
+    options: &Options,
+    func: &Func,
+    kind: &Ident,
+    krate: &TokenStream,
+) -> TokenStream {
+    let ident = &func.sig.ident;
+    let method = ident.unraw().to_string();
+    let name = options.own.name.as_ref().map_or_else(
+        || quote!(::core::option::Option::None),
+        |name| {
+            let name = &name.value;
+            quote!(::core::option::Option::Some(#name))
+        },
+    );
+    let location = if options.pick(|a| &a.code).is_none_or(|code| code.value) {
+        // At the fn's name, so `line!()` is the line of the `fn`, not of the attribute.
+        let at = located_at(krate, ident.span());
+        let location = quote_spanned! {ident.span()=>
+            #at::__private::file!(), #at::__private::line!()
+        };
+        quote!(::core::option::Option::Some((#krate::__private::module_path!(), #location)))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    quote! {
+        static __TRACED_CALLSITE: #krate::__private::LazyLock<#krate::__private::Callsite> =
+            #krate::__private::LazyLock::new(|| {
+                struct Here;
+                #krate::__private::Callsite::in_impl(
+                    #krate::__private::type_name::<Here>(),
+                    #method,
+                    #name,
+                    #krate::__private::SpanKind::#kind,
+                    #location,
+                )
+            });
     }
 }
 
@@ -508,15 +700,21 @@ fn recording(
         if attrs.iter().any(|entry| entry.key == key) {
             continue;
         }
-        // At the parameter, so "cannot be recorded" points at it; call-site hygiene still
-        // resolves the name to the parameter, and lints see generated code.
+        // At the parameter, so "cannot be recorded" points at it, and lints see generated
+        // code. The name itself keeps its own span: written by a `macro_rules!`, it resolves
+        // only with that macro's hygiene. Except `_x`, whose use clippy would report
+        // (`used_underscore_binding`) at a span of the user's own.
         let at = Span::call_site().located_at(ident.span());
         let mut ident = ident;
-        ident.set_span(at);
+        if key.starts_with('_') {
+            ident.set_span(at);
+        }
         let krate = located_at(krate, at);
         let treatment = options.treatment(&key);
         autoref |= matches!(treatment, Treatment::Record | Treatment::Reveal);
-        calls.push(match (treatment, param) {
+        // A parameter under `#[cfg(..)]` is recorded only where it exists.
+        let cfgs = param.cfgs();
+        let call = match (treatment, &param) {
             (Treatment::Skip, _) => continue,
             (Treatment::Redact, _) => quote_spanned! {at=>
                 #span.attr(#key, #krate::__private::redacted());
@@ -530,7 +728,8 @@ fn recording(
             (Treatment::Reveal, Param::Ident(..)) => quote_spanned! {at=>
                 #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_revealed());
             },
-        });
+        };
+        calls.push(quote!(#(#cfgs)* #call));
     }
     for entry in attrs {
         let key = &entry.key;
@@ -559,17 +758,21 @@ fn recording(
         autoref |= !link.attrs.is_empty();
         let krate = located_at(krate, at);
         calls.push(quote_spanned! {at=>
-            #krate::__private::add_link(&mut #span, &(#context), [#(#attrs),*]);
+            #krate::__private::add_link(#span, &(#context), [#(#attrs),*]);
         });
     }
     if calls.is_empty() {
         return None;
     }
     let autoref = autoref.then(|| quote!(use #krate::__private::autoref::*;));
+    // Out of line (`record` is `#[inline(never)]`): the values built for the attributes take
+    // stack in `record`'s frame, only while recording, not in the traced function's own.
     Some(quote! {
         if #span.is_recording() {
-            #autoref
-            #(#calls)*
+            #krate::__private::record(&mut #span, |#span: &mut #krate::__private::Span| {
+                #autoref
+                #(#calls)*
+            });
         }
     })
 }
@@ -614,12 +817,13 @@ fn outcome(
     }
     let arm = |entries: &Option<Opt<Vec<AttrEntry>>>, binding: &str| {
         let entries = entries.as_ref()?;
-        let mentioned = entries.value.iter().any(|e| mentions(&e.value, binding));
-        let binding = if mentioned {
-            Ident::new(binding, Span::call_site().located_at(entries.span)).into_token_stream()
-        } else {
-            quote!(_)
-        };
+        // The binding takes the span of the user's own `ok` (or `err`): written by a
+        // `macro_rules!`, it resolves only with that macro's hygiene.
+        let binding = entries
+            .value
+            .iter()
+            .find_map(|e| mention(&e.value, binding))
+            .map_or_else(|| quote!(_), ToTokens::into_token_stream);
         let calls = entries.value.iter().map(|entry| {
             let key = &entry.key;
             let value = &entry.value;
@@ -684,11 +888,16 @@ fn outcome(
 
 /// Whether `expr` mentions the identifier `name` (in macro arguments too).
 fn mentions(expr: &Expr, name: &str) -> bool {
-    fn walk(tokens: TokenStream, name: &str) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            TokenTree::Ident(ident) => ident == name,
+    mention(expr, name).is_some()
+}
+
+/// The first identifier `name` in `expr` (in macro arguments too), with its span.
+fn mention(expr: &Expr, name: &str) -> Option<Ident> {
+    fn walk(tokens: TokenStream, name: &str) -> Option<Ident> {
+        tokens.into_iter().find_map(|tree| match tree {
+            TokenTree::Ident(ident) if ident == name => Some(ident),
             TokenTree::Group(group) => walk(group.stream(), name),
-            _ => false,
+            _ => None,
         })
     }
     walk(expr.to_token_stream(), name)
@@ -715,32 +924,82 @@ pub(crate) fn located_at(tokens: &TokenStream, span: Span) -> TokenStream {
 
 /// Strips `mut` from each plain-ident parameter and returns `let mut x = x;` rebinds, with the
 /// user's own ident and `mut` tokens and the parameter's lint attributes.
-fn rebind_params(sig: &mut syn::Signature, used: impl Fn(&str) -> bool) -> TokenStream {
+///
+/// With `moves` (the body of an `async fn`, now an `async move` block), every parameter is
+/// moved into the block, as `async fn` does: the others are mentioned (`let _ = &x;`), and a
+/// pattern (`(a, b): T`, `_: T`) becomes `__traced_argN: T` in the signature and
+/// `let (a, b) = __traced_argN;` in the block.
+fn rebind_params(
+    sig: &mut syn::Signature,
+    used: impl Fn(&str) -> bool,
+    moves: bool,
+) -> TokenStream {
     let mut rebinds = TokenStream::new();
-    for arg in &mut sig.inputs {
-        let FnArg::Typed(typed) = arg else {
-            continue;
+    for (index, arg) in sig.inputs.iter_mut().enumerate() {
+        let typed = match arg {
+            FnArg::Typed(typed) => typed,
+            FnArg::Receiver(receiver) if moves => {
+                let this = Ident::from(receiver.self_token);
+                rebinds.extend(quote!(let _ = &#this;));
+                continue;
+            }
+            FnArg::Receiver(_) => continue,
         };
+        // `#[allow(unused_variables)]` on a parameter is about the binding the body sees.
+        let lints = |typed: &mut syn::PatType| -> Vec<Attribute> {
+            let (lints, others) = std::mem::take(&mut typed.attrs)
+                .into_iter()
+                .partition(is_lint_attr);
+            typed.attrs = others;
+            lints
+        };
+        // A parameter under `#[cfg(..)]` is rebound only where it exists; a `cfg_attr` (a
+        // lint or a `cfg`) stays on the parameter and applies to the rebinding too.
+        let cfgs: Vec<Attribute> = ast::cfgs(&typed.attrs).into_iter().cloned().collect();
         // `_x` is exempt from `unused_variables` anyway, and rebinding it would trip clippy's
         // `no_effect_underscore_binding`; its `mut` stays in the signature, linted as before.
         // So is a parameter the user's own `parent` or `links` expression reads.
-        match ast::plain_ident(typed).map(|pat| pat.ident.unraw().to_string()) {
-            Some(name) if !name.starts_with('_') && !used(&name) => {}
-            _ => continue,
+        match ast::plain_ident(typed).map(|pat| pat.ident.clone()) {
+            Some(ident)
+                if !ident.unraw().to_string().starts_with('_')
+                    && !used(&ident.unraw().to_string()) => {}
+            Some(mut ident) => {
+                if moves {
+                    // At a generated span, so clippy does not see a use of `_x`.
+                    ident.set_span(Span::call_site().located_at(ident.span()));
+                    rebinds.extend(quote!(#(#cfgs)* let _ = &#ident;));
+                }
+                continue;
+            }
+            None if moves => {
+                let lints = lints(typed);
+                let arg = Ident::new(&format!("__traced_arg{index}"), Span::mixed_site());
+                let pat = std::mem::replace(
+                    &mut *typed.pat,
+                    syn::Pat::Ident(syn::PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident: arg.clone(),
+                        subpat: None,
+                    }),
+                );
+                rebinds.extend(quote!(#(#cfgs)* #(#lints)* let #pat = #arg;));
+                continue;
+            }
+            None => continue,
         }
-        // `#[allow(unused_variables)]` on a parameter is about the binding the body sees.
-        let (lints, others): (Vec<Attribute>, Vec<Attribute>) = std::mem::take(&mut typed.attrs)
-            .into_iter()
-            .partition(is_lint_attr);
-        typed.attrs = others;
+        let lints = lints(typed);
         let syn::Pat::Ident(pat) = &mut *typed.pat else {
             continue;
         };
         let mutability = pat.mutability.take();
+        // Both names keep the user's span: written by a `macro_rules!`, the parameter
+        // resolves only with that macro's hygiene.
         let binding = &pat.ident;
-        let mut value = binding.clone();
-        value.set_span(Span::call_site().located_at(binding.span()));
+        let value = binding;
         rebinds.extend(quote! {
+            #(#cfgs)*
             #(#lints)*
             let #mutability #binding = #value;
         });
@@ -816,8 +1075,23 @@ fn on_output(
     }
 }
 
+/// The statements of `block`, the async block of its tail wrapped in
+/// `Instrumented::new(span, block, on_output)`.
+fn instrument_tail(
+    block: &mut syn::Block,
+    span: &Ident,
+    on_output: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let mut stmts = std::mem::take(&mut block.stmts);
+    if let Some(Stmt::Expr(tail, None)) = stmts.last_mut() {
+        wrap_tail(tail, span, on_output, krate);
+    }
+    quote!(#(#stmts)*)
+}
+
 /// Wraps the async block of `tail` in `Instrumented::new(span, block, on_output)`.
-fn instrument_tail(tail: &mut Expr, span: &Ident, on_output: &TokenStream, krate: &TokenStream) {
+fn wrap_tail(tail: &mut Expr, span: &Ident, on_output: &TokenStream, krate: &TokenStream) {
     let wrap = |block: &Expr| {
         Expr::Verbatim(quote! {
             #krate::__private::Instrumented::new(#span, #block, #on_output)
@@ -908,6 +1182,8 @@ mod tests {
     /// input (as a comment), then the expansion rendered by prettyplease. This test renders
     /// them again and compares; `UPDATE_EXPAND=1 cargo test -p traced-macros` rewrites them.
     #[test]
+    // One case per snapshot file: the length is the list of cases.
+    #[allow(clippy::too_many_lines)]
     fn expansion_snapshots() {
         let cases = [
             (
@@ -920,6 +1196,17 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
     }
     let fee = fee_for(amount)?;
     Ok(amount + fee)
+}
+"#,
+            ),
+            (
+                "hidden-exit",
+                r#"
+#[traced]
+pub fn reserve(stock: &mut Stock, sku: &str, count: u32) -> anyhow::Result<u32> {
+    anyhow::ensure!(count > 0, "nothing to reserve");
+    let left = stock.take(sku, count)?;
+    Ok(left)
 }
 "#,
             ),
@@ -1367,14 +1654,12 @@ pub trait Handler {
             ),
         );
         assert!(
-            out.contains(
-                ":: traced :: __private :: add_link (& mut __traced_span , & (cx) , []) ;"
-            ),
+            out.contains(":: traced :: __private :: add_link (__traced_span , & (cx) , []) ;"),
             "{out}"
         );
         assert!(
             out.contains(
-                ":: traced :: __private :: add_link (& mut __traced_span , & (batch . first) , \
+                ":: traced :: __private :: add_link (__traced_span , & (batch . first) , \
                  [:: traced :: __private :: link_attr (\"index\" , (& & & :: traced :: __private \
                  :: Arg (& (0))) . __traced_value () ,)]) ;"
             ),

@@ -28,14 +28,24 @@ use proc_macro::TokenStream;
 /// are recorded as `[REDACTED]` (see [Secrets](#secrets)).
 ///
 /// A sync function's span is entered for the duration of the call. An `async fn`'s span
-/// starts when the future is first polled and ends when it completes or is dropped. A sync
-/// function whose last expression is an `async` block or `Box::pin(async ...)` (this is what
-/// `#[async_trait]` writes) starts its span at the call and ends it with that future.
+/// starts when the function is called, under the span active at the call (so a future handed
+/// to a plain `tokio::spawn` is still its caller's child); it is active during each poll and
+/// ends when the future completes, or when it is dropped (marked cancelled, also if it was
+/// never polled). For this the `async fn` is emitted as a `fn` returning
+/// `impl Future<Output = T>` that captures every generic and lifetime as the `async fn` did,
+/// with the same `Send`-ness, on either edition. Under `#[async_trait]` (which must see the
+/// `async fn`), the span starts at the first poll. A sync function whose last expression is
+/// an `async` block or `Box::pin(async ...)` (this is what `#[async_trait]` writes) starts its
+/// span at the call and ends it with that future.
 ///
 /// When the function returns `Err(e)`, the span's status is set to error with `e`'s `Display`
 /// (or `Debug`) text and an `exception` event is added; a panic also marks it as an error.
-/// Early `return` and `?` are seen; a `return` hidden inside a macro (such as
-/// `anyhow::bail!`) still ends the span, without reading the result.
+/// Every exit is seen: early `return`, `?` (also inside the arguments of `format!`, `vec!`,
+/// `println!` and the other standard macros), and a `return` written by a macro
+/// (`anyhow::bail!`, `anyhow::ensure!`, `eyre::bail!`, your own): a body with such a macro
+/// runs in a closure that every exit leaves through. In a `#[track_caller]` function the body
+/// stays in the function's frame (a closure would report its own location), so an exit
+/// through such a macro sets the status to an error that says the value was not seen.
 ///
 /// Every span carries its code location (module path, function, file, line), which exporters
 /// turn into the `code.function.name`, `code.file.path` and `code.line.number` attributes.
@@ -245,8 +255,25 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// `#[traced]` on a single method (not on its block) cannot see the impl, so that span is
-/// named after the method alone.
+/// `#[traced]` on a single method (not on its block) cannot see the impl, so the type is
+/// read at run time, once per method, from the `type_name` of an item declared in it: the
+/// span is named `Type::method` (`Trait::method` for a trait's default body) as in the block
+/// form, and `code.function.name` is the full path. This holds for a method with a receiver
+/// or with `Self` in its signature; an associated function with neither looks like a free
+/// function to the macro and is named after itself.
+///
+/// # Limits
+///
+/// - In generic code (`fn f<T: Debug>(x: T)`), an argument is recorded through `Debug` even
+///   when `T` turns out to be a `&str` or another `traced::ToValue` type: the choice is made
+///   where the function is written, not for each type it is used with (that would take
+///   specialization, which stable Rust lacks). Bound `T: traced::ToValue` to record typed.
+/// - Lints that the expansion hides: clippy's `unused_async` (an `async fn` is emitted as a
+///   `fn` returning an `async` block, so that its span starts at the call) and
+///   `needless_pass_by_value` (each recorded parameter is rebound, `let x = x;`, which moves
+///   it; the rebinding is what keeps `unused_variables` and `unused_mut` on the user's own
+///   names). rustc's own lints (`unused_variables`, `unused_mut`, `dead_code`, type errors)
+///   still point at the user's code.
 ///
 /// # Where it goes
 ///

@@ -7,25 +7,86 @@
 //! belongs to that block and is left alone; a `return` inside one still leaves the function.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens as _;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, ExprBreak, ExprReturn, ExprTry, Lifetime, Token};
 
 /// Rewrites the exits of `block`'s statements (not of nested closures, async blocks or items).
 /// `krate` is the path of the `traced` crate (`::traced`).
-pub(crate) fn redirect_exits(block: &mut syn::Block, label: &Lifetime, krate: &TokenStream) {
-    Redirect {
+///
+/// The arguments of the macros known to write no `return` of their own (`format!`, `vec!`,
+/// `println!`, `assert!`, ...) are rewritten too when they parse as expressions. Returns
+/// whether an exit may remain hidden: a macro not on that list (`bail!`, `ensure!`, any
+/// other, which may expand to a `return`), or a known one whose arguments hold a `?` or a
+/// `return` but do not parse.
+#[must_use]
+pub(crate) fn redirect_exits(
+    block: &mut syn::Block,
+    label: &Lifetime,
+    krate: &TokenStream,
+) -> bool {
+    let mut redirect = Redirect {
         label: label.clone(),
         krate: krate.clone(),
         try_blocks: 0,
-    }
-    .visit_block_mut(block);
+        hidden: false,
+    };
+    redirect.visit_block_mut(block);
+    redirect.hidden
 }
+
+/// Macros that never expand to a `return` of their own: the standard formatting, assertion,
+/// panic and collection macros, error constructors and logging macros. Their arguments are
+/// expressions whose exits are the function's.
+const EXIT_FREE: &[&str] = &[
+    "anyhow",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "cfg",
+    "column",
+    "concat",
+    "dbg",
+    "debug",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "env",
+    "eprint",
+    "eprintln",
+    "error",
+    "event",
+    "eyre",
+    "file",
+    "format",
+    "format_args",
+    "format_err",
+    "info",
+    "line",
+    "matches",
+    "module_path",
+    "option_env",
+    "panic",
+    "print",
+    "println",
+    "stringify",
+    "todo",
+    "trace",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "warn",
+    "write",
+    "writeln",
+];
 
 struct Redirect {
     label: Lifetime,
     krate: TokenStream,
     /// How many `try { }` blocks enclose the current expression.
     try_blocks: usize,
+    /// Whether a macro may hide an exit.
+    hidden: bool,
 }
 
 impl Redirect {
@@ -93,8 +154,62 @@ impl VisitMut for Redirect {
     // A nested `fn`, `impl` or `mod` has its own returns.
     fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
 
-    // Macro arguments are opaque tokens; what they expand to is not known here.
-    fn visit_macro_mut(&mut self, _mac: &mut syn::Macro) {}
+    // A known macro's arguments are expressions: their exits are rewritten. Any other macro
+    // may expand to a `return` of its own, which no rewrite can see.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        let known = mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| EXIT_FREE.contains(&segment.ident.to_string().as_str()));
+        if !known {
+            self.hidden = true;
+            return;
+        }
+        if !has_exit(mac.tokens.clone()) {
+            return;
+        }
+        match self.rewrite_args(mac.tokens.clone()) {
+            Some(tokens) => mac.tokens = tokens,
+            None => self.hidden = true,
+        }
+    }
+}
+
+impl Redirect {
+    /// A macro's arguments parsed as `expr, expr, ..` (or `expr; expr` for `vec!`), their
+    /// exits rewritten; `None` if they are something else.
+    fn rewrite_args(&mut self, tokens: TokenStream) -> Option<TokenStream> {
+        use syn::parse::Parser as _;
+        use syn::punctuated::Punctuated;
+        if let Ok(mut args) = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens.clone())
+        {
+            for arg in &mut args {
+                self.visit_expr_mut(arg);
+            }
+            return Some(args.into_token_stream());
+        }
+        let repeat = |input: syn::parse::ParseStream| {
+            let value: Expr = input.parse()?;
+            let semi: Token![;] = input.parse()?;
+            let count: Expr = input.parse()?;
+            Ok((value, semi, count))
+        };
+        let (mut value, semi, mut count) = repeat.parse2(tokens).ok()?;
+        self.visit_expr_mut(&mut value);
+        self.visit_expr_mut(&mut count);
+        Some(quote::quote!(#value #semi #count))
+    }
+}
+
+/// Whether macro arguments hold a `?` or a `return` (at any depth).
+fn has_exit(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Punct(punct) => punct.as_char() == '?',
+        proc_macro2::TokenTree::Ident(ident) => ident == "return",
+        proc_macro2::TokenTree::Group(group) => has_exit(group.stream()),
+        proc_macro2::TokenTree::Literal(_) => false,
+    })
 }
 
 #[cfg(test)]
@@ -104,7 +219,7 @@ mod tests {
 
     fn rewrite(body: proc_macro2::TokenStream) -> String {
         let mut block: syn::Block = syn::parse2(body).unwrap();
-        redirect_exits(
+        let _hidden = redirect_exits(
             &mut block,
             &Lifetime::new("'l", Span::mixed_site()),
             &quote!(::traced),
@@ -184,11 +299,47 @@ mod tests {
             fn inner() -> Option<u8> {
                 return Some(g()?);
             }
-            let m = vec![return, x?];
+            let m = unknown![return, x?];
             const { 1 };
             c
         });
         assert_eq!(rewrite(body.clone()), tokens(&body));
+    }
+
+    #[test]
+    fn known_macro_arguments_are_rewritten_and_unknown_macros_reported() {
+        let mut block: syn::Block = syn::parse_quote!({
+            let v = vec![a.parse()?];
+            let w = vec![f()?; n];
+            println!("{}", y?);
+            v
+        });
+        let label = Lifetime::new("'l", Span::mixed_site());
+        assert!(!redirect_exits(&mut block, &label, &quote!(::traced)));
+        let out = block.to_token_stream().to_string();
+        assert_eq!(out.matches("Try :: branch").count(), 3, "{out}");
+        assert!(!out.contains('?'), "{out}");
+
+        for hidden in [
+            quote!({ anyhow::bail!("no") }),
+            quote!({
+                ensure!(x, "no");
+            }),
+            quote!({ my_macro!(x) }),
+            // A known macro whose arguments hold a `?` but do not parse as expressions.
+            quote!({ matches!(x?, Some(y) if y > 1) }),
+        ] {
+            let mut block: syn::Block = syn::parse2(hidden.clone()).unwrap();
+            assert!(
+                redirect_exits(&mut block, &label, &quote!(::traced)),
+                "{hidden}"
+            );
+        }
+        let mut block: syn::Block = syn::parse_quote!({
+            assert!(x, "{}", 1);
+            format!("{x}")
+        });
+        assert!(!redirect_exits(&mut block, &label, &quote!(::traced)));
     }
 
     #[test]

@@ -15,8 +15,19 @@ use std::fmt::{Debug, Display};
 
 pub use crate::span::callsite::{AttrArg, Callsite, Typed};
 pub use crate::span::future::Instrumented;
+pub use core::future::Future;
 pub use core::ops::ControlFlow;
 pub use core::{file, line, module_path};
+pub use std::any::type_name;
+pub use std::sync::LazyLock;
+
+/// Records a function's arguments into its span: `attrs` is the expansion's closure. Never
+/// inlined, so the values it builds take stack in this frame, only when the span records,
+/// and not in every frame of the traced function (176 -> see tests/stack.rs).
+#[inline(never)]
+pub fn record(span: &mut Span, attrs: impl FnOnce(&mut Span)) {
+    attrs(span);
+}
 
 /// The traits the expansion calls by autoref specialization, imported as `_` so that one
 /// `use ::traced::__private::autoref::*;` brings them into scope without naming anything.
@@ -534,6 +545,67 @@ pub fn redacted() -> Option<Value> {
     Some(Value::String(StringValue::from_static(
         crate::model::redacted::TEXT,
     )))
+}
+
+/// Runs a sync body whose exits the macro cannot all see (a `return` written by a macro such
+/// as `anyhow::bail!`): every exit of the closure, hidden or not, ends here, so the result is
+/// read on every path. `FnOnce`, so the body may return references into its captures as the
+/// function itself could.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// The description of a span whose function returned through a `return` the macro could not
+/// see: a `#[track_caller]` function (whose body cannot move into a closure without losing
+/// the caller's location) with a macro such as `anyhow::bail!` in its body.
+pub const UNSEEN_EXIT: &str = "returned from inside a macro (such as `bail!`) in a #[track_caller] function; the returned value was not seen";
+
+/// The guard of a `#[track_caller]` function whose body may leave through a `return` written
+/// by a macro: such an exit skips the outcome check ([`Watched::seen`] is not called), and its
+/// drop marks the span as an error with [`UNSEEN_EXIT`] rather than leaving it `Unset`.
+#[derive(Debug)]
+pub struct Watched {
+    guard: crate::span::Guard,
+    seen: bool,
+}
+
+impl Watched {
+    #[inline]
+    pub fn new(guard: crate::span::Guard) -> Self {
+        Watched { guard, seen: false }
+    }
+
+    /// The function returned through the outcome check.
+    #[inline]
+    pub fn seen(&mut self) {
+        self.seen = true;
+    }
+}
+
+impl std::ops::Deref for Watched {
+    type Target = crate::span::Guard;
+    #[inline]
+    fn deref(&self) -> &crate::span::Guard {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Watched {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut crate::span::Guard {
+        &mut self.guard
+    }
+}
+
+impl Drop for Watched {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.seen && !std::thread::panicking() && self.guard.is_recording() {
+            self.guard
+                .set_status(crate::model::Status::error(UNSEEN_EXIT));
+        }
+    }
 }
 
 /// The `?` operator, for bodies whose early exits the macro redirects to its own label.

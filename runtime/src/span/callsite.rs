@@ -47,6 +47,34 @@ impl Callsite {
         }
     }
 
+    /// The callsite of a method traced on its own (not through its impl block): the macro
+    /// cannot see the impl, so the type is read at run time, once, from `here`, the
+    /// `type_name` of an item declared inside the method's callsite initializer
+    /// (`crate::module::Cart::total::__TRACED_CALLSITE::{{closure}}::Here`, or
+    /// `<crate::Cart as crate::Pricing>::price::..` in a trait impl). The span is named
+    /// `Cart::total` (unless `name` is given) like a method of a traced block, and the code
+    /// location's function is the same. Built in a `LazyLock` by the expansion: the text is
+    /// made once per callsite (and kept for the program's life), never on the call path.
+    pub fn in_impl(
+        here: &'static str,
+        method: &'static str,
+        name: Option<&'static str>,
+        kind: SpanKind,
+        location: Option<(&'static str, &'static str, u32)>,
+    ) -> Self {
+        let function: &'static str = match owner_of(here) {
+            Some(owner) => Box::leak(format!("{owner}::{method}").into_boxed_str()),
+            None => method,
+        };
+        let name = name.unwrap_or(function);
+        match location {
+            Some((module_path, file, line)) => {
+                Callsite::new(name, kind, module_path, function, file, line)
+            }
+            None => Callsite::without_code(name, kind),
+        }
+    }
+
     /// What its spans start from.
     #[inline]
     pub(crate) fn start(&'static self) -> Start {
@@ -57,6 +85,40 @@ impl Callsite {
             at: None,
         }
     }
+}
+
+/// The self type's (or trait's) name, without path or generics, of the method whose callsite
+/// initializer declared the item named `here` (see [`Callsite::in_impl`]).
+fn owner_of(here: &str) -> Option<&str> {
+    let path = &here[..here.rfind("::__TRACED_CALLSITE")?];
+    // Segments at `::` outside `<..>`: [.., owner, method].
+    let mut segments = Vec::new();
+    let (mut depth, mut start, bytes) = (0usize, 0, path.as_bytes());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => depth += 1,
+            b'>' => depth = depth.saturating_sub(1),
+            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => {
+                segments.push(&path[start..i]);
+                start = i + 2;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    segments.push(&path[start..]);
+    let owner = segments.len().checked_sub(2).map(|i| segments[i])?;
+    // `<Type as Trait>`: the self type, as a traced block names it.
+    let owner = match owner.strip_prefix('<') {
+        Some(qualified) => qualified.split(" as ").next()?,
+        None => owner,
+    };
+    // `crate::module::Wrapper<T>` -> `Wrapper`.
+    let owner = owner.split('<').next()?;
+    let owner = owner.rsplit("::").next()?;
+    (!owner.is_empty()).then_some(owner)
 }
 
 /// What `Span::attr` accepts.
@@ -138,5 +200,32 @@ impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
             scrub_url(value);
         }
         Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner_of;
+
+    #[test]
+    fn owners_of_lone_methods() {
+        let c = "::__TRACED_CALLSITE::{{closure}}::Here";
+        assert_eq!(owner_of(&format!("app::m::Cart::total{c}")), Some("Cart"));
+        assert_eq!(owner_of(&format!("app::W<_>::get{c}")), Some("W"));
+        assert_eq!(
+            owner_of(&format!("app::m::Pricing::price{c}")),
+            Some("Pricing")
+        );
+        assert_eq!(
+            owner_of(&format!(
+                "<app::m::W<alloc::vec::Vec<_>> as app::m::P>::p{c}"
+            )),
+            Some("W")
+        );
+        assert_eq!(
+            owner_of(&format!("<app::Cart as app::P<u8>>::p{c}")),
+            Some("Cart")
+        );
+        assert_eq!(owner_of("no marker"), None);
     }
 }
