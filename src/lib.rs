@@ -72,8 +72,12 @@
 //! ## Already using `tracing`?
 //!
 //! The `tracing` feature adds `traced::tracing`, whose `traced::tracing::layer()` plugs into a
-//! `tracing-subscriber` registry so `tracing` spans join the same traces as `#[traced]` ones;
-//! its module docs say what carries over.
+//! `tracing-subscriber` registry (best on `traced::tracing::registry()`) so `tracing` spans and
+//! events join the same traces as `#[traced]` ones, `tracing::Span::current()` carries a
+//! `#[traced]` span to a library's worker thread, and `traced::tracing::with_trace_ids` puts
+//! the ids on fmt lines; its module docs have the mapping. The `log` feature adds
+//! `traced::log::Logger`, a `log::Log` wrapper: records become span events and carry the ids.
+//! `Config::with_tracing(true)` sets all of it up for a program with no subscriber.
 //!
 //! ## HTTP services
 //!

@@ -83,8 +83,12 @@ mod private;
 
 pub use config::{Config, init};
 pub use context::{Context, current};
+#[cfg(feature = "log")]
+pub use integrations::log;
 #[cfg(feature = "tokio")]
 pub use integrations::tokio;
+#[cfg(feature = "tracing")]
+pub use integrations::tracing;
 pub use model::secret;
 pub use model::{
     Key, KeyValue, Redacted, SpanContext, SpanData, SpanId, SpanKind, Status, ToValue, TraceId,

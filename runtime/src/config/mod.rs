@@ -691,6 +691,8 @@ pub struct Config {
     resource: Vec<KeyValue>,
     warnings: Vec<EnvWarning>,
     shutdown_timeout: Option<Duration>,
+    #[cfg(feature = "tracing")]
+    tracing: bool,
 }
 
 impl Default for Config {
@@ -707,6 +709,8 @@ impl Config {
             resource: Vec::new(),
             warnings: Vec::new(),
             shutdown_timeout: None,
+            #[cfg(feature = "tracing")]
+            tracing: false,
         }
     }
 
@@ -718,6 +722,8 @@ impl Config {
             resource: Vec::new(),
             warnings: Vec::new(),
             shutdown_timeout: None,
+            #[cfg(feature = "tracing")]
+            tracing: false,
         }
     }
 
@@ -730,6 +736,8 @@ impl Config {
             resource: Vec::new(),
             warnings,
             shutdown_timeout: None,
+            #[cfg(feature = "tracing")]
+            tracing: false,
         }
     }
 
@@ -857,10 +865,35 @@ impl Config {
         }
     }
 
+    /// With `true`, [`install`](Config::install) also makes the process's default `tracing`
+    /// subscriber a registry with traced's layer and a fmt layer that writes lines with the
+    /// ids to standard error, levels INFO and above (feature `tracing`): the common case in one
+    /// line. A program that already sets a subscriber is left alone (a warning says so); add
+    /// [`crate::tracing::layer()`] to it instead.
+    ///
+    /// ```
+    /// let _guard = traced_runtime::Config::from_env().with_tracing(true).install();
+    /// tracing::info!("this line carries the ids of the span it is written in");
+    /// ```
+    #[cfg(feature = "tracing")]
+    pub fn with_tracing(mut self, on: bool) -> Self {
+        self.tracing = on;
+        self
+    }
+
     /// Builds and installs the pipeline (nothing when disabled); keep the guard alive until
     /// the end of `main`.
     pub fn install(self) -> PipelineGuard {
-        self.into_pipeline_builder().install()
+        #[cfg(feature = "tracing")]
+        let tracing = self.tracing;
+        let guard = self.into_pipeline_builder().install();
+        #[cfg(feature = "tracing")]
+        if tracing && let Err(e) = crate::integrations::tracing::try_init() {
+            report_once(&format!(
+                "traced: the tracing subscriber was not installed ({e})"
+            ));
+        }
+        guard
     }
 }
 

@@ -11,6 +11,8 @@
 //! [`crate::thread::spawn`] for threads, [`FutureExt::in_current_context`](crate::FutureExt::in_current_context)
 //! for futures, and `traced::tokio::spawn` (feature `tokio`) for tasks.
 
+#[cfg(feature = "tracing")]
+pub(crate) mod hook;
 pub(crate) mod panic;
 pub(crate) mod thread;
 
@@ -116,6 +118,19 @@ pub(crate) fn active() -> Active {
         .unwrap_or(Active::NONE)
 }
 
+/// The thread's active context, its trace state, and its place on the stack.
+#[cfg(feature = "tracing")]
+pub(crate) fn active_frame() -> Option<(Active, TraceState, u32)> {
+    STACK
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            let top = s.last()?;
+            Some((top.active, top.state.clone(), (s.len() - 1) as u32))
+        })
+        .ok()
+        .flatten()
+}
+
 fn state_of(span: SpanId) -> TraceState {
     STACK
         .try_with(|s| {
@@ -134,6 +149,14 @@ fn state_of(span: SpanId) -> TraceState {
 /// so that `Option<Saved>` is four bytes and a span's guard (in every traced frame) sixteen.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Saved(std::num::NonZeroU32);
+
+impl Saved {
+    /// The stack's depth before the enter (what the `tracing` bridge's hooks key on).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn depth(self) -> u32 {
+        self.0.get() - 1
+    }
+}
 
 /// Makes `new` the thread's active context.
 #[inline]
@@ -215,6 +238,10 @@ fn grow(stack: &mut Vec<Frame>) {
 /// Returns whether the context active now is a recording span.
 #[inline]
 pub(crate) fn exit(saved: Saved) -> bool {
+    #[cfg(feature = "tracing")]
+    if let Some(hooks) = hook::get() {
+        (hooks.exiting)(saved.depth());
+    }
     STACK
         .try_with(|s| {
             let Ok(mut s) = s.try_borrow_mut() else {
@@ -549,8 +576,16 @@ impl Context {
             }
             None => (Active::NONE, &TraceState::NONE),
         };
+        let saved = enter(active, state);
+        #[cfg(feature = "tracing")]
+        if let Some(saved) = saved
+            && active.is_valid()
+            && let Some(hooks) = hook::get()
+        {
+            (hooks.context_attached)(saved.depth(), active, state);
+        }
         ContextGuard {
-            saved: enter(active, state),
+            saved,
             baggage: replace_baggage(self.baggage.clone()),
             not_send: PhantomData,
         }

@@ -1,8 +1,14 @@
 //! Integrations with other crates: one module per crate, each behind a cargo feature named
 //! after that crate, re-exported at the crate root under the crate's name, so a user writes
 //! `traced::tokio::spawn(..)` (feature `tokio`), `traced::tracing::layer()` (feature
-//! `tracing`), `traced::tower::...` (feature `tower`). They sit on top of the runtime and use
-//! only its public layers; nothing below imports them.
+//! `tracing`), `traced::log::Logger` (feature `log`), `traced::tower::...` (feature `tower`).
+//! They sit on top of the runtime and use only its public layers; nothing below imports them
+//! (the `tracing` bridge reaches the context and span layers through the hooks they offer,
+//! `context::hook`).
 
+#[cfg(feature = "log")]
+pub mod log;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(feature = "tracing")]
+pub mod tracing;

@@ -84,6 +84,10 @@ pub(crate) struct Cold {
     /// Explicit start and end times, in Unix nanoseconds.
     pub(crate) start_unix_nanos: Option<u64>,
     pub(crate) end_unix_nanos: Option<u64>,
+    /// The `tracing` span that stands for this one in `tracing::Span::current()` (feature
+    /// `tracing`, with the layer installed), created when the span is first entered.
+    #[cfg(feature = "tracing")]
+    pub(crate) mirror: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// The pipeline that started a record, as the model sees it: the address of its

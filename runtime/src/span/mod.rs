@@ -449,6 +449,41 @@ impl Span {
     #[inline(always)]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         let r = self.rec()?;
+        let saved = context::enter(active_of(r), r.trace_state());
+        #[cfg(feature = "tracing")]
+        self.mirror(saved);
+        saved
+    }
+
+    /// With the `tracing` layer installed, makes the span's stand-in the current `tracing`
+    /// span too (see `integrations::tracing::mirror`).
+    #[cfg(feature = "tracing")]
+    #[inline(always)]
+    pub(crate) fn mirror(&mut self, saved: Option<Saved>) {
+        if let Some(saved) = saved
+            && let Some(hooks) = context::hook::get()
+            && let Some(slot) = self.rec.as_mut()
+        {
+            // SAFETY: as in `rec`.
+            let r = unsafe { slot.assume_init_mut() };
+            (hooks.span_entered)(saved.depth(), r);
+        }
+    }
+
+    /// Appends an attribute whose static key the span does not have yet (no search for an
+    /// earlier value): what the `tracing` layer records on a span it just started.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn push_new_attribute(&mut self, key: &'static str, value: Value) {
+        if let Some(r) = self.recording() {
+            r.push_attribute_with(key, |out| Some(out.write(value)));
+        }
+    }
+
+    /// Makes the span the thread's active span without a mirror: the `tracing` layer enters
+    /// the spans it owns this way (they are `tracing` spans already).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn enter_quiet(&self) -> Option<Saved> {
+        let r = self.rec()?;
         context::enter(active_of(r), r.trace_state())
     }
 
@@ -568,11 +603,16 @@ impl Guard {
             start_under(pipeline, cs, ParentOf::active_with_state(parent, state))
         });
         match started {
-            Some((span, saved)) => Guard {
-                span,
-                saved,
-                was_panicking,
-            },
+            #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+            Some((mut span, saved)) => {
+                #[cfg(feature = "tracing")]
+                span.mirror(saved);
+                Guard {
+                    span,
+                    saved,
+                    was_panicking,
+                }
+            }
             None => Guard::enter(Span::start_callsite_slow(pipeline, cs)),
         }
     }
@@ -692,6 +732,10 @@ fn end_record(slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
 fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
     // SAFETY: the slot comes from a span, which only holds initialized records.
     let r = unsafe { slot.assume_init_mut() };
+    #[cfg(feature = "tracing")]
+    if let Some(hooks) = context::hook::get() {
+        (hooks.span_ending)(r);
+    }
     if r.is_sampled() {
         r.end = clock::now();
         if at.is_some() {

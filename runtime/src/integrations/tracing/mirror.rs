@@ -1,0 +1,333 @@
+//! traced into `tracing`: while a traced span is active on a thread, a `tracing` span that
+//! stands for it (its *mirror*) is the thread's current `tracing` span, so
+//! `tracing::Span::current()` (what sqlx, `Instrument::in_current_span` and friends capture to
+//! carry the context to another thread or task) leads back to it.
+//!
+//! The mirror is created through the default dispatcher the first time a traced span is
+//! entered on a thread whose dispatcher has [`TracedLayer`](super::TracedLayer), then entered
+//! and exited with the traced span (every `enter`, every poll of its future), and closed when
+//! the traced span ends. Its extensions hold the traced span's context and an inbox: events
+//! recorded under the mirror on another thread (a library's worker) go to the inbox and are
+//! moved into the traced span when it ends, on its own thread.
+//!
+//! Without the layer in any subscriber, the check is one relaxed load of a static flag on
+//! enter and exit, and only in builds with the `tracing` feature.
+
+use crate::context::Active;
+use crate::context::hook::{self, Hooks};
+use crate::model::record::Record;
+use crate::model::{Event, SpanContext, Status, TraceState};
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use tracing_core::callsite::{Callsite, Identifier};
+use tracing_core::field::FieldSet;
+use tracing_core::span::{Attributes, Id};
+use tracing_core::{Dispatch, Interest, Kind, Level, Metadata, Subscriber as _, dispatcher};
+use tracing_subscriber::Registry;
+
+/// Whether any dispatcher has the layer.
+pub(crate) fn on() -> bool {
+    hook::get().is_some()
+}
+
+/// Set once a [`TracedRegistry`](super::TracedRegistry) is registered: mirrors are created
+/// on demand, not when spans are entered.
+static LAZY: AtomicBool = AtomicBool::new(false);
+
+/// Installs the bridge's hooks in the context and span layers (once a layer or a
+/// `TracedRegistry` is part of a registered dispatcher).
+pub(super) fn turn_on() {
+    hook::install(Hooks {
+        span_entered: entered,
+        context_attached: entered_context,
+        exiting,
+        span_ending,
+    });
+}
+
+pub(super) fn turn_on_lazy() {
+    LAZY.store(true, Ordering::Relaxed);
+    turn_on();
+}
+
+/// A span ends: what other threads recorded under its stand-ins goes into it.
+fn span_ending(r: &mut Record) {
+    if let Some(c) = &mut r.cold
+        && let Some(mirror) = c.mirror.take()
+        && let Ok(mirror) = mirror.downcast::<Mirror>()
+    {
+        mirror.finish(r);
+    }
+    super::lazy::finish(r);
+}
+
+fn lazy() -> bool {
+    LAZY.load(Ordering::Relaxed)
+}
+
+/// The mirrors' metadata.
+pub(super) fn metadata() -> &'static Metadata<'static> {
+    &META
+}
+
+/// The callsite of every mirror span: name `traced`, target `traced`, level INFO, no fields.
+struct MirrorCallsite;
+static CALLSITE: MirrorCallsite = MirrorCallsite;
+static META: Metadata<'static> = Metadata::new(
+    "traced",
+    "traced",
+    Level::INFO,
+    None,
+    None,
+    None,
+    FieldSet::new(&[], Identifier(&CALLSITE)),
+    Kind::SPAN,
+);
+
+impl Callsite for MirrorCallsite {
+    fn set_interest(&self, _: Interest) {}
+    fn metadata(&self) -> &Metadata<'_> {
+        &META
+    }
+}
+
+/// Whether `meta` is the mirror callsite's.
+pub(super) fn is_mirror(meta: &Metadata<'_>) -> bool {
+    std::ptr::eq(meta, &raw const META)
+}
+
+/// Registers the callsite with `tracing-core`, so subscribers' interest caches know it.
+pub(super) fn register() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing_core::callsite::register(&CALLSITE));
+}
+
+/// Events recorded under a mirror on a thread that does not own the traced span.
+#[derive(Debug, Default)]
+pub(super) struct Inbox {
+    pub(super) changes: Mutex<Vec<(Event, Option<Status>)>>,
+}
+
+impl Inbox {
+    pub(super) fn push(&self, event: Event, status: Option<Status>) {
+        self.changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((event, status));
+    }
+}
+
+/// What the layer keeps in a mirror's extensions.
+#[derive(Debug)]
+pub(super) struct MirrorData {
+    /// The traced span the mirror stands for.
+    pub(super) cx: SpanContext,
+    /// Where events from other threads go; `None` for a re-entered captured context.
+    pub(super) inbox: Option<Arc<Inbox>>,
+}
+
+thread_local! {
+    /// What the next mirror created on this thread stands for: read by the layer's
+    /// `on_new_span`.
+    static PENDING: RefCell<Option<MirrorData>> = const { RefCell::new(None) };
+    /// Set while the bridge itself enters or exits a mirror: the layer has nothing to do.
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+    /// The mirrors entered on this thread: context stack depth, span, dispatcher, and whether
+    /// the entry owns the span's reference (a captured context's mirror: closed on exit).
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(super) fn take_pending() -> Option<MirrorData> {
+    PENDING.with(|p| p.borrow_mut().take())
+}
+
+pub(super) fn in_hook() -> bool {
+    IN_HOOK.get()
+}
+
+/// A mirror entered on this thread.
+struct Entered {
+    depth: u32,
+    id: Id,
+    dispatch: Dispatch,
+    owned: bool,
+}
+
+/// A traced span's mirror, kept in the span's record.
+#[derive(Debug)]
+pub(crate) struct Mirror {
+    id: Id,
+    dispatch: Dispatch,
+    inbox: Arc<Inbox>,
+}
+
+impl Mirror {
+    /// Applies what other threads recorded under the mirror to the span.
+    pub(crate) fn finish(self, r: &mut Record) {
+        drain(&self.inbox, r);
+    }
+}
+
+/// Applies what other threads put in `inbox` to the span.
+pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
+    if !r.is_recording() {
+        return;
+    }
+    let changes =
+        std::mem::take(&mut *inbox.changes.lock().unwrap_or_else(PoisonError::into_inner));
+    for (event, status) in changes {
+        r.add_event(event);
+        if let Some(status) = status {
+            r.set_status(status);
+        }
+    }
+}
+
+impl Drop for Mirror {
+    fn drop(&mut self) {
+        self.dispatch.try_close(self.id.clone());
+    }
+}
+
+/// The default dispatcher, if it has the layer.
+fn dispatch_with_layer() -> Option<Dispatch> {
+    dispatcher::get_default(|d| d.is::<super::TracedLayer>().then(|| d.clone()))
+}
+
+/// The registry under `dispatch`'s layers, if it is tracing-subscriber's `Registry` (what
+/// `tracing_subscriber::registry()` builds).
+fn registry(dispatch: &Dispatch) -> Option<&Registry> {
+    dispatch.downcast_ref::<Registry>()
+}
+
+/// Creates a mirror standing for `data.cx` in `dispatch`, through the whole stack: every
+/// layer sees it created (a fmt layer expects its own state in every span it may print) and
+/// closed. Entering and exiting it, the part repeated for every poll, goes straight to a
+/// `Registry` when there is one: no layer has anything to do for it.
+pub(super) fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
+    let values = META.fields().value_set::<[_; 0]>(&[]);
+    PENDING.with(|p| *p.borrow_mut() = Some(data));
+    let id = dispatch.new_span(&Attributes::new(&META, &values));
+    // The layer took it, unless a filter kept the span from it.
+    PENDING.with(|p| p.borrow_mut().take());
+    id
+}
+
+fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
+    if let Some(registry) = registry(&dispatch) {
+        registry.enter(&id);
+    } else {
+        IN_HOOK.set(true);
+        dispatch.enter(&id);
+        IN_HOOK.set(false);
+    }
+    push_entered(depth, id, dispatch, owned);
+}
+
+/// Notes a mirror entered at context stack depth `depth`: exited when the stack goes back
+/// there, and closed then if `owned`.
+pub(super) fn push_entered(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
+    let _ = ENTERED.try_with(|e| {
+        e.borrow_mut().push(Entered {
+            depth,
+            id,
+            dispatch,
+            owned,
+        });
+    });
+}
+
+/// A traced span was entered at context stack depth `depth`.
+#[inline(never)]
+fn entered(depth: u32, r: &mut Record) {
+    if lazy() {
+        return;
+    }
+    let mirror = if let Some(m) = r
+        .cold
+        .as_ref()
+        .and_then(|c| c.mirror.as_ref())
+        .and_then(|m| m.downcast_ref::<Mirror>())
+    {
+        m
+    } else {
+        let Some(dispatch) = dispatch_with_layer() else {
+            return;
+        };
+        let inbox = Arc::new(Inbox::default());
+        let data = MirrorData {
+            cx: r.span_context(),
+            inbox: Some(inbox.clone()),
+        };
+        let id = new_mirror(&dispatch, data);
+        let mirror = r.cold().mirror.insert(Box::new(Mirror {
+            id,
+            dispatch,
+            inbox,
+        }));
+        match mirror.downcast_ref::<Mirror>() {
+            Some(m) => m,
+            None => return,
+        }
+    };
+    enter_mirror(depth, mirror.id.clone(), mirror.dispatch.clone(), false);
+}
+
+/// A captured context was attached at depth `depth`: a mirror for the time it is attached.
+#[inline(never)]
+fn entered_context(depth: u32, active: Active, state: &TraceState) {
+    if lazy() {
+        return;
+    }
+    let Some(dispatch) = dispatch_with_layer() else {
+        return;
+    };
+    let cx = SpanContext::new(
+        active.trace_id,
+        active.span_id,
+        active.flags,
+        active.is_remote,
+        state.clone(),
+    );
+    let id = new_mirror(&dispatch, MirrorData { cx, inbox: None });
+    // Closed when the context is detached.
+    enter_mirror(depth, id, dispatch, true);
+}
+
+/// The context stack goes back to depth `depth`: exits the mirrors entered above it.
+#[inline(never)]
+fn exiting(depth: u32) {
+    loop {
+        let top = ENTERED
+            .try_with(|e| {
+                let mut e = e.borrow_mut();
+                if e.last().is_some_and(|m| m.depth >= depth) {
+                    e.pop()
+                } else {
+                    None
+                }
+            })
+            .ok()
+            .flatten();
+        let Some(Entered {
+            id,
+            dispatch,
+            owned,
+            ..
+        }) = top
+        else {
+            return;
+        };
+        if let Some(registry) = registry(&dispatch) {
+            registry.exit(&id);
+        } else {
+            IN_HOOK.set(true);
+            dispatch.exit(&id);
+            IN_HOOK.set(false);
+        }
+        if owned {
+            dispatch.try_close(id);
+        }
+    }
+}
