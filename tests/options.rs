@@ -500,7 +500,8 @@ pub struct Credentials {
     pub key: Redacted<String>,
 }
 
-#[traced]
+// `creds` looks secret by name: revealed, its `Debug` still hides the wrapped key.
+#[traced(reveal(creds))]
 fn wrapped(key: Redacted<String>, maybe: Option<Redacted<u64>>, creds: &Credentials) -> usize {
     key.len() + usize::from(maybe.is_some()) + creds.key.len()
 }

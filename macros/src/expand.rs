@@ -196,6 +196,8 @@ struct Options<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Treatment {
     Record,
+    /// `reveal(x)`: recorded as it is, its `Debug` text and URLs not scrubbed of secrets.
+    Reveal,
     Redact,
     Skip,
 }
@@ -228,7 +230,7 @@ impl<'a> Options<'a> {
                 return Treatment::Redact;
             }
             if has(&args.reveal) {
-                return Treatment::Record;
+                return Treatment::Reveal;
             }
         }
         if secret::looks_secret(name) {
@@ -715,7 +717,7 @@ fn recording(
         }
         let krate = located_at(krate, at);
         let treatment = options.treatment(&key);
-        autoref |= treatment == Treatment::Record;
+        autoref |= matches!(treatment, Treatment::Record | Treatment::Reveal);
         // A parameter under `#[cfg(..)]` is recorded only where it exists.
         let cfgs = param.cfgs();
         let call = match (treatment, &param) {
@@ -723,11 +725,14 @@ fn recording(
             (Treatment::Redact, _) => quote_spanned! {at=>
                 #span.attr(#key, #krate::__private::redacted());
             },
-            (Treatment::Record, Param::Receiver(_)) => quote_spanned! {at=>
+            (Treatment::Record | Treatment::Reveal, Param::Receiver(_)) => quote_spanned! {at=>
                 #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_self_value());
             },
             (Treatment::Record, Param::Ident(..)) => quote_spanned! {at=>
                 #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_value());
+            },
+            (Treatment::Reveal, Param::Ident(..)) => quote_spanned! {at=>
+                #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_revealed());
             },
         };
         calls.push(quote!(#(#cfgs)* #call));
@@ -1612,7 +1617,10 @@ pub trait Handler {
             out.contains("attr (\"password\" , :: traced :: __private :: redacted ())"),
             "{out}"
         );
-        assert!(out.contains("Arg (& token)"), "{out}");
+        assert!(
+            out.contains("Arg (& token)) . __traced_revealed ()"),
+            "{out}"
+        );
         assert!(out.contains("Arg (& user)"), "{out}");
     }
 

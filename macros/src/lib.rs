@@ -194,18 +194,25 @@ use proc_macro::TokenStream;
 ///
 /// Recording arguments must not leak credentials into a tracing backend. A parameter whose
 /// name looks like a secret is recorded as the string `[REDACTED]`, its key kept so that the
-/// span still shows it was passed. A name is split into words at `_` and at case changes
-/// (`db_password`, `apiToken`, `APIKey`), and is secret when a word is one of `password`,
-/// `passwd`, `passphrase`, `pwd`, `secret`, `token`, `apikey`, `auth`, `authorization`,
-/// `credential`, `cookie`, `session`, `ssn`, `cvv`, `cvc`, `otp`, `jwt`, `bearer` (a plural
-/// `s` ignored), or two words in a row are `api key`, `access key`, `private key`,
-/// `secret key`, `signing key`, `card number` or `account number`. Whole words only: `author`
-/// and `tokenizer` are recorded.
+/// span still shows it was passed. A name is split into words at `_`, `-`, case changes and
+/// digits (`db_password`, `apiToken`, `APIKey`, `pwd2`), and is secret when a word is one of
+/// `traced::secret::SECRET_WORDS` (`password`, `passwd`, `pwd`, `pass`, `passcode`, `secret`,
+/// `token`, `auth`, `credential`, `creds`, `cookie`, `session`, `pin`, `cvv`, `ssn`, `dsn`,
+/// `otp`, `mfa`, `jwt`, `bearer`, `signature`, ...; a plural `s` ignored), or two words in a
+/// row are one of `traced::secret::SECRET_PAIRS` (`api key`, `private key`, `credit card`,
+/// `card number`, `cc number`, `security code`, `database url`, `connection string`, ...).
+/// Whole words only: `author`, `tokenizer`, `spinner`, `opinion`, `pinned` and `passenger`
+/// are recorded.
+///
+/// Values recorded with `Debug` are scrubbed too: the value of a field or string map key
+/// whose name looks secret becomes `[REDACTED]` (`Login { user: "bob", password: [REDACTED]
+/// }`), and so does the password of a URL in any recorded string
+/// (`postgres://app:[REDACTED]@db/orders`). `traced::secret` has the rules.
 ///
 /// - `redact(a, b)` redacts other parameters too (an unknown name is an error that lists the
 ///   parameters);
-/// - `reveal(token_count)` records a parameter whose name only looks secret (it is an error
-///   on a name that is recorded anyway);
+/// - `reveal(token_count)` records a parameter as it is: its name, its `Debug` text and the
+///   URLs in it redact nothing;
 /// - `skip(..)` leaves a parameter out entirely; naming one parameter in two of `skip`,
 ///   `redact` and `reveal` is an error;
 /// - `traced::Redacted<T>` wraps a value so that it is `[REDACTED]` wherever it would show:

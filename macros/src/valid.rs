@@ -3,7 +3,6 @@
 
 use crate::ast::{Body, Func, Output, peel};
 use crate::attr::Args;
-use crate::secret;
 use proc_macro2::Span;
 use std::collections::BTreeSet;
 use syn::Type;
@@ -182,17 +181,9 @@ fn check_params(args: &Args, params: &[String], existing: &str, errors: &mut Err
                 };
                 errors.push(syn::Error::new(ident.span(), message));
             } else {
+                // `reveal(..)` takes any parameter: one whose name only looks secret, and
+                // one whose `Debug` text would be scrubbed of secret-looking fields.
                 seen.push((name.clone(), option));
-                if option == "reveal" && !secret::looks_secret(&name) {
-                    errors.push(syn::Error::new(
-                        ident.span(),
-                        format!(
-                            "`{name}` is recorded anyway: `reveal(..)` is for parameters whose \
-                             names look like secrets (such as `password` or `api_key`), which \
-                             are otherwise recorded as `[REDACTED]`"
-                        ),
-                    ));
-                }
             }
         }
     }
@@ -489,13 +480,8 @@ mod tests {
                     fn f(email: &str, count: u8) {}
                 )
             ),
-            [
-                "no parameter named `emial` (did you mean `email`?); \
-                 the parameters are `email`, `count`",
-                "`count` is recorded anyway: `reveal(..)` is for parameters whose names look \
-                 like secrets (such as `password` or `api_key`), which are otherwise recorded \
-                 as `[REDACTED]`",
-            ]
+            ["no parameter named `emial` (did you mean `email`?); \
+                 the parameters are `email`, `count`",]
         );
         assert_eq!(
             errors(

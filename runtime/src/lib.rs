@@ -119,11 +119,13 @@ pub use integrations::log;
 pub use integrations::tokio;
 #[cfg(feature = "tracing")]
 pub use integrations::tracing;
+pub use model::secret;
 pub use model::{
     Key, KeyValue, Redacted, SpanContext, SpanData, SpanId, SpanKind, Status, ToValue, TraceId,
     Value,
 };
 pub use pipeline::Sampler;
+pub use pipeline::shutdown;
 pub use span::future::FutureExt;
 pub use span::stream::StreamExt;
 pub use span::{Entered, Parent, Span, SpanBuilder, span};

@@ -7,6 +7,7 @@
 use crate::context::Context;
 use crate::model::SpanContext;
 use crate::model::{KeyValue, OptionalValue, StringValue, Value};
+use crate::pipeline::formatting::{debug_string, display_string};
 use crate::propagation::Extractor;
 use crate::span::{Parent, Span};
 use std::borrow::Cow;
@@ -48,13 +49,24 @@ pub struct Arg<'a, T: ?Sized>(pub &'a T);
 pub trait ValueArg<'a> {
     type Value: ?Sized;
     fn __traced_value(&self) -> Typed<'a, Self::Value>;
+    fn __traced_revealed(&self) -> Typed<'a, Self::Value>;
     fn __traced_self_value(&self) -> Option<Value>;
 }
 impl<'a, T: OptionalValue + ?Sized> ValueArg<'a> for &&Arg<'a, T> {
     type Value = T;
     #[inline(always)]
     fn __traced_value(&self) -> Typed<'a, T> {
-        Typed(self.0)
+        Typed {
+            value: self.0,
+            scrub: true,
+        }
+    }
+    #[inline(always)]
+    fn __traced_revealed(&self) -> Typed<'a, T> {
+        Typed {
+            value: self.0,
+            scrub: false,
+        }
     }
     #[inline]
     fn __traced_self_value(&self) -> Option<Value> {
@@ -62,17 +74,22 @@ impl<'a, T: OptionalValue + ?Sized> ValueArg<'a> for &&Arg<'a, T> {
     }
 }
 
-/// Level 2: `Debug`, formatted (only ever called for a sampled span).
+/// Level 2: `Debug`, formatted (only ever called for a sampled span) safely, within the
+/// limits, and scrubbed of secrets (see [`crate::secret`]) unless revealed.
 pub trait DebugArg {
     fn __traced_value(&self) -> Option<Value>;
+    fn __traced_revealed(&self) -> Option<Value>;
     fn __traced_self_value(&self) -> Option<Value>;
 }
 impl<T: Debug + ?Sized> DebugArg for &Arg<'_, T> {
     fn __traced_value(&self) -> Option<Value> {
-        Some(Value::String(format!("{:?}", self.0).into()))
+        Some(Value::debug(self.0))
+    }
+    fn __traced_revealed(&self) -> Option<Value> {
+        Some(Value::String(debug_string(self.0, false).into()))
     }
     fn __traced_self_value(&self) -> Option<Value> {
-        Some(Value::String(format!("{:?}", self.0).into()))
+        Some(Value::debug(self.0))
     }
 }
 
@@ -80,9 +97,13 @@ impl<T: Debug + ?Sized> DebugArg for &Arg<'_, T> {
 /// suggests `skip`.
 pub trait NoArg {
     fn __traced_value(&self) -> CannotRecord<'_>;
+    fn __traced_revealed(&self) -> CannotRecord<'_>;
 }
 impl<T: ?Sized> NoArg for Arg<'_, T> {
     fn __traced_value(&self) -> CannotRecord<'_> {
+        CannotRecord(std::marker::PhantomData)
+    }
+    fn __traced_revealed(&self) -> CannotRecord<'_> {
         CannotRecord(std::marker::PhantomData)
     }
 }
@@ -138,8 +159,8 @@ impl<T, E: Display + Debug> OutcomeBoth for &&&&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
             record_err::<E>(span, mode, || match mode {
-                ErrMode::Debug => format!("{e:?}"),
-                _ => e.to_string(),
+                ErrMode::Debug => debug_string(e, true),
+                _ => display_string(e),
             });
         }
     }
@@ -152,7 +173,7 @@ pub trait OutcomeDisplay {
 impl<T, E: Display> OutcomeDisplay for &&&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            record_err::<E>(span, mode, || e.to_string());
+            record_err::<E>(span, mode, || display_string(e));
         }
     }
 }
@@ -164,7 +185,7 @@ pub trait OutcomeDebug {
 impl<T, E: Debug> OutcomeDebug for &&Ret<'_, Result<T, E>> {
     fn __traced_outcome(&self, span: &mut Span, mode: ErrMode) {
         if let Err(e) = self.0 {
-            record_err::<E>(span, mode, || format!("{e:?}"));
+            record_err::<E>(span, mode, || debug_string(e, true));
         }
     }
 }
@@ -253,7 +274,7 @@ impl RetAttr for Option<Value> {
 impl<T: OptionalValue + ?Sized> RetAttr for Typed<'_, T> {
     #[inline]
     fn into_ret_attr(self) -> Option<Value> {
-        self.0.optional_value()
+        self.optional_value()
     }
 }
 

@@ -211,7 +211,8 @@ fn full_batches_go_at_once_and_never_exceed_the_batch_size() {
             received: 250,
             exported: 250,
             dropped: 0,
-            failed: 0
+            failed: 0,
+            formatting_failures: 0,
         }
     );
 }
@@ -389,7 +390,7 @@ fn a_panicking_exporter_fails_its_batch_and_the_worker_goes_on() {
 }
 
 #[test]
-fn a_hung_exporter_times_out_and_shutdown_does_not_hang() {
+fn a_hung_exporter_is_abandoned_at_its_timeout_and_the_worker_moves_on() {
     let gate = Arc::new(Gate::default());
     let mock = Mock {
         gate: Some(Arc::clone(&gate)),
@@ -405,29 +406,114 @@ fn a_hung_exporter_times_out_and_shutdown_does_not_hang() {
     p.on_end(&mut spans(0..5));
     gate.wait_entered(1);
     p.on_end(&mut spans(5..8));
-    // Past the export timeout, the stuck batch counts as failed.
-    thread::sleep(timeout + Duration::from_millis(50));
+    // Past the export timeout, the stuck batch counts as failed and the call is abandoned.
+    wait_until(|| p.abandoned_exports() == 1);
     assert_eq!(p.stats().failed, 5);
-    assert_eq!(
-        p.force_flush(Duration::from_millis(100)),
-        Err(ExportError::Timeout(Duration::from_millis(100)))
+    // The worker moved on: a flush does not wait behind the stuck call; what it would send
+    // fails at once, counted.
+    let start = Instant::now();
+    assert!(matches!(p.force_flush(LONG), Err(ExportError::Failed(_))));
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
     );
+    assert_eq!(p.stats().failed, 8);
+    let start = Instant::now();
+    assert!(p.shutdown(LONG).is_err());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    p.on_end(&mut spans(8..9));
+    let stats = p.stats();
+    assert_eq!(
+        (stats.received, stats.exported, stats.failed, stats.dropped),
+        (9, 0, 8, 1)
+    );
+    // When the stuck call finally returns, nothing is counted twice.
+    gate.open();
+    wait_until(|| mock.exported() == 5);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(p.stats(), stats);
+}
+
+#[test]
+fn a_shutdown_that_runs_out_of_time_still_counts_every_span_once() {
+    let gate = Arc::new(Gate::default());
+    let mock = Mock {
+        gate: Some(Arc::clone(&gate)),
+        ..Mock::default()
+    };
+    // No export timeout: only the shutdown's own deadline ends the wait.
+    let p = BatchSpanProcessor::with_config(
+        mock,
+        config()
+            .with_max_queue_size(2048)
+            .with_max_export_batch_size(512)
+            .with_export_timeout(Duration::ZERO),
+    );
+    for i in 0..20 {
+        p.on_end(&mut spans(i * 500..(i + 1) * 500));
+    }
+    gate.wait_entered(1);
     let start = Instant::now();
     assert_eq!(
         p.shutdown(Duration::from_millis(200)),
         Err(ExportError::Timeout(Duration::from_millis(200)))
     );
     assert!(start.elapsed() < Duration::from_secs(2));
-    p.on_end(&mut spans(8..9));
+    // Received 10 000: the batch under way failed, the queue dropped, the overflow dropped.
     let stats = p.stats();
-    assert_eq!((stats.received, stats.failed, stats.dropped), (9, 5, 1));
-    // When the export finally returns, its batch is not counted twice; the 3 queued spans
-    // are then exported by the shutdown that was asked for.
-    gate.open();
-    wait_until(|| p.stats().exported == 3);
-    let stats = p.stats();
-    assert_eq!((stats.exported, stats.failed, stats.dropped), (3, 5, 1));
+    assert_eq!(stats.received, 10_000);
+    assert_eq!(stats.failed, 512, "{stats:?}");
     assert_balanced(stats);
+    gate.open();
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(p.stats(), stats, "the late export is not counted again");
+}
+
+#[test]
+fn a_hung_exporter_through_the_pipeline_loses_count_of_no_span() {
+    let _lock = pipeline_lock();
+    let gate = Arc::new(Gate::default());
+    let mock = Mock {
+        gate: Some(Arc::clone(&gate)),
+        ..Mock::default()
+    };
+    let guard = Pipeline::builder()
+        .with_batch_exporter_config(
+            mock,
+            config().with_export_timeout(Duration::from_millis(100)),
+        )
+        .with_shutdown_timeout(Duration::from_millis(300))
+        .install();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(|| {
+                for _ in 0..2500 {
+                    traced_runtime::span("s").start().end();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let pipeline = guard.pipeline();
+    let start = Instant::now();
+    drop(guard);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    let stats = pipeline.processor().stats();
+    assert_eq!(stats.received, 10_000, "{stats:?}");
+    assert_eq!(stats.exported, 0);
+    assert_balanced(stats);
+    gate.open();
 }
 
 #[test]

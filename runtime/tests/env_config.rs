@@ -783,6 +783,7 @@ fn span_limits_with_their_general_fallbacks() {
     let event_attrs: Get = |l| Some(l.max_attributes_per_event);
     let link_attrs: Get = |l| Some(l.max_attributes_per_link);
     let length: Get = |l| l.max_attribute_value_length;
+    let debug_length: Get = |l| l.max_debug_value_length;
     let table: &[(Vars<'_>, Get, Option<u32>, &[&str])] = &[
         (
             &[("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "16")],
@@ -941,6 +942,25 @@ fn span_limits_with_their_general_fallbacks() {
             length,
             None,
             &["OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"],
+        ),
+        (&[], debug_length, Some(4096), &[]),
+        (
+            &[("TRACED_DEBUG_VALUE_LENGTH_LIMIT", "100")],
+            debug_length,
+            Some(100),
+            &[],
+        ),
+        (
+            &[("TRACED_DEBUG_VALUE_LENGTH_LIMIT", "0")],
+            debug_length,
+            None,
+            &[],
+        ),
+        (
+            &[("TRACED_DEBUG_VALUE_LENGTH_LIMIT", "big")],
+            debug_length,
+            Some(4096),
+            &["TRACED_DEBUG_VALUE_LENGTH_LIMIT"],
         ),
     ];
     for (vars, get, expected, warned) in table {

@@ -1290,6 +1290,9 @@ fn ended_through_batch(
     let b = std::thread::spawn(worker(n - n / 2));
     let slowest = a.join().unwrap().max(b.join().unwrap());
     let processor = guard.pipeline().processor();
+    // Everything is exported (or fails) as in normal running, before the shutdown (which
+    // gives up on the rest after an export that found the receiver unreachable).
+    let _ = processor.force_flush(Duration::from_secs(10));
     let _ = processor.shutdown(Duration::from_secs(10));
     let stats = processor.stats();
     drop(guard);

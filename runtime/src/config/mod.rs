@@ -23,11 +23,12 @@
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`, `..._CLIENT_KEY` | PEM files of the client certificate chain and key, for mutual TLS | |
 //! | `TRACED_OTLP_MAX_REQUEST_SIZE` (traced's own) | the largest export request in bytes: larger batches are split, see [`OtlpConfig::max_request_size`] | 4000000 |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between exports | 5000 |
-//! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit) | 30000 |
+//! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit); also how long dropping the guard waits ([`Config::with_shutdown_timeout`]) | 30000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 2048 |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export, at most the queue size | 512 |
 //! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per span | 128 |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` (or `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`) | bytes per string value | no limit |
+//! | `TRACED_DEBUG_VALUE_LENGTH_LIMIT` | bytes per value formatted with `Debug` (0: no cap but the one above) | 4096 |
 //! | `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT` | events, links per span | 128 |
 //! | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per event, link | 128 |
 //!
@@ -53,8 +54,10 @@
 //!   console is used instead. If the OTLP exporter cannot be created (a bad header, or the
 //!   protocol's feature missing), that is reported and spans are not exported.
 //!
-//! The console exporter runs in a [`SimpleSpanProcessor`](crate::pipeline::SimpleSpanProcessor); OTLP
-//! in a [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor).
+//! Both exporters run in a [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor): a span end never
+//! waits for a collector or for standard error. The console prints every [`CONSOLE_DELAY`]
+//! and gives up on a write stuck for [`CONSOLE_TIMEOUT`] (a pipe nobody reads), counting the
+//! spans as failed; the exit waits that long at most.
 
 use crate::export::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
 use crate::export::{ConsoleExporter, NoopExporter};
@@ -608,6 +611,11 @@ impl Reader<'_> {
                 .count("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")
                 .or(value_length)
                 .or(d.max_attribute_value_length),
+            max_debug_value_length: match self.count("TRACED_DEBUG_VALUE_LENGTH_LIMIT") {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => d.max_debug_value_length,
+            },
         }
     }
 }
@@ -682,6 +690,7 @@ pub struct Config {
     env: EnvConfig,
     resource: Vec<KeyValue>,
     warnings: Vec<EnvWarning>,
+    shutdown_timeout: Option<Duration>,
     #[cfg(feature = "tracing")]
     tracing: bool,
 }
@@ -699,6 +708,7 @@ impl Config {
             env: EnvConfig::default(),
             resource: Vec::new(),
             warnings: Vec::new(),
+            shutdown_timeout: None,
             #[cfg(feature = "tracing")]
             tracing: false,
         }
@@ -711,6 +721,7 @@ impl Config {
             env: EnvConfig::from_env(),
             resource: Vec::new(),
             warnings: Vec::new(),
+            shutdown_timeout: None,
             #[cfg(feature = "tracing")]
             tracing: false,
         }
@@ -724,6 +735,7 @@ impl Config {
             env,
             resource: Vec::new(),
             warnings,
+            shutdown_timeout: None,
             #[cfg(feature = "tracing")]
             tracing: false,
         }
@@ -798,6 +810,14 @@ impl Config {
         self.env.batch = batch;
         self
     }
+    /// How long dropping the guard (or [`shutdown`](crate::pipeline::shutdown)) waits for what is
+    /// queued to be exported, over `OTEL_BSP_EXPORT_TIMEOUT` (the default deadline). Zero
+    /// means no limit. With the collector down a program exits sooner: see
+    /// [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor).
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
     /// The span limits, over the `*_LIMIT` variables.
     pub fn with_limits(mut self, limits: SpanLimits) -> Self {
         self.env.limits = limits;
@@ -821,20 +841,27 @@ impl Config {
     }
 
     /// A pipeline builder with these settings: sampler, limits, resource and the exporter's
-    /// processor (console: simple; OTLP: batch). Further `with_*` calls on the builder win.
+    /// processor (a batch processor for the console and OTLP) and the guard's deadline
+    /// (`OTEL_BSP_EXPORT_TIMEOUT`; [`CONSOLE_TIMEOUT`] for the console). Further `with_*`
+    /// calls on the builder win.
     pub fn into_pipeline_builder(self) -> PipelineBuilder {
         let mut builder = PipelineBuilder::default()
             .with_sampler(self.env.sampler.clone())
             .with_limits(self.env.limits)
-            .with_resource(self.resource());
+            .with_resource(self.resource())
+            .with_shutdown_timeout(self.env.batch.export_timeout());
         if self.env.sdk_disabled {
             builder.disabled = true;
             return builder;
         }
-        match self.env.exporter {
-            TracesExporter::Console => builder.with_simple_exporter(ConsoleExporter::new()),
+        builder = match self.env.exporter {
+            TracesExporter::Console => console_builder(builder),
             TracesExporter::None => builder.with_simple_exporter(NoopExporter),
             TracesExporter::Otlp => otlp_builder(builder, &self.env),
+        };
+        match self.shutdown_timeout {
+            Some(timeout) => builder.with_shutdown_timeout(timeout),
+            None => builder,
         }
     }
 
@@ -887,7 +914,25 @@ fn otlp_builder(builder: PipelineBuilder, env: &EnvConfig) -> PipelineBuilder {
 #[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
 fn otlp_builder(builder: PipelineBuilder, _env: &EnvConfig) -> PipelineBuilder {
     report_once(&format!("traced: OTLP export: {WITHOUT_OTLP}"));
-    builder.with_simple_exporter(ConsoleExporter::new())
+    console_builder(builder)
+}
+
+/// How often the console exporter prints.
+pub const CONSOLE_DELAY: Duration = Duration::from_millis(100);
+/// How long the console exporter may take to write one batch, and the exit to wait for it.
+pub const CONSOLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The console exporter in a batch processor: it writes from the background thread every
+/// [`CONSOLE_DELAY`], so a span end never waits for standard error (a pipe nobody reads
+/// would block it); a write stuck for [`CONSOLE_TIMEOUT`] is abandoned and its spans counted
+/// as failed, later spans dropped while the queue is full, and the exit waits that long at most.
+fn console_builder(builder: PipelineBuilder) -> PipelineBuilder {
+    let batch = BatchConfig::default()
+        .with_scheduled_delay(CONSOLE_DELAY)
+        .with_export_timeout(CONSOLE_TIMEOUT);
+    builder
+        .with_batch_exporter_config(ConsoleExporter::new(), batch)
+        .with_shutdown_timeout(CONSOLE_TIMEOUT)
 }
 
 /// Installs a pipeline configured from the standard `OTEL_*` environment variables (see the

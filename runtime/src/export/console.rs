@@ -2,8 +2,7 @@ use super::{ExportError, SpanExporter};
 use crate::model::SpanId;
 use crate::model::{SpanData, Status};
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::io::Write as _;
+use std::fmt::{self, Write as _};
 
 /// Renders spans as one tree per trace: name, kind, status, duration and attributes, with
 /// children under their parent in start order. Spans whose parent is not in `spans` are
@@ -148,24 +147,56 @@ fn human(nanos: u64) -> String {
     }
 }
 
-/// Prints finished traces to standard error as trees. Spans are held until their trace's
-/// root ends, so each trace prints whole; spans whose root never ends print at shutdown.
-#[derive(Debug, Default)]
+/// Prints finished traces to standard error (or another writer) as trees. Spans are held
+/// until their trace's root ends, so each trace prints whole; spans whose root never ends
+/// print at shutdown.
+///
+/// Writing may block (standard error may be a pipe nobody reads): run it in a
+/// [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor), as [`init`](crate::init) does, so that
+/// it writes from the background thread and the program never waits for it; what it cannot
+/// write in time is counted as failed, and dropped when the queue is full. Behind a
+/// [`SimpleSpanProcessor`](crate::pipeline::SimpleSpanProcessor) it writes on the thread that ended the
+/// span: fine for tests.
 pub struct ConsoleExporter {
     pending: Vec<SpanData>,
+    out: Box<dyn std::io::Write + Send>,
+}
+
+impl fmt::Debug for ConsoleExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleExporter")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ConsoleExporter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ConsoleExporter {
-    /// A console exporter.
+    /// A console exporter writing to standard error.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_writer(std::io::stderr())
     }
-    fn print(spans: &[SpanData]) {
+    /// A console exporter writing to `out` (standard output, a file, a buffer).
+    pub fn with_writer(out: impl std::io::Write + Send + 'static) -> Self {
+        ConsoleExporter {
+            pending: Vec::new(),
+            out: Box::new(out),
+        }
+    }
+    fn print(&mut self, spans: &[SpanData]) -> Result<(), ExportError> {
         if spans.is_empty() {
-            return;
+            return Ok(());
         }
         let text = render_tree(spans);
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|e| ExportError::Failed(format!("console: {e}")))
     }
 }
 
@@ -185,12 +216,11 @@ impl SpanExporter for ConsoleExporter {
             .into_iter()
             .partition(|s| done.contains(&s.span_context.trace_id().to_u128()));
         self.pending = rest;
-        Self::print(&ready);
-        Ok(())
+        self.print(&ready)
     }
     fn force_flush(&mut self) -> Result<(), ExportError> {
-        Self::print(&std::mem::take(&mut self.pending));
-        Ok(())
+        let pending = std::mem::take(&mut self.pending);
+        self.print(&pending)
     }
     fn shutdown(&mut self) -> Result<(), ExportError> {
         self.force_flush()

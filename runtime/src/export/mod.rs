@@ -26,6 +26,7 @@ pub use memory::InMemoryExporter;
 pub use crate::model::record::{BatchDrain, SpanBatch};
 use crate::model::{Resource, SpanData};
 use std::fmt;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 /// Why an export, flush or shutdown failed.
@@ -120,6 +121,11 @@ pub trait SpanExporter: Send + fmt::Debug {
     }
     /// Receives the pipeline's resource once, before the first export.
     fn set_resource(&mut self, _resource: &Resource) {}
+    /// Receives, once before the first export, the signal its processor raises when it starts
+    /// shutting down: an exporter that retries should then stop retrying what cannot succeed
+    /// soon (a refused connection) and cut its waits short, so that a program exits promptly
+    /// when its collector is down. The OTLP exporters do.
+    fn set_shutdown_signal(&mut self, _signal: ShutdownSignal) {}
     /// Flushes anything the exporter buffers itself.
     fn force_flush(&mut self) -> Result<(), ExportError> {
         Ok(())
@@ -141,11 +147,51 @@ impl<E: SpanExporter + ?Sized> SpanExporter for Box<E> {
     fn set_resource(&mut self, resource: &Resource) {
         (**self).set_resource(resource);
     }
+    fn set_shutdown_signal(&mut self, signal: ShutdownSignal) {
+        (**self).set_shutdown_signal(signal);
+    }
     fn force_flush(&mut self) -> Result<(), ExportError> {
         (**self).force_flush()
     }
     fn shutdown(&mut self) -> Result<(), ExportError> {
         (**self).shutdown()
+    }
+}
+
+/// Raised by a processor when it starts shutting down; see
+/// [`SpanExporter::set_shutdown_signal`]. Clones share one signal.
+///
+/// ```
+/// use std::time::Duration;
+/// use traced_runtime::export::ShutdownSignal;
+/// let signal = ShutdownSignal::default();
+/// let seen = signal.clone();
+/// std::thread::spawn(move || signal.raise());
+/// // Sleeps up to a minute, but wakes as soon as the signal is raised.
+/// assert!(seen.sleep(Duration::from_secs(60)));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ShutdownSignal(Arc<(Mutex<bool>, Condvar)>);
+
+impl ShutdownSignal {
+    /// Raises the signal (once raised it stays raised) and wakes every [`sleep`](Self::sleep).
+    pub fn raise(&self) {
+        let (raised, wake) = &*self.0;
+        *raised.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        wake.notify_all();
+    }
+    /// Whether it was raised.
+    pub fn is_raised(&self) -> bool {
+        *self.0.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+    /// Waits `duration`, or until the signal is raised; returns whether it was.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let (raised, wake) = &*self.0;
+        let guard = raised.lock().unwrap_or_else(PoisonError::into_inner);
+        let (guard, _) = wake
+            .wait_timeout_while(guard, duration, |raised| !*raised)
+            .unwrap_or_else(PoisonError::into_inner);
+        *guard
     }
 }
 

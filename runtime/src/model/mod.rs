@@ -8,6 +8,7 @@ pub(crate) mod clock;
 mod ids;
 pub(crate) mod record;
 pub(crate) mod redacted;
+pub mod secret;
 mod span_data;
 mod value;
 
@@ -15,7 +16,7 @@ pub use clock::now_unix_nanos;
 pub use ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 pub use redacted::Redacted;
 pub use span_data::{
-    Attributes, CodeLocation, Event, InstrumentationScope, Link, Resource, SpanData, SpanKind,
-    SpanLimits, Status,
+    Attributes, CodeLocation, DEFAULT_DEBUG_VALUE_LENGTH, Event, InstrumentationScope, Link,
+    Resource, SpanData, SpanKind, SpanLimits, Status,
 };
 pub use value::{Array, Key, KeyValue, OptionalValue, StringValue, ToValue, Value};

@@ -144,7 +144,8 @@ pub type Attributes = SmallVec<[KeyValue; 4]>;
 /// Limits on what one span may hold; what goes over is dropped and counted.
 ///
 /// The defaults are OpenTelemetry's: 128 attributes, events and links, 128 attributes per
-/// event and link, no limit on value length.
+/// event and link, no limit on value length; traced adds a cap on `Debug`-formatted values
+/// ([`max_debug_value_length`](Self::max_debug_value_length), 4 KiB).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpanLimits {
     /// Attributes per span.
@@ -159,7 +160,17 @@ pub struct SpanLimits {
     pub max_attributes_per_link: u32,
     /// Longest string value in bytes (cut on a char boundary); `None` for no limit.
     pub max_attribute_value_length: Option<u32>,
+    /// Longest value formatted with `Debug` (an argument or result of a type that is not a
+    /// typed value, an error recorded with `err(debug)`, [`Value::debug`](crate::model::Value::debug)),
+    /// in bytes; `None` for no cap beyond `max_attribute_value_length`. Formatting stops at
+    /// the cap, so a large `Debug` costs what its first bytes cost (see
+    /// `traced::pipeline::formatting_failures` for the rest of the rules).
+    /// Default 4096, from `TRACED_DEBUG_VALUE_LENGTH_LIMIT` (0: no cap).
+    pub max_debug_value_length: Option<u32>,
 }
+
+/// The default of [`SpanLimits::max_debug_value_length`].
+pub const DEFAULT_DEBUG_VALUE_LENGTH: u32 = 4096;
 
 impl Default for SpanLimits {
     fn default() -> Self {
@@ -170,6 +181,7 @@ impl Default for SpanLimits {
             max_attributes_per_event: 128,
             max_attributes_per_link: 128,
             max_attribute_value_length: None,
+            max_debug_value_length: Some(DEFAULT_DEBUG_VALUE_LENGTH),
         }
     }
 }
@@ -395,6 +407,11 @@ impl InstrumentationScope {
     }
 
     /// Whether `self` and `other` are the same scope: the same static, or equal.
+    // Only the OTLP encoders group spans by scope.
+    #[cfg_attr(
+        not(any(feature = "otlp-http", feature = "otlp-grpc")),
+        allow(dead_code)
+    )]
     #[inline]
     pub(crate) fn same(&self, other: &InstrumentationScope) -> bool {
         std::ptr::eq(self, other) || self == other

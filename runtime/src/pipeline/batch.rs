@@ -13,14 +13,15 @@
 //! [`shutdown`]: SpanProcessor::shutdown
 
 use super::{Counters, LOCAL_BATCH, ProcessorStats, SpanProcessor};
-use crate::export::{ExportError, SpanExporter};
+use crate::export::{ExportError, ShutdownSignal, SpanExporter};
 use crate::model::Resource;
 use crate::model::record::{Slot, SpanBatch};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -133,12 +134,23 @@ impl BatchConfig {
 /// program's threads stop paying for spans that could only be dropped (roots and children of
 /// remote parents are always recorded, so no trace loses its sampling decision).
 ///
-/// A slow or hung exporter delays only the background thread; an
-/// export that takes longer than the export timeout counts its batch as failed, and
-/// [`force_flush`] and [`shutdown`] give up after their own timeout. The exporter is never
-/// called concurrently, and a panic inside it fails the batch without stopping the thread.
+/// A slow or hung exporter delays only the background thread. The exporter runs on a thread of
+/// its own (`traced-export`), and an export that takes longer than the export timeout is
+/// abandoned there: its batch counts as failed, the worker moves on, and while the stuck call
+/// has not returned, the next batches fail at once (counted) instead of waiting behind it.
+/// [`force_flush`] and [`shutdown`] give up after their own timeout; a shutdown that gives up
+/// counts the spans still queued as dropped. When shutdown starts, the exporter is told
+/// ([`SpanExporter::set_shutdown_signal`]: the OTLP exporters stop retrying a refused
+/// connection), and after one export fails during shutdown the rest of the queue fails
+/// without being sent: a program whose collector is down exits within one export timeout,
+/// not one per batch. The exporter is never called concurrently, and a panic inside it fails
+/// the batch without stopping the thread.
 ///
-/// Once flushed, `exported + dropped + failed == received` in [`stats`].
+/// Failures are reported on standard error at most once a minute, with the counts since the
+/// last report, and a recovery once when an export succeeds again.
+///
+/// Whatever the exporter does, once [`shutdown`] has returned (in time or not) every span is
+/// counted once: `exported + dropped + failed == received` in [`stats`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -184,6 +196,10 @@ struct Shared {
     /// Queue length at which an ending thread wakes the worker: a full batch, or any span
     /// when the scheduled delay is zero.
     wake_at: usize,
+    /// Raised when shutdown starts; the exporter has a clone.
+    signal: ShutdownSignal,
+    /// Exports abandoned at their timeout.
+    abandoned: AtomicU64,
 }
 
 struct State {
@@ -295,6 +311,8 @@ impl BatchSpanProcessor {
             overflowed: AtomicBool::new(false),
             full: AtomicBool::new(false),
             wake_at,
+            signal: ShutdownSignal::default(),
+            abandoned: AtomicU64::new(0),
         });
         let for_worker = Arc::clone(&shared);
         let worker = std::thread::Builder::new()
@@ -327,6 +345,30 @@ impl BatchSpanProcessor {
     /// Spans waiting in the queue now; never more than `max_queue_size`.
     pub fn queue_len(&self) -> usize {
         self.shared.lock().queued
+    }
+
+    /// A shutdown ran out of time: the spans still queued are dropped and counted, the batch
+    /// under way counts as failed, so that every span is counted once whatever the exporter
+    /// does (the worker, whenever it gets back, finds nothing left to count).
+    fn give_up(&self) {
+        let mut st = self.shared.lock();
+        let queued = std::mem::take(&mut st.queued);
+        let batches: Vec<SpanBatch> = st.queue.drain(..).collect();
+        if let Some(f) = &mut st.in_flight
+            && !f.settled
+        {
+            f.settled = true;
+            Counters::add(&self.shared.counters.failed, f.spans);
+        }
+        drop(st);
+        Counters::add(&self.shared.counters.dropped, queued);
+        drop(batches);
+    }
+
+    /// Exports abandoned at their timeout so far (each one's call left to finish, or not, on
+    /// the exporter's thread).
+    pub fn abandoned_exports(&self) -> u64 {
+        self.shared.abandoned.load(Ordering::Relaxed)
     }
 
     fn wait_done<'a>(
@@ -443,8 +485,15 @@ impl SpanProcessor for BatchSpanProcessor {
             return Err(ExportError::Shutdown);
         }
         st.shutdown = true;
+        self.shared.signal.raise();
         self.shared.work.notify_one();
-        let mut st = self.wait_done(timeout, st, |st| st.stopped)?;
+        let mut st = match self.wait_done(timeout, st, |st| st.stopped) {
+            Ok(st) => st,
+            Err(e) => {
+                self.give_up();
+                return Err(e);
+            }
+        };
         let result = st.shutdown_result.take().unwrap_or(Ok(()));
         drop(st);
         let handle = self
@@ -480,6 +529,7 @@ impl Drop for BatchSpanProcessor {
         let mut st = self.shared.lock();
         if !st.shutdown {
             st.shutdown = true;
+            self.shared.signal.raise();
             self.shared.work.notify_one();
         }
     }
@@ -497,12 +547,14 @@ enum Job {
 
 struct Worker {
     shared: Arc<Shared>,
-    exporter: Box<dyn SpanExporter>,
+    exporter: Caller,
     /// When the scheduled delay next expires (`None`: never, the delay is zero or huge).
     deadline: Option<Instant>,
     flushed: u64,
     reported_drop: bool,
-    reported_failure: bool,
+    failures: FailureReports,
+    /// Shutting down, and an export has failed: the rest of the queue is not sent.
+    given_up: bool,
     /// The batch handed to the exporter, kept for its room.
     outgoing: SpanBatch,
     /// Empty boxes on their way back to threads.
@@ -512,14 +564,16 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(shared: Arc<Shared>, exporter: Box<dyn SpanExporter>) -> Self {
+    fn new(shared: Arc<Shared>, mut exporter: Box<dyn SpanExporter>) -> Self {
+        exporter.set_shutdown_signal(shared.signal.clone());
         let mut worker = Worker {
             shared,
-            exporter,
+            exporter: Caller::start(exporter),
             deadline: None,
             flushed: 0,
             reported_drop: false,
-            reported_failure: false,
+            failures: FailureReports::default(),
+            given_up: false,
             outgoing: SpanBatch::new(),
             boxes: Vec::new(),
             taken: Vec::new(),
@@ -535,6 +589,12 @@ impl Worker {
         } else {
             Instant::now().checked_add(delay)
         };
+    }
+
+    /// The export timeout, `None` for no limit.
+    fn timeout(&self) -> Option<Duration> {
+        let timeout = self.shared.config.export_timeout;
+        (!timeout.is_zero()).then_some(timeout)
     }
 
     fn run(mut self) {
@@ -658,11 +718,7 @@ impl Worker {
         st.queued -= n;
         self.shared.full.store(false, Ordering::Relaxed);
         let resource = st.resource.take();
-        let deadline = if timeout.is_zero() {
-            None
-        } else {
-            Instant::now().checked_add(timeout)
-        };
+        let deadline = self.timeout().and_then(|t| Instant::now().checked_add(t));
         st.in_flight = Some(InFlight {
             spans: n,
             deadline,
@@ -670,15 +726,24 @@ impl Worker {
         });
         drop(st);
         // One batch for the exporter (pointers move); the records are read or turned into
-        // `SpanData` by the exporter, here, never on the threads that ended them.
+        // `SpanData` by the exporter, on its thread, never on the threads that ended them.
         let mut batch = std::mem::take(&mut self.outgoing);
         for b in &mut taken {
             batch.append(b);
         }
-        if let Some(resource) = resource {
-            self.exporter.set_resource(&resource);
-        }
-        let mut result = self.call(|e| e.export_batch(&mut batch));
+        let mut result = if self.given_up {
+            Err(ExportError::Failed(
+                "not sent: an earlier export failed during shutdown".to_owned(),
+            ))
+        } else {
+            let (result, back) = self.exporter.export(batch, resource, self.timeout());
+            if back.is_none() {
+                // Abandoned at its timeout: the batch stays with the stuck call.
+                self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
+            }
+            batch = back.unwrap_or_default();
+            result
+        };
         self.recycle(&mut taken, &mut batch);
         self.outgoing = batch;
         self.taken = taken;
@@ -687,6 +752,12 @@ impl Worker {
         }
         let mut st = self.shared.lock();
         let settled = st.in_flight.take().is_some_and(|f| f.settled);
+        // Shutting down (since before or during this export), and the backend could not be
+        // reached or did not answer in time: the rest of the queue is not sent, so the exit
+        // waits one export timeout at most. A backend that answered (a 400) gets the rest.
+        if st.shutdown && result.as_ref().is_err_and(unreachable) {
+            self.given_up = true;
+        }
         drop(st);
         let counters = &self.shared.counters;
         match (&result, settled) {
@@ -698,14 +769,7 @@ impl Worker {
                 Counters::add(&counters.failed, failed);
             }
         }
-        if let Err(e) = &result
-            && !self.reported_failure
-        {
-            self.reported_failure = true;
-            report(format_args!(
-                "exporting {n} spans failed: {e} (further failures are counted in ProcessorStats::failed, not reported)"
-            ));
-        }
+        self.failures.record(&result, n, Instant::now());
         self.restart_timer();
         (n, result)
     }
@@ -737,20 +801,20 @@ impl Worker {
         self.boxes.clear();
     }
 
-    /// Calls the exporter, turning a panic into an error.
-    fn call<R>(
+    /// Calls the exporter (flush, shutdown) within the export timeout.
+    fn call(
         &mut self,
-        f: impl FnOnce(&mut dyn SpanExporter) -> Result<R, ExportError>,
-    ) -> Result<R, ExportError> {
-        let exporter = &mut *self.exporter;
-        catch_unwind(AssertUnwindSafe(|| f(exporter))).unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".to_owned());
-            Err(ExportError::Failed(format!("the exporter panicked: {why}")))
-        })
+        f: impl FnOnce(&mut dyn SpanExporter) -> Result<(), ExportError> + Send + 'static,
+    ) -> Result<(), ExportError> {
+        if self.given_up {
+            return Err(ExportError::Failed(
+                "not called: an export failed during shutdown".to_owned(),
+            ));
+        }
+        let timeout = self.timeout();
+        self.exporter
+            .call(Box::new(move |e| (f(e), None)), timeout)
+            .0
     }
 
     fn report_drops(&mut self) {
@@ -760,6 +824,237 @@ impl Worker {
                 "the span queue is full (max_queue_size = {}): dropping spans; the count is in ProcessorStats::dropped",
                 self.shared.config.max_queue_size
             ));
+        }
+    }
+}
+
+/// What the exporter's thread is asked to run, and what it answers: the result, and the
+/// batch back for its room.
+type Reply = (Result<(), ExportError>, Option<SpanBatch>);
+type Request = Box<dyn FnOnce(&mut dyn SpanExporter) -> Reply + Send>;
+
+/// The exporter, on a thread of its own (`traced-export`), so that a call that hangs can be
+/// abandoned at its timeout: the worker moves on, and the stuck call is left to finish (the
+/// exporter is used again once it has) or to hang until the process exits.
+struct Caller {
+    requests: Option<mpsc::Sender<(Request, mpsc::SyncSender<Reply>)>>,
+    /// Where an abandoned call will answer, while it has not.
+    stuck: Option<mpsc::Receiver<Reply>>,
+    /// The exporter, when its thread could not start: called here, with no timeout.
+    inline: Option<Box<dyn SpanExporter>>,
+}
+
+impl Caller {
+    fn start(exporter: Box<dyn SpanExporter>) -> Self {
+        let (requests, serve) = mpsc::channel::<(Request, mpsc::SyncSender<Reply>)>();
+        // The exporter moves to the thread only once it has started.
+        let slot = Arc::new(Mutex::new(Some(exporter)));
+        let for_thread = Arc::clone(&slot);
+        let started = std::thread::Builder::new()
+            .name("traced-export".to_owned())
+            .spawn(move || {
+                let exporter = for_thread
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                let Some(mut exporter) = exporter else { return };
+                for (request, reply) in serve {
+                    let answer = catch_unwind(AssertUnwindSafe(|| request(&mut *exporter)))
+                        .unwrap_or_else(|panic| (Err(panicked(&*panic)), None));
+                    let _ = reply.send(answer);
+                }
+            });
+        match started {
+            Ok(_) => Caller {
+                requests: Some(requests),
+                stuck: None,
+                inline: None,
+            },
+            Err(e) => {
+                report(format_args!(
+                    "could not start the traced-export thread ({e}); exporting from the traced-batch thread, without abandoning hung exports"
+                ));
+                let exporter = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                Caller {
+                    requests: None,
+                    stuck: None,
+                    inline: exporter,
+                }
+            }
+        }
+    }
+
+    /// Exports `batch` (handing the resource over first, if any).
+    fn export(
+        &mut self,
+        batch: SpanBatch,
+        resource: Option<Resource>,
+        timeout: Option<Duration>,
+    ) -> Reply {
+        let request: Request = Box::new(move |e| {
+            let mut batch = batch;
+            if let Some(resource) = resource {
+                e.set_resource(&resource);
+            }
+            (e.export_batch(&mut batch), Some(batch))
+        });
+        self.call(request, timeout)
+    }
+
+    /// Runs `request` on the exporter, waiting at most `timeout`.
+    fn call(&mut self, request: Request, timeout: Option<Duration>) -> Reply {
+        if let Some(exporter) = &mut self.inline {
+            let exporter = &mut **exporter;
+            return catch_unwind(AssertUnwindSafe(|| request(exporter)))
+                .unwrap_or_else(|panic| (Err(panicked(&*panic)), None));
+        }
+        if let Some(stuck) = &self.stuck {
+            match stuck.try_recv() {
+                Err(mpsc::TryRecvError::Empty) => {
+                    return (
+                        Err(ExportError::Failed(
+                            "not sent: the exporter is still in an export abandoned at its timeout"
+                                .to_owned(),
+                        )),
+                        None,
+                    );
+                }
+                Ok(_) | Err(mpsc::TryRecvError::Disconnected) => self.stuck = None,
+            }
+        }
+        let gone = || {
+            (
+                Err(ExportError::Failed(
+                    "the exporter's thread is gone".to_owned(),
+                )),
+                None,
+            )
+        };
+        let (reply, answer) = mpsc::sync_channel(1);
+        let Some(requests) = &self.requests else {
+            return gone();
+        };
+        if requests.send((request, reply)).is_err() {
+            return gone();
+        }
+        let answered = match timeout {
+            None => answer
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(timeout) => answer.recv_timeout(timeout),
+        };
+        match answered {
+            Ok(reply) => reply,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                self.stuck = Some(answer);
+                (Err(ExportError::Timeout(timeout.unwrap_or_default())), None)
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => gone(),
+        }
+    }
+}
+
+/// Whether an export failed because the backend is not there or not answering: no connection,
+/// no answer in time, or an answer that says so (gRPC `UNAVAILABLE` is also a refused
+/// connection; HTTP 502, 503, 504 after the retries).
+fn unreachable(e: &ExportError) -> bool {
+    match e {
+        ExportError::Timeout(_) | ExportError::Failed(_) => true,
+        ExportError::GrpcStatus { code, .. } => matches!(code, 4 | 14),
+        ExportError::HttpStatus { status, .. } => matches!(status, 502..=504),
+        _ => false,
+    }
+}
+
+/// The error of an exporter call that panicked.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> ExportError {
+    let why = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    ExportError::Failed(format!("the exporter panicked: {why}"))
+}
+
+/// The most often a failure is reported.
+const REPORT_EVERY: Duration = Duration::from_secs(60);
+
+/// Failure reports, rate-limited: the first failure at once, then at most one report a
+/// minute with the counts since the last one, and one line when exports succeed again.
+#[derive(Debug, Default)]
+struct FailureReports {
+    /// When the last failure report was written.
+    last: Option<Instant>,
+    /// Failed exports and their spans not reported yet.
+    exports: u64,
+    spans: u64,
+    /// The latest failure not reported yet.
+    latest: Option<ExportError>,
+    /// Failing: a success is reported as a recovery.
+    failing: bool,
+}
+
+impl FailureReports {
+    fn record(&mut self, result: &Result<(), ExportError>, spans: usize, now: Instant) {
+        if let Some(line) = self.line(result, spans, now) {
+            report(format_args!("{line}"));
+        }
+    }
+
+    /// The line to report for this export's result, if any.
+    fn line(
+        &mut self,
+        result: &Result<(), ExportError>,
+        spans: usize,
+        now: Instant,
+    ) -> Option<String> {
+        match result {
+            Ok(()) => {
+                if !self.failing {
+                    return None;
+                }
+                self.failing = false;
+                let unreported = std::mem::take(&mut self.exports);
+                let lost = std::mem::take(&mut self.spans);
+                self.latest = None;
+                // The next failure is reported at once again.
+                self.last = None;
+                Some(if unreported > 0 {
+                    format!(
+                        "exports succeed again ({unreported} more exports of {lost} spans failed since the last report)"
+                    )
+                } else {
+                    "exports succeed again".to_owned()
+                })
+            }
+            Err(e) => {
+                self.failing = true;
+                self.exports += 1;
+                self.spans += spans as u64;
+                self.latest = Some(e.clone());
+                if self
+                    .last
+                    .is_some_and(|last| now.duration_since(last) < REPORT_EVERY)
+                {
+                    return None;
+                }
+                let first = self.last.is_none();
+                self.last = Some(now);
+                let (exports, spans) = (
+                    std::mem::take(&mut self.exports),
+                    std::mem::take(&mut self.spans),
+                );
+                let e = self.latest.take().unwrap_or(ExportError::Shutdown);
+                Some(if first && exports == 1 {
+                    format!(
+                        "exporting {spans} spans failed: {e} (counted in ProcessorStats::failed; reported at most once a minute)"
+                    )
+                } else {
+                    format!(
+                        "{exports} exports of {spans} spans failed in the last minute, the latest: {e} (counted in ProcessorStats::failed)"
+                    )
+                })
+            }
         }
     }
 }
@@ -828,6 +1123,38 @@ mod tests {
 
     fn assert_balanced(s: ProcessorStats) {
         assert_eq!(s.exported + s.dropped + s.failed, s.received, "{s:?}");
+    }
+
+    #[test]
+    fn failures_are_reported_at_most_once_a_minute_with_counts_and_a_recovery_once() {
+        let mut r = FailureReports::default();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let failed = Err(ExportError::Failed("refused".into()));
+        let first = r.line(&failed, 512, at(0)).unwrap();
+        assert!(
+            first.starts_with("exporting 512 spans failed: export failed: refused"),
+            "{first}"
+        );
+        assert_eq!(r.line(&failed, 512, at(10)), None);
+        assert_eq!(r.line(&failed, 100, at(59)), None);
+        let minute = r.line(&failed, 1, at(61)).unwrap();
+        assert!(
+            minute.starts_with("3 exports of 613 spans failed in the last minute"),
+            "{minute}"
+        );
+        assert_eq!(r.line(&failed, 7, at(62)), None);
+        assert_eq!(
+            r.line(&Ok(()), 5, at(70)).as_deref(),
+            Some("exports succeed again (1 more exports of 7 spans failed since the last report)")
+        );
+        assert_eq!(
+            r.line(&Ok(()), 5, at(71)),
+            None,
+            "the recovery is reported once"
+        );
+        // Hours later the collector dies again: reported at once.
+        assert!(r.line(&failed, 2, at(7200)).is_some());
     }
 
     #[test]

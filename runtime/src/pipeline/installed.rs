@@ -12,7 +12,7 @@ use crate::model::{Resource, SpanLimits};
 use std::cell::RefCell;
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::Duration;
 
 /// Spans a thread gathers before handing them to the processor in one call.
@@ -33,6 +33,9 @@ pub struct Pipeline {
     pub(crate) follows_local_parent: bool,
     /// The sampler samples every child of a sampled local parent (OpenTelemetry's default).
     pub(crate) follows_sampled_local_parent: bool,
+    /// How long dropping the guard (or [`shutdown`]) waits for the processor to export what
+    /// is queued; `None`: no limit.
+    shutdown_timeout: Option<Duration>,
 }
 
 const _: () = assert!(std::mem::offset_of!(Pipeline, limits) == 0);
@@ -58,6 +61,9 @@ impl PipelineRef {
     }
 }
 
+/// The guard's deadline when none is set: OpenTelemetry's default export timeout.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pipeline")
@@ -67,6 +73,7 @@ impl fmt::Debug for Pipeline {
             .field("processor", &self.processor)
             .field("buffered", &self.buffered)
             .field("follows_local_parent", &self.follows_local_parent)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "follows_sampled_local_parent",
                 &self.follows_sampled_local_parent,
@@ -110,6 +117,10 @@ impl Pipeline {
     pub fn processor(&self) -> &dyn SpanProcessor {
         &*self.processor
     }
+    /// How long dropping the guard or [`shutdown`] waits; `None`: no limit.
+    pub fn shutdown_timeout(&self) -> Option<Duration> {
+        self.shutdown_timeout
+    }
 }
 
 /// Builds and installs a [`Pipeline`].
@@ -120,6 +131,8 @@ pub struct PipelineBuilder {
     limits: Option<SpanLimits>,
     resource: Option<Resource>,
     processor: Option<Box<dyn SpanProcessor>>,
+    /// Zero: no limit.
+    shutdown_timeout: Option<Duration>,
     /// `OTEL_SDK_DISABLED`: `install` installs nothing.
     pub(crate) disabled: bool,
 }
@@ -133,6 +146,14 @@ impl PipelineBuilder {
     /// The span limits (default: OpenTelemetry's).
     pub fn with_limits(mut self, limits: SpanLimits) -> Self {
         self.limits = Some(limits);
+        self
+    }
+    /// How long dropping the guard, or [`shutdown`], waits for the processor to export what is
+    /// queued before giving up (what is left is then counted as dropped): default
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`], and from [`Config`](crate::Config) the batch export
+    /// timeout (`OTEL_BSP_EXPORT_TIMEOUT`). Zero means no limit.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
         self
     }
     /// The resource (default: [`Resource::default_for_process`]).
@@ -189,6 +210,8 @@ impl PipelineBuilder {
             resource,
             buffered: processor.accepts_thread_batches(),
             processor,
+            shutdown_timeout: Some(self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT))
+                .filter(|t| !t.is_zero()),
         }
     }
 
@@ -233,8 +256,18 @@ pub fn install(pipeline: Pipeline) -> PipelineGuard {
 }
 
 /// Keeps the pipeline installed: dropping it flushes this thread's spans, then shuts the
-/// processor down (exporting everything queued), so a short program loses nothing.
-#[must_use = "dropping the guard shuts the pipeline down"]
+/// processor down (exporting everything queued, within
+/// [`with_shutdown_timeout`](PipelineBuilder::with_shutdown_timeout)), so a short program
+/// loses nothing.
+///
+/// Bind it for the whole of `main`: `let _guard = traced::init();`. `let _ = traced::init();`
+/// drops it at once, and every span after that is lost; a debug build says so on standard
+/// error at the first span started after a guard was dropped.
+///
+/// `std::process::exit` does not run destructors: call [`shutdown`] (or
+/// [`force_flush`](PipelineGuard::force_flush)) before it, or the spans still queued are
+/// lost.
+#[must_use = "dropping the guard shuts the pipeline down: bind it, `let _guard = ...`"]
 #[derive(Debug)]
 pub struct PipelineGuard {
     pipeline: &'static Pipeline,
@@ -262,16 +295,81 @@ impl PipelineGuard {
 impl Drop for PipelineGuard {
     fn drop(&mut self) {
         flush_thread();
-        let _ = self.pipeline.processor.shutdown(Duration::from_secs(30));
+        let _ = shut_down(self.pipeline);
         // Uninstall only if it is still ours.
         let ours = std::ptr::from_ref(self.pipeline).cast_mut();
-        let _ = GLOBAL.compare_exchange(
-            ours,
-            std::ptr::null_mut(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+        if GLOBAL
+            .compare_exchange(
+                ours,
+                std::ptr::null_mut(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            GONE.store(true, Ordering::Relaxed);
+        }
     }
+}
+
+fn shut_down(pipeline: &Pipeline) -> Result<(), ExportError> {
+    let timeout = pipeline.shutdown_timeout.unwrap_or(Duration::MAX);
+    pipeline.processor.shutdown(timeout)
+}
+
+/// Shuts the installed pipeline down now, as dropping its guard does: this thread's spans
+/// are handed over, the processor exports what is queued (within the pipeline's
+/// [shutdown timeout](PipelineBuilder::with_shutdown_timeout); what is left then is counted as
+/// dropped), and the pipeline is uninstalled. Call it before `std::process::exit`, which runs
+/// no destructors, so the guard never flushes:
+///
+/// ```no_run
+/// let _guard = traced_runtime::init();
+/// // ... traced code ...
+/// let _ = traced_runtime::shutdown();
+/// std::process::exit(2);
+/// ```
+///
+/// Spans ended on other threads after this are not recorded. `Err` when nothing is installed
+/// ([`ExportError::Shutdown`]) or when the processor ran out of time.
+pub fn shutdown() -> Result<(), ExportError> {
+    flush_thread();
+    let previous = GLOBAL.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    // SAFETY: as in `get`, a non-null value came from `Box::leak`.
+    let Some(pipeline) = (unsafe { previous.as_ref() }) else {
+        return Err(ExportError::Shutdown);
+    };
+    GONE.store(true, Ordering::Relaxed);
+    shut_down(pipeline)
+}
+
+/// A guard has uninstalled its pipeline (or [`shutdown`] did).
+static GONE: AtomicBool = AtomicBool::new(false);
+
+/// Called where a span starts with no pipeline installed: a debug build warns, once, if a
+/// guard was dropped before (`let _ = traced::init();` drops it at once). Release builds
+/// check nothing: the no-pipeline path stays one atomic load.
+#[inline]
+pub(crate) fn off() {
+    if cfg!(debug_assertions) && GONE.load(Ordering::Relaxed) {
+        warn_gone();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn warn_gone() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "traced: a span started after the pipeline was shut down, and is not recorded: was \
+             the guard of traced::init() dropped early? `let _ = traced::init();` drops it at \
+             once; bind it for the whole of main: `let _guard = traced::init();` (this warning \
+             is printed once, by debug builds)"
+        );
+    });
 }
 
 /// Empty record boxes a thread keeps for its next spans: as deep as spans usually nest,

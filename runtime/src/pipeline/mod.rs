@@ -7,16 +7,20 @@
 //! application usually calls [`crate::init`] instead.
 
 mod batch;
+pub(crate) mod formatting;
 mod installed;
 mod processor;
 mod sampler;
 
 pub use batch::{BatchConfig, BatchSpanProcessor};
+pub use formatting::{CUT_MARK, formatting_failures};
 pub use installed::{
-    LOCAL_BATCH, Pipeline, PipelineBuilder, PipelineGuard, flush_thread, force_flush, install,
-    installed,
+    DEFAULT_SHUTDOWN_TIMEOUT, LOCAL_BATCH, Pipeline, PipelineBuilder, PipelineGuard, flush_thread,
+    force_flush, install, installed, shutdown,
 };
-pub(crate) use installed::{finish, get, recycle_slot, shed_one, take_recording_slot, take_slot};
+pub(crate) use installed::{
+    finish, get, off, recycle_slot, shed_one, take_recording_slot, take_slot,
+};
 pub(crate) use processor::Counters;
 pub use processor::{ProcessorStats, SimpleSpanProcessor, SpanProcessor};
 pub use sampler::{ParentBased, Sampler, SamplingDecision, ShouldSample};

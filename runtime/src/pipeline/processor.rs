@@ -22,6 +22,11 @@ pub struct ProcessorStats {
     pub dropped: u64,
     /// Spans in batches the exporter failed to export.
     pub failed: u64,
+    /// Values from user code whose `Debug` or `Display` panicked or failed while traced
+    /// formatted them (recorded as `<Debug panicked>` and the like; the call went on). Counted
+    /// for the whole process, as values are formatted before their span reaches a processor:
+    /// the same as [`formatting_failures`](crate::pipeline::formatting_failures).
+    pub formatting_failures: u64,
 }
 
 /// Receives finished spans from the threads that end them.
@@ -71,6 +76,7 @@ impl Counters {
             exported: self.exported.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            formatting_failures: super::formatting::formatting_failures(),
         }
     }
     pub(crate) fn add(counter: &AtomicU64, n: usize) {

@@ -3,7 +3,9 @@
 //! reaches both through `__private`.
 
 use super::Start;
-use crate::model::{CodeLocation, InstrumentationScope, OptionalValue, SpanKind, Value};
+use crate::model::{
+    CodeLocation, InstrumentationScope, OptionalValue, SpanKind, StringValue, Value,
+};
 #[cfg(doc)]
 use crate::span::Span;
 use std::borrow::Cow;
@@ -161,20 +163,57 @@ impl AttrArg for Option<Value> {
 }
 
 /// A typed argument, not yet converted: [`Span::attr`] builds its value straight into the
-/// attribute's slot, so no `Option<Value>` temporary is built and copied.
+/// attribute's slot, so no `Option<Value>` temporary is built and copied. A string value has
+/// the password of a URL in it replaced unless revealed ([`crate::secret`]).
 #[derive(Debug)]
-pub struct Typed<'a, T: ?Sized>(pub(crate) &'a T);
+pub struct Typed<'a, T: ?Sized> {
+    pub(crate) value: &'a T,
+    pub(crate) scrub: bool,
+}
+
+impl<T: OptionalValue + ?Sized> Typed<'_, T> {
+    /// The value, scrubbed unless revealed.
+    pub(crate) fn optional_value(&self) -> Option<Value> {
+        let mut v = self.value.optional_value()?;
+        if self.scrub {
+            scrub_url(&mut v);
+        }
+        Some(v)
+    }
+}
+
+/// Replaces the password of a URL in a string value (see [`crate::secret`]): a byte scan of
+/// strings long enough to hold one, nothing for other values.
+#[inline(always)]
+fn scrub_url(value: &mut Value) {
+    if let Value::String(s) = value
+        && s.as_str().len() >= "a://b:c@d".len()
+    {
+        scrub_url_slow(s);
+    }
+}
+
+#[inline(never)]
+fn scrub_url_slow(s: &mut StringValue) {
+    if let Some(scrubbed) = crate::model::secret::scrub_url_value(s.as_str()) {
+        *s = scrubbed.into();
+    }
+}
 
 // Not offered as a fix in the error above: the user should never build this type.
 #[diagnostic::do_not_recommend]
 impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
     #[inline(always)]
     fn into_attr(self) -> Option<Value> {
-        self.0.optional_value()
+        self.optional_value()
     }
     #[inline(always)]
     fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value> {
-        self.0.__write_optional(out)
+        let value = self.value.__write_optional(out)?;
+        if self.scrub {
+            scrub_url(value);
+        }
+        Some(value)
     }
 }
 

@@ -312,7 +312,10 @@ impl Span {
     pub fn start_callsite(cs: &'static Callsite) -> Span {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
-            None => Span::none(),
+            None => {
+                pipeline::off();
+                Span::none()
+            }
             // The common unsampled case: a child of an unsampled span of this process, under a
             // sampler that follows local parents. The parent's context stays active; nothing
             // to do, and no call.
@@ -332,6 +335,7 @@ impl Span {
     #[inline]
     pub fn start_callsite_with_parent(cs: &'static Callsite, parent: &Parent) -> Span {
         let Some(pipeline) = pipeline::get() else {
+            pipeline::off();
             return Span::none();
         };
         Span::start_inner(pipeline, cs.start(), ParentOf::resolve(parent))
@@ -411,7 +415,11 @@ impl Span {
     /// Records an error: status `Error` with the error's message, and an `exception` event
     /// with `exception.type` and `exception.message`.
     pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
-        self.record_exception(std::any::type_name::<E>(), error.to_string());
+        if self.is_recording() {
+            // Formatted safely: a `Display` that panics or fails records a placeholder.
+            let message = crate::pipeline::formatting::display_string(error);
+            self.record_exception(std::any::type_name::<E>(), message);
+        }
     }
 
     /// Records an exception from its type name and message.
@@ -573,7 +581,10 @@ impl Guard {
     pub fn start(cs: &'static Callsite) -> Guard {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
-            None => Guard::OFF,
+            None => {
+                pipeline::off();
+                Guard::OFF
+            }
             // The common unsampled case: a child of an unsampled span of this process, under a
             // sampler that follows local parents. The parent's context stays active; nothing
             // to do, and no call.
@@ -878,6 +889,7 @@ impl SpanBuilder {
     /// Starts the span.
     pub fn start(self) -> Span {
         let Some(pipeline) = pipeline::get() else {
+            pipeline::off();
             return Span::none();
         };
         let start = Start {

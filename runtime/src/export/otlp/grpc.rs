@@ -5,7 +5,7 @@ use super::retry::Backoff;
 use super::tls::{self, Files, system_roots};
 use super::{Encoder, PartialSuccess, effective_timeout, error_text, limit};
 use super::{OtlpCompression, OtlpConfig, OtlpTls};
-use crate::export::{ExportError, SpanExporter};
+use crate::export::{ExportError, ShutdownSignal, SpanExporter};
 use crate::model::record::SpanBatch;
 use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -58,6 +58,7 @@ pub struct OtlpGrpcExporter {
     encoder: Encoder,
     partial: PartialSuccess,
     shut_down: bool,
+    shutdown_signal: ShutdownSignal,
 }
 
 /// The `Export` method.
@@ -162,6 +163,7 @@ impl OtlpGrpcExporter {
             encoder: Encoder::new(&Resource::default()),
             partial: PartialSuccess::default(),
             shut_down: false,
+            shutdown_signal: ShutdownSignal::default(),
         })
     }
 
@@ -172,8 +174,9 @@ impl OtlpGrpcExporter {
         request: Bytes,
         deadline: Instant,
         timeout: Duration,
+        shutdown: &ShutdownSignal,
     ) -> Result<Option<(i64, String)>, ExportError> {
-        let mut backoff = Backoff::new(deadline);
+        let mut backoff = Backoff::new(deadline, shutdown);
         loop {
             let mut call = tonic::Request::new(request.clone());
             *call.metadata_mut() = metadata.clone();
@@ -213,8 +216,19 @@ impl OtlpGrpcExporter {
             if !retryable(&status, hint.is_some()) || limit::grpc_size_refusal(code, &message) {
                 return Err(error);
             }
+            // `UNAVAILABLE` is also what a refused connection gives: not retried in shutdown.
+            if status.code() == Code::Unavailable && backoff.shutting_down() {
+                return Err(error);
+            }
             match backoff.next_delay(hint) {
-                Some(delay) => tokio::time::sleep(delay).await,
+                Some(delay) => {
+                    // In short steps, to notice a shutdown starting meanwhile.
+                    let until = tokio::time::Instant::now() + delay;
+                    while tokio::time::Instant::now() < until && !backoff.shutting_down() {
+                        let step = until - tokio::time::Instant::now();
+                        tokio::time::sleep(step.min(Duration::from_millis(50))).await;
+                    }
+                }
                 None => return Err(error),
             }
         }
@@ -307,12 +321,20 @@ impl SpanExporter for OtlpGrpcExporter {
         let timeout = self.timeout;
         let deadline = Instant::now() + timeout;
         let (client, metadata, partial) = (&self.client, &self.metadata, &mut self.partial);
+        let shutdown = &self.shutdown_signal;
         let mut send = |body: &[u8]| {
             // One copy of the bytes, shared by the retries.
             let request = Bytes::copy_from_slice(body);
             let run = || {
                 runtime.block_on(async {
-                    let send = Self::send(client.clone(), metadata, request, deadline, timeout);
+                    let send = Self::send(
+                        client.clone(),
+                        metadata,
+                        request,
+                        deadline,
+                        timeout,
+                        shutdown,
+                    );
                     tokio::time::timeout_at(deadline.into(), send)
                         .await
                         .unwrap_or(Err(ExportError::Timeout(timeout)))
@@ -339,6 +361,10 @@ impl SpanExporter for OtlpGrpcExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.encoder.set_resource(resource);
+    }
+
+    fn set_shutdown_signal(&mut self, signal: ShutdownSignal) {
+        self.shutdown_signal = signal;
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

@@ -4,7 +4,7 @@ use super::retry::{Backoff, parse_retry_after};
 use super::tls::{self, Files, system_roots};
 use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, limit, to_request};
 use super::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
-use crate::export::{ExportError, SpanBatch, SpanExporter};
+use crate::export::{ExportError, ShutdownSignal, SpanBatch, SpanExporter};
 use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -62,6 +62,7 @@ struct Client {
     /// The largest request body, before compression.
     max_request: usize,
     partial: PartialSuccess,
+    shutdown: ShutdownSignal,
 }
 
 impl OtlpHttpExporter {
@@ -133,6 +134,7 @@ impl OtlpHttpExporter {
                 timeout,
                 max_request: max_request_size.max(1),
                 partial: PartialSuccess::default(),
+                shutdown: ShutdownSignal::default(),
             },
             encoder: Encoder::new(&Resource::default()),
             resource: Resource::default(),
@@ -197,7 +199,7 @@ impl Client {
         } else {
             body
         };
-        let mut backoff = Backoff::new(Instant::now() + self.timeout);
+        let mut backoff = Backoff::new(Instant::now() + self.timeout, &self.shutdown);
         loop {
             let remaining = backoff.remaining();
             if remaining.is_zero() {
@@ -205,8 +207,13 @@ impl Client {
             }
             match self.attempt(body, remaining)? {
                 Attempt::Done => return Ok(()),
-                Attempt::Retry { hint, error } => match backoff.next_delay(hint) {
-                    Some(delay) => std::thread::sleep(delay),
+                Attempt::Retry {
+                    connect: true,
+                    error,
+                    ..
+                } if backoff.shutting_down() => return Err(error),
+                Attempt::Retry { hint, error, .. } => match backoff.next_delay(hint) {
+                    Some(delay) => backoff.sleep(delay),
                     None => return Err(error),
                 },
             }
@@ -251,6 +258,7 @@ impl Client {
                 // to retry with backoff.
                 return Ok(Attempt::Retry {
                     hint: None,
+                    connect: true,
                     error: ExportError::Failed(format!("OTLP/HTTP request failed: {e}")),
                 });
             }
@@ -287,6 +295,7 @@ impl Client {
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT => Ok(Attempt::Retry {
                 hint: retry_after,
+                connect: false,
                 error,
             }),
             _ => Err(error),
@@ -315,6 +324,8 @@ enum Attempt {
     Done,
     Retry {
         hint: Option<Duration>,
+        /// No answer came (refused, unreachable, closed early): not retried in shutdown.
+        connect: bool,
         error: ExportError,
     },
 }
@@ -372,6 +383,10 @@ impl SpanExporter for OtlpHttpExporter {
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
         self.encoder.set_resource(resource);
+    }
+
+    fn set_shutdown_signal(&mut self, signal: ShutdownSignal) {
+        self.client.shutdown = signal;
     }
 
     fn shutdown(&mut self) -> Result<(), ExportError> {

@@ -1,6 +1,7 @@
 //! When to try an export again: exponential backoff with jitter, a server's hint
 //! (`Retry-After`, gRPC `RetryInfo`) taking its place, and never past the export's deadline.
 
+use crate::export::ShutdownSignal;
 use std::time::{Duration, Instant};
 #[cfg(feature = "otlp-http")]
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,15 +16,31 @@ const MAX: Duration = Duration::from_secs(5);
 pub(super) struct Backoff {
     next: Duration,
     deadline: Instant,
+    shutdown: ShutdownSignal,
 }
 
 impl Backoff {
-    /// The state for an export that must be done by `deadline`.
-    pub(super) fn new(deadline: Instant) -> Self {
+    /// The state for an export that must be done by `deadline`; once `shutdown` is raised, a
+    /// failed connection is not retried (the program is exiting and the collector is not
+    /// there: waiting for it would only hold the exit up).
+    pub(super) fn new(deadline: Instant, shutdown: &ShutdownSignal) -> Self {
         Backoff {
             next: INITIAL,
             deadline,
+            shutdown: shutdown.clone(),
         }
+    }
+
+    /// Whether the processor is shutting down: an attempt that could not connect is then
+    /// not retried.
+    pub(super) fn shutting_down(&self) -> bool {
+        self.shutdown.is_raised()
+    }
+
+    /// Waits `delay`, or less if the processor starts shutting down meanwhile.
+    #[cfg(feature = "otlp-http")]
+    pub(super) fn sleep(&self, delay: Duration) {
+        self.shutdown.sleep(delay);
     }
 
     /// How long to wait before the next attempt: the backoff with jitter (between half and
@@ -154,7 +171,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_and_stops_at_the_deadline() {
-        let mut b = Backoff::new(Instant::now() + Duration::from_secs(60));
+        let mut b = Backoff::new(
+            Instant::now() + Duration::from_secs(60),
+            &ShutdownSignal::default(),
+        );
         let first = b.next_delay(None).unwrap();
         assert!(first >= INITIAL / 2 && first <= INITIAL, "{first:?}");
         let second = b.next_delay(None).unwrap();
@@ -164,7 +184,10 @@ mod tests {
             Some(Duration::from_secs(3))
         );
         assert_eq!(b.next_delay(Some(Duration::from_secs(61))), None);
-        let mut late = Backoff::new(Instant::now() + Duration::from_millis(10));
+        let mut late = Backoff::new(
+            Instant::now() + Duration::from_millis(10),
+            &ShutdownSignal::default(),
+        );
         assert_eq!(late.next_delay(Some(Duration::from_millis(20))), None);
     }
 }
