@@ -20,6 +20,7 @@ pub mod propagation;
 mod record;
 mod redacted;
 mod sampling;
+pub mod semconv;
 mod span;
 mod stream;
 pub mod testing;
