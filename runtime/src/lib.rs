@@ -14,6 +14,7 @@ mod data;
 pub mod export;
 mod future;
 mod ids;
+mod integrations;
 mod panic;
 mod pipeline;
 pub mod propagation;
@@ -27,6 +28,10 @@ pub mod testing;
 pub mod thread;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(feature = "reqwest")]
+pub use integrations::reqwest;
+#[cfg(feature = "tower")]
+pub use integrations::tower;
 mod value;
 
 #[doc(hidden)]
