@@ -68,8 +68,9 @@ fn code(span: &SpanData) -> Option<i64> {
     }
 }
 
-#[test]
-fn grpc_calls_get_client_and_server_spans_with_grpc_statuses() {
+/// Three calls through a traced channel to a traced server: OK, UNAVAILABLE,
+/// INVALID_ARGUMENT; the spans they exported.
+fn three_calls() -> Vec<SpanData> {
     let exporter = InMemoryExporter::default();
     let guard = Pipeline::builder()
         .with_sampler(Sampler::AlwaysOn)
@@ -103,7 +104,12 @@ fn grpc_calls_get_client_and_server_spans_with_grpc_statuses() {
     drop(runtime);
     let _ = guard.force_flush(Duration::from_secs(5));
     drop(guard);
-    let spans = exporter.take();
+    exporter.take()
+}
+
+#[test]
+fn grpc_calls_get_client_and_server_spans_with_grpc_statuses() {
+    let spans = three_calls();
     let tree = traced::render_tree(&spans);
 
     let of = |kind: SpanKind| -> Vec<&SpanData> {
