@@ -68,8 +68,8 @@ fn code(span: &SpanData) -> Option<i64> {
     }
 }
 
-/// Three calls through a traced channel to a traced server: OK, UNAVAILABLE,
-/// INVALID_ARGUMENT; the spans they exported.
+/// Three calls through a traced channel to a traced server: `OK`, `UNAVAILABLE`,
+/// `INVALID_ARGUMENT`; the spans they exported.
 fn three_calls() -> Vec<SpanData> {
     let exporter = InMemoryExporter::default();
     let guard = Pipeline::builder()
