@@ -49,11 +49,15 @@
 //! - [`span`], [`current`], [`FutureExt`], [`Context`]: spans by hand, the active span, futures
 //!   and the context across threads and tasks.
 //! - [`propagation`]: W3C Trace Context and Baggage across processes.
+//! - `traced::tower` (features `tower`, `axum`) and `traced::reqwest` (feature `reqwest`):
+//!   HTTP and gRPC server and client spans in one line each (`ServerLayer`, `ClientLayer`,
+//!   `TracingMiddleware`); [`semconv`]: the semantic conventions' attribute keys.
 //! - [`Pipeline`], [`config`], [`Sampler`], [`export`]: where finished spans go.
 //! - [`testing`]: run code under an in-memory pipeline and assert on its spans.
 //!
 //! Two commands: `cargo run --example checkout` (the main example) and
-//! `cargo test --workspace` (the test suite).
+//! `cargo test --workspace` (the test suite). `cargo run --example shop` runs two traced HTTP
+//! services with a database between them.
 
 pub use traced_macros::traced;
 pub use traced_runtime::*;

@@ -10,8 +10,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use traced::{InMemoryExporter, Pipeline, Sampler, SpanData, SpanKind, Status, Value, traced};
+use traced::{SpanData, SpanKind, Status, Value, traced};
+
+mod support;
 
 const EXPORT: &str = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -71,13 +72,7 @@ fn code(span: &SpanData) -> Option<i64> {
 /// Three calls through a traced channel to a traced server: `OK`, `UNAVAILABLE`,
 /// `INVALID_ARGUMENT`; the spans they exported.
 fn three_calls() -> Vec<SpanData> {
-    let exporter = InMemoryExporter::default();
-    let guard = Pipeline::builder()
-        .with_sampler(Sampler::AlwaysOn)
-        .with_simple_exporter(exporter.clone())
-        .install();
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(async {
+    support::run(9, || async {
         let addr = serve().await;
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .expect("an endpoint")
@@ -96,15 +91,7 @@ fn three_calls() -> Vec<SpanData> {
             let answer = client.export(request).await;
             assert_eq!(answer.is_ok(), outcome == "ok", "{outcome}: {answer:?}");
         }
-    });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while exporter.spans().len() < 9 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    drop(runtime);
-    let _ = guard.force_flush(Duration::from_secs(5));
-    drop(guard);
-    exporter.take()
+    })
 }
 
 #[test]

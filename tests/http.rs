@@ -2,56 +2,23 @@
 //! `traced::reqwest::TracingMiddleware` against real axum servers on 127.0.0.1 and real
 //! clients: the spans exported through the pipeline, and what the peer received.
 
+mod support;
+
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{LOCK, run};
 use traced::propagation::Baggage;
-use traced::{
-    InMemoryExporter, Pipeline, Sampler, SpanData, SpanKind, Status, ToValue as _, Value, traced,
-};
+use traced::{SpanData, SpanKind, Status, ToValue as _, Value, traced};
 
 // ---------------------------------------------------------------------------------------------
 // harness
 // ---------------------------------------------------------------------------------------------
-
-/// The pipeline is process-wide: one test at a time.
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// Runs `test` on a tokio runtime under an in-memory pipeline and returns the spans that
-/// ended, once at least `expected` have (server spans end after the response has been
-/// sent, so they may end after the client has it).
-fn run<F: Future<Output = ()>>(expected: usize, test: impl FnOnce() -> F) -> Vec<SpanData> {
-    let _lock = LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let exporter = InMemoryExporter::default();
-    let guard = Pipeline::builder()
-        .with_sampler(Sampler::AlwaysOn)
-        .with_simple_exporter(exporter.clone())
-        .install();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(test());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while exporter.spans().len() < expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    // Anything else still ending.
-    std::thread::sleep(Duration::from_millis(50));
-    drop(runtime);
-    let _ = guard.force_flush(Duration::from_secs(5));
-    drop(guard);
-    exporter.take()
-}
 
 async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
