@@ -205,7 +205,7 @@ fn a_routed_request_gets_a_server_span_under_the_callers_span() {
 
 #[test]
 fn every_request_gets_a_span_and_only_5xx_is_an_error() {
-    let spans = run(5, || async {
+    let spans = run(6, || async {
         let addr = serve(app()).await;
         let client = plain_client();
         let status = |path: &'static str, method: reqwest::Method| {
@@ -226,7 +226,12 @@ fn every_request_gets_a_span_and_only_5xx_is_an_error() {
         assert_eq!(status("/fail", reqwest::Method::GET).await, 503);
         let purge = reqwest::Method::from_bytes(b"PURGE").unwrap();
         assert_eq!(status("/users/7", purge).await, 405);
+        assert_eq!(status("/users/7", reqwest::Method::HEAD).await, 200);
     });
+    // A HEAD response has no body to wait for: the span ends with the head, not cancelled.
+    let head = find(&spans, "HEAD /users/{id}", SpanKind::Server);
+    assert_eq!(int_attr(head, "http.response.status_code"), Some(200));
+    assert_eq!(head.attribute("traced.cancelled"), None);
     // The router's fallback has no route: the name is the method alone.
     let not_found = find(&spans, "GET", SpanKind::Server);
     assert_eq!(int_attr(not_found, "http.response.status_code"), Some(404));
@@ -433,12 +438,18 @@ fn reqwest_client_spans_parent_the_servers_spans() {
         let client = traced_client();
         let mut outer = traced::span("checkout").start();
         let calls = async {
+            // The current baggage goes along with the traceparent (the guard stays on this
+            // thread: `block_on` polls here).
+            let mut baggage = Baggage::new();
+            baggage.insert("tenant", "acme").expect("a baggage entry");
+            let _baggage = baggage.attach();
             let ok = client
                 .get(format!("http://{addr}/users/3?token=t0p&x=1"))
                 .send()
                 .await
                 .expect("a response");
             assert_eq!(ok.status(), 200);
+            assert_eq!(ok.text().await.expect("a body"), "user-3 of acme");
             let missing = client
                 .get(format!("http://{addr}/nowhere"))
                 .send()
@@ -580,4 +591,38 @@ fn the_tower_client_layer_traces_a_hyper_util_client() {
     let server = find(&spans, "GET /fail", SpanKind::Server);
     assert_eq!(server.parent_span_id, client.span_context.span_id());
     assert!(server.parent_is_remote);
+}
+
+#[test]
+fn a_grpc_call_answered_by_a_plain_http_error_gets_its_grpc_code() {
+    use http_body_util::{BodyExt as _, Empty};
+    use tower::ServiceExt as _;
+
+    let spans = run(2, || async {
+        let addr = serve(app()).await;
+        let hyper =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Empty<bytes::Bytes>>();
+        let client = tower::ServiceBuilder::new()
+            .layer(traced::tower::ClientLayer::new())
+            .service(hyper);
+        // A gRPC request to a path the axum app does not serve: a plain 404, no grpc-status.
+        let request = axum::http::Request::post(format!("http://{addr}/shop.v1.Orders/Place"))
+            .header("content-type", "application/grpc")
+            .body(Empty::new())
+            .unwrap();
+        let response = client.oneshot(request).await.expect("a response");
+        assert_eq!(response.status(), 404);
+        response.into_body().collect().await.expect("the body");
+    });
+    let client = find(&spans, "shop.v1.Orders/Place", SpanKind::Client);
+    // 404 maps to UNIMPLEMENTED (12), an error on a client span.
+    assert_eq!(int_attr(client, "rpc.grpc.status_code"), Some(12));
+    assert_eq!(client.status, Status::error("UNIMPLEMENTED: HTTP 404"));
+    // The server saw a gRPC request too, and answered it the same way: UNIMPLEMENTED is a
+    // server error.
+    let server = find(&spans, "shop.v1.Orders/Place", SpanKind::Server);
+    assert_eq!(int_attr(server, "rpc.grpc.status_code"), Some(12));
+    assert!(server.status.is_error());
+    assert_eq!(server.parent_span_id, client.span_context.span_id());
 }

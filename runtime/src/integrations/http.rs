@@ -299,10 +299,7 @@ const GRPC_CODES: [&str; 17] = [
 ];
 
 /// The `grpc-status` in `headers` (response headers of a trailers-only response, or
-/// trailers), recorded as `rpc.grpc.status_code` with the status the gRPC conventions give:
-/// on a server span `Error` only for `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`,
-/// `INTERNAL`, `UNAVAILABLE` and `DATA_LOSS`; on a client span for every code but `OK`. Returns whether a
-/// status was there.
+/// trailers), recorded by [`record_grpc_code`]. Returns whether a status was there.
 pub(crate) fn record_grpc_status(span: &mut Span, side: Side, headers: &HeaderMap) -> bool {
     let Some(code) = headers
         .get("grpc-status")
@@ -311,6 +308,34 @@ pub(crate) fn record_grpc_status(span: &mut Span, side: Side, headers: &HeaderMa
     else {
         return false;
     };
+    let message = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        // Percent-encoded, as baggage values are.
+        .map(crate::propagation::baggage::percent_decode)
+        .filter(|m| !m.is_empty());
+    record_grpc_code(span, side, code, message.as_deref());
+    true
+}
+
+/// A gRPC response that is an HTTP error without a `grpc-status` (a proxy's 503, a server
+/// that does not speak gRPC at that path): its code per gRPC's HTTP-to-gRPC mapping.
+pub(crate) fn record_grpc_http_error(span: &mut Span, side: Side, status: u16) {
+    let code = match status {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502..=504 => 14,
+        _ => 2,
+    };
+    record_grpc_code(span, side, code, Some(&format!("HTTP {status}")));
+}
+
+/// Records `rpc.grpc.status_code` with the status the gRPC conventions give: on a server
+/// span `Error` only for `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`,
+/// `UNAVAILABLE` and `DATA_LOSS`; on a client span for every code but `OK`.
+fn record_grpc_code(span: &mut Span, side: Side, code: u16, message: Option<&str>) {
     span.set_attribute(semconv::RPC_GRPC_STATUS_CODE, i64::from(code));
     let error = match side {
         Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
@@ -321,18 +346,11 @@ pub(crate) fn record_grpc_status(span: &mut Span, side: Side, headers: &HeaderMa
             .get(usize::from(code))
             .copied()
             .unwrap_or("_OTHER");
-        let message = headers
-            .get("grpc-message")
-            .and_then(|m| m.to_str().ok())
-            // Percent-encoded, as baggage values are.
-            .map(crate::propagation::baggage::percent_decode)
-            .filter(|m| !m.is_empty());
         span.set_status(Status::error(match message {
             Some(message) => format!("{name}: {message}"),
             None => name.to_owned(),
         }));
     }
-    true
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub(crate) struct Exchange {
     /// A gRPC exchange: the outcome is the `grpc-status` (headers or trailers), not the HTTP
     /// status.
     pub(crate) grpc: bool,
+    /// A `HEAD` request: its response's body is never sent (hyper and axum drop it), so the
+    /// exchange ends with the response head.
+    pub(crate) head: bool,
 }
 
 impl Exchange {
@@ -43,7 +46,11 @@ impl Exchange {
             return;
         }
         if self.grpc {
-            http::record_grpc_status(&mut self.span, self.side, headers);
+            if !http::record_grpc_status(&mut self.span, self.side, headers)
+                && status != ::http::StatusCode::OK
+            {
+                http::record_grpc_http_error(&mut self.span, self.side, status.as_u16());
+            }
         } else {
             http::record_status_code(&mut self.span, self.side, status.as_u16());
         }

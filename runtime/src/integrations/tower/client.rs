@@ -109,6 +109,7 @@ where
             .then(|| http::grpc_path(request.uri().path()))
             .flatten();
         let (method, original) = http::method(request.method());
+        let head = request.method() == ::http::Method::HEAD;
         let name: Cow<'static, str> = match grpc {
             Some((service, rpc)) => format!("{service}/{rpc}").into(),
             None => http::name_method(method).into(),
@@ -137,6 +138,7 @@ where
             context: None,
             side: Side::Client,
             grpc,
+            head,
         };
         let inner = &mut self.inner;
         let future = exchange.poll_in(|| inner.call(request));

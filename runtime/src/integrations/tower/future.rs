@@ -68,7 +68,13 @@ where
                     this.response_headers
                         .record(&mut exchange.span, response.headers());
                 }
-                Ok(response.map(|body| ResponseBody::new(body, exchange)))
+                if exchange.head {
+                    // Ends the span: no body follows a HEAD response's head.
+                    drop(exchange);
+                    Ok(response.map(ResponseBody::empty))
+                } else {
+                    Ok(response.map(|body| ResponseBody::new(body, exchange)))
+                }
             }
             Err(error) => {
                 exchange.on_error(&error);

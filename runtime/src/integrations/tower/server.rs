@@ -128,6 +128,7 @@ where
             .then(|| http::grpc_path(request.uri().path()))
             .flatten();
         let (method, original) = http::method(request.method());
+        let head = request.method() == ::http::Method::HEAD;
         let route = route(&request);
         let name: Cow<'static, str> = match (grpc, route) {
             (Some((service, rpc)), _) => format!("{service}/{rpc}").into(),
@@ -154,6 +155,7 @@ where
             context,
             side: Side::Server,
             grpc: grpc.is_some(),
+            head,
         };
         let inner = &mut self.inner;
         let future = exchange.poll_in(|| inner.call(request));
