@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use traced::{InMemoryExporter, KeyValue, Pipeline, Sampler, SpanKind, propagation, span, traced};
+use traced::export::InMemoryExporter;
+use traced::pipeline::Pipeline;
+use traced::{KeyValue, Sampler, SpanKind, propagation, span, traced};
 
 /// A queued message: a body and its headers, where the trace context travels.
 #[derive(Debug)]
@@ -78,7 +80,7 @@ fn main() {
 
     let _ = pipeline.force_flush(std::time::Duration::from_secs(5));
     let spans = exporter.take();
-    eprint!("{}", traced::render_tree(&spans));
+    eprint!("{}", traced::export::render_tree(&spans));
     if let Err(broken) = check(&spans) {
         eprintln!("broken links: {broken}");
         std::process::exit(1);

@@ -1,22 +1,27 @@
-//! Two HTTP services in one process, one trace across them: "frontend" answers
+//! Two HTTP services, two processes, one trace across them: "frontend" answers
 //! `GET /checkout` and calls "backend" `GET /price` with the `traceparent` of its `client`
 //! span; the backend's `server` span joins the same trace with that client span as its
-//! (remote) parent.
+//! (remote) parent. Each process installs its own pipeline, whose resource names its service
+//! (`service.name`, as `OTEL_SERVICE_NAME` would): the frontend starts the backend as a
+//! child process (this same program, run with the argument `backend`).
 //!
 //! ```text
 //! cargo run --example two_services
 //! ```
 //!
-//! prints the trace as a tree and checks it: the program exits non-zero if the trace is
-//! broken (two trace ids, a wrong parent, a parent not marked remote).
+//! prints both processes' spans as trees and checks them: the program exits non-zero if the
+//! trace is broken (two trace ids, a wrong parent, a parent not marked remote) or a
+//! service's spans do not carry its name in their resource.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use std::collections::HashMap;
+use std::io::BufRead as _;
 use std::net::SocketAddr;
-use traced::{FutureExt as _, InMemoryExporter, Pipeline, Sampler, SpanKind, propagation, span};
+use traced::export::InMemoryExporter;
+use traced::{FutureExt as _, Sampler, SpanData, SpanKind, propagation, span};
 
 // ---------------------------------------------------------------------------------------------
 // backend
@@ -27,12 +32,65 @@ async fn price(headers: HeaderMap) -> String {
     let server = span("GET /price")
         .kind(SpanKind::Server)
         .parent(propagation::extract(&headers))
-        .attribute("service.name", "backend")
         .attribute("http.route", "/price")
         .start();
     async { format!("{}", load_price("espresso")) }
         .instrument(server)
         .await
+}
+
+/// `GET /spans`: the backend's spans so far, as JSON, for the frontend's check.
+async fn spans(State(exporter): State<InMemoryExporter>) -> String {
+    let service = service_name(&exporter);
+    let spans: Vec<serde_json::Value> = exporter.spans().iter().map(to_json).collect();
+    serde_json::json!({ "service": service, "spans": spans }).to_string()
+}
+
+/// The `service.name` of the resource the exporter's pipeline reports under.
+fn service_name(exporter: &InMemoryExporter) -> String {
+    match exporter
+        .resource()
+        .and_then(|r| r.get("service.name").cloned())
+    {
+        Some(traced::Value::String(name)) => name.as_str().to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn to_json(s: &SpanData) -> serde_json::Value {
+    serde_json::json!({
+        "name": s.name,
+        "kind": format!("{:?}", s.kind),
+        "trace_id": s.span_context.trace_id().to_string(),
+        "span_id": s.span_context.span_id().to_string(),
+        "parent_span_id": s.parent_span_id.to_string(),
+        "parent_is_remote": s.parent_is_remote,
+    })
+}
+
+/// A pipeline for one service: everything sampled, kept in memory, `service.name` in the
+/// resource.
+fn install(service: &str) -> (InMemoryExporter, traced::pipeline::PipelineGuard) {
+    let exporter = InMemoryExporter::default();
+    let guard = traced::Config::new()
+        .with_service_name(service)
+        .with_sampler(Sampler::AlwaysOn)
+        .into_pipeline_builder()
+        .with_simple_exporter(exporter.clone())
+        .install();
+    (exporter, guard)
+}
+
+/// The backend process: serves `/price` and `/spans`, prints its address, runs until killed.
+async fn backend() {
+    let (exporter, _guard) = install("backend");
+    let app = Router::new()
+        .route("/price", get(price))
+        .route("/spans", get(spans))
+        .with_state(exporter);
+    let addr = serve(app).await;
+    println!("{addr}");
+    std::future::pending::<()>().await;
 }
 
 #[traced::traced]
@@ -51,7 +109,6 @@ async fn checkout(
     let server = span("GET /checkout")
         .kind(SpanKind::Server)
         .parent(propagation::extract(&headers))
-        .attribute("service.name", "frontend")
         .attribute("http.route", "/checkout")
         .start();
     async move {
@@ -95,15 +152,28 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
+/// Starts this program as the backend process; returns it and its address.
+fn start_backend() -> (std::process::Child, SocketAddr) {
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this program"))
+        .arg("backend")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the backend process");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("its stdout"))
+        .read_line(&mut line)
+        .expect("the backend's address");
+    let addr = line.trim().parse().expect("the backend's address");
+    (child, addr)
+}
+
 #[tokio::main]
 async fn main() {
-    let exporter = InMemoryExporter::default();
-    let pipeline = Pipeline::builder()
-        .with_sampler(Sampler::AlwaysOn)
-        .with_simple_exporter(exporter.clone())
-        .install();
-
-    let backend = serve(Router::new().route("/price", get(price))).await;
+    if std::env::args().nth(1).as_deref() == Some("backend") {
+        return backend().await;
+    }
+    let (exporter, pipeline) = install("frontend");
+    let (mut backend_process, backend) = start_backend();
     let frontend = serve(
         Router::new()
             .route("/checkout", get(checkout))
@@ -125,40 +195,75 @@ async fn main() {
 
     let _ = pipeline.force_flush(std::time::Duration::from_secs(5));
     let spans = exporter.take();
-    eprint!("{}", traced::render_tree(&spans));
-    if let Err(broken) = check(&spans) {
+    let service = service_name(&exporter);
+    eprintln!("service.name={service}");
+    eprint!("{}", traced::export::render_tree(&spans));
+    let theirs = tokio::task::spawn_blocking(move || {
+        ureq::get(format!("http://{backend}/spans"))
+            .call()?
+            .body_mut()
+            .read_to_string()
+    })
+    .await
+    .expect("the client thread")
+    .expect("GET /spans");
+    let _ = backend_process.kill();
+    let _ = backend_process.wait();
+    let theirs: serde_json::Value = serde_json::from_str(&theirs).expect("JSON spans");
+    eprintln!(
+        "service.name={}",
+        theirs["service"].as_str().unwrap_or_default()
+    );
+    for s in theirs["spans"].as_array().into_iter().flatten() {
+        let (name, kind) = (s["name"].as_str(), s["kind"].as_str());
+        eprintln!(
+            "  {} [{}]",
+            name.unwrap_or_default(),
+            kind.unwrap_or_default()
+        );
+    }
+    let mut all: Vec<serde_json::Value> = spans.iter().map(to_json).collect();
+    all.extend(theirs["spans"].as_array().cloned().unwrap_or_default());
+    let services = (
+        service.as_str(),
+        theirs["service"].as_str().unwrap_or_default(),
+    );
+    if let Err(broken) = check(&all, services) {
         eprintln!("broken trace: {broken}");
         std::process::exit(1);
     }
-    eprintln!("one trace across both services: ok");
+    eprintln!("one trace across both services, each named in its resource: ok");
 }
 
-/// The trace must read frontend server → client → backend server → `load_price`.
-fn check(spans: &[traced::SpanData]) -> Result<(), String> {
-    let find = |name: &str, kind: SpanKind| {
+/// The trace must read frontend server → client → backend server → `load_price`, the
+/// frontend's spans under `service.name=frontend`, the backend's under `backend`.
+fn check(spans: &[serde_json::Value], services: (&str, &str)) -> Result<(), String> {
+    if services != ("frontend", "backend") {
+        return Err(format!("service names {services:?}"));
+    }
+    let find = |name: &str, kind: &str| {
         spans
             .iter()
-            .find(|s| s.name == name && s.kind == kind)
-            .ok_or(format!("no {name} [{kind:?}] span"))
+            .find(|s| s["name"] == name && s["kind"] == kind)
+            .ok_or(format!("no {name} [{kind}] span"))
     };
-    let front = find("GET /checkout", SpanKind::Server)?;
-    let client = find("GET /price", SpanKind::Client)?;
-    let back = find("GET /price", SpanKind::Server)?;
-    let load = find("load_price", SpanKind::Internal)?;
-    let trace = front.span_context.trace_id();
-    if spans.iter().any(|s| s.span_context.trace_id() != trace) {
+    let front = find("GET /checkout", "Server")?;
+    let client = find("GET /price", "Client")?;
+    let back = find("GET /price", "Server")?;
+    let load = find("load_price", "Internal")?;
+    if spans.iter().any(|s| s["trace_id"] != front["trace_id"]) {
         return Err("more than one trace id".into());
     }
-    if front.parent_span_id.is_valid() {
+    if front["parent_span_id"] != "0000000000000000" {
         return Err("the frontend's server span is not a root".into());
     }
-    if client.parent_span_id != front.span_context.span_id() {
+    if client["parent_span_id"] != front["span_id"] {
         return Err("the client span is not a child of the frontend's server span".into());
     }
-    if back.parent_span_id != client.span_context.span_id() || !back.parent_is_remote {
+    if back["parent_span_id"] != client["span_id"] || back["parent_is_remote"] != true {
         return Err("the backend's server span is not a remote child of the client span".into());
     }
-    if load.parent_span_id != back.span_context.span_id() {
+    if load["parent_span_id"] != back["span_id"] {
         return Err("load_price is not a child of the backend's server span".into());
     }
     Ok(())

@@ -28,7 +28,17 @@
 //! assert_eq!(spans[0].status, Status::error("card declined"));
 //! ```
 //!
-//! ## Getting spans out
+//! ## Instrument a function
+//!
+//! Put [`#[traced]`](macro@traced) on a function, a method, an `async fn`, an `impl` block or
+//! a trait. Its options (`name`, `kind`, `skip`, `skip_all`, `attrs`, `ret`, `on_ok`, `on_err`,
+//! `err`, `redact`, `reveal`, `code`, `parent`, `links`, `crate`) are documented on the macro.
+//! Arguments are recorded when their type implements [`ToValue`] (or `Debug`); wrap secrets
+//! in [`Redacted`]. For spans by hand: [`span`] builds one, [`current`] reaches the active
+//! span from anywhere (to add an attribute or an event), [`FutureExt`] and [`StreamExt`] carry
+//! a span across `.await`s.
+//!
+//! ## Ship to a collector
 //!
 //! [`init`] in `main` reads the standard `OTEL_*` variables: with no OTLP endpoint set, spans
 //! print to the terminal as trees; with `OTEL_EXPORTER_OTLP_ENDPOINT` set (and the `otlp`
@@ -41,19 +51,47 @@
 //! // ... traced code ...
 //! ```
 //!
-//! ## Where to look
+//! [`Config`] overrides the variables in code ([`config`] lists them all, with a [`Sampler`]
+//! among them). To write your own exporter or processor, or to build a pipeline by hand:
+//! [`export`] (the [`SpanExporter`](export::SpanExporter) trait, console, memory, OTLP) and
+//! [`pipeline`] (processors, samplers, [`Pipeline`](pipeline::Pipeline)).
 //!
-//! - [`traced`](macro@traced): the attribute and every option (`name`, `kind`, `skip`,
-//!   `skip_all`, `attrs`, `ret`, `on_ok`, `on_err`, `err`, `redact`, `reveal`, `code`,
-//!   `parent`, `links`, `crate`), on functions, `impl` blocks and traits.
-//! - [`span`], [`current`], [`FutureExt`], [`Context`]: spans by hand, the active span, futures
-//!   and the context across threads and tasks.
-//! - [`propagation`]: W3C Trace Context and Baggage across processes.
-//! - `traced::tower` (features `tower`, `axum`) and `traced::reqwest` (feature `reqwest`):
-//!   HTTP and gRPC server and client spans in one line each (`ServerLayer`, `ClientLayer`,
-//!   `TracingMiddleware`); [`semconv`]: the semantic conventions' attribute keys.
-//! - [`Pipeline`], [`config`], [`Sampler`], [`export`]: where finished spans go.
-//! - [`testing`]: run code under an in-memory pipeline and assert on its spans.
+//! ## Carry context
+//!
+//! A span started while another is active on the same thread is its child. Across threads,
+//! tasks and callbacks carry a [`Context`]: [`thread::spawn`], [`context::wrap`],
+//! [`FutureExt::in_current_context`], and `traced::tokio::spawn` (feature `tokio`). Across
+//! processes, [`propagation`] writes and reads W3C Trace Context and Baggage headers;
+//! `#[traced(parent = &headers)]` joins the caller's trace.
+//!
+//! ## Test your spans
+//!
+//! [`testing::capture`] runs code under an in-memory pipeline and returns the spans it made,
+//! as [`SpanData`] to assert on; [`export::render_tree`] prints them as a tree.
+//!
+//! ## Already using `tracing`?
+//!
+//! The `tracing` feature adds `traced::tracing`, whose `traced::tracing::layer()` plugs into a
+//! `tracing-subscriber` registry so `tracing` spans join the same traces as `#[traced]` ones;
+//! its module docs say what carries over.
+//!
+//! ## HTTP services
+//!
+//! The `tower` feature adds `traced::tower`: `ServerLayer` gives each request to an axum,
+//! tonic or hyper-util service a server span joined to the caller's W3C headers (feature
+//! `axum` names it after the route), `ClientLayer` a client span to each request of a
+//! hyper-util client or tonic channel; the `reqwest` feature adds
+//! `traced::reqwest::TracingMiddleware` for reqwest-middleware. Both follow the HTTP and gRPC
+//! semantic conventions, whose keys are constants in [`semconv`]. For other clients,
+//! [`propagation::inject`] writes the headers (the `http` feature makes `http::HeaderMap` a
+//! carrier).
+//!
+//! ## Where things live
+//!
+//! The crate root holds what an application calls. Below it: [`model`] (the data of a span:
+//! ids, values, events, links, [`SpanData`]), [`context`], [`future`], [`propagation`],
+//! [`pipeline`], [`export`], [`config`], [`testing`]. How the runtime fits together is drawn
+//! in the `traced-runtime` crate's docs.
 //!
 //! Two commands: `cargo run --example checkout` (the main example) and
 //! `cargo test --workspace` (the test suite). `cargo run --example shop` runs two traced HTTP

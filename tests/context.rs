@@ -320,7 +320,7 @@ fn inject_then_extract_round_trips_through_a_hashmap() {
     });
     assert_eq!(
         carrier["traceparent"],
-        format!("00-{}-{}-01", sent.trace_id(), sent.span_id())
+        format!("00-{}-{}-03", sent.trace_id(), sent.span_id())
     );
     assert_eq!(carrier["baggage"], "userId=alice");
     let received = propagation::extract(&carrier).unwrap();
@@ -347,6 +347,60 @@ fn inject_then_extract_round_trips_through_an_http_header_map() {
         (received.trace_id(), received.span_id()),
         (sent.trace_id(), sent.span_id())
     );
+}
+
+/// W3C Level 2: traced's trace ids are random, so a trace it starts carries the random flag
+/// (`0x02`), exported and sent on; a continued trace keeps the caller's flag, set or not.
+#[test]
+fn new_traces_carry_the_random_flag_and_continued_ones_keep_the_callers() {
+    let inject_under = |parent: Option<&str>| {
+        let mut span = match parent {
+            Some(tp) => span("server")
+                .parent(propagation::extract(&headers(&[("traceparent", tp)])))
+                .start(),
+            None => span("root").start(),
+        };
+        let mut carrier = HashMap::new();
+        span.in_scope(|| traced_work(1));
+        span.in_scope(|| propagation::inject(&mut carrier));
+        carrier.remove("traceparent").unwrap()
+    };
+    let (sent, spans) = capture(|| {
+        [
+            inject_under(None),
+            inject_under(Some(TRACEPARENT)),
+            inject_under(Some(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+            )),
+            inject_under(Some(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+            )),
+        ]
+    });
+    let flags: Vec<&str> = sent.iter().map(|tp| &tp[53..]).collect();
+    // `capture` samples everything: the sampled bit is set under each caller, the random
+    // bit is the caller's.
+    assert_eq!(flags, ["03", "01", "03", "03"], "{sent:?}");
+    let exported = |name: &str| -> Vec<u8> {
+        spans
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| s.span_context.trace_flags().to_u8())
+            .collect()
+    };
+    assert_eq!(exported("root"), [0x03]);
+    assert_eq!(exported("server"), [0x01, 0x03, 0x03]);
+    assert_eq!(exported("traced_work"), [0x03, 0x01, 0x03, 0x03]);
+    // Under the default parent-based sampler an unsampled `-02` caller stays unsampled and
+    // random: the header sent on is `-02`.
+    let cx = propagation::extract(&headers(&[(
+        "traceparent",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+    )]))
+    .unwrap();
+    let mut carrier = HashMap::new();
+    propagation::TraceContextPropagator.inject(&cx, &mut carrier);
+    assert!(carrier["traceparent"].ends_with("-02"));
 }
 
 #[test]

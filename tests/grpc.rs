@@ -97,7 +97,7 @@ fn three_calls() -> Vec<SpanData> {
 #[test]
 fn grpc_calls_get_client_and_server_spans_with_grpc_statuses() {
     let spans = three_calls();
-    let tree = traced::render_tree(&spans);
+    let tree = traced::export::render_tree(&spans);
 
     let of = |kind: SpanKind| -> Vec<&SpanData> {
         spans

@@ -46,7 +46,7 @@ fn find<'a>(spans: &'a [SpanData], name: &str, kind: SpanKind) -> &'a SpanData {
         found.len() == 1,
         "expected one {kind:?} span {name:?}, found {}:\n{}",
         found.len(),
-        traced::render_tree(spans)
+        traced::export::render_tree(spans)
     );
     found[0]
 }
@@ -468,7 +468,7 @@ fn reqwest_client_spans_parent_the_servers_spans() {
         .iter()
         .filter(|s| s.kind == SpanKind::Client)
         .collect();
-    assert_eq!(clients.len(), 3, "{}", traced::render_tree(&spans));
+    assert_eq!(clients.len(), 3, "{}", traced::export::render_tree(&spans));
     for client in &clients {
         assert_eq!(client.name, "GET");
         assert_eq!(client.parent_span_id, outer.span_context.span_id());
@@ -551,7 +551,7 @@ fn retries_are_separate_spans_with_their_resend_count() {
         .iter()
         .filter(|s| s.kind == SpanKind::Client)
         .collect();
-    assert_eq!(clients.len(), 2, "{}", traced::render_tree(&spans));
+    assert_eq!(clients.len(), 2, "{}", traced::export::render_tree(&spans));
     assert_eq!(clients[0].attribute("http.request.resend_count"), None);
     assert_eq!(int_attr(clients[1], "http.request.resend_count"), Some(1));
     // Each attempt reached the server as a child of its own client span.

@@ -30,7 +30,7 @@ async fn reads_async(carrier: &Panics) -> u8 {
 
 #[test]
 fn parent_is_not_evaluated_without_a_pipeline() {
-    assert!(traced::installed().is_none());
+    assert!(traced::pipeline::installed().is_none());
     assert_eq!(reads(&Panics), 7);
     assert_eq!(futures::executor::block_on(reads_async(&Panics)), 8);
 }

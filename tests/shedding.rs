@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use traced::{BatchConfig, ExportError, LOCAL_BATCH, Pipeline, SpanData, SpanExporter, traced};
+use traced::export::{ExportError, SpanExporter};
+use traced::pipeline::{BatchConfig, LOCAL_BATCH, Pipeline};
+use traced::{SpanData, traced};
 
 /// Holds every export until opened.
 #[derive(Debug, Default)]

@@ -29,7 +29,7 @@ fn visit() -> (Vec<(String, u16)>, Vec<SpanData>) {
 #[test]
 fn one_trace_per_request_from_the_storefront_to_the_database() {
     let (seen, spans) = visit();
-    let tree = traced::render_tree(&spans);
+    let tree = traced::export::render_tree(&spans);
     let statuses: Vec<u16> = seen.iter().map(|(_, s)| *s).collect();
     assert_eq!(statuses, [200, 502, 404, 404, 405], "{seen:?}");
 

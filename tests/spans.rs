@@ -106,13 +106,14 @@ async fn inner_async() -> u32 {
 fn the_sampler_still_decides_for_children_of_sampled_spans() {
     // Children of a sampled local span skip the sampler only when it would sample them all;
     // a sampler that drops them is still asked, for sync and async fns alike.
-    let drop_local_children = traced::Sampler::ParentBased(Box::new(traced::ParentBased {
-        local_parent_sampled: traced::Sampler::AlwaysOff,
-        ..match traced::Sampler::parent_based(traced::Sampler::AlwaysOn) {
-            traced::Sampler::ParentBased(pb) => *pb,
-            _ => unreachable!(),
-        }
-    }));
+    let drop_local_children =
+        traced::Sampler::ParentBased(Box::new(traced::pipeline::ParentBased {
+            local_parent_sampled: traced::Sampler::AlwaysOff,
+            ..match traced::Sampler::parent_based(traced::Sampler::AlwaysOn) {
+                traced::Sampler::ParentBased(pb) => *pb,
+                _ => unreachable!(),
+            }
+        }));
     let (n, spans) = traced::testing::capture_with(
         |p| p.with_sampler(drop_local_children),
         || {

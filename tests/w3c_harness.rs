@@ -128,7 +128,7 @@ fn two_levels_keep_the_trace_and_forward_tracestate() {
 
     // In-process: each callback's parent id is a client span of this service; the second
     // level's server span is the remote child of the first level's client span.
-    let trace = traced::render_tree(&spans);
+    let trace = traced::export::render_tree(&spans);
     let clients: Vec<_> = spans
         .iter()
         .filter(|s| s.kind == SpanKind::Client)

@@ -456,7 +456,10 @@ pub trait Meter {
 /// The state a case keeps for the whole process.
 enum Installed {
     Nothing,
-    Traced(#[allow(dead_code, reason = "held: dropping it uninstalls")] traced::PipelineGuard),
+    Traced(
+        #[allow(dead_code, reason = "held: dropping it uninstalls")]
+        traced::pipeline::PipelineGuard,
+    ),
     Otel {
         provider: opentelemetry_sdk::trace::SdkTracerProvider,
         tracer: opentelemetry_sdk::trace::SdkTracer,
@@ -503,14 +506,14 @@ fn install_inner(case: Case) -> Installed {
                 traced::Sampler::AlwaysOff
             };
             Installed::Traced(
-                traced::Pipeline::builder()
+                traced::pipeline::Pipeline::builder()
                     .with_processor(sinks::TracedCountingProcessor)
                     .with_sampler(policy)
                     .install(),
             )
         }
         Lib::TracedBatch => Installed::Traced(
-            traced::Pipeline::builder()
+            traced::pipeline::Pipeline::builder()
                 .with_batch_exporter(sinks::TracedCountingExporter)
                 .with_sampler(if sampled {
                     traced::Sampler::AlwaysOn
@@ -565,7 +568,7 @@ fn drain(lib: Lib) {
     const TIMEOUT: Duration = Duration::from_secs(10);
     match lib {
         Lib::Traced | Lib::TracedBatch => {
-            traced::force_flush(TIMEOUT).expect("traced drains");
+            traced::pipeline::force_flush(TIMEOUT).expect("traced drains");
         }
         // Runs the collector's work on a thread of its own and joins it.
         Lib::Fastrace => fastrace::flush(),

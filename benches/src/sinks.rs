@@ -7,15 +7,15 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 pub struct TracedCountingProcessor;
 
-impl traced::SpanProcessor for TracedCountingProcessor {
-    fn on_end(&self, spans: &mut traced::SpanBatch) {
+impl traced::pipeline::SpanProcessor for TracedCountingProcessor {
+    fn on_end(&self, spans: &mut traced::export::SpanBatch) {
         crate::count(spans.len());
         spans.clear();
     }
-    fn force_flush(&self, _timeout: Duration) -> Result<(), traced::ExportError> {
+    fn force_flush(&self, _timeout: Duration) -> Result<(), traced::export::ExportError> {
         Ok(())
     }
-    fn shutdown(&self, _timeout: Duration) -> Result<(), traced::ExportError> {
+    fn shutdown(&self, _timeout: Duration) -> Result<(), traced::export::ExportError> {
         Ok(())
     }
 }
@@ -24,8 +24,8 @@ impl traced::SpanProcessor for TracedCountingProcessor {
 #[derive(Debug, Clone, Copy)]
 pub struct TracedCountingExporter;
 
-impl traced::SpanExporter for TracedCountingExporter {
-    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::ExportError> {
+impl traced::export::SpanExporter for TracedCountingExporter {
+    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::export::ExportError> {
         crate::count(batch.len());
         Ok(())
     }
@@ -43,16 +43,19 @@ pub struct TracedOtlpEncodingExporter {
 impl Default for TracedOtlpEncodingExporter {
     fn default() -> Self {
         TracedOtlpEncodingExporter {
-            encoder: traced::export::otlp::Encoder::new(&traced::Resource::default()),
+            encoder: traced::export::otlp::Encoder::new(&traced::model::Resource::default()),
         }
     }
 }
 
-impl traced::SpanExporter for TracedOtlpEncodingExporter {
-    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::ExportError> {
-        self.export_batch(&mut traced::SpanBatch::from(batch))
+impl traced::export::SpanExporter for TracedOtlpEncodingExporter {
+    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::export::ExportError> {
+        self.export_batch(&mut traced::export::SpanBatch::from(batch))
     }
-    fn export_batch(&mut self, batch: &mut traced::SpanBatch) -> Result<(), traced::ExportError> {
+    fn export_batch(
+        &mut self,
+        batch: &mut traced::export::SpanBatch,
+    ) -> Result<(), traced::export::ExportError> {
         let n = batch.len();
         let bytes = self.encoder.encode(batch);
         crate::count_bytes(bytes.len());
@@ -60,7 +63,7 @@ impl traced::SpanExporter for TracedOtlpEncodingExporter {
         crate::count(n);
         Ok(())
     }
-    fn set_resource(&mut self, resource: &traced::Resource) {
+    fn set_resource(&mut self, resource: &traced::model::Resource) {
         self.encoder.set_resource(resource);
     }
 }
@@ -70,11 +73,11 @@ impl traced::SpanExporter for TracedOtlpEncodingExporter {
 /// prost. For comparison with [`TracedOtlpEncodingExporter`].
 #[derive(Debug, Default)]
 pub struct TracedOtlpMessagesExporter {
-    resource: traced::Resource,
+    resource: traced::model::Resource,
 }
 
-impl traced::SpanExporter for TracedOtlpMessagesExporter {
-    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::ExportError> {
+impl traced::export::SpanExporter for TracedOtlpMessagesExporter {
+    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::export::ExportError> {
         use prost::Message as _;
         let bytes = traced::export::otlp::to_request(&batch, &self.resource).encode_to_vec();
         crate::count_bytes(bytes.len());
@@ -82,7 +85,7 @@ impl traced::SpanExporter for TracedOtlpMessagesExporter {
         crate::count(batch.len());
         Ok(())
     }
-    fn set_resource(&mut self, resource: &traced::Resource) {
+    fn set_resource(&mut self, resource: &traced::model::Resource) {
         self.resource = resource.clone();
     }
 }
@@ -92,19 +95,19 @@ impl traced::SpanExporter for TracedOtlpMessagesExporter {
 #[derive(Debug, Default)]
 pub struct TracedOtlpEncodingProcessor(std::sync::Mutex<TracedOtlpEncodingExporter>);
 
-impl traced::SpanProcessor for TracedOtlpEncodingProcessor {
-    fn on_end(&self, spans: &mut traced::SpanBatch) {
-        use traced::SpanExporter as _;
+impl traced::pipeline::SpanProcessor for TracedOtlpEncodingProcessor {
+    fn on_end(&self, spans: &mut traced::export::SpanBatch) {
+        use traced::export::SpanExporter as _;
         let mut exporter = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let _ = exporter.export_batch(spans);
     }
-    fn force_flush(&self, _timeout: Duration) -> Result<(), traced::ExportError> {
+    fn force_flush(&self, _timeout: Duration) -> Result<(), traced::export::ExportError> {
         Ok(())
     }
-    fn shutdown(&self, _timeout: Duration) -> Result<(), traced::ExportError> {
+    fn shutdown(&self, _timeout: Duration) -> Result<(), traced::export::ExportError> {
         Ok(())
     }
 }
@@ -113,8 +116,8 @@ impl traced::SpanProcessor for TracedOtlpEncodingProcessor {
 #[derive(Debug, Clone, Copy)]
 pub struct TracedSlowExporter(pub Duration);
 
-impl traced::SpanExporter for TracedSlowExporter {
-    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::ExportError> {
+impl traced::export::SpanExporter for TracedSlowExporter {
+    fn export(&mut self, batch: Vec<traced::SpanData>) -> Result<(), traced::export::ExportError> {
         std::thread::sleep(self.0);
         crate::count(batch.len());
         Ok(())

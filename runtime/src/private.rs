@@ -5,68 +5,17 @@
 //! that applies (a typed value, then `Debug`, then an error that names the argument).
 
 use crate::context::Context;
-use crate::data::SpanKind;
-use crate::ids::SpanContext;
+use crate::model::SpanContext;
+use crate::model::{KeyValue, OptionalValue, StringValue, Value};
 use crate::propagation::Extractor;
-use crate::span::{CodeLocation, Parent, Span};
-use crate::value::{KeyValue, OptionalValue, StringValue, Value};
+use crate::span::{Parent, Span};
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 
-pub use crate::future::Instrumented;
+pub use crate::span::callsite::{AttrArg, Callsite, Typed};
+pub use crate::span::future::Instrumented;
 pub use core::ops::ControlFlow;
 pub use core::{file, line, module_path};
-
-/// The static description of one `#[traced]` function.
-#[derive(Debug)]
-pub struct Callsite {
-    pub(crate) name: &'static str,
-    pub(crate) kind: SpanKind,
-    pub(crate) code: Option<CodeLocation>,
-}
-
-impl Callsite {
-    /// Built in a `static` by the expansion.
-    pub const fn new(
-        name: &'static str,
-        kind: SpanKind,
-        module_path: &'static str,
-        function: &'static str,
-        file: &'static str,
-        line: u32,
-    ) -> Self {
-        Callsite {
-            name,
-            kind,
-            code: Some(CodeLocation {
-                module_path,
-                function,
-                file,
-                line,
-            }),
-        }
-    }
-
-    /// `#[traced(code = false)]`: spans carry no code location.
-    pub const fn without_code(name: &'static str, kind: SpanKind) -> Self {
-        Callsite {
-            name,
-            kind,
-            code: None,
-        }
-    }
-
-    /// What its spans start from.
-    #[inline]
-    pub(crate) fn start(&'static self) -> crate::span::Start {
-        crate::span::Start {
-            name: Cow::Borrowed(self.name),
-            kind: self.kind,
-            code: self.code.as_ref(),
-            at: None,
-        }
-    }
-}
 
 /// The traits the expansion calls by autoref specialization, imported as `_` so that one
 /// `use ::traced::__private::autoref::*;` brings them into scope without naming anything.
@@ -140,51 +89,6 @@ impl<T: ?Sized> SelfArg for Arg<'_, T> {
 /// The result of trying to record an argument that is neither a typed value nor `Debug`.
 #[derive(Debug)]
 pub struct CannotRecord<'a>(std::marker::PhantomData<&'a ()>);
-
-/// What `Span::attr` accepts.
-#[diagnostic::on_unimplemented(
-    message = "this argument cannot be recorded as a span attribute",
-    label = "its type implements neither `Debug` nor `traced::ToValue`",
-    note = "skip it with `#[traced(skip(name))]`, or derive `Debug` or implement `traced::ToValue` for its type"
-)]
-pub trait AttrArg {
-    fn into_attr(self) -> Option<Value>;
-
-    /// Writes the value, if any, into `out` (the attribute's slot) and returns it.
-    #[inline(always)]
-    fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value>
-    where
-        Self: Sized,
-    {
-        self.into_attr().map(|v| out.write(v))
-    }
-}
-// Not offered as a fix in the error above: the user should never build this type.
-#[diagnostic::do_not_recommend]
-impl AttrArg for Option<Value> {
-    #[inline(always)]
-    fn into_attr(self) -> Option<Value> {
-        self
-    }
-}
-
-/// A typed argument, not yet converted: [`Span::attr`] builds its value straight into the
-/// attribute's slot, so no `Option<Value>` temporary is built and copied.
-#[derive(Debug)]
-pub struct Typed<'a, T: ?Sized>(&'a T);
-
-// Not offered as a fix in the error above: the user should never build this type.
-#[diagnostic::do_not_recommend]
-impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
-    #[inline(always)]
-    fn into_attr(self) -> Option<Value> {
-        self.0.optional_value()
-    }
-    #[inline(always)]
-    fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value> {
-        self.0.__write_optional(out)
-    }
-}
 
 /// A function's result, borrowed to read its outcome.
 #[derive(Debug)]
@@ -607,7 +511,7 @@ pub fn add_link<T: LinkTo + ?Sized, const N: usize>(
 #[inline]
 pub fn redacted() -> Option<Value> {
     Some(Value::String(StringValue::from_static(
-        crate::redacted::TEXT,
+        crate::model::redacted::TEXT,
     )))
 }
 
@@ -707,7 +611,7 @@ impl<T, E, F: From<E>> FromResidual<Result<std::convert::Infallible, E>>
 mod tests {
     use super::Arg;
     use super::autoref::*;
-    use crate::value::{ToValue, Value};
+    use crate::model::{ToValue, Value};
     use std::mem::MaybeUninit;
 
     /// An override of the hidden fast path that writes nothing and hands back some other value:
@@ -725,7 +629,7 @@ mod tests {
     #[test]
     fn a_write_path_that_lies_records_nothing() {
         let spans = crate::testing::spans(|| {
-            let mut span = crate::span("x").start();
+            let mut span = crate::span::span("x").start();
             span.attr("liar", (&&&Arg(&Liar)).__traced_value());
             span.attr("honest", (&&&Arg(&7u64)).__traced_value());
             span.end();

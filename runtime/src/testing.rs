@@ -4,8 +4,8 @@
 //! The pipeline is process-wide, so captures are serialized by a lock: tests that use
 //! [`capture`] can run on parallel test threads without seeing each other's spans.
 
-use crate::data::SpanData;
 use crate::export::InMemoryExporter;
+use crate::model::SpanData;
 use crate::pipeline::{Pipeline, PipelineBuilder};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -35,7 +35,7 @@ pub fn capture_with<R>(
 ) -> (R, Vec<SpanData>) {
     let _lock = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let exporter = InMemoryExporter::default();
-    let guard = configure(Pipeline::builder().with_sampler(crate::Sampler::AlwaysOn))
+    let guard = configure(Pipeline::builder().with_sampler(crate::pipeline::Sampler::AlwaysOn))
         .with_simple_exporter(exporter.clone())
         .install();
     let r = f();
@@ -63,7 +63,7 @@ pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
         found.len() == 1,
         "expected one span named {name:?}, found {}:\n{}",
         found.len(),
-        crate::render_tree(spans)
+        crate::export::render_tree(spans)
     );
     found[0]
 }

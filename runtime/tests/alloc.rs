@@ -6,7 +6,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
-use traced_runtime::{BatchConfig, NoopExporter, Pipeline, Sampler, span};
+use traced_runtime::export::NoopExporter;
+use traced_runtime::pipeline::{BatchConfig, Pipeline};
+use traced_runtime::{Sampler, span};
 
 struct Counting;
 
@@ -58,7 +60,7 @@ fn root(children: usize) {
 
 /// `roots` roots of `children` children each, then a flush: the worker exports only then, so
 /// that every batch of the round waits in the queue with its boxes, as when the worker lags.
-fn round(guard: &traced_runtime::PipelineGuard, roots: usize, children: usize) {
+fn round(guard: &traced_runtime::pipeline::PipelineGuard, roots: usize, children: usize) {
     for _ in 0..roots {
         root(children);
     }

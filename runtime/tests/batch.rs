@@ -5,11 +5,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-use traced_runtime::{
-    BatchConfig, BatchSpanProcessor, ExportError, InMemoryExporter, Pipeline, ProcessorStats,
-    Resource, SpanBatch, SpanContext, SpanData, SpanExporter, SpanId, SpanProcessor, TraceFlags,
-    TraceId, TraceState,
+use traced_runtime::export::{ExportError, InMemoryExporter, SpanBatch, SpanExporter};
+use traced_runtime::model::{Resource, TraceFlags, TraceState};
+use traced_runtime::pipeline::{
+    BatchConfig, BatchSpanProcessor, Pipeline, ProcessorStats, SpanProcessor,
 };
+use traced_runtime::{SpanContext, SpanData, SpanId, TraceId};
 
 const HOUR: Duration = Duration::from_secs(3600);
 const LONG: Duration = Duration::from_secs(10);
@@ -653,7 +654,7 @@ fn a_panicking_exporter_behind_the_simple_processor_fails_its_spans_without_unwi
         for _ in 0..3 {
             traced_runtime::span("work").start().end();
         }
-        traced_runtime::flush_thread();
+        traced_runtime::pipeline::flush_thread();
     });
     assert!(ended.is_ok(), "the exporter's panic reached the caller");
     let stats = guard.pipeline().processor().stats();
@@ -685,7 +686,7 @@ fn a_thread_whose_spans_the_full_queue_refused_sheds_its_children_while_it_stays
         gate: Some(Arc::clone(&gate)),
         ..Mock::default()
     };
-    let batch = traced_runtime::LOCAL_BATCH;
+    let batch = traced_runtime::pipeline::LOCAL_BATCH;
     let guard = Pipeline::builder()
         .with_batch_exporter_config(
             mock.clone(),

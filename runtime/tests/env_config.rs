@@ -7,10 +7,11 @@
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use traced_runtime::config::{
-    Config, EnvConfig, EnvWarning, OtlpCompression, OtlpProtocol, TracesExporter,
-};
-use traced_runtime::{BatchConfig, Sampler, SpanLimits, Value};
+use traced_runtime::config::{Config, EnvConfig, EnvWarning, TracesExporter};
+use traced_runtime::export::otlp::{OtlpCompression, OtlpProtocol};
+use traced_runtime::model::SpanLimits;
+use traced_runtime::pipeline::BatchConfig;
+use traced_runtime::{Sampler, Value};
 
 /// Variables set for one case.
 type Vars<'a> = &'a [(&'a str, &'a str)];
@@ -80,6 +81,13 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
         "OTEL_ATTRIBUTE_COUNT_LIMIT",
         "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+        "TRACED_OTLP_MAX_REQUEST_SIZE",
     ];
     for blank in ["", "   "] {
         let vars: Vec<(&str, &str)> = names.iter().map(|n| (*n, blank)).collect();
@@ -89,6 +97,7 @@ fn every_variable_set_to_empty_or_blank_is_unset() {
         assert_eq!(c.batch, BatchConfig::default());
         assert_eq!(c.limits, SpanLimits::default());
         assert_eq!(c.otlp.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(c.otlp.tls, traced_runtime::export::otlp::OtlpTls::default());
         assert_eq!(c.service_name, None);
     }
 }
@@ -1008,7 +1017,7 @@ fn sdk_disabled_installs_nothing() {
     let _lock = PIPELINE.lock().unwrap_or_else(PoisonError::into_inner);
     let guard =
         Config::from_lookup(&|n: &str| (n == "OTEL_SDK_DISABLED").then(|| "true".into())).install();
-    assert!(traced_runtime::installed().is_none());
+    assert!(traced_runtime::pipeline::installed().is_none());
     let span = traced_runtime::span("ignored").start();
     assert!(!span.is_recording());
     drop(span);
@@ -1030,13 +1039,13 @@ fn an_installed_configuration_uses_its_sampler_limits_and_resource() {
             .map(|(_, v)| (*v).to_owned())
     };
     let guard = Config::from_lookup(&lookup).install();
-    let p = traced_runtime::installed().expect("installed");
+    let p = traced_runtime::pipeline::installed().expect("installed");
     assert_eq!(p.resource().service_name(), "checkout");
     assert_eq!(p.sampler().description(), "AlwaysOffSampler");
     assert_eq!(p.limits().max_attributes_per_span, 3);
     assert!(!traced_runtime::span("unsampled").start().is_recording());
     drop(guard);
-    assert!(traced_runtime::installed().is_none());
+    assert!(traced_runtime::pipeline::installed().is_none());
 }
 
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
@@ -1048,11 +1057,86 @@ fn an_otlp_endpoint_installs_the_batch_processor() {
     })
     .with_batch_config(BatchConfig::default().with_export_timeout(Duration::from_millis(200)))
     .install();
-    let p = traced_runtime::installed().expect("installed");
+    let p = traced_runtime::pipeline::installed().expect("installed");
     assert!(
         format!("{:?}", p.processor()).starts_with("BatchSpanProcessor"),
         "{:?}",
         p.processor()
     );
     drop(guard);
+}
+
+#[test]
+fn otlp_certificate_files_with_signal_overrides_and_config_setters() {
+    use std::path::PathBuf;
+    use traced_runtime::export::otlp::OtlpTls;
+    let (c, w) = parse(&[]);
+    assert!(w.is_empty());
+    assert_eq!(c.otlp.tls, OtlpTls::default());
+    let (c, w) = parse(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/otel/ca.pem"),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            "/etc/otel/client.pem",
+        ),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/otel/client-key.pem"),
+    ]);
+    assert!(w.is_empty());
+    assert_eq!(
+        c.otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/etc/otel/ca.pem")),
+            client_certificate: Some(PathBuf::from("/etc/otel/client.pem")),
+            client_key: Some(PathBuf::from("/etc/otel/client-key.pem")),
+        }
+    );
+    // The traces variables win over the general ones, each on its own; blank is unset.
+    let (c, _) = parse(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/general/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/traces/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/general/key.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", " "),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "/traces/client.pem",
+        ),
+    ]);
+    assert_eq!(
+        c.otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/traces/ca.pem")),
+            client_certificate: Some(PathBuf::from("/traces/client.pem")),
+            client_key: Some(PathBuf::from("/general/key.pem")),
+        }
+    );
+    // Code over environment.
+    let config = Config::from_lookup(&|name| {
+        (name == "OTEL_EXPORTER_OTLP_CERTIFICATE").then(|| "/env/ca.pem".to_owned())
+    })
+    .with_otlp_certificate("/code/ca.pem")
+    .with_otlp_client_certificate("/code/client.pem")
+    .with_otlp_client_key("/code/key.pem");
+    assert_eq!(
+        config.settings().otlp.tls,
+        OtlpTls {
+            certificate: Some(PathBuf::from("/code/ca.pem")),
+            client_certificate: Some(PathBuf::from("/code/client.pem")),
+            client_key: Some(PathBuf::from("/code/key.pem")),
+        }
+    );
+}
+
+#[test]
+fn otlp_max_request_size_is_ours_and_positive() {
+    assert_eq!(parse(&[]).0.otlp.max_request_size, 4_000_000);
+    let (c, w) = one("TRACED_OTLP_MAX_REQUEST_SIZE", "65536");
+    assert!(w.is_empty());
+    assert_eq!(c.otlp.max_request_size, 65_536);
+    for bad in ["0", "-1", "4MiB"] {
+        let (c, w) = one("TRACED_OTLP_MAX_REQUEST_SIZE", bad);
+        assert_eq!(w, ["TRACED_OTLP_MAX_REQUEST_SIZE"], "{bad}");
+        assert_eq!(c.otlp.max_request_size, 4_000_000);
+    }
+    let config = Config::new().with_otlp_max_request_size(1 << 20);
+    assert_eq!(config.settings().otlp.max_request_size, 1 << 20);
 }

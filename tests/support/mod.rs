@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use traced::{InMemoryExporter, Pipeline, Sampler, SpanData};
+use traced::SpanData;
+use traced::export::InMemoryExporter;
+use traced::pipeline::{Pipeline, Sampler};
 
 /// The pipeline is process-wide: one test at a time.
 pub static LOCK: Mutex<()> = Mutex::new(());

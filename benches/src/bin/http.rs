@@ -55,7 +55,7 @@ fn app(stack: &str) -> (Router, Box<dyn std::any::Any>) {
     match stack {
         "plain" => (router, Box::new(())),
         "traced" => {
-            let guard = traced::Pipeline::builder()
+            let guard = traced::pipeline::Pipeline::builder()
                 .with_batch_exporter(sinks::TracedCountingExporter)
                 .with_sampler(traced::Sampler::AlwaysOn)
                 .install();

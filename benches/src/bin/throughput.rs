@@ -56,9 +56,9 @@ fn child(lib: Lib) -> Case {
 
 /// traced's batch processor (default settings) in front of `exporter`; the shutdown flushes,
 /// exports what is queued and joins the worker, then reads the drop and failure counts.
-fn traced_batch(exporter: impl traced::SpanExporter + 'static) -> (Case, Shutdown) {
+fn traced_batch(exporter: impl traced::export::SpanExporter + 'static) -> (Case, Shutdown) {
     traced_benches::installed_by_caller();
-    let guard = traced::Pipeline::builder()
+    let guard = traced::pipeline::Pipeline::builder()
         .with_batch_exporter(exporter)
         .with_sampler(traced::Sampler::AlwaysOn)
         .install();
@@ -114,7 +114,7 @@ fn cpu(lib: &str, rate: Option<u64>) {
         "traced-otlp-messages" => traced_batch(sinks::TracedOtlpMessagesExporter::default()),
         "traced-otlp-inline" => {
             traced_benches::installed_by_caller();
-            let guard = traced::Pipeline::builder()
+            let guard = traced::pipeline::Pipeline::builder()
                 .with_processor(sinks::TracedOtlpEncodingProcessor::default())
                 .with_sampler(traced::Sampler::AlwaysOn)
                 .install();
@@ -196,7 +196,7 @@ fn cpu(lib: &str, rate: Option<u64>) {
 fn overload() {
     let hwm_before = traced_benches::proc_status_kib("VmHWM").unwrap_or(0);
     traced_benches::installed_by_caller();
-    let guard = traced::Pipeline::builder()
+    let guard = traced::pipeline::Pipeline::builder()
         .with_batch_exporter(sinks::TracedSlowExporter(Duration::from_millis(2)))
         .with_sampler(traced::Sampler::AlwaysOn)
         .install();

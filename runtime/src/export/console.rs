@@ -1,6 +1,6 @@
 use super::{ExportError, SpanExporter};
-use crate::data::{SpanData, Status};
-use crate::ids::SpanId;
+use crate::model::SpanId;
+use crate::model::{SpanData, Status};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -200,9 +200,9 @@ impl SpanExporter for ConsoleExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Event, Link, SpanKind};
-    use crate::ids::{SpanContext, TraceFlags, TraceId, TraceState};
-    use crate::value::KeyValue;
+    use crate::model::KeyValue;
+    use crate::model::{Event, Link, SpanKind};
+    use crate::model::{SpanContext, TraceFlags, TraceId, TraceState};
 
     fn span(name: &'static str, id: u64, parent: u64, start: u64) -> SpanData {
         SpanData {

@@ -1,11 +1,12 @@
 use super::{ExportError, SpanExporter};
-use crate::data::{Resource, SpanData};
+use crate::model::{Resource, SpanData};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Keeps exported spans in memory, for tests. Clones share the same store.
 ///
 /// ```
-/// use traced_runtime::{InMemoryExporter, Pipeline};
+/// use traced_runtime::export::InMemoryExporter;
+/// use traced_runtime::pipeline::Pipeline;
 /// let exporter = InMemoryExporter::default();
 /// let _guard = Pipeline::builder().with_simple_exporter(exporter.clone()).install();
 /// traced_runtime::span("unit-of-work").start().end();

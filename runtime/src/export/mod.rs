@@ -1,26 +1,31 @@
-//! Processors and exporters: where finished spans go.
+//! Exporters: where finished spans leave the process.
 //!
-//! A [`SpanProcessor`] receives finished, sampled spans in batches and must never block the
-//! thread that ended them; a [`SpanExporter`] ships a batch somewhere (the console, memory, an
-//! OpenTelemetry Collector). The [`SimpleSpanProcessor`] exports on the ending thread at
-//! once, for tests and the console; the [`BatchSpanProcessor`] queues them and exports from a
-//! background thread, for remote backends.
+//! A [`SpanExporter`] ships a batch somewhere: the terminal ([`ConsoleExporter`]), memory
+//! ([`InMemoryExporter`], for tests), an OpenTelemetry Collector ([`otlp`], features `otlp`,
+//! `otlp-http`, `otlp-grpc`). Exporters receive [`SpanBatch`]es from a processor
+//! ([`crate::pipeline`]) and depend only on the model: nothing here knows the pipeline, the
+//! context or the hot path.
 
-mod batch;
 mod console;
 mod memory;
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 pub mod otlp;
+/// OTLP export: without the `otlp` features only its configuration, which
+/// [`EnvConfig`](crate::config::EnvConfig) fills from the `OTEL_EXPORTER_OTLP_*` variables.
+#[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
+pub mod otlp {
+    mod config;
+    pub use config::{
+        DEFAULT_MAX_REQUEST_SIZE, OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls,
+    };
+}
 
-pub use batch::{BatchConfig, BatchSpanProcessor};
 pub use console::{ConsoleExporter, render_tree, render_tree_stable};
 pub use memory::InMemoryExporter;
 
-use crate::data::{Resource, SpanData};
-pub use crate::record::{BatchDrain, SpanBatch};
+pub use crate::model::record::{BatchDrain, SpanBatch};
+use crate::model::{Resource, SpanData};
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Why an export, flush or shutdown failed.
@@ -50,6 +55,31 @@ pub enum ExportError {
         /// The status message, cut to 1 KiB.
         message: String,
     },
+    /// TLS failed for a reason that trying again cannot fix, so it was not retried: the
+    /// collector's certificate is not trusted or does not match its name, the collector
+    /// refused the client certificate (or asked for one and got none), or a certificate file
+    /// could not be read or parsed when the exporter was created. The text says which.
+    Tls(String),
+    /// Some spans of the batch were delivered and `failed` were not, for `error`: a span too
+    /// large for a request on its own, or a failure after the first requests of a batch
+    /// split by size had gone.
+    Partial {
+        /// How many spans of the batch were not delivered.
+        failed: usize,
+        /// Why.
+        error: Box<ExportError>,
+    },
+}
+
+impl ExportError {
+    /// How many spans of an `n`-span batch this error lost: all of them, but for
+    /// [`ExportError::Partial`].
+    pub fn failed_spans(&self, n: usize) -> usize {
+        match self {
+            ExportError::Partial { failed, .. } => (*failed).min(n),
+            _ => n,
+        }
+    }
 }
 
 impl fmt::Display for ExportError {
@@ -63,6 +93,10 @@ impl fmt::Display for ExportError {
             }
             ExportError::GrpcStatus { code, message } => {
                 write!(f, "export failed: gRPC status {code}: {message}")
+            }
+            ExportError::Tls(why) => write!(f, "export failed: TLS: {why}"),
+            ExportError::Partial { failed, error } => {
+                write!(f, "{failed} span(s) of the batch not delivered: {error}")
             }
         }
     }
@@ -112,151 +146,6 @@ impl<E: SpanExporter + ?Sized> SpanExporter for Box<E> {
     }
     fn shutdown(&mut self) -> Result<(), ExportError> {
         (**self).shutdown()
-    }
-}
-
-/// Counts kept by a processor, readable at run time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProcessorStats {
-    /// Spans handed to the processor, and spans shed while it was full.
-    pub received: u64,
-    /// Spans the exporter accepted.
-    pub exported: u64,
-    /// Spans dropped before export: refused by a full queue, shed at their start while it
-    /// stayed full (see [`SpanProcessor::is_full`]), or ended after shutdown.
-    pub dropped: u64,
-    /// Spans in batches the exporter failed to export.
-    pub failed: u64,
-}
-
-/// Receives finished spans from the threads that end them.
-pub trait SpanProcessor: Send + Sync + fmt::Debug {
-    /// Receives spans ended on the calling thread, in the order they ended; what is left in
-    /// `spans` afterwards is dropped. Runs on that thread: it must not block or do I/O, except
-    /// in processors made for that (the simple processor), and should leave the conversion
-    /// to [`SpanData`] ([`SpanBatch::drain`]) to a thread of its own when it can.
-    fn on_end(&self, spans: &mut SpanBatch);
-    /// Exports everything received so far, waiting at most `timeout`.
-    fn force_flush(&self, timeout: Duration) -> Result<(), ExportError>;
-    /// Exports everything received, then shuts the exporter down.
-    fn shutdown(&self, timeout: Duration) -> Result<(), ExportError>;
-    /// Receives the pipeline's resource once, before any span.
-    fn set_resource(&self, _resource: &mut Resource) {}
-    /// Whether spans may wait in the ending thread's buffer until its outermost span ends
-    /// (true), or must arrive one by one as they end (false).
-    fn accepts_thread_batches(&self) -> bool {
-        true
-    }
-    /// Whether the processor refuses spans now (the batch processor: its queue is full). A
-    /// thread whose spans it refused asks this at each span start, and sheds the children it
-    /// starts (not recorded, counted as dropped with its next batch) for as long as it holds:
-    /// recording spans that can only be dropped would cost the observed program for nothing.
-    /// Called only in that state, never on the usual path.
-    fn is_full(&self) -> bool {
-        false
-    }
-    /// The processor's counts.
-    fn stats(&self) -> ProcessorStats {
-        ProcessorStats::default()
-    }
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) received: AtomicU64,
-    pub(crate) exported: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-    pub(crate) failed: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn snapshot(&self) -> ProcessorStats {
-        ProcessorStats {
-            received: self.received.load(Ordering::Relaxed),
-            exported: self.exported.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-        }
-    }
-    pub(crate) fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-    }
-}
-
-/// Exports each span as it ends, on the thread that ended it.
-///
-/// Simple and synchronous: the right choice for tests and the console, not for a remote
-/// backend (use a batch processor there). An export that fails or panics counts its spans in
-/// [`ProcessorStats::failed`]; a panic does not reach the code whose span ended.
-#[derive(Debug)]
-pub struct SimpleSpanProcessor {
-    exporter: Mutex<Option<Box<dyn SpanExporter>>>,
-    counters: Counters,
-}
-
-impl SimpleSpanProcessor {
-    /// A simple processor around `exporter`.
-    pub fn new(exporter: impl SpanExporter + 'static) -> Self {
-        SimpleSpanProcessor {
-            exporter: Mutex::new(Some(Box::new(exporter))),
-            counters: Counters::default(),
-        }
-    }
-}
-
-impl SpanProcessor for SimpleSpanProcessor {
-    fn on_end(&self, spans: &mut SpanBatch) {
-        let n = spans.len();
-        Counters::add(&self.counters.received, n);
-        let mut guard = self
-            .exporter
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(exporter) = guard.as_mut() {
-            // A panicking exporter fails its spans; it never unwinds into the code whose span
-            // ended.
-            let exported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                exporter.export_batch(spans)
-            }));
-            match exported {
-                Ok(Ok(())) => Counters::add(&self.counters.exported, n),
-                Ok(Err(_)) | Err(_) => Counters::add(&self.counters.failed, n),
-            }
-        } else {
-            Counters::add(&self.counters.dropped, n);
-        }
-    }
-    fn force_flush(&self, _timeout: Duration) -> Result<(), ExportError> {
-        let mut guard = self
-            .exporter
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_mut().map_or(Ok(()), SpanExporter::force_flush)
-    }
-    fn shutdown(&self, _timeout: Duration) -> Result<(), ExportError> {
-        let mut guard = self
-            .exporter
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match guard.take() {
-            Some(mut e) => e.shutdown(),
-            None => Err(ExportError::Shutdown),
-        }
-    }
-    fn set_resource(&self, resource: &mut Resource) {
-        let mut guard = self
-            .exporter
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(e) = guard.as_mut() {
-            e.set_resource(resource);
-        }
-    }
-    fn accepts_thread_batches(&self) -> bool {
-        false
-    }
-    fn stats(&self) -> ProcessorStats {
-        self.counters.snapshot()
     }
 }
 

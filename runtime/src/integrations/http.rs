@@ -1,8 +1,8 @@
 //! What HTTP and gRPC spans record, shared by the server and client integrations: the
 //! semantic conventions' names, normalizations and redactions.
 
-use crate::data::Status;
-use crate::semconv;
+use crate::model::Status;
+use crate::model::semconv;
 use crate::span::Span;
 use http::{HeaderMap, HeaderName, Method, Version};
 use std::fmt::Display;

@@ -1,5 +1,11 @@
-//! Integrations with other crates, one folder each, behind a cargo feature named after the
-//! crate. Each is re-exported at the crate root (`traced::tower`, `traced::reqwest`).
+//! Integrations with other crates: one module per crate, each behind a cargo feature named
+//! after that crate, re-exported at the crate root under the crate's name, so a user writes
+//! `traced::tokio::spawn(..)` (feature `tokio`), `traced::tracing::layer()` (feature
+//! `tracing`), `traced::tower::...` (feature `tower`). They sit on top of the runtime and use
+//! only its public layers; nothing below imports them.
+
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 // The reqwest middleware uses the HTTP half of it only; the gRPC half is the tower layers'.
 #[cfg_attr(not(feature = "tower"), allow(dead_code))]

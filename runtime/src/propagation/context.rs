@@ -3,7 +3,7 @@
 
 use super::{BaggagePropagator, Extractor, Injector, TraceContextPropagator};
 use crate::context::Context;
-use crate::ids::SpanContext;
+use crate::model::SpanContext;
 use crate::span::Parent;
 
 /// Writes the thread's current context into `carrier`: the active span as `traceparent` and

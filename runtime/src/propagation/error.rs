@@ -9,7 +9,7 @@ use std::fmt;
 /// caller can act on it.
 ///
 /// ```
-/// use traced_runtime::TraceState;
+/// use traced_runtime::model::TraceState;
 /// use traced_runtime::propagation::{PropagationError, TraceStateExt};
 ///
 /// let err = TraceState::NONE.insert("Congo", "t61rcWkgMzE").unwrap_err();
@@ -22,17 +22,14 @@ pub enum PropagationError {
     /// A `traceparent` that does not follow the version `00` format (or, for a later
     /// version, whose first 55 characters do not), has version `ff`, or an all-zero id.
     InvalidTraceParent,
-    /// A `tracestate` key outside the W3C key grammar: `[a-z][a-z0-9_\-*/]{0,255}` or
-    /// `tenant@system` (tenant: 1 to 241 characters starting with a letter or a digit,
-    /// system: 1 to 14 characters starting with a letter).
+    /// A `tracestate` key outside the W3C Level 2 key grammar: 1 to 256 characters from
+    /// `[a-z0-9_\-*/@]`, the first a lowercase letter or a digit.
     InvalidTraceStateKey,
     /// A `tracestate` value that is empty, longer than 256 characters, ends with a space, or
     /// holds a character outside printable ASCII or `,` or `=`.
     InvalidTraceStateValue,
     /// A `tracestate` list member without `=`.
     InvalidTraceStateMember,
-    /// A `tracestate` header naming the same key twice.
-    DuplicateTraceStateKey,
     /// A `tracestate` header with more than 32 list members.
     TooManyTraceStateMembers,
     /// A baggage key that is not an RFC 7230 `token`.
@@ -50,7 +47,6 @@ impl fmt::Display for PropagationError {
             Self::InvalidTraceStateKey => "invalid tracestate key",
             Self::InvalidTraceStateValue => "invalid tracestate value",
             Self::InvalidTraceStateMember => "invalid tracestate list member",
-            Self::DuplicateTraceStateKey => "duplicate tracestate key",
             Self::TooManyTraceStateMembers => "more than 32 tracestate list members",
             Self::InvalidBaggageKey => "invalid baggage key",
             Self::InvalidBaggageProperties => "invalid baggage properties",

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use super::*;
-use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use PropagationError::{InvalidTraceStateKey, InvalidTraceStateValue};
 
 /// Any header value: unicode, control characters, empty.
@@ -132,10 +132,30 @@ fn check_trace_state(s: &str) -> Result<(), TestCaseError> {
     };
     prop_assert!(ts.entries().len() <= 32);
     let out = format_trace_state(&ts);
-    // Parsed entries are valid and unique: nothing is left out.
     prop_assert_eq!(&out, &ts.header());
     let again = parse_trace_state(&out);
-    prop_assert_eq!(again, Ok(ts));
+    prop_assert!(again.is_ok(), "{:?} formatted to unparsable {:?}", s, out);
+    check_sent(&ts, &again.unwrap_or_default())
+}
+
+/// What was sent for `ts` (parsed back): at most 512 characters, whole entries of `ts` in
+/// their order, and all of them when they fit (parsed entries are valid and unique).
+fn check_sent(ts: &TraceState, sent: &TraceState) -> Result<(), TestCaseError> {
+    let header = sent.header();
+    prop_assert!(header.len() <= 512, "{} characters", header.len());
+    let full: usize = ts
+        .entries()
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 2)
+        .sum();
+    if full <= 513 {
+        prop_assert_eq!(sent, ts);
+    } else {
+        let mut rest = ts.entries().iter();
+        for entry in sent.entries() {
+            prop_assert!(rest.any(|e| e == entry), "{:?} not kept in order", entry);
+        }
+    }
     Ok(())
 }
 
@@ -143,8 +163,13 @@ fn simple_key() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9_*/-]{0,12}"
 }
 
-fn tenant_key() -> impl Strategy<Value = String> {
-    "[a-z0-9][a-z0-9_*/-]{0,8}@[a-z][a-z0-9_*/-]{0,13}"
+/// A Level 2 key: a letter or digit first, then key characters, `@` among them anywhere.
+fn l2_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9][a-z0-9_*/@-]{0,20}",
+        "[a-z0-9][a-z0-9_*/-]{0,8}@[a-z0-9@][a-z0-9_*/@-]{0,13}",
+        "[a-z0-9][a-z0-9_*/@-]{250,255}",
+    ]
 }
 
 fn ts_value() -> impl Strategy<Value = String> {
@@ -154,7 +179,7 @@ fn ts_value() -> impl Strategy<Value = String> {
 /// A list member: usually valid, sometimes broken, empty or surrounded by white space.
 fn ts_member() -> impl Strategy<Value = String> {
     prop_oneof![
-        6 => (prop_oneof![simple_key(), tenant_key()], ts_value())
+        6 => (prop_oneof![simple_key(), l2_key()], ts_value())
             .prop_map(|(k, v)| format!("{k}={v}")),
         1 => Just(String::new()),
         1 => "[ \\t]{1,3}",
@@ -197,7 +222,7 @@ enum TsOp {
 }
 
 fn ts_op() -> impl Strategy<Value = TsOp> {
-    let key = prop_oneof![4 => "[a-e]", 2 => simple_key(), 1 => tenant_key(), 1 => "[ -~]{0,4}"];
+    let key = prop_oneof![4 => "[a-e]", 2 => simple_key(), 1 => l2_key(), 1 => "[ -~]{0,4}"];
     prop_oneof![
         4 => (key.clone(), prop_oneof![4 => ts_value(), 1 => "[ -~]{0,4}"])
             .prop_map(|(k, v)| TsOp::Insert(k, v)),
@@ -221,6 +246,24 @@ proptest! {
     #[test]
     fn trace_state_valid_lists(s in small_valid_ts_header()) {
         check_trace_state(&s)?;
+    }
+
+    #[test]
+    fn trace_state_duplicates_keep_the_first(
+        members in vec_of(("[a-c]|[a-c]@[a-c]", ts_value()), 1..=32),
+    ) {
+        let header = members.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        let parsed = parse_trace_state(&header);
+        prop_assert!(parsed.is_ok(), "{} refused", header);
+        let mut want: Vec<(String, String)> = Vec::new();
+        for (k, v) in members {
+            if !want.iter().any(|(seen, _)| *seen == k) {
+                want.push((k, v));
+            }
+        }
+        let parsed = parsed.unwrap_or_default();
+        prop_assert_eq!(parsed.entries(), &want[..]);
+        check_trace_state(&header)?;
     }
 
     #[test]
@@ -260,7 +303,9 @@ proptest! {
             }
             prop_assert!(ts.entries().len() <= 32);
             check_trace_state(&ts.header())?;
-            prop_assert_eq!(parse_trace_state(&format_trace_state(&ts)), Ok(ts.clone()));
+            let sent = parse_trace_state(&format_trace_state(&ts));
+            prop_assert!(sent.is_ok());
+            check_sent(&ts, &sent.unwrap_or_default())?;
         }
     }
 }
@@ -370,7 +415,7 @@ proptest! {
             prop_assert_eq!(back.trace_id(), cx.trace_id());
             prop_assert_eq!(back.span_id(), cx.span_id());
             prop_assert_eq!(back.trace_flags().to_u8(), cx.trace_flags().to_u8() & 0x03);
-            prop_assert_eq!(back.trace_state(), cx.trace_state());
+            check_sent(cx.trace_state(), back.trace_state())?;
         }
         if let Some(b) = BaggagePropagator.extract(&c) {
             prop_assert!(!b.is_empty());
@@ -397,8 +442,12 @@ proptest! {
         );
         let mut out = HashMap::new();
         TraceContextPropagator.inject(&cx, &mut out);
-        let want = SpanContext::new(cx.trace_id(), cx.span_id(), cx.trace_flags(), true, state);
-        prop_assert_eq!(TraceContextPropagator.extract(&out), Some(want));
+        let back = TraceContextPropagator.extract(&out);
+        prop_assert!(back.is_some());
+        let back = back.unwrap_or_default();
+        let want = SpanContext::new(cx.trace_id(), cx.span_id(), cx.trace_flags(), true, back.trace_state().clone());
+        prop_assert_eq!(&back, &want);
+        check_sent(&state, back.trace_state())?;
     }
 }
 
@@ -419,4 +468,26 @@ fn inject_filters_unvalidated_trace_state() {
     let mut out = HashMap::new();
     TraceContextPropagator.inject(&cx, &mut out);
     assert_eq!(out["tracestate"], "ok=1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Any entries at all, as `TraceState::from_entries` takes them unchecked: what inject
+    /// sends and what `header()` returns is the same, parses, holds no control character and
+    /// fits 512 characters.
+    #[test]
+    fn inject_and_header_agree_and_stay_within_limits(
+        entries in vec_of((prop_oneof![l2_key(), any_text()], prop_oneof![ts_value(), any_text(), "[ -~]{100,256}"]), 0..40),
+    ) {
+        let ts = TraceState::from_entries(entries);
+        let cx = SpanContext::new(TraceId::from_u128(1), SpanId::from_u64(1), TraceFlags::SAMPLED, false, ts.clone());
+        let mut out = HashMap::new();
+        TraceContextPropagator.inject(&cx, &mut out);
+        let header = ts.header();
+        prop_assert_eq!(out.get("tracestate").map(String::as_str), (!header.is_empty()).then_some(header.as_str()));
+        prop_assert!(header.len() <= 512);
+        prop_assert!(header.bytes().all(|b| (b' '..=b'~').contains(&b)), "{:?}", header);
+        prop_assert!(parse_trace_state(&header).is_ok());
+    }
 }

@@ -4,7 +4,7 @@ use super::{
     Extractor, Injector, TRACEPARENT_HEADER, TRACESTATE_HEADER, format_trace_state,
     format_traceparent, parse_trace_state, parse_traceparent, trim_ows,
 };
-use crate::{SpanContext, TraceState};
+use crate::model::{SpanContext, TraceState};
 
 /// Reads and writes span contexts as W3C Trace Context `traceparent` and `tracestate`
 /// headers.
@@ -12,7 +12,8 @@ use crate::{SpanContext, TraceState};
 /// ```
 /// use std::collections::HashMap;
 /// use traced_runtime::propagation::TraceContextPropagator;
-/// use traced_runtime::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use traced_runtime::{SpanContext, SpanId, TraceId};
+/// use traced_runtime::model::{TraceFlags, TraceState};
 ///
 /// let cx = SpanContext::new(
 ///     TraceId::from_u128(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c),
@@ -94,7 +95,8 @@ impl TraceContextPropagator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{SpanId, TraceFlags, TraceId};
+    use crate::model::{SpanId, TraceFlags, TraceId};
+    use crate::propagation::TraceStateExt as _;
 
     const TP: &str = "00-12345678901234567890123456789012-1234567890123456-01";
 
@@ -218,22 +220,25 @@ mod tests {
             ]),
             "foo=1,bar=2,rojo=1,congo=2,baz=3"
         );
-        // Duplicates across header lines void the list; the traceparent stays.
+        // Duplicates, on one line or across lines, keep the caller's list (Level 2): the
+        // first entry of a key stays, later ones are removed.
+        for lines in [
+            &[("tracestate", "foo=1,foo=1")][..],
+            &[("tracestate", "foo=1,foo=2")],
+            &[("tracestate", "foo=1"), ("tracestate", "foo=1")],
+            &[("tracestate", "foo=1"), ("tracestate", "foo=2")],
+        ] {
+            let mut pairs = vec![("traceparent", TP)];
+            pairs.extend_from_slice(lines);
+            assert_eq!(state(&pairs), "foo=1", "{lines:?}");
+        }
         assert_eq!(
             state(&[
                 ("traceparent", TP),
-                ("tracestate", "foo=1"),
-                ("tracestate", "foo=1")
+                ("tracestate", "foo@=1,bar=2"),
+                ("tracestate", "foo@bar@baz=3,bar=4")
             ]),
-            ""
-        );
-        assert_eq!(
-            state(&[
-                ("traceparent", TP),
-                ("tracestate", "foo=1"),
-                ("tracestate", "foo=2")
-            ]),
-            ""
+            "foo@=1,bar=2,foo@bar@baz=3"
         );
         assert_eq!(state(&[("traceparent", TP), ("trace-state", "foo=1")]), "");
         assert_eq!(
@@ -325,6 +330,32 @@ mod tests {
         assert_eq!(
             carrier["traceparent"],
             "00-00000000000000000000000000000001-0000000000000002-02"
+        );
+    }
+
+    #[test]
+    fn inject_holds_tracestate_to_512_characters() {
+        // 32 members of 259 characters each, as a caller may send them: 8 KB.
+        let received = (0..32)
+            .map(|i| format!("vendor{i:02}={}", "x".repeat(250)))
+            .collect::<Vec<_>>()
+            .join(",");
+        let line = ("tracestate", received.as_str());
+        let cx = extract(&[("traceparent", TP), line]).unwrap();
+        assert_eq!(cx.trace_state().entries().len(), 32);
+        let mut carrier = std::collections::HashMap::new();
+        TraceContextPropagator.inject(&cx, &mut carrier);
+        assert_eq!(
+            carrier["tracestate"],
+            format!("vendor00={}", "x".repeat(250))
+        );
+        // Our own short entry in front survives; the long ones go from the end.
+        let ours = cx.trace_state().insert("traced", "1").unwrap();
+        let cx = cx.with_trace_state(ours);
+        TraceContextPropagator.inject(&cx, &mut carrier);
+        assert_eq!(
+            carrier["tracestate"],
+            format!("traced=1,vendor00={}", "x".repeat(250))
         );
     }
 

@@ -1,7 +1,7 @@
 //! The `traceparent` header: `version-traceid-parentid-flags`.
 
 use super::PropagationError;
-use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 /// Length of a version `00` header, and of the prefix read from later versions.
 const V00_LEN: usize = 55;
@@ -25,7 +25,7 @@ const KNOWN_FLAGS: u8 = TraceFlags::SAMPLED.to_u8() | TraceFlags::RANDOM.to_u8()
 ///
 /// ```
 /// use traced_runtime::propagation::parse_traceparent;
-/// use traced_runtime::TraceFlags;
+/// use traced_runtime::model::TraceFlags;
 ///
 /// let cx = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")?;
 /// assert_eq!(cx.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -77,7 +77,8 @@ pub fn parse_traceparent(value: &str) -> Result<SpanContext, PropagationError> {
 ///
 /// ```
 /// use traced_runtime::propagation::format_traceparent;
-/// use traced_runtime::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use traced_runtime::{SpanContext, SpanId, TraceId};
+/// use traced_runtime::model::{TraceFlags, TraceState};
 ///
 /// let cx = SpanContext::new(
 ///     TraceId::from_u128(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),

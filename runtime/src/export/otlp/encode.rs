@@ -14,11 +14,12 @@
 //! the spans.
 
 use super::transform::{SCOPE_NAME, SCOPE_VERSION, to_request_resource};
-use crate::data::{Event, Link, Resource, SpanKind, Status};
-use crate::ids::{TraceFlags, TraceState};
-use crate::record::{SpanBatch, SpanView};
-use crate::span::CodeLocation;
-use crate::value::{Array, KeyValue, StringValue, Value};
+use crate::model::CodeLocation;
+use crate::model::record::{SpanBatch, SpanView};
+use crate::model::{Array, KeyValue, StringValue, Value};
+use crate::model::{Event, Link, Resource, SpanKind, Status};
+use crate::model::{TraceFlags, TraceState};
+use crate::propagation::TraceStateExt as _;
 use opentelemetry_proto::tonic::common::v1 as common;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 use std::mem::MaybeUninit;
@@ -36,7 +37,8 @@ mod plain;
 /// use prost::Message as _;
 /// use traced_runtime::export::otlp::Encoder;
 /// use traced_runtime::export::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
-/// use traced_runtime::{Resource, SpanBatch};
+/// use traced_runtime::export::SpanBatch;
+/// use traced_runtime::model::Resource;
 ///
 /// let mut encoder = Encoder::new(&Resource::default());
 /// let spans = SpanBatch::from(vec![traced_runtime::SpanData::new(Default::default(), "job")]);
@@ -52,6 +54,8 @@ pub struct Encoder {
     scope: Vec<u8>,
     buf: Vec<u8>,
     code: CodeCache,
+    /// Where each span of the last [`Encoder::encode_spans`] ends in `buf`.
+    ends: Vec<usize>,
 }
 
 /// The most bytes the envelope's three lengths and tags take: tags 1 and 2 are one byte, a
@@ -66,6 +70,7 @@ impl Encoder {
             scope: Vec::new(),
             buf: Vec::new(),
             code: CodeCache::default(),
+            ends: Vec::new(),
         };
         encoder.set_resource(resource);
         let scope = common::InstrumentationScope {
@@ -93,30 +98,71 @@ impl Encoder {
         }
         let head = ENVELOPE_KEYS + self.resource.len() + self.scope.len();
         self.buf.resize(head, 0);
+        self.write_spans(spans, false);
+        // Now the envelope, right before the spans.
+        let envelope = self.envelope(self.buf.len() - head);
+        let start = head - envelope.len();
+        self.buf[start..head].copy_from_slice(&envelope);
+        &self.buf[start..]
+    }
+
+    /// Encodes each span of `spans` one after the other, with no envelope: the bytes, and
+    /// where each span ends in them. [`Encoder::request`] makes requests of runs of them.
+    pub(super) fn encode_spans(&mut self, spans: &SpanBatch) -> (&[u8], &[usize]) {
+        self.buf.clear();
+        self.ends.clear();
+        self.write_spans(spans, true);
+        (&self.buf, &self.ends)
+    }
+
+    /// The request holding `spans`, bytes of whole spans from [`Encoder::encode_spans`],
+    /// written to `out`.
+    pub(super) fn request(&self, spans: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self.envelope(spans.len()));
+        out.extend_from_slice(spans);
+    }
+
+    /// How long the request holding `spans_len` bytes of spans is.
+    pub(super) fn request_len(&self, spans_len: usize) -> usize {
+        let scope_spans = self.scope.len() + spans_len;
+        let resource_spans =
+            self.resource.len() + key_len(2) + encoded_len_varint(scope_spans as u64) + scope_spans;
+        key_len(1) + encoded_len_varint(resource_spans as u64) + resource_spans
+    }
+
+    fn write_spans(&mut self, spans: &SpanBatch, mark_ends: bool) {
         for r in spans.records() {
             if !plain::encode(r, &mut self.code, &mut self.buf) {
                 encode_span(&r.view(), &mut self.buf, &mut self.code);
             }
+            if mark_ends {
+                self.ends.push(self.buf.len());
+            }
         }
         for data in spans.data() {
             encode_span(&data.view(), &mut self.buf, &mut self.code);
+            if mark_ends {
+                self.ends.push(self.buf.len());
+            }
         }
-        // Now the envelope, right before the spans:
-        // ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, 2: ScopeSpans { 1: scope, 2: spans } } }
-        let spans_len = self.buf.len() - head;
+    }
+
+    /// What goes before `spans_len` bytes of spans:
+    /// `ExportTraceServiceRequest { 1: ResourceSpans { 1: resource, 2: ScopeSpans { 1: scope, 2: spans } } }`.
+    fn envelope(&self, spans_len: usize) -> Vec<u8> {
         let scope_spans = self.scope.len() + spans_len;
         let resource_spans =
             self.resource.len() + key_len(2) + encoded_len_varint(scope_spans as u64) + scope_spans;
-        let mut envelope = Vec::with_capacity(head);
+        let mut envelope =
+            Vec::with_capacity(ENVELOPE_KEYS + self.resource.len() + self.scope.len());
         encode_key(1, WireType::LengthDelimited, &mut envelope);
         encode_varint(resource_spans as u64, &mut envelope);
         envelope.extend_from_slice(&self.resource);
         encode_key(2, WireType::LengthDelimited, &mut envelope);
         encode_varint(scope_spans as u64, &mut envelope);
         envelope.extend_from_slice(&self.scope);
-        let start = head - envelope.len();
-        self.buf[start..head].copy_from_slice(&envelope);
-        &self.buf[start..]
+        envelope
     }
 }
 
@@ -754,13 +800,13 @@ fn put_events_and_links(s: &SpanView<'_>, o: &mut Out<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::SpanData;
     use crate::export::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
     use crate::export::otlp::to_request;
-    use crate::ids::{SpanContext, SpanId, TraceId};
-    use crate::record::tests::record;
-    use crate::record::{Record, Slot};
-    use crate::value::{Key, ToValue};
+    use crate::model::SpanData;
+    use crate::model::record::tests::record;
+    use crate::model::record::{Record, Slot};
+    use crate::model::{Key, ToValue};
+    use crate::model::{SpanContext, SpanId, TraceId};
     use proptest::prelude::*;
     use prost::Message as _;
 
@@ -863,7 +909,7 @@ mod tests {
     fn the_rare_parts_encode_as_prost_encodes_them() {
         let mut slot = function_span(1);
         let r = rec(&mut slot);
-        r.bits |= crate::record::bits::PARENT_REMOTE;
+        r.bits |= crate::model::record::bits::PARENT_REMOTE;
         r.set_attribute(KeyValue::new(String::from("owned.key"), 1.5));
         r.set_attribute(KeyValue::new("code.file.path", "overridden.rs"));
         r.set_attribute(KeyValue::new("list", vec!["x", "", "ü"]));
@@ -878,7 +924,7 @@ mod tests {
             SpanContext::new(
                 TraceId::from_u128(5),
                 SpanId::from_u64(6),
-                crate::ids::TraceFlags::SAMPLED,
+                crate::model::TraceFlags::SAMPLED,
                 true,
                 TraceState::from_entries([("k".to_owned(), "v".to_owned())]),
             ),
@@ -946,9 +992,9 @@ mod tests {
             r.kind = [SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer][usize::from(kind)];
             r.parent_span_id = SpanId::from_u64(parent);
             if remote {
-                r.bits |= crate::record::bits::PARENT_REMOTE;
+                r.bits |= crate::model::record::bits::PARENT_REMOTE;
             }
-            r.flags = crate::ids::TraceFlags::default().with_sampled(sampled);
+            r.flags = crate::model::TraceFlags::default().with_sampled(sampled);
             for (key, v) in KEYS.iter().zip(inline) {
                 r.push_attribute_with(key, |out| Some(out.write(v)));
             }
@@ -962,7 +1008,7 @@ mod tests {
             }
             if let Some((t, s, attributes)) = link {
                 r.add_link(Link::new(
-                    SpanContext::new(TraceId::from_u128(t), SpanId::from_u64(s), crate::ids::TraceFlags::SAMPLED, remote, TraceState::NONE),
+                    SpanContext::new(TraceId::from_u128(t), SpanId::from_u64(s), crate::model::TraceFlags::SAMPLED, remote, TraceState::NONE),
                     attributes.into_iter().map(|(k, v)| KeyValue { key: Key::Owned(k), value: v }).collect(),
                 ));
             }
@@ -1017,9 +1063,9 @@ mod tests {
             r.kind = [SpanKind::Internal, SpanKind::Server, SpanKind::Client, SpanKind::Producer, SpanKind::Consumer][usize::from(kind)];
             r.parent_span_id = parent.map_or(SpanId::INVALID, SpanId::from_u64);
             if remote {
-                r.bits |= crate::record::bits::PARENT_REMOTE;
+                r.bits |= crate::model::record::bits::PARENT_REMOTE;
             }
-            r.flags = crate::ids::TraceFlags::default().with_sampled(sampled);
+            r.flags = crate::model::TraceFlags::default().with_sampled(sampled);
             for (key, v) in inline {
                 r.push_attribute_with(KEYS[key], |out| Some(out.write(v)));
             }
@@ -1030,7 +1076,7 @@ mod tests {
         }
     }
 
-    const INLINE: usize = crate::record::INLINE_ATTRS;
+    const INLINE: usize = crate::model::record::INLINE_ATTRS;
 
     fn batch_of(spans: Vec<Slot>) -> SpanBatch {
         let mut batch = SpanBatch::new();

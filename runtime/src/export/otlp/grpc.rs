@@ -2,11 +2,12 @@
 //! traced's own [`Encoder`] as the `Export` request.
 
 use super::retry::Backoff;
-use super::{Encoder, PartialSuccess, effective_timeout, error_text};
-use crate::config::{OtlpCompression, OtlpConfig};
-use crate::data::{Resource, SpanData};
+use super::tls::{self, Files, system_roots};
+use super::{Encoder, PartialSuccess, effective_timeout, error_text, limit};
+use super::{OtlpCompression, OtlpConfig, OtlpTls};
 use crate::export::{ExportError, SpanExporter};
-use crate::record::SpanBatch;
+use crate::model::record::SpanBatch;
+use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::bytes::{BufMut as _, Bytes};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use tonic::client::Grpc;
 use tonic::codec::{Codec, CompressionEncoding, EncodeBuf};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
@@ -24,7 +25,8 @@ use tonic_types::StatusExt as _;
 /// with the webpki roots). Configured headers go out as request metadata; gzip compresses
 /// requests when configured. Codes OTLP calls retryable (`UNAVAILABLE`, `CANCELLED`,
 /// `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`, and `RESOURCE_EXHAUSTED`
-/// when the server sends `RetryInfo`) are retried with exponential backoff and jitter, or
+/// when the server sends `RetryInfo`; neither when its message is about the request's size)
+/// are retried with exponential backoff and jitter, or
 /// after the server's `RetryInfo` delay; others fail at once with
 /// [`ExportError::GrpcStatus`]. The whole export takes at most `config.timeout` (zero: no
 /// limit).
@@ -34,7 +36,7 @@ use tonic_types::StatusExt as _;
 /// helper thread, since a runtime cannot be blocked on from inside another).
 ///
 /// ```
-/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 /// use traced_runtime::export::otlp::OtlpGrpcExporter;
 /// let exporter = OtlpGrpcExporter::new(OtlpConfig {
 ///     endpoint: "http://collector:4317".to_owned(),
@@ -51,6 +53,8 @@ pub struct OtlpGrpcExporter {
     client: Grpc<Channel>,
     metadata: MetadataMap,
     timeout: Duration,
+    /// The largest request, before compression.
+    max_request: usize,
     encoder: Encoder,
     partial: PartialSuccess,
     shut_down: bool,
@@ -103,6 +107,8 @@ impl OtlpGrpcExporter {
             headers,
             timeout,
             compression,
+            tls,
+            max_request_size,
             ..
         } = config;
         let timeout = effective_timeout(timeout);
@@ -118,8 +124,8 @@ impl OtlpGrpcExporter {
             Some("http") => {}
             Some("https") => {
                 endpoint = endpoint
-                    .tls_config(ClientTlsConfig::new().with_webpki_roots())
-                    .map_err(|e| invalid(&e))?;
+                    .tls_config(tls_config(&tls)?)
+                    .map_err(|e| ExportError::Tls(format!("{e}: {}", source_text(&e))))?;
             }
             _ => return Err(invalid(&"expected http://host:port or https://host:port")),
         }
@@ -152,6 +158,7 @@ impl OtlpGrpcExporter {
             client,
             metadata,
             timeout,
+            max_request: max_request_size.max(1),
             encoder: Encoder::new(&Resource::default()),
             partial: PartialSuccess::default(),
             shut_down: false,
@@ -186,12 +193,24 @@ impl OtlpGrpcExporter {
                 // The call's own deadline (the export's) fired: a timeout, not a refusal.
                 return Err(ExportError::Timeout(timeout));
             }
+            if let Some(reason) = tls::failure(&status) {
+                // A certificate or handshake failure: the same call would fail the same way.
+                return Err(ExportError::Tls(reason));
+            }
             let hint = status.get_details_retry_info().and_then(|r| r.retry_delay);
-            let error = ExportError::GrpcStatus {
-                code: status.code() as i32,
-                message: error_text(status.message().as_bytes()),
+            // tonic's messages for transport failures ("transport error") hide the cause.
+            let causes = source_text(&status);
+            let message = if causes.is_empty() {
+                status.message().to_owned()
+            } else {
+                format!("{}: {causes}", status.message())
             };
-            if !retryable(&status, hint.is_some()) {
+            let code = status.code() as i32;
+            let error = ExportError::GrpcStatus {
+                code,
+                message: error_text(message.as_bytes()),
+            };
+            if !retryable(&status, hint.is_some()) || limit::grpc_size_refusal(code, &message) {
                 return Err(error);
             }
             match backoff.next_delay(hint) {
@@ -208,14 +227,49 @@ impl OtlpGrpcExporter {
         mut client: Grpc<Channel>,
         call: tonic::Request<Bytes>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
-        client
-            .ready()
-            .await
-            .map_err(|e| Status::unknown(format!("the channel is not ready: {e}")))?;
+        client.ready().await.map_err(|e| {
+            let mut status = Status::unknown(format!(
+                "the channel is not ready: {e}: {}",
+                source_text(&e)
+            ));
+            status.set_source(std::sync::Arc::new(e));
+            status
+        })?;
         client
             .unary(call, PathAndQuery::from_static(EXPORT), ExportCodec)
             .await
     }
+}
+
+/// tonic's TLS settings for `tls`: the CA file as the only root, or the system's and the
+/// bundled ones; the client certificate when set.
+fn tls_config(tls: &OtlpTls) -> Result<ClientTlsConfig, ExportError> {
+    let files = Files::load(tls)?;
+    let mut config = ClientTlsConfig::new();
+    config = match &files.ca {
+        Some((pem, _)) => config.ca_certificate(Certificate::from_pem(pem)),
+        None => config.with_webpki_roots().trust_anchors(
+            system_roots()
+                .iter()
+                .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+                .map(|a| a.to_owned()),
+        ),
+    };
+    if let Some(identity) = &files.identity {
+        config = config.identity(Identity::from_pem(&identity.chain_pem, &identity.key_pem));
+    }
+    Ok(config)
+}
+
+/// The causes of an error, joined: tonic's own messages are often only "transport error".
+fn source_text(error: &dyn std::error::Error) -> String {
+    let mut causes = Vec::new();
+    let mut next = error.source();
+    while let Some(e) = next {
+        causes.push(e.to_string());
+        next = e.source();
+    }
+    causes.join(": ")
 }
 
 /// OTLP's table of retryable gRPC codes; `RESOURCE_EXHAUSTED` only when the server says
@@ -249,39 +303,38 @@ impl SpanExporter for OtlpGrpcExporter {
         let Some(runtime) = &self.runtime else {
             return Err(ExportError::Shutdown);
         };
-        // One copy of the bytes, shared by the retries.
-        let request = Bytes::copy_from_slice(self.encoder.encode(batch));
+        // The whole batch, split or not, within one timeout.
         let timeout = self.timeout;
         let deadline = Instant::now() + timeout;
-        let run = || {
-            runtime.block_on(async {
-                let send = Self::send(
-                    self.client.clone(),
-                    &self.metadata,
-                    request,
-                    deadline,
-                    timeout,
-                );
-                tokio::time::timeout_at(deadline.into(), send)
-                    .await
-                    .unwrap_or(Err(ExportError::Timeout(timeout)))
-            })
+        let (client, metadata, partial) = (&self.client, &self.metadata, &mut self.partial);
+        let mut send = |body: &[u8]| {
+            // One copy of the bytes, shared by the retries.
+            let request = Bytes::copy_from_slice(body);
+            let run = || {
+                runtime.block_on(async {
+                    let send = Self::send(client.clone(), metadata, request, deadline, timeout);
+                    tokio::time::timeout_at(deadline.into(), send)
+                        .await
+                        .unwrap_or(Err(ExportError::Timeout(timeout)))
+                })
+            };
+            let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+                // Called from inside a tokio runtime (say, a simple processor ending spans
+                // in async code), where blocking on ours would panic: block a helper thread.
+                std::thread::scope(|scope| scope.spawn(run).join()).unwrap_or_else(|_| {
+                    Err(ExportError::Failed(
+                        "the OTLP/gRPC export thread panicked".to_owned(),
+                    ))
+                })
+            } else {
+                run()
+            };
+            if let Some((rejected, message)) = outcome? {
+                partial.record(rejected, &message);
+            }
+            Ok(())
         };
-        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
-            // Called from inside a tokio runtime (say, a simple processor ending spans in
-            // async code), where blocking on ours would panic: block a helper thread.
-            std::thread::scope(|scope| scope.spawn(run).join()).unwrap_or_else(|_| {
-                Err(ExportError::Failed(
-                    "the OTLP/gRPC export thread panicked".to_owned(),
-                ))
-            })
-        } else {
-            run()
-        };
-        if let Some((rejected, message)) = outcome? {
-            self.partial.record(rejected, &message);
-        }
-        Ok(())
+        limit::export_protobuf(&mut self.encoder, batch, self.max_request, &mut send)
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -1,14 +1,16 @@
 //! OTLP/HTTP: protobuf or JSON bodies, sent with a blocking client.
 
 use super::retry::{Backoff, parse_retry_after};
-use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, to_request};
-use crate::config::{OtlpCompression, OtlpConfig, OtlpProtocol};
-use crate::data::{Resource, SpanData};
+use super::tls::{self, Files, system_roots};
+use super::{Encoder, PartialSuccess, effective_timeout, error_text, json, limit, to_request};
+use super::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
 use crate::export::{ExportError, SpanBatch, SpanExporter};
+use crate::model::{Resource, SpanData};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message as _;
+use rustls::pki_types::CertificateDer;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 use ureq::http::{HeaderName, HeaderValue, StatusCode, Uri};
@@ -30,7 +32,7 @@ const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 /// that calls it, normally a batch processor's background thread.
 ///
 /// ```
-/// use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+/// use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 /// use traced_runtime::export::otlp::OtlpHttpExporter;
 /// let exporter = OtlpHttpExporter::new(OtlpConfig {
 ///     endpoint: "http://collector:4318/v1/traces".to_owned(),
@@ -57,6 +59,8 @@ struct Client {
     json: bool,
     gzip: bool,
     timeout: Duration,
+    /// The largest request body, before compression.
+    max_request: usize,
     partial: PartialSuccess,
 }
 
@@ -70,6 +74,8 @@ impl OtlpHttpExporter {
             headers: header_map,
             timeout,
             compression,
+            tls,
+            max_request_size,
             ..
         } = config;
         let timeout = effective_timeout(timeout);
@@ -102,7 +108,13 @@ impl OtlpHttpExporter {
                 Ok((name, value))
             })
             .collect::<Result<_, ExportError>>()?;
+        let tls_config = if endpoint.scheme_str() == Some("https") {
+            tls_config(&tls)?
+        } else {
+            ureq::tls::TlsConfig::default()
+        };
         let agent = ureq::Agent::config_builder()
+            .tls_config(tls_config)
             // Statuses are data here: 4xx/5xx decide between retry and failure.
             .http_status_as_error(false)
             // A POST body is never replayed across a redirect; treat one as a failure.
@@ -119,6 +131,7 @@ impl OtlpHttpExporter {
                 json,
                 gzip: compression == OtlpCompression::Gzip,
                 timeout,
+                max_request: max_request_size.max(1),
                 partial: PartialSuccess::default(),
             },
             encoder: Encoder::new(&Resource::default()),
@@ -126,6 +139,35 @@ impl OtlpHttpExporter {
             shut_down: false,
         })
     }
+}
+
+/// ureq's TLS settings for `tls`: the CA file's certificates as the only roots, or the
+/// system's and the bundled ones; the client certificate when set.
+fn tls_config(tls: &OtlpTls) -> Result<ureq::tls::TlsConfig, ExportError> {
+    use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, parse_pem};
+    let files = Files::load(tls)?;
+    let der = |c: &CertificateDer<'_>| Certificate::from_der(c.as_ref()).to_owned();
+    let roots: Vec<Certificate<'static>> = match &files.ca {
+        Some((_, certs)) => certs.iter().map(der).collect(),
+        None => webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .chain(system_roots())
+            .map(der)
+            .collect(),
+    };
+    let mut builder = ureq::tls::TlsConfig::builder().root_certs(RootCerts::new_with_certs(&roots));
+    if let Some(identity) = &files.identity {
+        let unusable = |e: ureq::Error| ExportError::Tls(format!("the client identity: {e}"));
+        let key = PrivateKey::from_pem(&identity.key_pem).map_err(unusable)?;
+        let mut chain = Vec::new();
+        for item in parse_pem(&identity.chain_pem) {
+            if let PemItem::Certificate(c) = item.map_err(unusable)? {
+                chain.push(c);
+            }
+        }
+        builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(builder.build())
 }
 
 impl Client {
@@ -193,6 +235,12 @@ impl Client {
         let mut response = match request.send(body) {
             Ok(response) => response,
             Err(ureq::Error::Timeout(_)) => return Err(ExportError::Timeout(self.timeout)),
+            // A certificate or handshake failure: the same request would fail the same way.
+            Err(ureq::Error::Rustls(e)) => return Err(ExportError::Tls(e.to_string())),
+            Err(ureq::Error::Tls(why)) => return Err(ExportError::Tls(why.to_owned())),
+            Err(ureq::Error::Io(e)) if tls::failure(&e).is_some() => {
+                return Err(ExportError::Tls(tls::failure(&e).unwrap_or_default()));
+            }
             Err(
                 e @ (ureq::Error::Io(_)
                 | ureq::Error::ConnectionFailed
@@ -282,8 +330,27 @@ impl SpanExporter for OtlpHttpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        let body = Client::encode_json(&to_request(&batch, &self.resource))?;
-        self.client.post(&body)
+        // Encoded once whole (an encoding error is reported here); split by halves when
+        // over the limit or refused as too large.
+        let whole = Client::encode_json(&to_request(&batch, &self.resource))?;
+        let resource = &self.resource;
+        let mut first = Some(whole);
+        let mut build = |range: std::ops::Range<usize>, out: &mut Vec<u8>| {
+            *out = match first.take() {
+                Some(whole) => whole,
+                None => {
+                    Client::encode_json(&to_request(&batch[range], resource)).unwrap_or_default()
+                }
+            };
+        };
+        let client = &mut self.client;
+        let max = client.max_request;
+        limit::deliver(
+            std::iter::once(0..batch.len()).collect(),
+            max,
+            &mut build,
+            &mut |body| client.post(body),
+        )
     }
 
     /// Protobuf bodies are encoded from the spans in place; JSON goes through `SpanData`.
@@ -297,7 +364,9 @@ impl SpanExporter for OtlpHttpExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        self.client.post(self.encoder.encode(batch))
+        let client = &mut self.client;
+        let max = client.max_request;
+        limit::export_protobuf(&mut self.encoder, batch, max, &mut |body| client.post(body))
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -154,9 +154,9 @@ fn fix_non_finite(json: &mut Json, request: &ExportTraceServiceRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Attributes, Event, Link, Resource, SpanData, SpanKind};
-    use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-    use crate::value::KeyValue as Kv;
+    use crate::model::KeyValue as Kv;
+    use crate::model::{Attributes, Event, Link, Resource, SpanData, SpanKind};
+    use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
     /// `examples/trace.json` of open-telemetry/opentelemetry-proto, the OTLP/JSON reference.
     const SPEC_EXAMPLE: &str = r#"{

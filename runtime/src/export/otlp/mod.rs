@@ -14,14 +14,18 @@
 //! retryable (HTTP 429/502/503/504, gRPC
 //! `UNAVAILABLE` and friends, connection failures) with exponential backoff and jitter,
 //! honour the server's `Retry-After` / `RetryInfo`, and give up at the configured timeout.
+//! TLS (`https://` endpoints) trusts the system's roots and Mozilla's bundled ones, or only
+//! a configured CA file, and presents a client certificate when one is configured (see
+//! [`OtlpTls`]); a certificate or handshake failure is never
+//! retried ([`ExportError::Tls`]).
 //! Neither needs an async runtime from the user: HTTP uses a blocking client, gRPC runs
 //! tonic on a small runtime the exporter owns. Export calls block, so put the exporter
 //! behind a batch processor (its background thread does the waiting).
 //!
 //! ```no_run
 //! # #[cfg(feature = "otlp-http")] {
-//! use traced_runtime::Pipeline;
-//! use traced_runtime::config::{OtlpConfig, OtlpProtocol};
+//! use traced_runtime::pipeline::Pipeline;
+//! use traced_runtime::export::otlp::{OtlpConfig, OtlpProtocol};
 //! use traced_runtime::export::otlp::OtlpHttpExporter;
 //!
 //! let exporter = OtlpHttpExporter::new(OtlpConfig {
@@ -34,6 +38,7 @@
 //! # }
 //! ```
 
+mod config;
 mod encode;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
@@ -41,9 +46,12 @@ mod grpc;
 mod http;
 #[cfg(feature = "otlp-http")]
 mod json;
+mod limit;
 mod retry;
+mod tls;
 mod transform;
 
+pub use config::{DEFAULT_MAX_REQUEST_SIZE, OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
 pub use encode::Encoder;
 #[cfg(feature = "otlp-grpc")]
 pub use grpc::OtlpGrpcExporter;
@@ -56,7 +64,6 @@ pub use transform::to_request;
 pub use opentelemetry_proto::tonic as proto;
 
 use super::{ExportError, SpanExporter};
-use crate::config::{OtlpConfig, OtlpProtocol};
 
 /// The exporter for `config.protocol`: [`OtlpHttpExporter`] for `http/protobuf` and
 /// `http/json`, [`OtlpGrpcExporter`] for `grpc`.
@@ -66,7 +73,7 @@ use crate::config::{OtlpConfig, OtlpProtocol};
 ///
 /// ```
 /// # #[cfg(feature = "otlp-http")] {
-/// use traced_runtime::config::OtlpConfig;
+/// use traced_runtime::export::otlp::OtlpConfig;
 /// let exporter = traced_runtime::export::otlp::exporter(&OtlpConfig::default()).unwrap();
 /// # }
 /// ```

@@ -47,7 +47,7 @@ impl Backoff {
 /// A uniformly random duration in `[d/2, d]`.
 fn jitter(d: Duration) -> Duration {
     // Span ids come from a fast per-thread generator: good enough to spread retries.
-    let r = crate::ids::SpanId::random().to_u64();
+    let r = crate::model::SpanId::random().to_u64();
     let half = d / 2;
     let nanos = half.as_nanos() as u64;
     half + Duration::from_nanos(if nanos == 0 { 0 } else { r % (nanos + 1) })

@@ -1,8 +1,9 @@
 //! traced's span model to the official OTLP messages (`opentelemetry-proto`).
 
-use crate::data::{Event, Link, Resource, SpanData, SpanKind, Status};
-use crate::ids::SpanContext;
-use crate::value::{Array, KeyValue, Value};
+use crate::model::SpanContext;
+use crate::model::{Array, KeyValue, Value};
+use crate::model::{Event, Link, Resource, SpanData, SpanKind, Status};
+use crate::propagation::TraceStateExt as _;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1 as common;
 use opentelemetry_proto::tonic::resource::v1 as resource;
@@ -23,7 +24,7 @@ pub(super) const SCOPE_VERSION: &str = env!("CARGO_PKG_VERSION");
 ///
 /// ```
 /// use traced_runtime::export::otlp::to_request;
-/// use traced_runtime::Resource;
+/// use traced_runtime::model::Resource;
 /// let request = to_request(&[], &Resource::default());
 /// assert!(request.resource_spans.is_empty());
 /// ```
@@ -203,8 +204,8 @@ fn any_value(value: &Value) -> common::AnyValue {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::ids::{SpanId, TraceFlags, TraceId, TraceState};
-    use crate::span::CodeLocation;
+    use crate::model::CodeLocation;
+    use crate::model::{SpanId, TraceFlags, TraceId, TraceState};
 
     /// A `#[traced]` function's location, for the OTLP tests.
     pub(in crate::export::otlp) static CODE: CodeLocation = CodeLocation {

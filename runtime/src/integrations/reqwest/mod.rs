@@ -6,11 +6,11 @@
 //!     .build();
 //! ```
 
-use crate::data::SpanKind;
-use crate::future::Instrumented;
 use crate::integrations::http::{self, Captures, Side};
+use crate::model::SpanKind;
+use crate::model::semconv;
 use crate::propagation;
-use crate::semconv;
+use crate::span::future::Instrumented;
 use crate::span::{Span, span};
 use ::http::{Extensions, HeaderName};
 use reqwest_middleware::{Middleware, Next};
@@ -111,7 +111,7 @@ impl Middleware for TracingMiddleware {
                     }
                     Err(error) => {
                         span.set_attribute(semconv::ERROR_TYPE, error_type(error));
-                        span.set_status(crate::Status::error(error.to_string()));
+                        span.set_status(crate::model::Status::error(error.to_string()));
                     }
                 }
             },

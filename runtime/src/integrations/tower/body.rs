@@ -3,7 +3,7 @@
 
 use crate::context::{Context, Saved};
 use crate::integrations::http::{self, Side};
-use crate::semconv;
+use crate::model::semconv;
 use crate::span::Span;
 use http_body::{Body, Frame, SizeHint};
 use pin_project::{pin_project, pinned_drop};

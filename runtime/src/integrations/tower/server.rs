@@ -2,10 +2,10 @@
 
 use super::body::Exchange;
 use super::future::ResponseFuture;
-use crate::data::SpanKind;
 use crate::integrations::http::{self, Captures, Side};
+use crate::model::SpanKind;
+use crate::model::semconv;
 use crate::propagation;
-use crate::semconv;
 use crate::span::{Span, span};
 use ::http::{HeaderName, Request, Response, header};
 use http_body::Body;

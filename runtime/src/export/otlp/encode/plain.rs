@@ -1,9 +1,9 @@
 //! The common span, written straight from its record: ids, a static name, a kind, two clock
 //! readings, inline attributes holding numbers or strings, and a `code.*` location, with
-//! nothing rarer (no [`Cold`](crate::record::Cold) part). That is the span of almost every
+//! nothing rarer (no [`Cold`](crate::model::record::Cold) part). That is the span of almost every
 //! `#[traced]` call, so this path is the encoder's cost per span.
 //!
-//! It reads the record in place (no [`SpanView`](crate::record::SpanView) is built), computes
+//! It reads the record in place (no [`SpanView`](crate::model::record::SpanView) is built), computes
 //! the span's length in one pass over its attributes, then writes every field through a raw
 //! pointer kept in a register: fixed-size stores for ids, times and keys, and short copies
 //! done inline rather than through `memcpy`. The room it writes into is reserved up front for
@@ -13,9 +13,9 @@
 //! compare them).
 
 use super::{CodeCache, SCOPE_SPANS_SPANS, TAIL, any, flags, kind, span};
-use crate::clock;
-use crate::record::{Attr, INLINE_ATTRS, Record};
-use crate::value::Value;
+use crate::model::Value;
+use crate::model::clock;
+use crate::model::record::{Attr, INLINE_ATTRS, Record};
 use prost::encoding::{WireType, encoded_len_varint};
 use std::ptr;
 
@@ -136,7 +136,11 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         p = put_slice(p, code);
         let mut tail = TAIL;
         tail[4..].copy_from_slice(
-            &flags(r.flags, r.bits & crate::record::bits::PARENT_REMOTE != 0).to_le_bytes(),
+            &flags(
+                r.flags,
+                r.bits & crate::model::record::bits::PARENT_REMOTE != 0,
+            )
+            .to_le_bytes(),
         );
         p = put_array(p, tail);
         let written = p.offset_from(base) as usize;

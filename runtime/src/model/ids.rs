@@ -240,24 +240,17 @@ impl TraceState {
     pub fn is_empty(&self) -> bool {
         self.0.is_none()
     }
-    /// The W3C header form: `k1=v1,k2=v2`.
-    pub fn header(&self) -> String {
-        let mut s = String::new();
-        for (i, (k, v)) in self.entries().iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            s.push_str(k);
-            s.push('=');
-            s.push_str(v);
-        }
-        s
-    }
 }
 
+/// The entries as given, unfiltered and escaped: `TraceState({"rojo": "00f067aa0ba902b7"})`.
+/// The W3C header form is `TraceStateExt::header` in the propagation module.
 impl fmt::Debug for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TraceState({:?})", self.header())
+        f.write_str("TraceState(")?;
+        f.debug_map()
+            .entries(self.entries().iter().map(|(k, v)| (k, v)))
+            .finish()?;
+        f.write_str(")")
     }
 }
 
@@ -265,7 +258,8 @@ impl fmt::Debug for TraceState {
 /// another process.
 ///
 /// ```
-/// use traced_runtime::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use traced_runtime::{SpanContext, SpanId, TraceId};
+/// use traced_runtime::model::{TraceFlags, TraceState};
 /// let cx = SpanContext::new(
 ///     TraceId::from_u128(1),
 ///     SpanId::from_u64(2),

@@ -1,9 +1,4 @@
-//! Threads that start in the spawning thread's context.
-//!
-//! `std::thread::spawn` starts a thread with no active span: spans started there begin new
-//! traces. These wrappers capture the [`Context`] first, so they continue the caller's trace.
-//! For a [`std::thread::Builder`], pass [`context::wrap(f)`](crate::context::wrap) as the
-//! closure.
+//! Threads that start in the spawning thread's context; public as [`crate::thread`].
 
 use crate::context::Context;
 use std::thread::{JoinHandle, Scope, ScopedJoinHandle};

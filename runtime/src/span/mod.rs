@@ -1,29 +1,25 @@
-//! The span: started, entered, ended. Where a span ends is in this file.
+//! The hot path: a span started (from a builder or the macro's callsite), entered, ended.
+//! Where a span ends is in this file; [`future`] and [`stream`] carry a span (or a context)
+//! across `.await`s, and [`callsite`] is what the macro's expansion hands in.
+//!
+//! Depends on the model, the context stack and the installed pipeline; never on an exporter.
 
-use crate::clock;
-use crate::context::{self, Active, Change, Saved};
-use crate::data::{Event, Link, SpanKind, Status};
-use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+pub(crate) mod callsite;
+pub(crate) mod future;
+pub(crate) mod stream;
+
+use crate::context::{self, Active, Change, Context, Saved};
+use crate::model::clock;
+use crate::model::record::{PipelineRef, Record, Slot, bits};
+use crate::model::{CodeLocation, Event, Link, SpanKind, Status};
+use crate::model::{Key, KeyValue, ToValue, Value};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::pipeline::SamplingDecision;
 use crate::pipeline::{self, Pipeline};
-use crate::record::{Record, Slot, bits};
-use crate::sampling::SamplingDecision;
-use crate::value::{Key, KeyValue, ToValue, Value};
+use callsite::{AttrArg, Callsite};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
-
-/// Where a span's code lives: the OpenTelemetry `code.*` attributes, as static strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CodeLocation {
-    /// The module path, e.g. `shop::payments`.
-    pub module_path: &'static str,
-    /// The function's name, e.g. `charge`.
-    pub function: &'static str,
-    /// The source file.
-    pub file: &'static str,
-    /// The line of the function.
-    pub line: u32,
-}
 
 /// A span being recorded, or a placeholder when tracing is off or the span is unsampled.
 ///
@@ -89,6 +85,23 @@ impl From<&Span> for Parent {
         Parent::Context(span.span_context())
     }
 }
+/// The captured context's span becomes the parent; an empty context gives a root.
+impl From<&Context> for Parent {
+    fn from(cx: &Context) -> Self {
+        if cx.has_active_span() {
+            Parent::Context(cx.span_context())
+        } else {
+            Parent::Root
+        }
+    }
+}
+
+impl From<Context> for Parent {
+    fn from(cx: Context) -> Self {
+        Parent::from(&cx)
+    }
+}
+
 impl From<&Span> for SpanContext {
     fn from(span: &Span) -> Self {
         span.span_context()
@@ -231,7 +244,9 @@ impl Span {
             // and goes on propagating; nothing else to do.
             return Span::none();
         }
-        let parent_flags = parent.ids.map_or(TraceFlags::NOT_SAMPLED, |p| p.flags);
+        // A new trace's id is random through all 16 bytes (`TraceId::random`), so it carries
+        // the W3C Level 2 random flag; a continued trace keeps its parent's flags as they are.
+        let parent_flags = parent.ids.map_or(TraceFlags::RANDOM, |p| p.flags);
         let trace_state = match (parent.ids, parent.state) {
             (_, Some(s)) if !s.is_empty() => Some(s.clone()),
             (Some(p), None) if p.has_state => Some(p.span_context().trace_state().clone()),
@@ -268,13 +283,13 @@ impl Span {
             end: now,
             name,
             code: start.code,
-            pipeline,
+            pipeline: PipelineRef::new(pipeline),
             cold: None,
             flags: parent_flags.with_sampled(sampled),
             bits: flag_bits,
             kind: start.kind,
             len: 0,
-            attrs: [const { MaybeUninit::uninit() }; crate::record::INLINE_ATTRS],
+            attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
         if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
             let cold = r.cold();
@@ -292,7 +307,7 @@ impl Span {
     /// Starts the span of a `#[traced]` function.
     #[doc(hidden)]
     #[inline]
-    pub fn start_callsite(cs: &'static crate::private::Callsite) -> Span {
+    pub fn start_callsite(cs: &'static Callsite) -> Span {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
             None => Span::none(),
@@ -313,10 +328,7 @@ impl Span {
     /// `Option<SpanContext>` from `propagation::extract`, a `&Span`, a `Context`).
     #[doc(hidden)]
     #[inline]
-    pub fn start_callsite_with_parent(
-        cs: &'static crate::private::Callsite,
-        parent: &Parent,
-    ) -> Span {
+    pub fn start_callsite_with_parent(cs: &'static Callsite, parent: &Parent) -> Span {
         let Some(pipeline) = pipeline::get() else {
             return Span::none();
         };
@@ -324,10 +336,7 @@ impl Span {
     }
 
     #[inline(never)]
-    fn start_callsite_slow(
-        pipeline: &'static Pipeline,
-        cs: &'static crate::private::Callsite,
-    ) -> Span {
+    fn start_callsite_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Span {
         start_under(pipeline, cs, ParentOf::active(context::active())).0
     }
 
@@ -354,7 +363,7 @@ impl Span {
     /// there is no search for an earlier value with the same key.
     #[doc(hidden)]
     #[inline(always)]
-    pub fn attr<V: crate::private::AttrArg>(&mut self, key: &'static str, value: V) {
+    pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
         if let Some(r) = self.recording() {
             // The value is built only once its slot exists, straight into it.
             r.push_attribute_with(key, |out| value.write_attr(out));
@@ -457,7 +466,7 @@ impl Span {
     /// Records the panic unwinding the thread, if any.
     pub(crate) fn record_panic(&mut self) {
         if self.is_recording() {
-            self.record_exception("panic", crate::panic::message());
+            self.record_exception("panic", crate::context::panic::message());
         }
     }
 
@@ -524,7 +533,7 @@ impl Guard {
 
     /// Starts and enters the span of `cs` under the thread's active span.
     #[inline]
-    pub fn start(cs: &'static crate::private::Callsite) -> Guard {
+    pub fn start(cs: &'static Callsite) -> Guard {
         // Tracing off costs this one atomic load and a branch.
         match pipeline::get() {
             None => Guard::OFF,
@@ -542,7 +551,7 @@ impl Guard {
 
     /// One access to the context stack reads the parent and pushes the new span.
     #[inline(never)]
-    fn start_slow(pipeline: &'static Pipeline, cs: &'static crate::private::Callsite) -> Guard {
+    fn start_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Guard {
         let was_panicking = std::thread::panicking();
         let started = context::start_and_enter(|parent, state| {
             start_under(pipeline, cs, ParentOf::active_with_state(parent, state))
@@ -577,7 +586,7 @@ impl Guard {
 #[inline(always)]
 fn start_under(
     pipeline: &'static Pipeline,
-    cs: &'static crate::private::Callsite,
+    cs: &'static Callsite,
     parent: ParentOf<'_>,
 ) -> (Span, Option<Active>) {
     if let Some(p) = parent.ids
@@ -603,7 +612,7 @@ fn start_under(
 #[inline(always)]
 fn start_sampled_child(
     pipeline: &'static Pipeline,
-    cs: &'static crate::private::Callsite,
+    cs: &'static Callsite,
     parent: Active,
 ) -> (Span, Option<Active>) {
     let Some(mut slot) = pipeline::take_recording_slot() else {
@@ -620,13 +629,13 @@ fn start_sampled_child(
         end: now,
         name: cs.name,
         code: cs.code.as_ref(),
-        pipeline,
+        pipeline: PipelineRef::new(pipeline),
         cold: None,
         flags: parent.flags,
         bits: bits::RECORDING | bits::SAMPLED,
         kind: cs.kind,
         len: 0,
-        attrs: [const { MaybeUninit::uninit() }; crate::record::INLINE_ATTRS],
+        attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
     let active = Active {
         span_id,

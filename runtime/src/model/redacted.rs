@@ -1,6 +1,6 @@
 //! `Redacted<T>`: a value that never shows itself in spans, logs or `Debug` output.
 
-use crate::value::{StringValue, ToValue, Value};
+use crate::model::{StringValue, ToValue, Value};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 

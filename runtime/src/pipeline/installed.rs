@@ -5,14 +5,13 @@
 //! outermost local span ends, when the buffer holds [`LOCAL_BATCH`] spans, or at once for a
 //! processor that wants every span as it ends (the simple processor).
 
-use crate::data::{Resource, SpanLimits};
-use crate::export::{
-    BatchConfig, BatchSpanProcessor, ExportError, SimpleSpanProcessor, SpanExporter, SpanProcessor,
-};
-use crate::record::{Slot, SpanBatch};
-use crate::sampling::Sampler;
+use super::{BatchConfig, BatchSpanProcessor, Sampler, SimpleSpanProcessor, SpanProcessor};
+use crate::export::{ExportError, SpanExporter};
+use crate::model::record::{PipelineRef, Slot, SpanBatch};
+use crate::model::{Resource, SpanLimits};
 use std::cell::RefCell;
 use std::fmt;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -21,9 +20,12 @@ pub const LOCAL_BATCH: usize = 64;
 
 /// An installed pipeline. Installed pipelines live for the rest of the process (spans in
 /// flight keep a `&'static` to theirs); a replaced one is shut down, not freed.
+// `repr(C)` with the limits first: a record's `PipelineRef` points at them, and is the
+// pipeline's address too.
+#[repr(C)]
 pub struct Pipeline {
-    pub(crate) sampler: Sampler,
     pub(crate) limits: SpanLimits,
+    pub(crate) sampler: Sampler,
     pub(crate) resource: Resource,
     pub(crate) processor: Box<dyn SpanProcessor>,
     buffered: bool,
@@ -31,6 +33,29 @@ pub struct Pipeline {
     pub(crate) follows_local_parent: bool,
     /// The sampler samples every child of a sampled local parent (OpenTelemetry's default).
     pub(crate) follows_sampled_local_parent: bool,
+}
+
+const _: () = assert!(std::mem::offset_of!(Pipeline, limits) == 0);
+
+/// How a record points at its pipeline while the model below knows only its limits.
+impl PipelineRef {
+    #[inline]
+    pub(crate) fn new(pipeline: &'static Pipeline) -> Self {
+        // SAFETY: the limits are the first field of a `repr(C)` pipeline that is never
+        // freed, and the pointer is cast from the whole pipeline's.
+        unsafe { PipelineRef::from_raw(NonNull::from(pipeline).cast()) }
+    }
+
+    /// The pipeline that [`new`](Self::new) was given.
+    #[inline]
+    pub(crate) fn get(self) -> &'static Pipeline {
+        #[cfg(test)]
+        assert!(!self.is_detached(), "a test record reached a pipeline");
+        // SAFETY: every `PipelineRef` but a test's detached one comes from `new`: it is the
+        // address of a pipeline (its first field), with the provenance of the whole, and
+        // pipelines are never freed.
+        unsafe { self.as_raw().cast::<Pipeline>().as_ref() }
+    }
 }
 
 impl fmt::Debug for Pipeline {
@@ -54,7 +79,9 @@ impl Pipeline {
     /// A pipeline builder.
     ///
     /// ```
-    /// use traced_runtime::{InMemoryExporter, Pipeline, Sampler};
+    /// use traced_runtime::Sampler;
+    /// use traced_runtime::export::InMemoryExporter;
+    /// use traced_runtime::pipeline::Pipeline;
     /// let exporter = InMemoryExporter::default();
     /// let guard = Pipeline::builder()
     ///     .with_simple_exporter(exporter.clone())
@@ -126,7 +153,8 @@ impl PipelineBuilder {
     /// [`BatchConfig`]: the choice for a remote backend. Ending a span never waits for it.
     ///
     /// ```
-    /// use traced_runtime::{InMemoryExporter, Pipeline};
+    /// use traced_runtime::export::InMemoryExporter;
+    /// use traced_runtime::pipeline::Pipeline;
     /// let exporter = InMemoryExporter::default();
     /// let guard = Pipeline::builder().with_batch_exporter(exporter.clone()).install();
     /// traced_runtime::span("job").start().end();
@@ -143,19 +171,6 @@ impl PipelineBuilder {
         config: BatchConfig,
     ) -> Self {
         self.with_processor(BatchSpanProcessor::with_config(exporter, config))
-    }
-    /// A builder configured from the standard `OTEL_*` environment variables; see
-    /// [`Config`](crate::config::Config) to override some of them in code first.
-    /// With `OTEL_SDK_DISABLED=true`, [`install`](Self::install) installs nothing.
-    ///
-    /// ```
-    /// use traced_runtime::{PipelineBuilder, Sampler};
-    /// // OTEL_* variables first, then the code's own choices.
-    /// let guard = PipelineBuilder::from_env().with_sampler(Sampler::AlwaysOn).install();
-    /// # drop(guard);
-    /// ```
-    pub fn from_env() -> Self {
-        crate::config::Config::from_env().into_pipeline_builder()
     }
 
     /// Builds the pipeline without installing it.
@@ -204,9 +219,9 @@ pub fn installed() -> Option<&'static Pipeline> {
 
 /// Installs `pipeline` for the process; see [`PipelineBuilder::install`].
 pub fn install(pipeline: Pipeline) -> PipelineGuard {
-    crate::panic::install_hook();
+    crate::context::panic::install_hook();
     // The clock calibrates now rather than in the first span.
-    crate::clock::init();
+    crate::model::clock::init();
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
     // SAFETY: as in `get`, a non-null value came from `Box::leak`.
@@ -307,7 +322,7 @@ impl Finished {
     fn pop_slot(&mut self) -> Option<Slot> {
         let slot = self.pool.pop();
         if let Some(ahead) = self.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
-            crate::record::prefetch(&self.pool[ahead]);
+            crate::model::record::prefetch(&self.pool[ahead]);
         }
         slot
     }
@@ -363,7 +378,7 @@ pub(crate) fn take_slot() -> Slot {
 /// thread sheds it.
 ///
 /// A thread sheds spans after the batch processor's full queue refused some of its batch, for
-/// as long as the queue stays full ([`SpanProcessor::is_full`](crate::SpanProcessor::is_full)):
+/// as long as the queue stays full ([`SpanProcessor::is_full`](crate::pipeline::SpanProcessor::is_full)):
 /// the spans it would record meanwhile could only be dropped too, and recording them would
 /// cost the observed program for nothing. Only children of the span active on the thread are
 /// shed: the shed span is not recorded (as an unsampled child: its parent's context stays
@@ -429,7 +444,7 @@ pub(crate) fn recycle_slot(slot: Slot) {
 #[inline]
 pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
     // SAFETY: the caller hands over an initialized record.
-    let pipeline = unsafe { slot.assume_init_ref() }.pipeline;
+    let pipeline = unsafe { slot.assume_init_ref() }.pipeline.get();
     let mut slot = Some(slot);
     let batch = FINISHED.try_with(|f| {
         let Ok(mut f) = f.try_borrow_mut() else {

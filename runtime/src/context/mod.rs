@@ -11,11 +11,13 @@
 //! [`crate::thread::spawn`] for threads, [`FutureExt::in_current_context`](crate::FutureExt::in_current_context)
 //! for futures, and `traced::tokio::spawn` (feature `tokio`) for tasks.
 
-use crate::data::{Event, Link, Status};
-use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+pub(crate) mod panic;
+pub(crate) mod thread;
+
+use crate::model::{Event, Link, Status};
+use crate::model::{Key, KeyValue, ToValue};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::propagation::Baggage;
-use crate::span::Parent;
-use crate::value::{Key, KeyValue, ToValue};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
@@ -481,7 +483,8 @@ impl Context {
     ///
     /// ```
     /// use traced_runtime::context::Context;
-    /// use traced_runtime::{current, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// use traced_runtime::{current, SpanContext, SpanId, TraceId};
+    /// use traced_runtime::model::{TraceFlags, TraceState};
     ///
     /// let remote = SpanContext::new(
     ///     TraceId::from_u128(7), SpanId::from_u64(9), TraceFlags::SAMPLED, true, TraceState::NONE,
@@ -652,23 +655,6 @@ impl Baggage {
     /// The thread's current baggage, if any.
     pub fn current() -> Option<Arc<Baggage>> {
         current_baggage()
-    }
-}
-
-/// The captured context's span becomes the parent; an empty context gives a root.
-impl From<&Context> for Parent {
-    fn from(cx: &Context) -> Self {
-        if cx.has_active_span() {
-            Parent::Context(cx.span_context())
-        } else {
-            Parent::Root
-        }
-    }
-}
-
-impl From<Context> for Parent {
-    fn from(cx: Context) -> Self {
-        Parent::from(&cx)
     }
 }
 

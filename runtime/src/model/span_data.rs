@@ -1,7 +1,7 @@
 //! The finished-span record and its parts: what exporters receive.
 
-use crate::ids::{SpanContext, SpanId};
-use crate::value::{Key, KeyValue, StringValue, ToValue, Value};
+use crate::model::{Key, KeyValue, StringValue, ToValue, Value};
+use crate::model::{SpanContext, SpanId};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 
@@ -109,7 +109,7 @@ impl Event {
     pub fn new(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) -> Self {
         Event {
             name: name.into(),
-            time_unix_nano: crate::clock::now_unix_nanos(),
+            time_unix_nano: crate::model::clock::now_unix_nanos(),
             attributes,
             dropped_attributes_count: 0,
         }
@@ -206,7 +206,7 @@ pub struct SpanData {
     /// The outcome.
     pub status: Status,
     /// Where the span's code lives (`code.*` attributes), for spans of `#[traced]` functions.
-    pub code: Option<&'static crate::span::CodeLocation>,
+    pub code: Option<&'static crate::model::CodeLocation>,
 }
 
 impl SpanData {
@@ -333,4 +333,17 @@ fn _assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<SpanData>();
     is::<StringValue>();
+}
+
+/// Where a span's code lives: the OpenTelemetry `code.*` attributes, as static strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeLocation {
+    /// The module path, e.g. `shop::payments`.
+    pub module_path: &'static str,
+    /// The function's name, e.g. `charge`.
+    pub function: &'static str,
+    /// The source file.
+    pub file: &'static str,
+    /// The line of the function.
+    pub line: u32,
 }

@@ -2,7 +2,7 @@
 //! against an anchor taken once.
 //!
 //! The clock calibrates itself (about 1 ms) the first time it is used, which
-//! [`PipelineBuilder::install`](crate::PipelineBuilder::install) does, so that no span start
+//! [`PipelineBuilder::install`](crate::pipeline::PipelineBuilder::install) does, so that no span start
 //! pays for it; a program that never installs a pipeline never calibrates. Where the TSC is
 //! not usable (no invariant TSC, other architectures without a counter), `quanta` reads the
 //! monotonic clock instead, and everything here works the same.

@@ -1,9 +1,9 @@
 //! Streams that carry a span: active during each poll, ended when the stream ends or is
-//! dropped, like [`Instrumented`](crate::Instrumented) futures.
+//! dropped, like [`Instrumented`](crate::future::Instrumented) futures.
 
 use crate::context::Context;
-use crate::future::{WithContext, poll_in};
 use crate::span::Span;
+use crate::span::future::{WithContext, poll_in};
 use futures::Stream;
 use pin_project::{pin_project, pinned_drop};
 use std::fmt;

@@ -6,7 +6,7 @@
 //! span active where it was spawned.
 
 use crate::context::Context;
-use crate::future::FutureExt as _;
+use crate::span::future::FutureExt as _;
 use ::tokio::task::JoinHandle;
 use std::future::Future;
 

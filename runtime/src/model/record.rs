@@ -17,15 +17,15 @@
     allow(dead_code)
 )]
 
-use crate::clock;
-use crate::data::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
-use crate::ids::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-use crate::pipeline::Pipeline;
-use crate::span::CodeLocation;
-use crate::value::{Key, KeyValue, Value};
+use crate::model::CodeLocation;
+use crate::model::clock;
+use crate::model::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
+use crate::model::{Key, KeyValue, Value};
+use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ptr::NonNull;
 
 /// Attributes with static keys kept in the record itself: the arguments of most functions.
 pub(crate) const INLINE_ATTRS: usize = 4;
@@ -56,7 +56,8 @@ pub(crate) struct Record {
     /// The name, unless [`Cold::name`] replaces it.
     pub(crate) name: &'static str,
     pub(crate) code: Option<&'static CodeLocation>,
-    pub(crate) pipeline: &'static Pipeline,
+    /// The pipeline that started the span: its limits here, its processor at the end.
+    pub(crate) pipeline: PipelineRef,
     pub(crate) cold: Option<Box<Cold>>,
     pub(crate) flags: TraceFlags,
     pub(crate) bits: u8,
@@ -83,6 +84,57 @@ pub(crate) struct Cold {
     /// Explicit start and end times, in Unix nanoseconds.
     pub(crate) start_unix_nanos: Option<u64>,
     pub(crate) end_unix_nanos: Option<u64>,
+}
+
+/// The pipeline that started a record, as the model sees it: the address of its
+/// [`SpanLimits`], the pipeline's first field. The pipeline layer makes one from a
+/// `&'static Pipeline` and turns it back into one (`pipeline/installed.rs`): the model never
+/// names the pipeline, and the record still holds one pointer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PipelineRef(NonNull<SpanLimits>);
+
+// SAFETY: a `PipelineRef` is a shared `'static` reference to an installed pipeline (or, in
+// unit tests, to static limits), which is `Sync` and never written through it.
+unsafe impl Send for PipelineRef {}
+// SAFETY: as above.
+unsafe impl Sync for PipelineRef {}
+
+impl PipelineRef {
+    /// # Safety
+    /// `limits` must point at the `limits` field of a `Pipeline` that lives for the rest of
+    /// the process, with the provenance of the whole pipeline (a pointer cast from
+    /// `&'static Pipeline`, not a reference to the field).
+    #[inline]
+    pub(crate) const unsafe fn from_raw(limits: NonNull<SpanLimits>) -> Self {
+        PipelineRef(limits)
+    }
+
+    /// The pointer [`from_raw`](Self::from_raw) was given.
+    #[inline]
+    pub(crate) const fn as_raw(self) -> NonNull<SpanLimits> {
+        self.0
+    }
+
+    /// The pipeline's limits.
+    #[inline]
+    pub(crate) fn limits(self) -> &'static SpanLimits {
+        // SAFETY: `from_raw`'s contract: a field of a pipeline that is never freed.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+#[cfg(test)]
+impl PipelineRef {
+    /// Default limits and no pipeline, for records made by hand in unit tests; such records
+    /// never reach a processor through their pipeline, and `PipelineRef::get` panics on it.
+    pub(crate) fn detached() -> Self {
+        static LIMITS: std::sync::OnceLock<SpanLimits> = std::sync::OnceLock::new();
+        PipelineRef(NonNull::from(LIMITS.get_or_init(SpanLimits::default)))
+    }
+
+    pub(crate) fn is_detached(self) -> bool {
+        self == Self::detached()
+    }
 }
 
 impl Drop for Record {
@@ -123,7 +175,7 @@ impl Record {
 
     #[inline]
     fn limits(&self) -> &'static SpanLimits {
-        &self.pipeline.limits
+        self.pipeline.limits()
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -564,7 +616,7 @@ pub(crate) fn truncate(value: &mut Value, max_len: Option<u32>) {
         Value::String(s) => {
             s.truncate(max as usize);
         }
-        Value::Array(crate::value::Array::String(v)) => {
+        Value::Array(crate::model::Array::String(v)) => {
             for s in v {
                 s.truncate(max as usize);
             }
@@ -601,7 +653,7 @@ pub(crate) fn prefetch(slot: &Slot) {
 /// batch carries it.
 pub(crate) type Slot = Box<MaybeUninit<Record>>;
 
-/// Finished spans handed to a [`SpanProcessor`](crate::SpanProcessor) together: the spans
+/// Finished spans handed to a [`SpanProcessor`](crate::pipeline::SpanProcessor) together: the spans
 /// one thread ended, in the order they ended.
 ///
 /// Spans arrive in their compact running form; [`drain`](SpanBatch::drain) turns each into
@@ -612,7 +664,8 @@ pub(crate) type Slot = Box<MaybeUninit<Record>>;
 /// ```
 /// use std::time::Duration;
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use traced_runtime::{ExportError, Pipeline, SpanBatch, SpanProcessor};
+/// use traced_runtime::export::{ExportError, SpanBatch};
+/// use traced_runtime::pipeline::{Pipeline, SpanProcessor};
 ///
 /// #[derive(Debug, Default)]
 /// struct Errors(AtomicUsize);
@@ -907,13 +960,7 @@ impl Drop for BatchDrain<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::value::ToValue;
-
-    /// A pipeline for records made by hand (never installed).
-    pub(crate) fn pipeline() -> &'static Pipeline {
-        static P: std::sync::OnceLock<&'static Pipeline> = std::sync::OnceLock::new();
-        P.get_or_init(|| Box::leak(Box::new(Pipeline::builder().build())))
-    }
+    use crate::model::ToValue;
 
     /// A finished, sampled record named `name` with span id `id`.
     pub(crate) fn record(name: &'static str, id: u64) -> Slot {
@@ -927,7 +974,7 @@ pub(crate) mod tests {
             end: now,
             name,
             code: None,
-            pipeline: pipeline(),
+            pipeline: PipelineRef::detached(),
             cold: None,
             flags: TraceFlags::SAMPLED,
             bits: bits::RECORDING | bits::SAMPLED,

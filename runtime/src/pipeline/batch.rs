@@ -12,10 +12,10 @@
 //! [`force_flush`]: SpanProcessor::force_flush
 //! [`shutdown`]: SpanProcessor::shutdown
 
-use super::{Counters, ExportError, ProcessorStats, SpanExporter, SpanProcessor};
-use crate::data::Resource;
-use crate::pipeline::LOCAL_BATCH;
-use crate::record::{Slot, SpanBatch};
+use super::{Counters, LOCAL_BATCH, ProcessorStats, SpanProcessor};
+use crate::export::{ExportError, SpanExporter};
+use crate::model::Resource;
+use crate::model::record::{Slot, SpanBatch};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write as _;
@@ -47,7 +47,7 @@ const FREE_BATCHES: usize = 16;
 ///
 /// ```
 /// use std::time::Duration;
-/// use traced_runtime::BatchConfig;
+/// use traced_runtime::pipeline::BatchConfig;
 /// let config = BatchConfig::default()
 ///     .with_max_queue_size(8192)
 ///     .with_max_export_batch_size(10_000) // clamped to the queue size
@@ -142,7 +142,8 @@ impl BatchConfig {
 ///
 /// ```
 /// use std::time::Duration;
-/// use traced_runtime::{BatchConfig, BatchSpanProcessor, InMemoryExporter, Pipeline, SpanProcessor};
+/// use traced_runtime::export::InMemoryExporter;
+/// use traced_runtime::pipeline::{BatchConfig, BatchSpanProcessor, Pipeline, SpanProcessor};
 ///
 /// let exporter = InMemoryExporter::default();
 /// let config = BatchConfig::default().with_scheduled_delay(Duration::from_millis(100));
@@ -691,7 +692,11 @@ impl Worker {
         match (&result, settled) {
             (_, true) => {}
             (Ok(()), false) => Counters::add(&counters.exported, n),
-            (Err(_), false) => Counters::add(&counters.failed, n),
+            (Err(e), false) => {
+                let failed = e.failed_spans(n);
+                Counters::add(&counters.exported, n - failed);
+                Counters::add(&counters.failed, failed);
+            }
         }
         if let Err(e) = &result
             && !self.reported_failure
@@ -771,7 +776,7 @@ fn report(message: fmt::Arguments<'_>) {
 mod tests {
     use super::*;
     use crate::export::NoopExporter;
-    use crate::record::tests::batch;
+    use crate::model::record::tests::batch;
 
     #[test]
     fn the_queue_never_reallocates_on_the_ending_thread() {

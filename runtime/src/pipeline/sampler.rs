@@ -1,8 +1,8 @@
 //! Samplers: which spans are recorded and exported. The decision is taken before any
 //! attribute is built, so an unsampled span formats nothing and allocates nothing.
 
-use crate::data::SpanKind;
-use crate::ids::{SpanContext, TraceId};
+use crate::model::SpanKind;
+use crate::model::{SpanContext, TraceId};
 use std::fmt;
 use std::sync::Arc;
 
@@ -181,7 +181,7 @@ fn ratio_decision(ratio: f64, trace_id: TraceId) -> SamplingDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{SpanId, TraceFlags, TraceState};
+    use crate::model::{SpanId, TraceFlags, TraceState};
 
     fn decide(s: &Sampler, parent: Option<&SpanContext>) -> SamplingDecision {
         s.should_sample(parent, TraceId::random(), "x", SpanKind::Internal)

@@ -19,6 +19,9 @@
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS` | `key=value,...`, percent-decoded | |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT` | milliseconds per export (0: no limit) | 10000 |
 //! | `OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION` | `gzip`, `none` | `none` |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE` | PEM file of the CA to trust for `https://` (replaces the system's and the bundled roots) | system + bundled roots |
+//! | `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`, `..._CLIENT_KEY` | PEM files of the client certificate chain and key, for mutual TLS | |
+//! | `TRACED_OTLP_MAX_REQUEST_SIZE` (traced's own) | the largest export request in bytes: larger batches are split, see [`OtlpConfig::max_request_size`] | 4000000 |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between exports | 5000 |
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit) | 30000 |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 2048 |
@@ -27,6 +30,15 @@
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` (or `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`) | bytes per string value | no limit |
 //! | `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT` | events, links per span | 128 |
 //! | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per event, link | 128 |
+//!
+//! A `TRACES_` variable replaces its general one, the headers list included (the
+//! specification makes each option "overridable by a signal specific option"; the two lists
+//! are not merged).
+//!
+//! Not read: `OTEL_PROPAGATORS` (traced always propagates W3C Trace Context and Baggage),
+//! `OTEL_EXPORTER_OTLP_[TRACES_]INSECURE` (the endpoint's scheme decides; the specification
+//! lets implementations leave it out), `OTEL_LOG_LEVEL`, `OTEL_EXPERIMENTAL_CONFIG_FILE`, and
+//! the variables of metrics, logs, Zipkin and Prometheus, which traced does not export.
 //!
 //! Where traced departs from the specification, on purpose:
 //!
@@ -41,77 +53,27 @@
 //!   console is used instead. If the OTLP exporter cannot be created (a bad header, or the
 //!   protocol's feature missing), that is reported and spans are not exported.
 //!
-//! The console exporter runs in a [`SimpleSpanProcessor`](crate::SimpleSpanProcessor); OTLP
-//! in a [`BatchSpanProcessor`](crate::BatchSpanProcessor).
+//! The console exporter runs in a [`SimpleSpanProcessor`](crate::pipeline::SimpleSpanProcessor); OTLP
+//! in a [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor).
 
-use crate::data::{Resource, SpanLimits};
-use crate::export::{BatchConfig, ConsoleExporter, NoopExporter};
-use crate::pipeline::{PipelineBuilder, PipelineGuard};
-use crate::sampling::Sampler;
-use crate::value::{Key, KeyValue, ToValue};
-use std::collections::BTreeMap;
+use crate::export::otlp::{OtlpCompression, OtlpConfig, OtlpProtocol, OtlpTls};
+use crate::export::{ConsoleExporter, NoopExporter};
+use crate::model::{Key, KeyValue, ToValue};
+use crate::model::{Resource, SpanLimits};
+use crate::pipeline::{BatchConfig, PipelineBuilder, PipelineGuard, Sampler};
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-
-/// The OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OtlpProtocol {
-    /// gRPC (`grpc`), default port 4317.
-    Grpc,
-    /// HTTP with protobuf bodies (`http/protobuf`), OpenTelemetry's default, port 4318.
-    #[default]
-    HttpProtobuf,
-    /// HTTP with JSON bodies (`http/json`), port 4318.
-    HttpJson,
-}
-
-/// Body compression for OTLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OtlpCompression {
-    /// None (the default).
-    #[default]
-    None,
-    /// gzip.
-    Gzip,
-}
-
-/// Where and how an OTLP exporter sends spans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtlpConfig {
-    /// The full URL for traces: for HTTP including the `/v1/traces` path, for gRPC the
-    /// server's base URL (`http://host:4317`).
-    pub endpoint: String,
-    /// The transport.
-    pub protocol: OtlpProtocol,
-    /// Extra headers sent with every export (e.g. an API key).
-    pub headers: BTreeMap<String, String>,
-    /// How long one export may take, retries included (default 10 s).
-    pub timeout: Duration,
-    /// Body compression.
-    pub compression: OtlpCompression,
-}
-
-impl Default for OtlpConfig {
-    fn default() -> Self {
-        OtlpConfig {
-            endpoint: "http://localhost:4318/v1/traces".to_owned(),
-            protocol: OtlpProtocol::HttpProtobuf,
-            headers: BTreeMap::new(),
-            timeout: Duration::from_secs(10),
-            compression: OtlpCompression::None,
-        }
-    }
-}
 
 /// Which exporter the pipeline uses (`OTEL_TRACES_EXPORTER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TracesExporter {
-    /// OTLP to a collector (`otlp`), through a [`BatchSpanProcessor`](crate::BatchSpanProcessor).
+    /// OTLP to a collector (`otlp`), through a [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor).
     /// Needs the `otlp` feature (or `otlp-http` / `otlp-grpc`).
     Otlp,
     /// Span trees on standard error (`console`), through a
-    /// [`SimpleSpanProcessor`](crate::SimpleSpanProcessor).
+    /// [`SimpleSpanProcessor`](crate::pipeline::SimpleSpanProcessor).
     Console,
     /// No exporter (`none`): spans are still created and propagated, then discarded.
     None,
@@ -159,7 +121,8 @@ impl fmt::Display for EnvWarning {
 /// the process environment.
 ///
 /// ```
-/// use traced_runtime::config::{EnvConfig, OtlpProtocol, TracesExporter};
+/// use traced_runtime::config::{EnvConfig, TracesExporter};
+/// use traced_runtime::export::otlp::OtlpProtocol;
 /// let vars = [
 ///     ("OTEL_SERVICE_NAME", "checkout"),
 ///     ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
@@ -561,12 +524,37 @@ impl Reader<'_> {
             .choice("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", &compressions)
             .or_else(|| self.choice("OTEL_EXPORTER_OTLP_COMPRESSION", &compressions))
             .unwrap_or(d.compression);
+        let path = |r: &Self, traces: &str, general: &str| {
+            r.get(traces).or_else(|| r.get(general)).map(PathBuf::from)
+        };
+        let tls = OtlpTls {
+            certificate: path(
+                self,
+                "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            ),
+            client_certificate: path(
+                self,
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            ),
+            client_key: path(
+                self,
+                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            ),
+        };
+        let max_request_size = self
+            .positive("TRACED_OTLP_MAX_REQUEST_SIZE")
+            .unwrap_or(d.max_request_size);
         OtlpConfig {
             endpoint,
             protocol,
             headers,
             timeout,
             compression,
+            tls,
+            max_request_size,
         }
     }
 
@@ -676,7 +664,8 @@ fn percent_decode(s: &str) -> Option<String> {
 ///
 /// ```
 /// use traced_runtime::config::{Config, TracesExporter};
-/// use traced_runtime::{BatchConfig, Sampler};
+/// use traced_runtime::Sampler;
+/// use traced_runtime::pipeline::BatchConfig;
 /// let guard = Config::from_env()
 ///     .with_service_name("checkout")
 ///     .with_resource_attribute("deployment.environment.name", "staging")
@@ -769,6 +758,31 @@ impl Config {
     /// Where and how OTLP is sent, over the `OTEL_EXPORTER_OTLP_*` variables.
     pub fn with_otlp(mut self, otlp: OtlpConfig) -> Self {
         self.env.otlp = otlp;
+        self
+    }
+    /// The PEM file of the CA to trust for an `https://` collector, instead of the system's
+    /// and the bundled roots; over `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`. See
+    /// [`OtlpTls`].
+    pub fn with_otlp_certificate(mut self, ca_file: impl Into<PathBuf>) -> Self {
+        self.env.otlp.tls.certificate = Some(ca_file.into());
+        self
+    }
+    /// The PEM file of the client certificate chain for mutual TLS; over
+    /// `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE`. Needs [`Config::with_otlp_client_key`].
+    pub fn with_otlp_client_certificate(mut self, cert_file: impl Into<PathBuf>) -> Self {
+        self.env.otlp.tls.client_certificate = Some(cert_file.into());
+        self
+    }
+    /// The PEM file of the client certificate's private key; over
+    /// `OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY`.
+    pub fn with_otlp_client_key(mut self, key_file: impl Into<PathBuf>) -> Self {
+        self.env.otlp.tls.client_key = Some(key_file.into());
+        self
+    }
+    /// The largest OTLP export request in bytes, over `TRACED_OTLP_MAX_REQUEST_SIZE`; see
+    /// [`OtlpConfig::max_request_size`].
+    pub fn with_otlp_max_request_size(mut self, bytes: usize) -> Self {
+        self.env.otlp.max_request_size = bytes.max(1);
         self
     }
     /// The batch processor's settings, over the `OTEL_BSP_*` variables.
