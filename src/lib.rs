@@ -81,10 +81,14 @@
 //!
 //! ## HTTP services
 //!
-//! The `tower` feature adds `traced::tower`, a layer for `tower` services (axum, tonic, hyper)
-//! that gives each request a server span joined to the caller's W3C headers; its module docs
-//! show the setup. For outgoing requests, [`propagation::inject`] writes the headers (the
-//! `http` feature makes `http::HeaderMap` a carrier).
+//! The `tower` feature adds `traced::tower`: `ServerLayer` gives each request to an axum,
+//! tonic or hyper-util service a server span joined to the caller's W3C headers (feature
+//! `axum` names it after the route), `ClientLayer` a client span to each request of a
+//! hyper-util client or tonic channel; the `reqwest` feature adds
+//! `traced::reqwest::TracingMiddleware` for reqwest-middleware. Both follow the HTTP and gRPC
+//! semantic conventions, whose keys are constants in [`semconv`]. For other clients,
+//! [`propagation::inject`] writes the headers (the `http` feature makes `http::HeaderMap` a
+//! carrier).
 //!
 //! ## Where things live
 //!
@@ -94,7 +98,8 @@
 //! in the `traced-runtime` crate's docs.
 //!
 //! Two commands: `cargo run --example checkout` (the main example) and
-//! `cargo test --workspace` (the test suite).
+//! `cargo test --workspace` (the test suite). `cargo run --example shop` runs two traced HTTP
+//! services with a database between them.
 
 pub use traced_macros::traced;
 pub use traced_runtime::*;

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //!   config/        OTEL_* variables, init(): builds a pipeline and installs it
-//!   integrations/  one module per crate (tokio, ...), behind a feature of that name
+//!   integrations/  one module per crate (tokio, tower, reqwest), behind a feature of that name
 //!   propagation/   W3C traceparent, tracestate, baggage; inject/extract into a Context
 //!   span/          the hot path: callsite, builder, start, guard, end; futures, streams
 //!   pipeline/      sampler, processors (simple, batch), the installed pipeline
@@ -115,11 +115,16 @@ pub use config::{Config, init};
 pub use context::{Context, current};
 #[cfg(feature = "log")]
 pub use integrations::log;
+#[cfg(feature = "reqwest")]
+pub use integrations::reqwest;
 #[cfg(feature = "tokio")]
 pub use integrations::tokio;
+#[cfg(feature = "tower")]
+pub use integrations::tower;
 #[cfg(feature = "tracing")]
 pub use integrations::tracing;
 pub use model::secret;
+pub use model::semconv;
 pub use model::{
     Key, KeyValue, Redacted, SpanContext, SpanData, SpanId, SpanKind, Status, ToValue, TraceId,
     Value,

@@ -12,3 +12,12 @@ pub mod log;
 pub mod tokio;
 #[cfg(feature = "tracing")]
 pub mod tracing;
+
+// The reqwest middleware uses the HTTP half of it only; the gRPC half is the tower layers'.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub(crate) mod http;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
+#[cfg(feature = "tower")]
+pub mod tower;

@@ -9,6 +9,7 @@ mod ids;
 pub(crate) mod record;
 pub(crate) mod redacted;
 pub mod secret;
+pub mod semconv;
 mod span_data;
 mod value;
 

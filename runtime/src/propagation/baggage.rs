@@ -409,7 +409,7 @@ const fn needs_no_escape(b: u8) -> bool {
 
 /// Decodes `%XY` escapes (either case); any other `%` is literal. Bytes that do not form
 /// UTF-8 become U+FFFD.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     if !bytes.contains(&b'%') {
         return s.to_owned();

@@ -42,7 +42,7 @@
 //! [`format_trace_state`], and [`Baggage::parse`] / [`Baggage::header`]. The W3C rules for
 //! changing a trace state live in [`TraceStateExt`].
 
-mod baggage;
+pub(crate) mod baggage;
 mod carrier;
 mod context;
 mod error;

@@ -1,0 +1,399 @@
+//! What HTTP and gRPC spans record, shared by the server and client integrations: the
+//! semantic conventions' names, normalizations and redactions.
+
+use crate::model::Status;
+use crate::model::semconv;
+use crate::span::Span;
+use http::{HeaderMap, HeaderName, Method, Version};
+use std::fmt::Display;
+use std::sync::Arc;
+
+/// The method as `http.request.method` records it, and the original when it is not one of
+/// the methods the conventions know (then the method is `_OTHER`).
+pub(crate) fn method(method: &Method) -> (&'static str, Option<&str>) {
+    let known = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ if method.as_str() == "QUERY" => "QUERY",
+        _ => return ("_OTHER", Some(method.as_str())),
+    };
+    (known, None)
+}
+
+/// The method part of a span name: `HTTP` for an unknown method, per the conventions.
+pub(crate) fn name_method(method: &'static str) -> &'static str {
+    if method == "_OTHER" { "HTTP" } else { method }
+}
+
+/// Records `http.request.method` (and `_original`).
+pub(crate) fn record_method(span: &mut Span, known: &'static str, original: Option<&str>) {
+    span.set_attribute(semconv::HTTP_REQUEST_METHOD, known);
+    if let Some(original) = original {
+        span.set_attribute(semconv::HTTP_REQUEST_METHOD_ORIGINAL, original);
+    }
+}
+
+/// `network.protocol.version`.
+pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
+    Some(match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => return None,
+    })
+}
+
+/// Splits `host[:port]` (with `[v6]` brackets) into the host and the port.
+pub(crate) fn host_port(authority: &str) -> (&str, Option<u16>) {
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(rest) = authority.strip_prefix('[') {
+        if let Some((host, after)) = rest.split_once(']') {
+            let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+            return (host, port);
+        }
+        return (authority, None);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, port.parse().ok()),
+        _ => (authority, None),
+    }
+}
+
+/// The port a scheme implies.
+pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+/// Query parameters whose values are secrets: the conventions' list (`AWSAccessKeyId`,
+/// `Signature`, `sig`, `X-Goog-Signature`) and the usual token and password names. Compared
+/// without regard to case.
+pub(crate) const SENSITIVE_QUERY_KEYS: &[&str] = &[
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "token",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "client_secret",
+    "auth",
+    "code",
+];
+
+/// `query` with the values of [`SENSITIVE_QUERY_KEYS`] replaced by `REDACTED`.
+pub(crate) fn redact_query(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _))
+                if SENSITIVE_QUERY_KEYS
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(key)) =>
+            {
+                out.push_str(key);
+                out.push_str("=REDACTED");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out
+}
+
+/// An absolute URL as `url.full` records it: `user:password@` becomes
+/// `REDACTED:REDACTED@`, sensitive query values become `REDACTED`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (before_fragment, fragment) = match url.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (url, None),
+    };
+    let (base, query) = match before_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (before_fragment, None),
+    };
+    let mut out = String::with_capacity(url.len() + 16);
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            out.push_str(scheme);
+            out.push_str("://");
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    out.push_str(if userinfo.contains(':') {
+                        "REDACTED:REDACTED@"
+                    } else {
+                        "REDACTED@"
+                    });
+                    out.push_str(host);
+                }
+                None => out.push_str(authority),
+            }
+            out.push_str(path);
+        }
+        None => out.push_str(base),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(&redact_query(query));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+/// `error.type` for an error value of type `E`: its type name, or `_OTHER` for a boxed
+/// `dyn Error` whose type is unknown.
+pub(crate) fn error_type<E: ?Sized>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    if name.starts_with("alloc::boxed::Box<dyn") || name.starts_with("dyn ") {
+        "_OTHER"
+    } else {
+        name
+    }
+}
+
+/// Records a failure (no response): `error.type` and status `Error` with the message.
+pub(crate) fn record_failure<E: Display + ?Sized>(span: &mut Span, error: &E) {
+    if span.is_recording() {
+        span.set_attribute(semconv::ERROR_TYPE, error_type::<E>());
+        span.set_status(Status::error(error.to_string()));
+    }
+}
+
+/// Which end of the exchange a span stands for: 4xx is an error on a client span only, and
+/// gRPC counts different codes as errors on each side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Server,
+    Client,
+}
+
+/// Records `http.response.status_code`, and for an error status `error.type` (the code) and
+/// status `Error`: 5xx on both sides, 4xx on a client span only.
+pub(crate) fn record_status_code(span: &mut Span, side: Side, code: u16) {
+    span.set_attribute(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(code));
+    let error = code >= 500 || (side == Side::Client && code >= 400);
+    if error {
+        span.set_attribute(semconv::ERROR_TYPE, code.to_string());
+        span.set_status(Status::error(format!("HTTP {code}")));
+    }
+}
+
+/// The request and response headers a layer or middleware captures.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Captures {
+    pub(crate) request: Capture,
+    pub(crate) response: Arc<Capture>,
+}
+
+impl Captures {
+    pub(crate) fn set_request(&mut self, names: impl IntoIterator<Item = HeaderName>) {
+        let names: Vec<_> = names.into_iter().collect();
+        self.request = Capture::new(semconv::http_request_header, &names);
+    }
+
+    pub(crate) fn set_response(&mut self, names: impl IntoIterator<Item = HeaderName>) {
+        let names: Vec<_> = names.into_iter().collect();
+        self.response = Arc::new(Capture::new(semconv::http_response_header, &names));
+    }
+}
+
+/// Headers captured by allow list, as `http.{request,response}.header.<name>` string arrays.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Capture {
+    names: Vec<(HeaderName, String)>,
+}
+
+impl Capture {
+    pub(crate) fn new(prefix: fn(&str) -> String, names: &[HeaderName]) -> Self {
+        Capture {
+            names: names
+                .iter()
+                .map(|n| (n.clone(), prefix(n.as_str())))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn record(&self, span: &mut Span, headers: &HeaderMap) {
+        for (name, key) in &self.names {
+            let values: Vec<String> = headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            if !values.is_empty() {
+                span.set_attribute(key.clone(), values);
+            }
+        }
+    }
+}
+
+/// A gRPC request: `content-type: application/grpc[+proto|...]`.
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// `/package.Service/Method` into the service and the method.
+pub(crate) fn grpc_path(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .then_some((service, method))
+}
+
+/// Records the gRPC conventions' request attributes.
+pub(crate) fn record_grpc_request(span: &mut Span, service: &str, method: &str) {
+    span.set_attribute(semconv::RPC_SYSTEM, "grpc");
+    span.set_attribute(semconv::RPC_SERVICE, service.to_owned());
+    span.set_attribute(semconv::RPC_METHOD, method.to_owned());
+}
+
+/// The names of the gRPC status codes, by code.
+const GRPC_CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+
+/// The `grpc-status` in `headers` (response headers of a trailers-only response, or
+/// trailers), recorded by [`record_grpc_code`]. Returns whether a status was there.
+pub(crate) fn record_grpc_status(span: &mut Span, side: Side, headers: &HeaderMap) -> bool {
+    let Some(code) = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u16>().ok())
+    else {
+        return false;
+    };
+    let message = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        // Percent-encoded, as baggage values are.
+        .map(crate::propagation::baggage::percent_decode)
+        .filter(|m| !m.is_empty());
+    record_grpc_code(span, side, code, message.as_deref());
+    true
+}
+
+/// A gRPC response that is an HTTP error without a `grpc-status` (a proxy's 503, a server
+/// that does not speak gRPC at that path): its code per gRPC's HTTP-to-gRPC mapping.
+pub(crate) fn record_grpc_http_error(span: &mut Span, side: Side, status: u16) {
+    let code = match status {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502..=504 => 14,
+        _ => 2,
+    };
+    record_grpc_code(span, side, code, Some(&format!("HTTP {status}")));
+}
+
+/// Records `rpc.grpc.status_code` with the status the gRPC conventions give: on a server
+/// span `Error` only for `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`,
+/// `UNAVAILABLE` and `DATA_LOSS`; on a client span for every code but `OK`.
+fn record_grpc_code(span: &mut Span, side: Side, code: u16, message: Option<&str>) {
+    span.set_attribute(semconv::RPC_GRPC_STATUS_CODE, i64::from(code));
+    let error = match side {
+        Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+        Side::Client => code != 0,
+    };
+    if error {
+        let name = GRPC_CODES
+            .get(usize::from(code))
+            .copied()
+            .unwrap_or("_OTHER");
+        span.set_status(Status::error(match message {
+            Some(message) => format!("{name}: {message}"),
+            None => name.to_owned(),
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_conventions_are_other() {
+        assert_eq!(method(&Method::GET), ("GET", None));
+        let custom = Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method(&custom), ("_OTHER", Some("PURGE")));
+        assert_eq!(name_method("_OTHER"), "HTTP");
+    }
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(host_port("example.com:8080"), ("example.com", Some(8080)));
+        assert_eq!(host_port("example.com"), ("example.com", None));
+        assert_eq!(host_port("[::1]:3000"), ("::1", Some(3000)));
+        assert_eq!(host_port("u:p@h:1"), ("h", Some(1)));
+    }
+
+    #[test]
+    fn credentials_and_secrets_are_redacted() {
+        assert_eq!(
+            redact_url("https://alice:s3cret@shop.example:8443/pay?id=7&token=abc&Sig=x#top"),
+            "https://REDACTED:REDACTED@shop.example:8443/pay?id=7&token=REDACTED&Sig=REDACTED#top"
+        );
+        assert_eq!(
+            redact_url("http://h/p?a=1&b"),
+            "http://h/p?a=1&b",
+            "nothing to redact"
+        );
+        assert_eq!(redact_url("http://bob@h/"), "http://REDACTED@h/");
+    }
+
+    #[test]
+    fn grpc_paths() {
+        assert_eq!(
+            grpc_path("/shop.v1.Orders/Place"),
+            Some(("shop.v1.Orders", "Place"))
+        );
+        assert_eq!(grpc_path("/nope"), None);
+        assert_eq!(grpc_path("/a/b/c"), None);
+    }
+}
