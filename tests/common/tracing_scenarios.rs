@@ -541,3 +541,23 @@ fn an_attached_context_is_the_current_tracing_span_too() {
     let bridged = by_name(&spans, "under_attached");
     assert_eq!(parent_of(&spans, bridged).name, "attach_elsewhere");
 }
+
+/// Hands out the current `tracing` span: the stand-in of this traced span.
+#[traced]
+fn hand_out_current() -> tracing::Span {
+    tracing::Span::current()
+}
+
+#[test]
+fn an_event_under_a_stand_in_after_its_traced_span_ended_is_counted() {
+    setup();
+    let (stand_in, spans) = testing::capture(hand_out_current);
+    let ended = by_name(&spans, "hand_out_current");
+    let before = traced::tracing::late_events_dropped();
+    std::thread::spawn(move || stand_in.in_scope(|| tracing::info!("too late")))
+        .join()
+        .unwrap();
+    // The span was exported without it, and nothing else records it: dropped, counted.
+    assert_eq!(traced::tracing::late_events_dropped() - before, 1);
+    assert!(ended.event("too late").is_none(), "{:?}", ended.events);
+}

@@ -18,7 +18,7 @@ use crate::context::hook::{self, Hooks};
 use crate::model::record::Record;
 use crate::model::{Event, SpanContext, Status, TraceState};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tracing_core::callsite::{Callsite, Identifier};
 use tracing_core::field::FieldSet;
@@ -106,15 +106,39 @@ pub(super) fn register() {
 /// Events recorded under a mirror on a thread that does not own the traced span.
 #[derive(Debug, Default)]
 pub(super) struct Inbox {
-    pub(super) changes: Mutex<Vec<(Event, Option<Status>)>>,
+    state: Mutex<InboxState>,
+}
+
+#[derive(Debug, Default)]
+struct InboxState {
+    changes: Vec<(Event, Option<Status>)>,
+    /// Set when the traced span ended: `Some(whether it recorded)`.
+    closed: Option<bool>,
+}
+
+/// Events that reached a stand-in's inbox after its (recording) traced span had ended.
+static LATE_EVENTS: AtomicU64 = AtomicU64::new(0);
+
+/// Events recorded under the `tracing` stand-in of a traced span (on another thread, through
+/// a captured `tracing::Span::current()`) after that traced span had ended: the span is
+/// already on its way to export, so they are dropped, and counted here. Process-wide, since
+/// the start; events under an unsampled span are not counted (nothing would have recorded
+/// them).
+#[must_use]
+pub fn late_events_dropped() -> u64 {
+    LATE_EVENTS.load(Ordering::Relaxed)
 }
 
 impl Inbox {
     pub(super) fn push(&self, event: Event, status: Option<Status>) {
-        self.changes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((event, status));
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match state.closed {
+            None => state.changes.push((event, status)),
+            Some(true) => {
+                LATE_EVENTS.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(false) => {}
+        }
     }
 }
 
@@ -169,13 +193,18 @@ impl Mirror {
     }
 }
 
-/// Applies what other threads put in `inbox` to the span.
+/// Applies what other threads put in `inbox` to the span, and closes the inbox: what
+/// arrives later is counted in [`late_events_dropped`].
 pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
-    if !r.is_recording() {
+    let recording = r.is_recording();
+    let changes = {
+        let mut state = inbox.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.closed = Some(recording);
+        std::mem::take(&mut state.changes)
+    };
+    if !recording {
         return;
     }
-    let changes =
-        std::mem::take(&mut *inbox.changes.lock().unwrap_or_else(PoisonError::into_inner));
     for (event, status) in changes {
         r.add_event(event);
         if let Some(status) = status {

@@ -46,6 +46,7 @@
 //! | event with an `error` field | event `exception` with `exception.message` (the other fields kept), status `Error` with the error's text | [`TracedLayer::with_error_fields_to_exceptions`] |
 //! | event at level ERROR | status `Error` with the message as description | [`TracedLayer::with_error_events_to_status`]; in the `exception` shape with [`TracedLayer::with_error_events_to_exceptions`] |
 //! | event outside any span | dropped | as tracing-opentelemetry does |
+//! | event under a traced span's stand-in after the traced span ended (on another thread) | dropped | counted in [`late_events_dropped`] |
 //!
 //! # Sampling and cost
 //!
@@ -62,7 +63,8 @@
 //! (target `traced`, level INFO, no fields), whose extensions hold the traced span's context
 //! and an inbox. Carried to another thread and entered there, it makes the traced span's
 //! context active there; events recorded under it there are kept and added to the traced
-//! span when it ends, on its own thread.
+//! span when it ends, on its own thread. Events recorded under it after that are dropped and
+//! counted in [`late_events_dropped`].
 //!
 //! - On [`registry()`] (lazy): the stand-in is created only when the registry is asked for
 //!   its current span while a traced span newer than its current span is active
@@ -88,6 +90,7 @@ mod visit;
 pub use fmt::{WithTraceIds, with_trace_ids};
 pub use layer::TracedLayer;
 pub use lazy::{TracedRegistry, registry};
+pub use mirror::late_events_dropped;
 
 /// The layer that joins `tracing` and traced, with the defaults of the table above.
 pub fn layer() -> TracedLayer {
