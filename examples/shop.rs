@@ -16,7 +16,8 @@
 //! fails: 500, the storefront answers 502), an unknown item (inventory answers 404: a client
 //! error on the storefront's call), visits a page that does not exist (404) and posts to a
 //! GET-only route (405). Each request is one trace, from the storefront's `server` span
-//! through the client call to inventory's `server` span and its database spans.
+//! through the client call to inventory's `server` span and its database spans; the `tracing`
+//! bridge puts sqlx's own events on those spans and the trace ids on every log line.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -28,6 +29,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 use traced::traced;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::{fmt, prelude::*};
 
 // ---------------------------------------------------------------------------------------------
 // inventory: SQLite behind POST /reserve/{sku}
@@ -275,9 +278,15 @@ impl Shop {
 async fn main() {
     // Console trees by default; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     let guard = traced::init();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    // `tracing` logs (ours, sqlx's, hyper's) join the traces and carry their ids.
+    traced::tracing::registry()
+        .with(traced::tracing::layer().with_filter(LevelFilter::DEBUG))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                .event_format(traced::tracing::with_trace_ids(fmt::format()))
+                .with_filter(LevelFilter::INFO),
+        )
         .init();
     let shop = Shop::start().await;
     for (request, status) in shop.visit().await {

@@ -561,3 +561,21 @@ fn an_event_under_a_stand_in_after_its_traced_span_ended_is_counted() {
     assert_eq!(traced::tracing::late_events_dropped() - before, 1);
     assert!(ended.event("too late").is_none(), "{:?}", ended.events);
 }
+
+#[traced]
+fn handled_error() {
+    tracing::warn!(error = "no such item", "answered 404");
+}
+
+#[test]
+fn a_handled_error_logged_below_error_level_is_an_exception_event_but_no_error_status() {
+    setup();
+    let spans = testing::spans(handled_error);
+    let span = by_name(&spans, "handled_error");
+    assert_eq!(span.status, Status::Unset);
+    let exception = span.event("exception").expect("the exception event");
+    assert_eq!(
+        exception.attribute("exception.message"),
+        Some(&Value::String("no such item".into()))
+    );
+}

@@ -378,7 +378,11 @@ impl TracedLayer {
                 if let Some(message) = &message {
                     attributes.push(KeyValue::new("message", message.as_str()));
                 }
-                status = Some(Status::error(error));
+                // Only an ERROR-level event marks the span, as in tracing-opentelemetry: a
+                // handled error logged at WARN (a 404 answered, a retry) leaves it `Unset`.
+                if is_error_level && self.error_events_to_status {
+                    status = Some(Status::error(error));
+                }
                 Cow::Borrowed("exception")
             }
             error => {

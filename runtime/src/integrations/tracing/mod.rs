@@ -43,7 +43,7 @@
 //! | event | span event on the event's span | at the time it was recorded, on any thread |
 //! | event `message` | event name | without one: the callsite's name (`event src/lib.rs:12`) |
 //! | event fields | event attributes, plus `level` and `target` | typed as for spans |
-//! | event with an `error` field | event `exception` with `exception.message` (the other fields kept), status `Error` with the error's text | [`TracedLayer::with_error_fields_to_exceptions`] |
+//! | event with an `error` field | event `exception` with `exception.message` (the other fields kept); at level ERROR also status `Error` with the error's text (a handled error logged at WARN leaves the status alone) | [`TracedLayer::with_error_fields_to_exceptions`] |
 //! | event at level ERROR | status `Error` with the message as description | [`TracedLayer::with_error_events_to_status`]; in the `exception` shape with [`TracedLayer::with_error_events_to_exceptions`] |
 //! | event outside any span | dropped | as tracing-opentelemetry does |
 //! | event under a traced span's stand-in after the traced span ended (on another thread) | dropped | counted in [`late_events_dropped`] |
