@@ -579,3 +579,16 @@ fn a_handled_error_logged_below_error_level_is_an_exception_event_but_no_error_s
         Some(&Value::String("no such item".into()))
     );
 }
+
+#[test]
+fn a_tracing_span_is_in_the_scope_of_its_targets_crate() {
+    setup();
+    let spans = testing::spans(|| {
+        let _db = tracing::info_span!(target: "storage_lib::db", "query").entered();
+        let _here = tracing::info_span!("local").entered();
+    });
+    assert_eq!(by_name(&spans, "query").scope.name(), "storage_lib");
+    assert_eq!(by_name(&spans, "query").scope.version(), "");
+    // The default target is the module path: this test crate's name.
+    assert_eq!(by_name(&spans, "local").scope.name(), module_path!().split("::").next().unwrap());
+}

@@ -5,13 +5,14 @@
 use super::mirror::{self, Inbox, MirrorData};
 use super::visit::{EventFields, SpanFields, Visitor};
 use crate::context::{self, Active, Saved};
-use crate::model::SpanContext;
 use crate::model::{Event, SpanKind, Status};
+use crate::model::{InstrumentationScope, SpanContext};
 use crate::model::{KeyValue, StringValue, Value};
 use crate::span::{Parent, Span};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -170,6 +171,7 @@ where
         let mut traced = crate::span::span(name)
             .kind(fields.kind.unwrap_or(SpanKind::Internal))
             .parent(parent)
+            .scope(scope_of(meta.target()))
             .start();
         if traced.is_recording() {
             // Static strings, borrowed: no copy.
@@ -345,6 +347,28 @@ where
             b.span.end();
         }
     }
+}
+
+/// The instrumentation scope of a `tracing` span: the crate its target names (the first `::`
+/// segment, `sqlx` for `sqlx::query`, as the module path spells it), with no version (a target
+/// carries none). One scope per crate name, made at its first span and kept: targets are the
+/// callsites' static strings, so their number is bounded by the program.
+fn scope_of(target: &'static str) -> &'static InstrumentationScope {
+    static SCOPES: RwLock<BTreeMap<&'static str, &'static InstrumentationScope>> =
+        RwLock::new(BTreeMap::new());
+    let krate = target.split("::").next().unwrap_or(target);
+    if let Some(scope) = SCOPES
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(krate)
+    {
+        return scope;
+    }
+    SCOPES
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(krate)
+        .or_insert_with(|| Box::leak(Box::new(InstrumentationScope::new(krate, ""))))
 }
 
 /// Makes `cx` the thread's active context (not recording: the span lives elsewhere).

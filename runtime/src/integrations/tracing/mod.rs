@@ -36,6 +36,7 @@
 //! | other span fields, at creation or by `span.record` | attributes | `i64` → int, `u64` → int (a string above `i64::MAX`), `f64`, `bool`, `&str` → string; `Debug` and `Display` values as their text; errors as their `Display` |
 //! | callsite file, line, module | `code.file.path`, `code.line.number`, `code.module.name` | [`TracedLayer::with_location`] |
 //! | target, level | attributes `target`, `level` (`INFO`...) | |
+//! | target's crate (`sqlx` for `sqlx::query`) | instrumentation scope (no version) | one `ScopeSpans` per crate in OTLP |
 //! | explicit parent (`parent: &span`) | parent | its traced span, or its nearest ancestor's |
 //! | contextual parent | the thread's active traced span | a bridged span entered is the active traced span |
 //! | `span.follows_from(other)` | link to `other` | |
