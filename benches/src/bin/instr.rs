@@ -1,0 +1,158 @@
+//! Instruction counts of traced's hot paths, for callgrind: `instr <case> <n>` runs `n` calls of
+//! one case after one warm-up call. Run it twice (`n` and `0`) under
+//! `valgrind --tool=callgrind --toggle-collect='instr::call*'` and divide the difference by `n`:
+//!
+//! ```sh
+//! cargo build --release -p traced-benches --bin instr
+//! for n in 0 20000; do valgrind --tool=callgrind --callgrind-out-file=/tmp/i.$n \
+//!   --toggle-collect='instr::call*' target/release/instr child 20000... ; done
+//! ```
+//!
+//! (`.ci`-free: a measuring tool, not a test.) Cases (sampler always on; `-batch` cases hand
+//! the spans to the batch processor's worker, whose instructions are not collected):
+//! - `child`: `#[traced]` child with kind and two arguments (`u64`, 11-byte `&str`) under a root;
+//! - `child6`: six arguments (three `u64`, three `&str`);
+//! - `child3-attrs2`: three arguments plus `attrs(..)` with two more;
+//! - `child8`: six arguments plus two `attrs`: eight attributes;
+//! - `root`: the two-argument function with no parent (a new trace per call);
+//! - `async`: the two-argument `async fn` created and polled to its end under a root;
+//! - `child-batch`, `root-batch`: `child` and `root` through `with_batch_exporter` into a
+//!   counting exporter (the worker drains them; only the calling thread is counted);
+//! - `plain`: the function with no instrumentation.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use traced::traced;
+use traced_benches::{A, B, sinks};
+
+const C: &str = "customer-77";
+
+fn body(a: u64, b: &str) -> u64 {
+    a.wrapping_mul(31) ^ b.len() as u64
+}
+
+#[inline(never)]
+fn plain(a: u64, b: &str) -> u64 {
+    body(a, b)
+}
+
+#[traced(kind = "client")]
+fn child(a: u64, b: &str) -> u64 {
+    body(a, b)
+}
+
+#[traced(kind = "client")]
+fn child6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+    body(a ^ c ^ e, b) ^ d.len() as u64 ^ f.len() as u64
+}
+
+#[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
+fn child3_attrs2(a: u64, b: &str, c: u64) -> u64 {
+    body(a ^ c, b)
+}
+
+#[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
+fn child8(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+    body(a ^ c ^ e, b) ^ d.len() as u64 ^ f.len() as u64
+}
+
+#[traced(kind = "client")]
+async fn child_async(a: u64, b: &str) -> u64 {
+    body(a, b)
+}
+
+#[inline(never)]
+fn call_plain() -> u64 {
+    plain(black_box(A), black_box(B))
+}
+#[inline(never)]
+fn call_child() -> u64 {
+    child(black_box(A), black_box(B))
+}
+#[inline(never)]
+fn call_child6() -> u64 {
+    child6(
+        black_box(A),
+        black_box(B),
+        black_box(A + 1),
+        black_box(C),
+        black_box(A + 2),
+        black_box(B),
+    )
+}
+#[inline(never)]
+fn call_child3_attrs2() -> u64 {
+    child3_attrs2(black_box(A), black_box(B), black_box(A + 1))
+}
+#[inline(never)]
+fn call_child8() -> u64 {
+    child8(
+        black_box(A),
+        black_box(B),
+        black_box(A + 1),
+        black_box(C),
+        black_box(A + 2),
+        black_box(B),
+    )
+}
+#[inline(never)]
+fn call_async() -> u64 {
+    let mut fut = pin!(child_async(black_box(A), black_box(B)));
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().expect("usage: instr <case> <n>");
+    let n: u64 = args.next().expect("n").parse().expect("n: a number");
+    let batch = case.ends_with("-batch");
+    let builder = traced::pipeline::Pipeline::builder().with_sampler(traced::Sampler::AlwaysOn);
+    let builder = if batch {
+        builder.with_batch_exporter(sinks::TracedCountingExporter)
+    } else {
+        builder.with_processor(sinks::TracedCountingProcessor)
+    };
+    let guard = builder.install();
+    let (call, rooted): (fn() -> u64, bool) = match case.trim_end_matches("-batch") {
+        "plain" => (call_plain, true),
+        "child" => (call_child, true),
+        "child6" => (call_child6, true),
+        "child3-attrs2" => (call_child3_attrs2, true),
+        "child8" => (call_child8, true),
+        "async" => (call_async, true),
+        "root" => (call_child, false),
+        other => panic!("unknown case {other}"),
+    };
+    let mut acc = 0;
+    if rooted {
+        // Roots of 256 calls, as in the criterion benches; started outside `call_*`.
+        let mut done = 0;
+        let mut first = true;
+        while first || done < n {
+            let mut root = traced::span("root").start();
+            let _e = root.enter();
+            let chunk = if first { 1 } else { 256.min(n - done) };
+            for _ in 0..chunk {
+                acc ^= call();
+            }
+            if !first {
+                done += chunk;
+            }
+            first = false;
+        }
+    } else {
+        acc ^= call();
+        for _ in 0..n {
+            acc ^= call();
+        }
+    }
+    black_box(acc);
+    drop(guard);
+}
