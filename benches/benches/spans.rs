@@ -2,12 +2,16 @@
 //! scenario (`disabled`, `unsampled`, `child`, `child_burst`, `root`, `root_burst`,
 //! `async_call`, `async_poll`, plus the `baseline` group: the plain function and the raw
 //! floor). The `_burst` groups make the same calls in bursts of 1024, draining every
-//! background pipeline between bursts, outside the timed region.
+//! background pipeline between bursts, outside the timed region. More groups:
+//! `child6`, `child3_attrs2`, `child8` (the child with six arguments, three plus two `attrs`,
+//! six plus two, in bursts of 1024), `two_threads` (the child while a second thread ends spans
+//! too) and, built with `--features bridge`, `bridge` (the `tracing` bridge).
 //!
 //! Each case runs in a process of its own: this binary starts itself once per case with
 //! `TRACED_BENCH_CASE=scenario/lib`, passing its arguments on (so criterion's filter works:
 //! `cargo bench -p traced-benches -- child/`). Set `TRACED_BENCH_SECONDS` to measure longer
-//! than the default one second per case.
+//! than the default one second per case, and `TRACED_BENCH_SCENARIOS=bridge,child8` to start
+//! only the cases of those groups (the report's second, `--features bridge`, pass).
 
 use criterion::Criterion;
 use std::process::Command;
@@ -15,6 +19,7 @@ use std::time::Duration;
 use traced_benches::{Case, Timer};
 
 const CASE_VAR: &str = "TRACED_BENCH_CASE";
+const SCENARIOS_VAR: &str = "TRACED_BENCH_SCENARIOS";
 
 fn main() {
     match std::env::var(CASE_VAR) {
@@ -29,7 +34,12 @@ fn run_all() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo test --benches` runs the bench once in test mode: one case is enough there.
     let test_mode = args.iter().any(|a| a == "--test");
-    for case in Case::all() {
+    let only = std::env::var(SCENARIOS_VAR).ok();
+    let wanted = |case: &Case| {
+        only.as_deref()
+            .is_none_or(|only| only.split(',').any(|s| s.trim() == case.scenario.id()))
+    };
+    for case in Case::all().into_iter().filter(wanted) {
         let status = Command::new(&exe)
             .args(&args)
             .env(CASE_VAR, case.id())

@@ -1,10 +1,17 @@
 //! The same function, `fn work(a: u64, b: &str) -> u64` recording kind `client` and both
-//! arguments, instrumented by traced and by each rival; the pipelines each one is measured
-//! with; and one loop that every measurement (criterion, allocation counts) goes through.
+//! arguments, instrumented by traced and by each rival (and its variants with more
+//! attributes: six arguments, three plus two `attrs`, six plus two); the pipelines each one is
+//! measured with; and one loop that every measurement (criterion, allocation counts) goes
+//! through.
 //!
 //! Every case runs in a process of its own (the bench binary starts one per case), so each
 //! library is set up the way an application would set it up, globally, and nothing one case
 //! installs can slow down another.
+
+#![allow(
+    clippy::many_single_char_names,
+    reason = "the measured functions' arguments are `a` to `f`, the same in every library"
+)]
 
 use std::future::Future;
 use std::hint::black_box;
@@ -20,6 +27,9 @@ pub mod sinks;
 pub const A: u64 = 42;
 /// The second argument: 11 bytes, a typical short identifier.
 pub const B: &str = "order-12345";
+/// The fourth argument of the six-argument variants (the third, fifth and sixth are `A + 1`,
+/// `A + 2` and [`B`]).
+pub const C: &str = "customer-77";
 
 /// Calls made inside one root span (the root is started and ended outside the timed region).
 pub const CHUNK: u64 = 256;
@@ -56,6 +66,18 @@ pub fn count_bytes(n: usize) {
 #[inline]
 fn body(a: u64, b: &str) -> u64 {
     a.wrapping_mul(31) ^ b.len() as u64
+}
+
+/// The body of the six-argument variants.
+#[inline]
+fn body6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+    body(a ^ c ^ e, b) ^ d.len() as u64 ^ f.len() as u64
+}
+
+/// The body of the three-argument variants.
+#[inline]
+fn body3(a: u64, b: &str, c: u64) -> u64 {
+    body(a ^ c, b)
 }
 
 /// A future that is pending once, then ready (`tokio::task::yield_now` without tokio).
@@ -165,6 +187,24 @@ pub mod traced_impl {
     pub async fn spin(a: u64, b: &str) -> u64 {
         super::spin(a, b).await
     }
+    /// Six arguments: three `u64`, three `&str`.
+    #[traced::traced(kind = "client")]
+    #[inline(never)]
+    pub fn work6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+        super::body6(a, b, c, d, e, f)
+    }
+    /// Three arguments and two more attributes.
+    #[traced::traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
+    #[inline(never)]
+    pub fn work3_attrs2(a: u64, b: &str, c: u64) -> u64 {
+        super::body3(a, b, c)
+    }
+    /// Six arguments and two more attributes: eight.
+    #[traced::traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
+    #[inline(never)]
+    pub fn work8(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+        super::body6(a, b, c, d, e, f)
+    }
 }
 
 /// fastrace: `#[trace]` with the kind and both arguments as properties.
@@ -199,6 +239,32 @@ pub mod fastrace_impl {
     pub async fn spin(a: u64, b: &str) -> u64 {
         super::spin(a, b).await
     }
+    #[fastrace::trace(properties = {
+        "span.kind": "client", "a": "{a}", "b": "{b}", "c": "{c}", "d": "{d}", "e": "{e}",
+        "f": "{f}"
+    })]
+    #[inline(never)]
+    pub fn work6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+        super::body6(a, b, c, d, e, f)
+    }
+    /// A property value is a format string of the arguments' names only: `order.id` formats
+    /// `a` (the same work as `a + 1`).
+    #[fastrace::trace(properties = {
+        "span.kind": "client", "a": "{a}", "b": "{b}", "c": "{c}", "order.id": "{a}",
+        "order.note": "{b}"
+    })]
+    #[inline(never)]
+    pub fn work3_attrs2(a: u64, b: &str, c: u64) -> u64 {
+        super::body3(a, b, c)
+    }
+    #[fastrace::trace(properties = {
+        "span.kind": "client", "a": "{a}", "b": "{b}", "c": "{c}", "d": "{d}", "e": "{e}",
+        "f": "{f}", "order.id": "{a}", "order.note": "{b}"
+    })]
+    #[inline(never)]
+    pub fn work8(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+        super::body6(a, b, c, d, e, f)
+    }
 }
 
 /// tracing: `#[instrument]` with the kind as a field (both arguments recorded by default).
@@ -217,6 +283,21 @@ pub mod tracing_impl {
     #[tracing::instrument(fields(otel.kind = "client"))]
     pub async fn spin(a: u64, b: &str) -> u64 {
         super::spin(a, b).await
+    }
+    #[tracing::instrument(fields(otel.kind = "client"))]
+    #[inline(never)]
+    pub fn work6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+        super::body6(a, b, c, d, e, f)
+    }
+    #[tracing::instrument(fields(otel.kind = "client", order.id = a + 1, order.note = b))]
+    #[inline(never)]
+    pub fn work3_attrs2(a: u64, b: &str, c: u64) -> u64 {
+        super::body3(a, b, c)
+    }
+    #[tracing::instrument(fields(otel.kind = "client", order.id = a + 1, order.note = b))]
+    #[inline(never)]
+    pub fn work8(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
+        super::body6(a, b, c, d, e, f)
     }
 }
 
@@ -267,6 +348,86 @@ pub mod otel_impl {
         let cx = Context::current_with_span(builder(a, b).start(tracer));
         super::spin(a, b).with_context(cx)
     }
+
+    /// The six arguments as attributes.
+    fn six(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> [KeyValue; 6] {
+        [
+            KeyValue::new("a", a as i64),
+            KeyValue::new("b", b.to_owned()),
+            KeyValue::new("c", c as i64),
+            KeyValue::new("d", d.to_owned()),
+            KeyValue::new("e", e as i64),
+            KeyValue::new("f", f.to_owned()),
+        ]
+    }
+
+    /// The two `attrs` of the traced variants.
+    fn two(a: u64, b: &str) -> [KeyValue; 2] {
+        [
+            KeyValue::new("order.id", (a + 1) as i64),
+            KeyValue::new("order.note", b.to_owned()),
+        ]
+    }
+
+    /// Starts `name` with kind client and `attributes`, makes it current for `f`, ends it.
+    #[allow(
+        clippy::inline_always,
+        reason = "one function per variant, as the macros of the other libraries make"
+    )]
+    #[inline(always)]
+    fn in_span<T: Tracer>(
+        tracer: &T,
+        name: &'static str,
+        attributes: impl IntoIterator<Item = KeyValue>,
+        f: impl FnOnce() -> u64,
+    ) -> u64
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        let span = SpanBuilder::from_name(name)
+            .with_kind(SpanKind::Client)
+            .with_attributes(attributes)
+            .start(tracer);
+        let _guard = mark_span_as_active(span);
+        f()
+    }
+
+    #[inline(never)]
+    pub fn work6<T: Tracer>(tracer: &T, a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        in_span(tracer, "work6", six(a, b, c, d, e, f), || {
+            super::body6(a, b, c, d, e, f)
+        })
+    }
+
+    #[inline(never)]
+    pub fn work3_attrs2<T: Tracer>(tracer: &T, a: u64, b: &str, c: u64) -> u64
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        let [x, y] = two(a, b);
+        let attributes = [
+            KeyValue::new("a", a as i64),
+            KeyValue::new("b", b.to_owned()),
+            KeyValue::new("c", c as i64),
+            x,
+            y,
+        ];
+        in_span(tracer, "work3_attrs2", attributes, || super::body3(a, b, c))
+    }
+
+    #[inline(never)]
+    pub fn work8<T: Tracer>(tracer: &T, a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64
+    where
+        T::Span: Send + Sync + 'static,
+    {
+        let attributes = six(a, b, c, d, e, f).into_iter().chain(two(a, b));
+        in_span(tracer, "work8", attributes, || {
+            super::body6(a, b, c, d, e, f)
+        })
+    }
 }
 
 /// The libraries compared.
@@ -291,10 +452,19 @@ pub enum Lib {
     /// The OpenTelemetry SDK used directly, with its batch processor in front of a counting
     /// exporter.
     OtelBatch,
+    /// [`Lib::Traced`] with the lazy `tracing` bridge installed:
+    /// `traced::tracing::registry().with(traced::tracing::layer())` (feature `bridge`).
+    TracedLazy,
+    /// [`Lib::Traced`] with the eager `tracing` bridge installed:
+    /// `tracing_subscriber::registry().with(traced::tracing::layer())` (feature `bridge`).
+    TracedEager,
+    /// The `tracing` function ([`Lib::Tracing`]'s) through traced's layer on the lazy
+    /// registry, traced's counting processor behind it (feature `bridge`).
+    TracingBridge,
 }
 
 impl Lib {
-    pub const ALL: [Lib; 9] = [
+    pub const ALL: [Lib; 12] = [
         Lib::Plain,
         Lib::Floor,
         Lib::Traced,
@@ -304,6 +474,9 @@ impl Lib {
         Lib::TracingOtel,
         Lib::Otel,
         Lib::OtelBatch,
+        Lib::TracedLazy,
+        Lib::TracedEager,
+        Lib::TracingBridge,
     ];
     pub const fn id(self) -> &'static str {
         match self {
@@ -316,6 +489,9 @@ impl Lib {
             Lib::TracingOtel => "tracing-otel",
             Lib::Otel => "otel-sdk",
             Lib::OtelBatch => "otel-sdk-batch",
+            Lib::TracedLazy => "traced-lazy",
+            Lib::TracedEager => "traced-eager",
+            Lib::TracingBridge => "tracing-bridge",
         }
     }
 }
@@ -344,10 +520,25 @@ pub enum Scenario {
     AsyncCall,
     /// One poll of a long-lived instrumented future that yields every time.
     AsyncPoll,
+    /// [`Scenario::ChildBurst`] with six arguments (three `u64`, three `&str`).
+    Child6,
+    /// [`Scenario::ChildBurst`] with three arguments and two more attributes (`attrs(..)`,
+    /// tracing's extra fields, fastrace's extra properties).
+    Child3Attrs2,
+    /// [`Scenario::ChildBurst`] with six arguments and two more attributes: eight.
+    Child8,
+    /// [`Scenario::Child`] while a second thread ends the same spans back to back: the
+    /// measured thread's cost per span with two threads ending spans at once.
+    TwoThreads,
+    /// The `tracing` bridge (feature `bridge`; without it the scenario has no cases): a
+    /// `#[traced]` child with the feature compiled and no layer, with the lazy and the eager
+    /// bridge installed; the `tracing` function through traced's layer, through
+    /// tracing-opentelemetry, and through a counting layer.
+    Bridge,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::Baseline,
         Scenario::Disabled,
         Scenario::Unsampled,
@@ -357,6 +548,11 @@ impl Scenario {
         Scenario::RootBurst,
         Scenario::AsyncCall,
         Scenario::AsyncPoll,
+        Scenario::Child6,
+        Scenario::Child3Attrs2,
+        Scenario::Child8,
+        Scenario::TwoThreads,
+        Scenario::Bridge,
     ];
     pub const fn id(self) -> &'static str {
         match self {
@@ -369,12 +565,18 @@ impl Scenario {
             Scenario::RootBurst => "root_burst",
             Scenario::AsyncCall => "async_call",
             Scenario::AsyncPoll => "async_poll",
+            Scenario::Child6 => "child6",
+            Scenario::Child3Attrs2 => "child3_attrs2",
+            Scenario::Child8 => "child8",
+            Scenario::TwoThreads => "two_threads",
+            Scenario::Bridge => "bridge",
         }
     }
     /// The libraries measured in this scenario, in table order.
     pub const fn libs(self) -> &'static [Lib] {
         use Lib::{
-            Fastrace, Floor, Otel, OtelBatch, Plain, Traced, TracedBatch, Tracing, TracingOtel,
+            Fastrace, Floor, Otel, OtelBatch, Plain, Traced, TracedBatch, TracedEager, TracedLazy,
+            Tracing, TracingBridge, TracingOtel,
         };
         match self {
             Scenario::Baseline => &[Plain, Floor],
@@ -396,11 +598,38 @@ impl Scenario {
             Scenario::AsyncCall | Scenario::AsyncPoll => {
                 &[Plain, Traced, Fastrace, Tracing, TracingOtel, Otel]
             }
+            // The calling thread's cost as the attributes grow: each library's synchronous
+            // pipeline (and fastrace's, drained between bursts).
+            Scenario::Child6 | Scenario::Child3Attrs2 | Scenario::Child8 => {
+                &[Traced, Fastrace, Tracing, Otel]
+            }
+            Scenario::TwoThreads => &[Traced, TracedBatch],
+            Scenario::Bridge => {
+                if cfg!(feature = "bridge") {
+                    &[
+                        Traced,
+                        TracedLazy,
+                        TracedEager,
+                        Tracing,
+                        TracingBridge,
+                        TracingOtel,
+                    ]
+                } else {
+                    &[]
+                }
+            }
         }
     }
     /// Whether the calls come in bursts of [`BURST`], background pipelines drained between.
     pub const fn is_burst(self) -> bool {
-        matches!(self, Scenario::ChildBurst | Scenario::RootBurst)
+        matches!(
+            self,
+            Scenario::ChildBurst
+                | Scenario::RootBurst
+                | Scenario::Child6
+                | Scenario::Child3Attrs2
+                | Scenario::Child8
+        )
     }
 }
 
@@ -551,7 +780,38 @@ fn install_inner(case: Case) -> Installed {
         }
         Lib::Otel => otel(sinks::otel_provider(sampled)),
         Lib::OtelBatch => otel(sinks::otel_batch_provider(sampled)),
+        Lib::TracedLazy | Lib::TracedEager | Lib::TracingBridge => install_bridge(case.lib),
     }
+}
+
+/// traced's counting pipeline and the `tracing` bridge on the lazy registry (or, for
+/// [`Lib::TracedEager`], on `tracing_subscriber`'s own).
+#[cfg(feature = "bridge")]
+fn install_bridge(lib: Lib) -> Installed {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let guard = traced::pipeline::Pipeline::builder()
+        .with_processor(sinks::TracedCountingProcessor)
+        .with_sampler(traced::Sampler::AlwaysOn)
+        .install();
+    let installed = if lib == Lib::TracedEager {
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(traced::tracing::layer()),
+        )
+    } else {
+        tracing::subscriber::set_global_default(
+            traced::tracing::registry().with(traced::tracing::layer()),
+        )
+    };
+    installed.expect("first subscriber");
+    Installed::Traced(guard)
+}
+
+#[cfg(not(feature = "bridge"))]
+fn install_bridge(lib: Lib) -> Installed {
+    panic!(
+        "{}: the bridge cases need `--features bridge` (traced's `tracing` feature)",
+        lib.id()
+    )
 }
 
 fn otel_tracer() -> &'static opentelemetry_sdk::trace::SdkTracer {
@@ -567,7 +827,11 @@ fn otel_tracer() -> &'static opentelemetry_sdk::trace::SdkTracer {
 fn drain(lib: Lib) {
     const TIMEOUT: Duration = Duration::from_secs(10);
     match lib {
-        Lib::Traced | Lib::TracedBatch => {
+        Lib::Traced
+        | Lib::TracedBatch
+        | Lib::TracedLazy
+        | Lib::TracedEager
+        | Lib::TracingBridge => {
             traced::pipeline::force_flush(TIMEOUT).expect("traced drains");
         }
         // Runs the collector's work on a thread of its own and joins it.
@@ -589,7 +853,13 @@ fn with_root(case: Case, f: &mut dyn FnMut()) {
     }
     match case.lib {
         Lib::Plain | Lib::Floor => f(),
-        Lib::Traced | Lib::TracedBatch => {
+        // A `tracing` span through the bridge is called from traced code: its parent is a
+        // traced span.
+        Lib::Traced
+        | Lib::TracedBatch
+        | Lib::TracedLazy
+        | Lib::TracedEager
+        | Lib::TracingBridge => {
             let mut root = traced::span("root").start();
             root.in_scope(f);
             root.end();
@@ -615,6 +885,9 @@ fn with_root(case: Case, f: &mut dyn FnMut()) {
 /// scenario is a burst one; `meter` sees only the calls, never the roots or the draining.
 pub fn run(case: Case, iters: u64, meter: &mut impl Meter) {
     install(case);
+    if case.scenario == Scenario::TwoThreads {
+        return second_thread::alongside(case, || run_roots(case, iters, meter));
+    }
     if !case.scenario.is_burst() {
         return run_roots(case, iters, meter);
     }
@@ -650,7 +923,9 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
             Lib::Otel | Lib::OtelBatch => {
                 async_calls(n, meter, |a, b| otel_impl::work_async(otel_tracer(), a, b));
             }
-            Lib::Floor => unreachable!(),
+            Lib::Floor | Lib::TracedLazy | Lib::TracedEager | Lib::TracingBridge => {
+                unreachable!()
+            }
         },
         (Scenario::AsyncPoll, lib) => match lib {
             Lib::Plain => polls(n, meter, plain::spin),
@@ -660,7 +935,39 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
             Lib::Otel | Lib::OtelBatch => {
                 polls(n, meter, |a, b| otel_impl::spin(otel_tracer(), a, b));
             }
-            Lib::Floor => unreachable!(),
+            Lib::Floor | Lib::TracedLazy | Lib::TracedEager | Lib::TracingBridge => {
+                unreachable!()
+            }
+        },
+        (Scenario::Child6, lib) => match lib {
+            Lib::Fastrace => sync_calls(n, meter, six(fastrace_impl::work6)),
+            Lib::Tracing => sync_calls(n, meter, six(tracing_impl::work6)),
+            Lib::Otel => sync_calls(
+                n,
+                meter,
+                six(|a, b, c, d, e, f| otel_impl::work6(otel_tracer(), a, b, c, d, e, f)),
+            ),
+            _ => sync_calls(n, meter, six(traced_impl::work6)),
+        },
+        (Scenario::Child3Attrs2, lib) => match lib {
+            Lib::Fastrace => sync_calls(n, meter, three(fastrace_impl::work3_attrs2)),
+            Lib::Tracing => sync_calls(n, meter, three(tracing_impl::work3_attrs2)),
+            Lib::Otel => sync_calls(
+                n,
+                meter,
+                three(|a, b, c| otel_impl::work3_attrs2(otel_tracer(), a, b, c)),
+            ),
+            _ => sync_calls(n, meter, three(traced_impl::work3_attrs2)),
+        },
+        (Scenario::Child8, lib) => match lib {
+            Lib::Fastrace => sync_calls(n, meter, six(fastrace_impl::work8)),
+            Lib::Tracing => sync_calls(n, meter, six(tracing_impl::work8)),
+            Lib::Otel => sync_calls(
+                n,
+                meter,
+                six(|a, b, c, d, e, f| otel_impl::work8(otel_tracer(), a, b, c, d, e, f)),
+            ),
+            _ => sync_calls(n, meter, six(traced_impl::work8)),
         },
         (Scenario::Disabled, Lib::Otel) => {
             // Nothing installed: the global tracer is OpenTelemetry's no-op.
@@ -673,14 +980,49 @@ fn calls(case: Case, n: u64, meter: &mut impl Meter) {
         (_, lib) => match lib {
             Lib::Plain => sync_calls(n, meter, plain::work),
             Lib::Floor => sync_calls(n, meter, floor::work),
-            Lib::Traced | Lib::TracedBatch => sync_calls(n, meter, traced_impl::work),
+            Lib::Traced | Lib::TracedBatch | Lib::TracedLazy | Lib::TracedEager => {
+                sync_calls(n, meter, traced_impl::work);
+            }
             Lib::Fastrace => sync_calls(n, meter, fastrace_impl::work),
-            Lib::Tracing | Lib::TracingOtel => sync_calls(n, meter, tracing_impl::work),
+            Lib::Tracing | Lib::TracingOtel | Lib::TracingBridge => {
+                sync_calls(n, meter, tracing_impl::work);
+            }
             Lib::Otel | Lib::OtelBatch => {
                 sync_calls(n, meter, |a, b| otel_impl::work(otel_tracer(), a, b));
             }
         },
     }
+}
+
+/// A six-argument function as a two-argument one: the other four are `A + 1`, [`C`],
+/// `A + 2` and [`B`], each through `black_box`.
+#[allow(
+    clippy::inline_always,
+    reason = "inlined into the measured loop, as the two-argument call is"
+)]
+#[inline(always)]
+fn six(f: impl Fn(u64, &str, u64, &str, u64, &str) -> u64) -> impl Fn(u64, &str) -> u64 {
+    move |a, b: &str| {
+        f(
+            a,
+            b,
+            black_box(A + 1),
+            black_box(C),
+            black_box(A + 2),
+            black_box(B),
+        )
+    }
+}
+
+/// A three-argument function as a two-argument one: the third is `A + 1`, through
+/// `black_box`.
+#[allow(
+    clippy::inline_always,
+    reason = "inlined into the measured loop, as the two-argument call is"
+)]
+#[inline(always)]
+fn three(f: impl Fn(u64, &str, u64) -> u64) -> impl Fn(u64, &str) -> u64 {
+    move |a, b: &str| f(a, b, black_box(A + 1))
 }
 
 #[allow(
@@ -741,6 +1083,69 @@ fn polls<F: Future<Output = u64>>(
     meter.end();
 }
 
+/// A [`Meter`] that measures nothing: for runs measured from outside.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Nothing;
+
+impl Meter for Nothing {
+    fn begin(&mut self) {}
+    fn end(&mut self) {}
+}
+
+/// The second thread of [`Scenario::TwoThreads`]: started once per process (as a service's
+/// threads live), it ends spans of the same case back to back, in roots of [`CHUNK`], while
+/// the measured thread runs, and waits (parked, costing nothing) in between.
+mod second_thread {
+    use super::{CHUNK, Case, Nothing, run_roots};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::thread::Thread;
+
+    const IDLE: u8 = 0;
+    const GO: u8 = 1;
+    const RUNNING: u8 = 2;
+    const STOP: u8 = 3;
+
+    static STATE: AtomicU8 = AtomicU8::new(IDLE);
+    static THREAD: OnceLock<Thread> = OnceLock::new();
+
+    /// Runs `f` on this thread while the second thread ends spans of `case`: it is running
+    /// before `f` starts and stops (finishing its root) after `f` returns.
+    pub(super) fn alongside(case: Case, f: impl FnOnce()) {
+        let thread = THREAD.get_or_init(|| {
+            std::thread::Builder::new()
+                .name("second".into())
+                .spawn(move || work(case))
+                .expect("spawn the second thread")
+                .thread()
+                .clone()
+        });
+        STATE.store(GO, Ordering::Release);
+        thread.unpark();
+        while STATE.load(Ordering::Acquire) != RUNNING {
+            std::thread::yield_now();
+        }
+        f();
+        STATE.store(STOP, Ordering::Release);
+        while STATE.load(Ordering::Acquire) != IDLE {
+            std::thread::yield_now();
+        }
+    }
+
+    fn work(case: Case) {
+        loop {
+            while STATE.load(Ordering::Acquire) != GO {
+                std::thread::park();
+            }
+            STATE.store(RUNNING, Ordering::Release);
+            while STATE.load(Ordering::Relaxed) == RUNNING {
+                run_roots(case, CHUNK, &mut Nothing);
+            }
+            STATE.store(IDLE, Ordering::Release);
+        }
+    }
+}
+
 /// A [`Meter`] that adds up the wall time of the inner loops.
 #[derive(Debug, Default)]
 pub struct Timer {
@@ -768,4 +1173,66 @@ pub fn proc_status_kib(field: &str) -> Option<u64> {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         rest.trim().trim_end_matches("kB").trim().parse().ok()
     })
+}
+
+/// User + system CPU time of the whole process (all threads, live or joined), in ns.
+pub fn process_cpu_ns() -> u64 {
+    // SAFETY: `rusage` is plain old data, valid when zeroed.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage`, and RUSAGE_SELF a valid `who`.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    ns(usage.ru_utime) + ns(usage.ru_stime)
+}
+
+/// Calls between two pauses of a paced run: 2048, about 1 ms at 2 M calls/s.
+const PACED_CHUNK: u64 = 8 * CHUNK;
+
+/// One paced run of the production pipeline into OTLP: `calls` sampled children (in roots of
+/// [`CHUNK`]) at `rate` calls per second from one thread, through traced's batch processor
+/// (default `BatchConfig`) into traced's OTLP encoder (as `throughput paced traced-otlp`, at
+/// any rate), the thread sleeping between chunks of 2048 calls. Installs the pipeline: one
+/// run per process. Returns one JSON object (mode `paced-search`): spans made, exported and
+/// dropped, the rate reached, and the process CPU per exported span.
+pub fn paced_otlp(rate: u64, calls: u64) -> String {
+    use std::time::Instant;
+    installed_by_caller();
+    let guard = traced::pipeline::Pipeline::builder()
+        .with_batch_exporter(sinks::TracedOtlpEncodingExporter::default())
+        .with_sampler(traced::Sampler::AlwaysOn)
+        .install();
+    let case = Case {
+        scenario: Scenario::Child,
+        lib: Lib::Traced,
+    };
+    // One root first, so that the one-time setup is not counted.
+    run(case, CHUNK, &mut Nothing);
+    let spans_before = SPANS.load(Ordering::Relaxed);
+    let cpu_before = process_cpu_ns();
+    let start = Instant::now();
+    let mut done = 0;
+    while done < calls {
+        run(case, PACED_CHUNK, &mut Nothing);
+        done += PACED_CHUNK;
+        let due = Duration::from_nanos(done * 1_000_000_000 / rate);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let calling = start.elapsed();
+    let pipeline = guard.pipeline();
+    drop(guard);
+    let stats = pipeline.processor().stats();
+    let cpu = process_cpu_ns() - cpu_before;
+    let made = done + done / CHUNK;
+    let exported = SPANS.load(Ordering::Relaxed) - spans_before;
+    format!(
+        "{{\"mode\":\"paced-search\",\"lib\":\"traced-otlp\",\"rate\":{rate},\"reached_rate\":{:.0},\"spans\":{made},\"exported\":{exported},\"dropped\":{},\"failed\":{},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1}}}",
+        done as f64 / calling.as_secs_f64(),
+        stats.dropped,
+        stats.failed,
+        cpu as f64 / made as f64,
+        cpu as f64 / exported.max(1) as f64,
+    )
 }

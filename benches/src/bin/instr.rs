@@ -20,6 +20,11 @@
 //!   counting exporter (the worker drains them; only the calling thread is counted);
 //! - `plain`: the function with no instrumentation.
 
+#![allow(
+    clippy::many_single_char_names,
+    reason = "the measured functions' arguments are `a` to `f`, as in the benches' library"
+)]
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;

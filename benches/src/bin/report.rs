@@ -5,12 +5,19 @@
 //! ```
 //!
 //! 1. `cargo bench -p traced-benches --bench spans` (criterion; arguments after `--` go to it),
-//! 2. the `alloc` binary (heap allocations per call on the calling thread),
-//! 3. the `throughput` binary (CPU per span with background work, memory under overload),
+//! 2. `cargo bench -p traced-benches --features bridge --bench spans` for the `bridge` group
+//!    only (traced's `tracing` feature is compiled into that build alone, so every other row
+//!    measures traced as a program without the feature gets it; `--no-bridge` skips it),
+//! 3. the `alloc` binary (heap allocations per call on the calling thread), and the new
+//!    cases it does not list itself (`alloc <case>`),
+//! 4. the `throughput` binary (CPU per span with background work, memory under overload),
+//!    `throughput paced traced-otlp` (2 M spans/s from one thread) unless it ran already, and
+//!    the paced search: traced-otlp at 2, 3, 4, 6 and 8 M spans/s, once each, in processes
+//!    of this binary's own (`report --paced-search <rate>`),
 //!
 //! then reads criterion's `criterion/<scenario>/<lib>/new/estimates.json` medians and prints
-//! the tables (also written to `<target>/traced-bench-report.md`). `--no-run` only prints the
-//! report from the last results.
+//! the tables, the issue-19 targets first (also written to `<target>/traced-bench-report.md`).
+//! `--no-run` only prints the report from the last results.
 
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -19,15 +26,42 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use traced_benches::{BURST, Lib, Scenario};
 
+/// Cases counted by `alloc <case>` when the `alloc` binary's own list lacks them.
+const EXTRA_ALLOC: [&str; 5] = [
+    "child6/traced",
+    "child3_attrs2/traced",
+    "child8/traced",
+    "two_threads/traced",
+    "two_threads/traced-batch",
+];
+
+/// Rates of the paced search, in M spans/s: each tried once.
+const PACED_RATES: [u64; 5] = [2, 3, 4, 6, 8];
+
+/// Calls per paced run: as many as `throughput`'s (1 048 576).
+const PACED_CALLS: u64 = 1 << 20;
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "the steps of the run, read top to bottom"
+)]
 fn main() {
     let exe = std::env::current_exe().expect("own path");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, rate] = args.as_slice()
+        && flag == "--paced-search"
+    {
+        let rate: u64 = rate.parse().expect("--paced-search <spans per second>");
+        println!("{}", traced_benches::paced_otlp(rate, PACED_CALLS));
+        return;
+    }
     // <target>/release/report
     let bin_dir = exe.parent().expect("bin dir").to_path_buf();
     let target = bin_dir.parent().expect("target dir").to_path_buf();
     let criterion = target.join("criterion");
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
     let no_run = args.iter().any(|a| a == "--no-run");
-    args.retain(|a| a != "--no-run");
+    let no_bridge = args.iter().any(|a| a == "--no-bridge");
+    args.retain(|a| a != "--no-run" && a != "--no-bridge");
 
     let (alloc, throughput) = if no_run {
         (
@@ -36,21 +70,35 @@ fn main() {
         )
     } else {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let bench = |features: &[&str], scenarios: Option<&str>| {
+            // Criterion's own output goes to stderr, so stdout holds only the report.
+            let to_stderr = std::io::stderr()
+                .as_fd()
+                .try_clone_to_owned()
+                .expect("stderr");
+            let mut command = Command::new(&cargo);
+            command
+                .args(["bench", "-p", "traced-benches"])
+                .args(features)
+                .args(["--bench", "spans", "--"])
+                .stdout(Stdio::from(to_stderr))
+                .args(&args)
+                .env("CARGO_TARGET_DIR", &target)
+                .env("CRITERION_HOME", &criterion);
+            if let Some(scenarios) = scenarios {
+                command.env("TRACED_BENCH_SCENARIOS", scenarios);
+            }
+            let status = command.status().expect("run cargo bench");
+            assert!(status.success(), "cargo bench failed");
+        };
         eprintln!("== criterion: cargo bench -p traced-benches --bench spans");
-        // Criterion's own output goes to stderr, so stdout holds only the report.
-        let to_stderr = std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .expect("stderr");
-        let status = Command::new(&cargo)
-            .args(["bench", "-p", "traced-benches", "--bench", "spans", "--"])
-            .stdout(Stdio::from(to_stderr))
-            .args(&args)
-            .env("CARGO_TARGET_DIR", &target)
-            .env("CRITERION_HOME", &criterion)
-            .status()
-            .expect("run cargo bench");
-        assert!(status.success(), "cargo bench failed");
+        bench(&[], None);
+        if !no_bridge {
+            eprintln!(
+                "== criterion, the bridge: cargo bench -p traced-benches --features bridge --bench spans (group `bridge`)"
+            );
+            bench(&["--features", "bridge"], Some(Scenario::Bridge.id()));
+        }
         let status = Command::new(&cargo)
             .args(["build", "--release", "-p", "traced-benches"])
             .args(["--bin", "alloc", "--bin", "throughput"])
@@ -59,10 +107,31 @@ fn main() {
             .expect("run cargo build");
         assert!(status.success(), "cargo build failed");
         eprintln!("== allocations per call");
-        let alloc = capture(&bin_dir.join("alloc"));
+        let alloc_exe = bin_dir.join("alloc");
+        let mut alloc = capture(&alloc_exe, &[]);
+        for case in EXTRA_ALLOC {
+            if !alloc.iter().any(|v| v["case"] == case) {
+                alloc.extend(try_capture(&alloc_exe, &[case]).unwrap_or_default());
+            }
+        }
         std::fs::write(target.join("traced-bench-alloc.jsonl"), lines_text(&alloc)).ok();
         eprintln!("== throughput and overload");
-        let throughput = capture(&bin_dir.join("throughput"));
+        let throughput_exe = bin_dir.join("throughput");
+        let mut throughput = capture(&throughput_exe, &[]);
+        if !throughput
+            .iter()
+            .any(|v| v["mode"] == "paced" && v["lib"] == "traced-otlp")
+        {
+            eprintln!("== throughput paced traced-otlp");
+            throughput.extend(
+                try_capture(&throughput_exe, &["paced", "traced-otlp"]).unwrap_or_default(),
+            );
+        }
+        eprintln!("== paced search: traced-otlp at {PACED_RATES:?} M spans/s");
+        for rate in PACED_RATES {
+            let rate = (rate * 1_000_000).to_string();
+            throughput.extend(try_capture(&exe, &["--paced-search", &rate]).unwrap_or_default());
+        }
         std::fs::write(
             target.join("traced-bench-throughput.jsonl"),
             lines_text(&throughput),
@@ -76,13 +145,23 @@ fn main() {
     println!("{report}");
 }
 
-fn capture(exe: &Path) -> Vec<Value> {
+/// Runs `exe` with `args`: the JSON objects it printed, one a line.
+fn capture(exe: &Path, args: &[&str]) -> Vec<Value> {
+    try_capture(exe, args).unwrap_or_else(|| panic!("{} {args:?} failed", exe.display()))
+}
+
+/// [`capture`], `None` (and a note on stderr) when `exe` fails.
+fn try_capture(exe: &Path, args: &[&str]) -> Option<Vec<Value>> {
     let out = Command::new(exe)
+        .args(args)
         .stderr(Stdio::inherit())
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", exe.display()));
-    assert!(out.status.success(), "{} failed", exe.display());
-    parse_lines(&String::from_utf8_lossy(&out.stdout))
+    if !out.status.success() {
+        eprintln!("{} {args:?} failed: {}", exe.display(), out.status);
+        return None;
+    }
+    Some(parse_lines(&String::from_utf8_lossy(&out.stdout)))
 }
 
 fn parse_lines(text: &str) -> Vec<Value> {
@@ -150,18 +229,26 @@ const RATIOS: [(Lib, Lib); 6] = [
 fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
     let mut out = String::new();
     let m = |s, l| median(criterion, s, l);
-    // A library's median in a scenario, if the scenario measures it.
-    let cell = |s: Scenario, l: Lib| s.libs().contains(&l).then(|| m(s, l)).flatten();
-    // The columns after traced's own: every other library, in `Lib::ALL` order.
-    let others: Vec<Lib> = Lib::ALL
-        .into_iter()
-        .filter(|l| !matches!(l, Lib::Plain | Lib::Floor | Lib::Traced))
+    // A library's median in a scenario, if the scenario measures it (the bridge group's
+    // libraries are listed only in a build with the feature: look for them regardless).
+    let cell = |s: Scenario, l: Lib| {
+        (s.libs().contains(&l) || s == Scenario::Bridge)
+            .then(|| m(s, l))
+            .flatten()
+    };
+    // The columns after traced's own: every other library of the main scenarios.
+    let others: Vec<Lib> = Scenario::Child
+        .libs()
+        .iter()
+        .copied()
+        .filter(|&l| l != Lib::Traced)
         .collect();
     let plain = m(Scenario::Baseline, Lib::Plain);
     let floor = m(Scenario::Baseline, Lib::Floor);
+    out.push_str(&targets(&cell, alloc, throughput));
     let _ = writeln!(
         out,
-        "### ns per call (criterion median, same run)\n\nplain `work` {} ns · raw floor (2 TSC reads + 64-byte push) {} ns\n",
+        "\n### ns per call (criterion median, same run)\n\nplain `work` {} ns · raw floor (2 TSC reads + 64-byte push) {} ns\n",
         ns(plain),
         ns(floor)
     );
@@ -250,6 +337,10 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
         );
     }
 
+    out.push_str(&attributes(&cell));
+    out.push_str(&two_threads(&cell));
+    out.push_str(&bridge(&cell));
+
     let _ = writeln!(
         out,
         "\n### Heap allocations per call on the calling thread\n\n| case | allocations | bytes |\n|---|---:|---:|"
@@ -269,32 +360,35 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
         "\n### End to end through a background pipeline (1 M sampled children in roots of 256; per library, the run with the median CPU per exported span of {} interleaved runs)\n\n| library | spans | exported | dropped | calling thread ns/span | process CPU ns/span | process CPU ns/exported span | range over the runs | OTLP bytes/span |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         traced_benches::THROUGHPUT_ROUNDS
     );
-    let cpu_runs: Vec<&Value> = throughput.iter().filter(|v| v["mode"] == "cpu").collect();
-    // Each library once, in the order its first run came in.
-    let mut libs: Vec<&str> = Vec::new();
-    for lib in cpu_runs.iter().filter_map(|v| v["lib"].as_str()) {
-        if !libs.contains(&lib) {
-            libs.push(lib);
+    // Every run but the overload and the paced search: the flat-out runs (`cpu`), then the
+    // paced ones and any other mode, labelled with it.
+    let e2e_runs: Vec<&Value> = throughput
+        .iter()
+        .filter(|v| v["mode"] != "overload" && v["mode"] != "paced-search")
+        .collect();
+    // Each (mode, library) once, the flat-out runs first, each in the order its first run
+    // came in.
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    for v in &e2e_runs {
+        if let (Some(mode), Some(lib)) = (v["mode"].as_str(), v["lib"].as_str())
+            && !keys.contains(&(mode, lib))
+        {
+            keys.push((mode, lib));
         }
     }
-    for lib in libs {
-        let per_exported = |v: &&Value| v["cpu_ns_per_exported_span"].as_f64().unwrap_or(f64::NAN);
-        let mut runs: Vec<&Value> = cpu_runs
-            .iter()
-            .copied()
-            .filter(|v| v["lib"] == lib)
-            .collect();
-        runs.sort_by(|a, b| per_exported(a).total_cmp(&per_exported(b)));
-        let v = runs[(runs.len() - 1) / 2];
-        let range = match (runs.first(), runs.last()) {
-            (Some(lo), Some(hi)) if runs.len() > 1 => {
-                format!("{:.0}–{:.0}", per_exported(lo), per_exported(hi))
-            }
-            _ => "–".to_owned(),
+    keys.sort_by_key(|&(mode, _)| mode != "cpu");
+    for (mode, lib) in keys {
+        let runs = median_run(&e2e_runs, mode, lib);
+        let v = runs.median;
+        let label = match mode {
+            "cpu" => lib.to_owned(),
+            "paced" => format!("{lib}, paced at 2 M spans/s"),
+            other => format!("{lib}, {other}"),
         };
+        let range = runs.range;
         let _ = writeln!(
             out,
-            "| {lib} | {} | {} | {} | {} | {} | {} | {range} | {} |",
+            "| {label} | {} | {} | {} | {} | {} | {} | {range} | {} |",
             v["spans"],
             v["exported"],
             v["dropped"],
@@ -307,6 +401,7 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
             },
         );
     }
+    out.push_str(&paced_search(throughput));
     for v in throughput.iter().filter(|v| v["mode"] == "overload") {
         let _ = writeln!(
             out,
@@ -330,4 +425,457 @@ fn fmt_num(v: &Value) -> String {
         Some(f) => format!("{f:.2}"),
         None => "–".into(),
     }
+}
+
+/// A criterion median by scenario and library, `None` where it was not measured.
+type Cell<'a> = dyn Fn(Scenario, Lib) -> Option<f64> + 'a;
+
+/// The runs of one (mode, library) of the end-to-end runs: the one with the median CPU per
+/// exported span, and the range over them.
+struct MedianRun<'a> {
+    median: &'a Value,
+    range: String,
+}
+
+fn median_run<'a>(runs: &[&'a Value], mode: &str, lib: &str) -> MedianRun<'a> {
+    let per_exported = |v: &&Value| v["cpu_ns_per_exported_span"].as_f64().unwrap_or(f64::NAN);
+    let mut runs: Vec<&Value> = runs
+        .iter()
+        .copied()
+        .filter(|v| v["mode"] == mode && v["lib"] == lib)
+        .collect();
+    runs.sort_by(|a, b| per_exported(a).total_cmp(&per_exported(b)));
+    let range = match (runs.first(), runs.last()) {
+        (Some(lo), Some(hi)) if runs.len() > 1 => {
+            format!("{:.0}–{:.0}", per_exported(lo), per_exported(hi))
+        }
+        _ => "–".to_owned(),
+    };
+    MedianRun {
+        median: runs[(runs.len() - 1) / 2],
+        range,
+    }
+}
+
+/// `a / b`, when both were measured.
+fn div(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+/// One row of the targets table: what was measured (shown as `shown`), against `limit`
+/// (`value` must be at most `limit`; `None`: no number to hold it to).
+struct Target {
+    name: &'static str,
+    shown: String,
+    value: Option<f64>,
+    goal: String,
+    limit: Option<f64>,
+}
+
+impl Target {
+    /// A ratio of two medians, at most `limit`.
+    fn ratio(name: &'static str, a: Option<f64>, b: Option<f64>, limit: f64) -> Target {
+        let value = div(a, b);
+        Target {
+            name,
+            shown: match value {
+                Some(r) => format!("{r:.2}x ({} / {} ns)", ns(a), ns(b)),
+                None => "–".to_owned(),
+            },
+            value,
+            goal: format!("≤ {limit}x"),
+            limit: Some(limit),
+        }
+    }
+    fn met(&self) -> &'static str {
+        match (self.value, self.limit) {
+            (Some(v), Some(limit)) if v <= limit => "met",
+            (Some(_), Some(_)) => "**not met**",
+            _ => "–",
+        }
+    }
+}
+
+/// The issue-19 targets (and issue 14's bridge ratio), each with what this run measured.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one row per target, in the issue's order"
+)]
+fn targets(cell: &Cell<'_>, alloc: &[Value], throughput: &[Value]) -> String {
+    use Lib::{Floor, Plain, Traced, TracedBatch, TracedLazy, Tracing, TracingBridge, TracingOtel};
+    use Scenario::{
+        AsyncCall, Baseline, Bridge, Child, Child8, ChildBurst, Disabled, Root, TwoThreads,
+        Unsampled,
+    };
+    let plain = cell(Baseline, Plain);
+    let over_plain = |name, scenario, limit: f64| {
+        let value = match (cell(scenario, Traced), plain) {
+            (Some(t), Some(p)) => Some(t - p),
+            _ => None,
+        };
+        Target {
+            name,
+            shown: value.map_or("–".to_owned(), |v| {
+                format!(
+                    "{v:+.2} ns ({} − {} ns)",
+                    ns(cell(scenario, Traced)),
+                    ns(plain)
+                )
+            }),
+            value,
+            goal: format!("≤ +{limit} ns"),
+            limit: Some(limit),
+        }
+    };
+    let allocs = |case: &str| {
+        alloc
+            .iter()
+            .find(|v| v["case"] == case)
+            .and_then(|v| v["allocs_per_call"].as_f64())
+    };
+    // The largest allocation count per call among traced's cases.
+    let traced_allocs = alloc
+        .iter()
+        .filter(|v| {
+            v["case"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("/traced") || c.ends_with("/traced-batch"))
+        })
+        .filter_map(|v| Some((v["case"].as_str()?, v["allocs_per_call"].as_f64()?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let zero = |name, value: Option<f64>, shown: String| Target {
+        name,
+        shown,
+        value,
+        goal: "0".to_owned(),
+        limit: Some(0.0),
+    };
+    let e2e: Vec<&Value> = throughput.iter().collect();
+    let otlp = throughput
+        .iter()
+        .any(|v| v["mode"] == "cpu" && v["lib"] == "traced-otlp")
+        .then(|| median_run(&e2e, "cpu", "traced-otlp").median);
+    let otlp_ns = otlp.and_then(|v| v["cpu_ns_per_exported_span"].as_f64());
+    // The 2 M spans/s run: `throughput paced`'s, else the paced search's.
+    let paced = throughput
+        .iter()
+        .find(|v| v["mode"] == "paced" && v["lib"] == "traced-otlp")
+        .or_else(|| {
+            throughput
+                .iter()
+                .find(|v| v["mode"] == "paced-search" && v["rate"] == 2_000_000)
+        });
+    let paced_dropped = paced.and_then(|v| v["dropped"].as_f64());
+    let best = best_paced_rate(throughput);
+
+    let rows = [
+        over_plain("disabled: traced − plain", Disabled, 1.0),
+        over_plain("unsampled: traced − plain", Unsampled, 3.0),
+        Target::ratio(
+            "sampled child / raw floor",
+            cell(Child, Traced),
+            cell(Baseline, Floor),
+            1.6,
+        ),
+        Target::ratio(
+            "sampled child / tracing",
+            cell(Child, Traced),
+            cell(Child, Tracing),
+            0.25,
+        ),
+        Target::ratio(
+            "sampled child, traced-batch (BatchSpanProcessor) / counting processor, sustained",
+            cell(Child, TracedBatch),
+            cell(Child, Traced),
+            1.2,
+        ),
+        Target::ratio(
+            "sampled root, traced-batch / counting processor, sustained",
+            cell(Root, TracedBatch),
+            cell(Root, Traced),
+            2.0,
+        ),
+        Target::ratio(
+            "sampled root / tracing",
+            cell(Root, Traced),
+            cell(Root, Tracing),
+            0.7,
+        ),
+        Target::ratio(
+            "async fn create + poll / tracing",
+            cell(AsyncCall, Traced),
+            cell(AsyncCall, Tracing),
+            0.3,
+        ),
+        Target::ratio(
+            "8 attributes / 2 attributes (child8 / child, bursts of 1024)",
+            cell(Child8, Traced),
+            cell(ChildBurst, Traced),
+            1.5,
+        ),
+        zero(
+            "allocations per call on the calling thread, 8 attributes (child8/traced)",
+            allocs("child8/traced"),
+            allocs("child8/traced").map_or("–".to_owned(), |a| format!("{a}")),
+        ),
+        zero(
+            "allocations per call on the calling thread, every traced case (the largest)",
+            traced_allocs.map(|(_, a)| a),
+            traced_allocs.map_or("–".to_owned(), |(case, a)| format!("{a} ({case})")),
+        ),
+        Target::ratio(
+            "two threads / one thread, per span (counting processor)",
+            cell(TwoThreads, Traced),
+            cell(Child, Traced),
+            1.3,
+        ),
+        Target::ratio(
+            "two threads / one thread, per span (traced-batch)",
+            cell(TwoThreads, TracedBatch),
+            cell(Child, TracedBatch),
+            1.3,
+        ),
+        Target {
+            name: "end to end into OTLP (traced-otlp): process CPU per exported span",
+            shown: otlp_ns.map_or("–".to_owned(), |v| format!("{v:.1} ns")),
+            value: otlp_ns,
+            goal: "≤ 80 ns".to_owned(),
+            limit: Some(80.0),
+        },
+        zero(
+            "paced 2 M spans/s from one thread (traced-otlp): dropped",
+            paced_dropped,
+            paced.map_or("–".to_owned(), |v| {
+                format!("{} of {}", v["dropped"], v["spans"])
+            }),
+        ),
+        Target {
+            name: "highest paced rate with 0 dropped (of 2, 3, 4, 6, 8 M spans/s, once each)",
+            shown: best.map_or("–".to_owned(), |r| format!("{} M spans/s", r / 1_000_000)),
+            value: None,
+            goal: "report it".to_owned(),
+            limit: None,
+        },
+        Target {
+            name: "stack: a traced frame over the plain function's",
+            shown: "not measured by the report".to_owned(),
+            value: None,
+            goal: "≤ +64 bytes".to_owned(),
+            limit: None,
+        },
+        Target::ratio(
+            "issue 14: `#[traced]` child with the lazy bridge / `tracing` span",
+            cell(Bridge, TracedLazy),
+            cell(Bridge, Tracing),
+            0.6,
+        ),
+        Target {
+            goal: "far below 1x".to_owned(),
+            limit: None,
+            ..Target::ratio(
+                "issue 14: `tracing` span through traced's bridge / through tracing-opentelemetry",
+                cell(Bridge, TracingBridge),
+                cell(Bridge, TracingOtel),
+                1.0,
+            )
+        },
+    ];
+    let mut out = String::from(
+        "### Targets (issue 19; criterion medians of this run)\n\n| target | measured | goal | |\n|---|---:|---:|---|\n",
+    );
+    for row in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            row.name,
+            row.shown,
+            row.goal,
+            row.met()
+        );
+    }
+    out
+}
+
+/// The highest rate of the paced search with nothing dropped, in spans per second.
+fn best_paced_rate(throughput: &[Value]) -> Option<u64> {
+    throughput
+        .iter()
+        .filter(|v| v["mode"] == "paced-search" && v["dropped"] == 0)
+        .filter_map(|v| v["rate"].as_u64())
+        .max()
+}
+
+/// The sampled child as the attributes grow: 2, 6, 3 + 2 and 8.
+fn attributes(cell: &Cell<'_>) -> String {
+    const LIBS: [Lib; 4] = [Lib::Traced, Lib::Fastrace, Lib::Tracing, Lib::Otel];
+    let mut out = format!(
+        "\n### A sampled child as the attributes grow (bursts of {BURST}, drained between)\n\n| function | traced | fastrace | tracing | otel-sdk | traced/fastrace | traced/tracing | traced/otel-sdk | traced / traced with 2 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    );
+    let rows = [
+        (Scenario::ChildBurst, "kind + 2 args (`u64`, `&str`)"),
+        (Scenario::Child6, "6 args (3 `u64`, 3 `&str`)"),
+        (Scenario::Child3Attrs2, "3 args + 2 `attrs`"),
+        (Scenario::Child8, "6 args + 2 `attrs`: 8"),
+    ];
+    for (scenario, label) in rows {
+        let [traced, fastrace, tracing, otel] = LIBS.map(|l| cell(scenario, l));
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ns(traced),
+            ns(fastrace),
+            ns(tracing),
+            ns(otel),
+            ratio(traced, fastrace),
+            ratio(traced, tracing),
+            ratio(traced, otel),
+            ratio(traced, cell(Scenario::ChildBurst, Lib::Traced)),
+        );
+    }
+    out.push_str("\n8 attributes / 2 attributes:");
+    for lib in LIBS {
+        let _ = write!(
+            out,
+            " {} {}",
+            lib.id(),
+            ratio(cell(Scenario::Child8, lib), cell(Scenario::ChildBurst, lib))
+        );
+        out.push_str(if lib == Lib::Otel { "\n" } else { " ·" });
+    }
+    out
+}
+
+/// Two threads ending spans at once against one.
+fn two_threads(cell: &Cell<'_>) -> String {
+    let mut out = String::from(
+        "\n### Two threads ending sampled children at once (sustained)\n\n| pipeline | one thread, ns per span | two threads, ns per span on each | two / one |\n|---|---:|---:|---:|\n",
+    );
+    for (lib, label) in [
+        (Lib::Traced, "traced, counting processor"),
+        (Lib::TracedBatch, "traced-batch (BatchSpanProcessor)"),
+    ] {
+        let one = cell(Scenario::Child, lib);
+        let two = cell(Scenario::TwoThreads, lib);
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {} |",
+            ns(one),
+            ns(two),
+            ratio(two, one)
+        );
+    }
+    out
+}
+
+/// The `tracing` bridge rows (issue 14).
+fn bridge(cell: &Cell<'_>) -> String {
+    let b = Scenario::Bridge;
+    let without = cell(Scenario::Child, Lib::Traced);
+    let tracing = cell(b, Lib::Tracing);
+    let mut out = String::from(
+        "\n### The `tracing` bridge (criterion; group `bridge` built with `--features bridge`)\n\n| case | ns per call | over `#[traced]` without the feature | / `tracing` span (counting layer) |\n|---|---:|---:|---:|\n",
+    );
+    let rows = [
+        (
+            Scenario::Child,
+            Lib::Traced,
+            "`#[traced]` child, built without the feature (group `child`)",
+        ),
+        (
+            b,
+            Lib::Traced,
+            "`#[traced]` child, feature compiled, no layer",
+        ),
+        (
+            b,
+            Lib::TracedLazy,
+            "`#[traced]` child, lazy bridge: `traced::tracing::registry().with(layer())`",
+        ),
+        (
+            b,
+            Lib::TracedEager,
+            "`#[traced]` child, eager bridge: `tracing_subscriber::registry().with(layer())`",
+        ),
+        (
+            b,
+            Lib::Tracing,
+            "`tracing` span (`#[instrument]`: `otel.kind`, both arguments), registry + counting layer",
+        ),
+        (
+            b,
+            Lib::TracingBridge,
+            "the same `tracing` span through traced's layer (lazy registry, traced counting processor)",
+        ),
+        (
+            b,
+            Lib::TracingOtel,
+            "the same `tracing` span through tracing-opentelemetry (SDK, counting processor)",
+        ),
+    ];
+    for (scenario, lib, label) in rows {
+        let v = cell(scenario, lib);
+        let over = match (v, without) {
+            (Some(v), Some(w))
+                if matches!(lib, Lib::Traced | Lib::TracedLazy | Lib::TracedEager) =>
+            {
+                format!("{:+.1}", v - w)
+            }
+            _ => "–".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {over} | {} |",
+            ns(v),
+            ratio(v, tracing)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n`tracing` span through traced's bridge / through tracing-opentelemetry: {}",
+        ratio(cell(b, Lib::TracingBridge), cell(b, Lib::TracingOtel))
+    );
+    out
+}
+
+/// The paced search's runs, and the highest rate with nothing dropped.
+fn paced_search(throughput: &[Value]) -> String {
+    let runs: Vec<&Value> = throughput
+        .iter()
+        .filter(|v| v["mode"] == "paced-search")
+        .collect();
+    if runs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n### Paced: traced-otlp from one thread at a steady rate (1 M sampled children in roots of 256, once per rate)\n\n| rate asked | rate reached | spans | exported | dropped | process CPU ns/span | process CPU ns/exported span |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mega = |v: &Value| {
+        v.as_f64()
+            .map_or("–".to_owned(), |r| format!("{:.2} M/s", r / 1e6))
+    };
+    for v in runs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            mega(&v["rate"]),
+            mega(&v["reached_rate"]),
+            v["spans"],
+            v["exported"],
+            v["dropped"],
+            fmt_num(&v["cpu_ns_per_span"]),
+            fmt_num(&v["cpu_ns_per_exported_span"]),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nHighest rate with 0 dropped: {}",
+        best_paced_rate(throughput).map_or("none".to_owned(), |r| format!(
+            "{} M spans/s",
+            r / 1_000_000
+        ))
+    );
+    out
 }
