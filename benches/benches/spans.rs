@@ -75,4 +75,31 @@ fn run_case(id: &str) {
     });
     group.finish();
     c.final_summary();
+    // The batch processor's counts, beside criterion's estimates: how much it dropped while
+    // measured (the report shows it with the figure).
+    if let Some(stats) = traced_benches::traced_stats_json() {
+        let dir = criterion_home()
+            .join(case.scenario.id())
+            .join(case.lib.id());
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let _ = std::fs::write(dir.join(STATS_FILE), stats);
+        }
+    }
+}
+
+/// The traced batch processor's counts of a case, in its criterion directory.
+const STATS_FILE: &str = "traced-stats.json";
+
+/// Where criterion writes: `CRITERION_HOME`, else `<target>/criterion` (this binary is
+/// `<target>/release/deps/spans-<hash>`).
+fn criterion_home() -> std::path::PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("<target>/release/deps/spans-<hash>");
+    target.join("criterion")
 }

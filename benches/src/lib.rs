@@ -702,6 +702,22 @@ pub fn install(case: Case) {
     INSTALLED.get_or_init(|| install_inner(case));
 }
 
+/// What traced's processor counted so far in this process, as one JSON object (`received`,
+/// `exported`, `dropped`: refused by a full queue or shed at their start while it stayed
+/// full), when the case installed a traced processor that counts (the batch processor).
+pub fn traced_stats_json() -> Option<String> {
+    let Some(Installed::Traced(guard)) = INSTALLED.get() else {
+        return None;
+    };
+    let stats = guard.pipeline().processor().stats();
+    (stats.received > 0).then(|| {
+        format!(
+            "{{\"received\":{},\"exported\":{},\"dropped\":{}}}",
+            stats.received, stats.exported, stats.dropped
+        )
+    })
+}
+
 /// The caller installed its own pipeline: [`run`] installs nothing.
 pub fn installed_by_caller() {
     let _ = INSTALLED.set(Installed::Nothing);

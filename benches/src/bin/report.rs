@@ -195,6 +195,26 @@ fn median(criterion: &Path, scenario: Scenario, lib: Lib) -> Option<f64> {
     v["median"]["point_estimate"].as_f64()
 }
 
+/// The share of spans traced's batch processor dropped during one criterion benchmark (the
+/// bench writes its counts beside the estimates), and the count received.
+fn dropped(criterion: &Path, scenario: Scenario, lib: Lib) -> Option<(f64, u64)> {
+    let path = criterion
+        .join(scenario.id())
+        .join(lib.id())
+        .join("traced-stats.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let received = v["received"].as_u64()?;
+    let dropped = v["dropped"].as_u64()?;
+    (received > 0).then(|| (dropped as f64 / received as f64, received))
+}
+
+/// A dropped share as a percentage, `–` when unknown.
+fn percent(share: Option<(f64, u64)>) -> String {
+    share.map_or("–".to_owned(), |(share, _)| {
+        format!("{:.1} %", share * 100.0)
+    })
+}
+
 fn ns(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
@@ -245,7 +265,7 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
         .collect();
     let plain = m(Scenario::Baseline, Lib::Plain);
     let floor = m(Scenario::Baseline, Lib::Floor);
-    out.push_str(&targets(&cell, alloc, throughput));
+    out.push_str(&targets(&cell, criterion, alloc, throughput));
     let _ = writeln!(
         out,
         "\n### ns per call (criterion median, same run)\n\nplain `work` {} ns · raw floor (2 TSC reads + 64-byte push) {} ns\n",
@@ -338,7 +358,8 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
     }
 
     out.push_str(&attributes(&cell));
-    out.push_str(&two_threads(&cell));
+    out.push_str(&batch_drops(criterion));
+    out.push_str(&two_threads(&cell, criterion));
     out.push_str(&bridge(&cell));
 
     let _ = writeln!(
@@ -504,7 +525,7 @@ impl Target {
     clippy::too_many_lines,
     reason = "one row per target, in the issue's order"
 )]
-fn targets(cell: &Cell<'_>, alloc: &[Value], throughput: &[Value]) -> String {
+fn targets(cell: &Cell<'_>, criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
     use Lib::{Floor, Plain, Traced, TracedBatch, TracedLazy, Tracing, TracingBridge, TracingOtel};
     use Scenario::{
         AsyncCall, Baseline, Bridge, Child, Child8, ChildBurst, Disabled, Root, TwoThreads,
@@ -571,6 +592,13 @@ fn targets(cell: &Cell<'_>, alloc: &[Value], throughput: &[Value]) -> String {
     let paced_dropped = paced.and_then(|v| v["dropped"].as_f64());
     let best = best_paced_rate(throughput);
 
+    // A batch-processor ratio, with the share of spans it dropped while measured.
+    let with_drops = |mut target: Target, scenario: Scenario| {
+        if let Some(share) = dropped(criterion, scenario, TracedBatch) {
+            let _ = write!(target.shown, ", {} dropped", percent(Some(share)));
+        }
+        target
+    };
     let rows = [
         over_plain("disabled: traced − plain", Disabled, 1.0),
         over_plain("unsampled: traced − plain", Unsampled, 3.0),
@@ -586,17 +614,23 @@ fn targets(cell: &Cell<'_>, alloc: &[Value], throughput: &[Value]) -> String {
             cell(Child, Tracing),
             0.25,
         ),
-        Target::ratio(
-            "sampled child, traced-batch (BatchSpanProcessor) / counting processor, sustained",
-            cell(Child, TracedBatch),
-            cell(Child, Traced),
-            1.2,
+        with_drops(
+            Target::ratio(
+                "sampled child, traced-batch (BatchSpanProcessor) / counting processor, sustained",
+                cell(Child, TracedBatch),
+                cell(Child, Traced),
+                1.2,
+            ),
+            Child,
         ),
-        Target::ratio(
-            "sampled root, traced-batch / counting processor, sustained",
-            cell(Root, TracedBatch),
-            cell(Root, Traced),
-            2.0,
+        with_drops(
+            Target::ratio(
+                "sampled root, traced-batch / counting processor, sustained",
+                cell(Root, TracedBatch),
+                cell(Root, Traced),
+                2.0,
+            ),
+            Root,
         ),
         Target::ratio(
             "sampled root / tracing",
@@ -632,11 +666,14 @@ fn targets(cell: &Cell<'_>, alloc: &[Value], throughput: &[Value]) -> String {
             cell(Child, Traced),
             1.3,
         ),
-        Target::ratio(
-            "two threads / one thread, per span (traced-batch)",
-            cell(TwoThreads, TracedBatch),
-            cell(Child, TracedBatch),
-            1.3,
+        with_drops(
+            Target::ratio(
+                "two threads / one thread, per span (traced-batch)",
+                cell(TwoThreads, TracedBatch),
+                cell(Child, TracedBatch),
+                1.3,
+            ),
+            TwoThreads,
         ),
         Target {
             name: "end to end into OTLP (traced-otlp): process CPU per exported span",
@@ -749,9 +786,9 @@ fn attributes(cell: &Cell<'_>) -> String {
 }
 
 /// Two threads ending spans at once against one.
-fn two_threads(cell: &Cell<'_>) -> String {
+fn two_threads(cell: &Cell<'_>, criterion: &Path) -> String {
     let mut out = String::from(
-        "\n### Two threads ending sampled children at once (sustained)\n\n| pipeline | one thread, ns per span | two threads, ns per span on each | two / one |\n|---|---:|---:|---:|\n",
+        "\n### Two threads ending sampled children at once (sustained)\n\n| pipeline | one thread, ns per span | two threads, ns per span on each | two / one | dropped: one thread / two |\n|---|---:|---:|---:|---:|\n",
     );
     for (lib, label) in [
         (Lib::Traced, "traced, counting processor"),
@@ -759,9 +796,18 @@ fn two_threads(cell: &Cell<'_>) -> String {
     ] {
         let one = cell(Scenario::Child, lib);
         let two = cell(Scenario::TwoThreads, lib);
+        let drops = if lib == Lib::TracedBatch {
+            format!(
+                "{} / {}",
+                percent(dropped(criterion, Scenario::Child, lib)),
+                percent(dropped(criterion, Scenario::TwoThreads, lib))
+            )
+        } else {
+            "–".to_owned()
+        };
         let _ = writeln!(
             out,
-            "| {label} | {} | {} | {} |",
+            "| {label} | {} | {} | {} | {drops} |",
             ns(one),
             ns(two),
             ratio(two, one)
@@ -877,5 +923,26 @@ fn paced_search(throughput: &[Value]) -> String {
             r / 1_000_000
         ))
     );
+    out
+}
+
+/// What traced's batch processor dropped in each criterion benchmark of traced-batch.
+fn batch_drops(criterion: &Path) -> String {
+    let mut out = String::from(
+        "\n### traced-batch while criterion measured it: spans dropped (queue full, or shed at their start while it stayed full)\n\n| scenario | spans received | dropped |\n|---|---:|---:|\n",
+    );
+    for scenario in Scenario::ALL {
+        if !scenario.libs().contains(&Lib::TracedBatch) {
+            continue;
+        }
+        let share = dropped(criterion, scenario, Lib::TracedBatch);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            scenario.id(),
+            share.map_or("–".to_owned(), |(_, n)| n.to_string()),
+            percent(share)
+        );
+    }
     out
 }
