@@ -685,10 +685,8 @@ pub trait Meter {
 /// The state a case keeps for the whole process.
 enum Installed {
     Nothing,
-    Traced(
-        #[allow(dead_code, reason = "held: dropping it uninstalls")]
-        traced::pipeline::PipelineGuard,
-    ),
+    /// Held for the whole process (dropping it uninstalls); read for the processor's counts.
+    Traced(traced::pipeline::PipelineGuard),
     Otel {
         provider: opentelemetry_sdk::trace::SdkTracerProvider,
         tracer: opentelemetry_sdk::trace::SdkTracer,

@@ -733,7 +733,7 @@ fn targets(cell: &Cell<'_>, criterion: &Path, alloc: &[Value], throughput: &[Val
         },
     ];
     let mut out = String::from(
-        "### Targets (issue 19; criterion medians of this run)\n\n| target | measured | goal | |\n|---|---:|---:|---|\n",
+        "### Targets (issue 19): this run's figures against the goals\n\n| target | measured | goal | |\n|---|---:|---:|---|\n",
     );
     for row in &rows {
         let _ = writeln!(
