@@ -530,6 +530,10 @@ pub enum Scenario {
     /// [`Scenario::Child`] while a second thread ends the same spans back to back: the
     /// measured thread's cost per span with two threads ending spans at once.
     TwoThreads,
+    /// [`Scenario::TwoThreads`] in bursts: both threads make [`BURST`]` / 2` calls at once,
+    /// the pipeline drained between bursts (so [`BURST`] spans per burst, as in
+    /// [`Scenario::ChildBurst`]): the hand-over with two threads when the worker keeps up.
+    TwoThreadsBurst,
     /// The `tracing` bridge (feature `bridge`; without it the scenario has no cases): a
     /// `#[traced]` child with the feature compiled and no layer, with the lazy and the eager
     /// bridge installed; the `tracing` function through traced's layer, through
@@ -538,7 +542,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 14] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::Baseline,
         Scenario::Disabled,
         Scenario::Unsampled,
@@ -552,6 +556,7 @@ impl Scenario {
         Scenario::Child3Attrs2,
         Scenario::Child8,
         Scenario::TwoThreads,
+        Scenario::TwoThreadsBurst,
         Scenario::Bridge,
     ];
     pub const fn id(self) -> &'static str {
@@ -569,6 +574,7 @@ impl Scenario {
             Scenario::Child3Attrs2 => "child3_attrs2",
             Scenario::Child8 => "child8",
             Scenario::TwoThreads => "two_threads",
+            Scenario::TwoThreadsBurst => "two_threads_burst",
             Scenario::Bridge => "bridge",
         }
     }
@@ -603,7 +609,7 @@ impl Scenario {
             Scenario::Child6 | Scenario::Child3Attrs2 | Scenario::Child8 => {
                 &[Traced, Fastrace, Tracing, Otel]
             }
-            Scenario::TwoThreads => &[Traced, TracedBatch],
+            Scenario::TwoThreads | Scenario::TwoThreadsBurst => &[Traced, TracedBatch],
             Scenario::Bridge => {
                 if cfg!(feature = "bridge") {
                     &[
@@ -900,7 +906,17 @@ fn with_root(case: Case, f: &mut dyn FnMut()) {
 pub fn run(case: Case, iters: u64, meter: &mut impl Meter) {
     install(case);
     if case.scenario == Scenario::TwoThreads {
-        return second_thread::alongside(case, || run_roots(case, iters, meter));
+        return second_thread::alongside(case, None, || run_roots(case, iters, meter));
+    }
+    if case.scenario == Scenario::TwoThreadsBurst {
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(BURST / 2);
+            drain(case.lib);
+            second_thread::alongside(case, Some(n), || run_roots(case, n, meter));
+            left -= n;
+        }
+        return;
     }
     if !case.scenario.is_burst() {
         return run_roots(case, iters, meter);
@@ -1106,13 +1122,14 @@ impl Meter for Nothing {
     fn end(&mut self) {}
 }
 
-/// The second thread of [`Scenario::TwoThreads`]: started once per process (as a service's
-/// threads live), it ends spans of the same case back to back, in roots of [`CHUNK`], while
-/// the measured thread runs, and waits (parked, costing nothing) in between.
+/// The second thread of [`Scenario::TwoThreads`] and [`Scenario::TwoThreadsBurst`]: started
+/// once per process (as a service's threads live), it ends spans of the same case, in roots
+/// of [`CHUNK`], while the measured thread runs, and waits (parked, costing nothing) in
+/// between.
 mod second_thread {
     use super::{CHUNK, Case, Nothing, run_roots};
     use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
     use std::thread::Thread;
 
     const IDLE: u8 = 0;
@@ -1121,11 +1138,14 @@ mod second_thread {
     const STOP: u8 = 3;
 
     static STATE: AtomicU8 = AtomicU8::new(IDLE);
+    /// Calls to make once started; 0: until stopped.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
     static THREAD: OnceLock<Thread> = OnceLock::new();
 
-    /// Runs `f` on this thread while the second thread ends spans of `case`: it is running
-    /// before `f` starts and stops (finishing its root) after `f` returns.
-    pub(super) fn alongside(case: Case, f: impl FnOnce()) {
+    /// Runs `f` on this thread while the second thread ends spans of `case`: `calls` of them,
+    /// or (`None`) back to back until `f` returns. It is running before `f` starts; this
+    /// returns once it is done (its last root ended).
+    pub(super) fn alongside(case: Case, calls: Option<u64>, f: impl FnOnce()) {
         let thread = THREAD.get_or_init(|| {
             std::thread::Builder::new()
                 .name("second".into())
@@ -1134,6 +1154,7 @@ mod second_thread {
                 .thread()
                 .clone()
         });
+        CALLS.store(calls.unwrap_or(0), Ordering::Relaxed);
         STATE.store(GO, Ordering::Release);
         thread.unpark();
         while STATE.load(Ordering::Acquire) != RUNNING {
@@ -1141,6 +1162,7 @@ mod second_thread {
         }
         f();
         STATE.store(STOP, Ordering::Release);
+        thread.unpark();
         while STATE.load(Ordering::Acquire) != IDLE {
             std::thread::yield_now();
         }
@@ -1152,8 +1174,19 @@ mod second_thread {
                 std::thread::park();
             }
             STATE.store(RUNNING, Ordering::Release);
-            while STATE.load(Ordering::Relaxed) == RUNNING {
-                run_roots(case, CHUNK, &mut Nothing);
+            match CALLS.load(Ordering::Relaxed) {
+                0 => {
+                    while STATE.load(Ordering::Relaxed) == RUNNING {
+                        run_roots(case, CHUNK, &mut Nothing);
+                    }
+                }
+                calls => {
+                    run_roots(case, calls, &mut Nothing);
+                    // Done first: out of the way of the measured thread until it is.
+                    while STATE.load(Ordering::Acquire) != STOP {
+                        std::thread::park();
+                    }
+                }
             }
             STATE.store(IDLE, Ordering::Release);
         }

@@ -535,7 +535,7 @@ fn targets(cell: &Cell<'_>, criterion: &Path, alloc: &[Value], throughput: &[Val
     use Lib::{Floor, Plain, Traced, TracedBatch, TracedLazy, Tracing, TracingBridge, TracingOtel};
     use Scenario::{
         AsyncCall, Baseline, Bridge, Child, Child8, ChildBurst, Disabled, Root, TwoThreads,
-        Unsampled,
+        TwoThreadsBurst, Unsampled,
     };
     let plain = cell(Baseline, Plain);
     let over_plain = |name, scenario, limit: f64| {
@@ -674,12 +674,21 @@ fn targets(cell: &Cell<'_>, criterion: &Path, alloc: &[Value], throughput: &[Val
         ),
         with_drops(
             Target::ratio(
-                "two threads / one thread, per span (traced-batch)",
+                "two threads / one thread, per span (traced-batch, sustained)",
                 cell(TwoThreads, TracedBatch),
                 cell(Child, TracedBatch),
                 1.3,
             ),
             TwoThreads,
+        ),
+        with_drops(
+            Target::ratio(
+                "two threads / one thread, per span (traced-batch, bursts of 1024 drained between)",
+                cell(TwoThreadsBurst, TracedBatch),
+                cell(ChildBurst, TracedBatch),
+                1.3,
+            ),
+            TwoThreadsBurst,
         ),
         Target {
             name: "end to end into OTLP (traced-otlp): process CPU per exported span",
@@ -799,31 +808,37 @@ fn attributes(cell: &Cell<'_>) -> String {
 
 /// Two threads ending spans at once against one.
 fn two_threads(cell: &Cell<'_>, criterion: &Path) -> String {
-    let mut out = String::from(
-        "\n### Two threads ending sampled children at once (sustained)\n\n| pipeline | one thread, ns per span | two threads, ns per span on each | two / one | dropped: one thread / two |\n|---|---:|---:|---:|---:|\n",
+    let mut out = format!(
+        "\n### Two threads ending sampled children at once\n\nSustained: back to back for the whole measurement. Bursts: both threads make {} calls at once, the pipeline drained between bursts ({BURST} spans a burst, as `child_burst` from one thread).\n\n| pipeline | one thread, ns per span | two threads, ns per span on each | two / one | dropped: one thread / two |\n|---|---:|---:|---:|---:|\n",
+        BURST / 2
     );
-    for (lib, label) in [
-        (Lib::Traced, "traced, counting processor"),
-        (Lib::TracedBatch, "traced-batch (BatchSpanProcessor)"),
+    for (one_thread, two_threads, label) in [
+        (Scenario::Child, Scenario::TwoThreads, "sustained"),
+        (Scenario::ChildBurst, Scenario::TwoThreadsBurst, "bursts"),
     ] {
-        let one = cell(Scenario::Child, lib);
-        let two = cell(Scenario::TwoThreads, lib);
-        let drops = if lib == Lib::TracedBatch {
-            format!(
-                "{} / {}",
-                percent(dropped(criterion, Scenario::Child, lib)),
-                percent(dropped(criterion, Scenario::TwoThreads, lib))
-            )
-        } else {
-            "–".to_owned()
-        };
-        let _ = writeln!(
-            out,
-            "| {label} | {} | {} | {} | {drops} |",
-            ns(one),
-            ns(two),
-            ratio(two, one)
-        );
+        for (lib, pipeline) in [
+            (Lib::Traced, "traced, counting processor"),
+            (Lib::TracedBatch, "traced-batch (BatchSpanProcessor)"),
+        ] {
+            let one = cell(one_thread, lib);
+            let two = cell(two_threads, lib);
+            let drops = if lib == Lib::TracedBatch {
+                format!(
+                    "{} / {}",
+                    percent(dropped(criterion, one_thread, lib)),
+                    percent(dropped(criterion, two_threads, lib))
+                )
+            } else {
+                "–".to_owned()
+            };
+            let _ = writeln!(
+                out,
+                "| {pipeline}, {label} | {} | {} | {} | {drops} |",
+                ns(one),
+                ns(two),
+                ratio(two, one)
+            );
+        }
     }
     out
 }
