@@ -291,6 +291,7 @@ impl Span {
             bits: flag_bits,
             kind: start.kind,
             len: 0,
+            scrub: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
         if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
@@ -371,8 +372,10 @@ impl Span {
     #[inline(always)]
     pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
         if let Some(r) = self.recording() {
-            // The value is built only once its slot exists, straight into it.
-            r.push_attribute_with(key, |out| value.write_attr(out));
+            // The value is built only once its slot exists, straight into it; a URL in it is
+            // scrubbed on the way to the exporter, not here.
+            let scrub_urls = value.scrub_urls();
+            r.push_attribute_marked(key, scrub_urls, |out| value.write_attr(out));
         }
     }
 
@@ -689,6 +692,7 @@ fn start_sampled_child(
         bits: bits::RECORDING | bits::SAMPLED,
         kind: cs.kind,
         len: 0,
+        scrub: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
     let active = Active {
