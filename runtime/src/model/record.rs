@@ -72,6 +72,10 @@ pub(crate) struct Record {
     pub(crate) kind: SpanKind,
     /// Initialized entries of `attrs`.
     pub(crate) len: u8,
+    /// Entries of `attrs` that attributes may fill: [`INLINE_ATTRS`], or fewer under a lower
+    /// attribute limit ([`inline_room`]), lowered to `len` once an attribute went to the cold
+    /// part (inline attributes come first, so order is kept). One comparison per argument.
+    pub(crate) room: u8,
     /// Bit `i`: inline attribute `i` may be a string that holds a URL with a password, not yet
     /// replaced (nor cut to the length limit, which comes after). The thread that records
     /// the span only sets the bit; [`Record::scrub_urls`] does the work where the record is
@@ -240,12 +244,17 @@ impl Record {
         usize::from(self.len) + self.cold.as_ref().map_or(0, |c| c.attributes.len())
     }
 
-    /// Whether a new attribute may go inline: there is room, and none went to the cold part
-    /// yet (inline attributes come first, so order is kept).
-    #[inline]
+    /// Whether a new attribute may go inline (see [`Record::room`]).
+    #[inline(always)]
     fn inline_room(&self) -> bool {
-        usize::from(self.len) < INLINE_ATTRS
-            && self.cold.as_ref().is_none_or(|c| c.attributes.is_empty())
+        self.len < self.room
+    }
+
+    /// An attribute goes to the cold part: later ones follow it there.
+    #[inline]
+    fn push_cold_attribute(&mut self, kv: KeyValue) {
+        self.room = self.len;
+        self.cold().attributes.push(kv);
     }
 
     /// Sets an attribute, replacing one with the same key, within the limits.
@@ -278,7 +287,7 @@ impl Record {
                 });
                 self.len += 1;
             }
-            key => self.cold().attributes.push(KeyValue {
+            key => self.push_cold_attribute(KeyValue {
                 key,
                 value: kv.value,
             }),
@@ -324,23 +333,14 @@ impl Record {
             }
             return;
         }
-        // `len < INLINE_ATTRS <= max_attributes_per_span` in all but odd configurations.
-        if len >= self.limits().max_attributes_per_span as usize {
-            let mut value = MaybeUninit::uninit();
-            let at: *const Value = value.as_ptr();
-            if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
-                // SAFETY: as above.
-                unsafe { value.assume_init_drop() };
-                self.cold().dropped_attributes_count += 1;
-            }
-            return;
-        }
-        // SAFETY: `len < INLINE_ATTRS`: the entry is unused. The value is written first,
+        debug_assert!(len < INLINE_ATTRS, "room is at most INLINE_ATTRS");
+        // SAFETY: `len < room <= INLINE_ATTRS` (`room` starts at most there and only ever
+        // drops to `len`): the entry exists and is unused. The value is written first,
         // through a `MaybeUninit` view of its field, and counts as written only if `write`
         // hands back that very place; the key next; `len` covers the entry only once both
         // are written. If `write` panics or writes nothing, the entry stays outside `len`.
         unsafe {
-            let slot = self.attrs[len].as_mut_ptr();
+            let slot = self.attrs.get_unchecked_mut(len).as_mut_ptr();
             let place = &raw mut (*slot).value;
             let value = &mut *place.cast::<MaybeUninit<Value>>();
             if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
@@ -386,6 +386,7 @@ impl Record {
         }
     }
 
+    /// An attribute past the inline ones, or past the limit (then only counted).
     #[cold]
     fn push_cold(&mut self, key: &'static str, mut value: Value) {
         let limits = self.limits();
@@ -394,7 +395,7 @@ impl Record {
             return;
         }
         truncate(&mut value, limits.max_attribute_value_length);
-        self.cold().attributes.push(KeyValue {
+        self.push_cold_attribute(KeyValue {
             key: Cow::Borrowed(key),
             value,
         });
@@ -694,6 +695,13 @@ pub(crate) fn truncate(value: &mut Value, max_len: Option<u32>) {
         }
         _ => {}
     }
+}
+
+/// The initial [`Record::room`] under `limits`.
+#[inline(always)]
+pub(crate) fn inline_room(limits: &SpanLimits) -> u8 {
+    // At most `INLINE_ATTRS` (8): the cast keeps the value.
+    INLINE_ATTRS.min(limits.max_attributes_per_span as usize) as u8
 }
 
 /// Whether `value` is a string long enough to hold a URL with a password (`a://b:c@d`).
@@ -1086,6 +1094,7 @@ pub(crate) mod tests {
             bits: bits::RECORDING | bits::SAMPLED,
             kind: SpanKind::Internal,
             len: 0,
+            room: INLINE_ATTRS as u8,
             scrub: 0,
             attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
         });

@@ -10,7 +10,7 @@ pub(crate) mod stream;
 
 use crate::context::{self, Active, Change, Context, Saved};
 use crate::model::clock;
-use crate::model::record::{PipelineRef, Record, Slot, bits};
+use crate::model::record::{PipelineRef, Record, Slot, bits, inline_room};
 use crate::model::{CodeLocation, Event, InstrumentationScope, Link, SpanKind, Status};
 use crate::model::{Key, KeyValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
@@ -291,6 +291,7 @@ impl Span {
             bits: flag_bits,
             kind: start.kind,
             len: 0,
+            room: inline_room(&pipeline.limits),
             scrub: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
@@ -692,6 +693,7 @@ fn start_sampled_child(
         bits: bits::RECORDING | bits::SAMPLED,
         kind: cs.kind,
         len: 0,
+        room: inline_room(&pipeline.limits),
         scrub: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
