@@ -536,6 +536,15 @@ impl Span {
         self.end_in_place(Some(end_unix_nanos));
     }
 
+    /// Ends the span right after it was exited: `outer_recording`, what
+    /// [`deactivate`](Span::deactivate) returned, spares a look at the context.
+    #[inline]
+    pub(crate) fn end_exited(&mut self, outer_recording: Option<bool>) {
+        if let Some(slot) = self.rec.take() {
+            end_record(slot, None, outer_recording);
+        }
+    }
+
     #[inline]
     pub(crate) fn end_in_place(&mut self, at: Option<u64>) {
         if let Some(slot) = self.rec.take() {
