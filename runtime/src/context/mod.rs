@@ -151,6 +151,18 @@ fn state_of(span: SpanId) -> TraceState {
 pub(crate) struct Saved(std::num::NonZeroU32);
 
 impl Saved {
+    /// As a number, for a record to keep: 0 for none.
+    #[inline]
+    pub(crate) fn to_raw(saved: Option<Saved>) -> u32 {
+        saved.map_or(0, |s| s.0.get())
+    }
+
+    /// What [`to_raw`](Saved::to_raw) gave.
+    #[inline]
+    pub(crate) fn from_raw(raw: u32) -> Option<Saved> {
+        std::num::NonZeroU32::new(raw).map(Saved)
+    }
+
     /// The stack's depth before the enter (what the `tracing` bridge's hooks key on).
     #[cfg(feature = "tracing")]
     pub(crate) fn depth(self) -> u32 {

@@ -51,6 +51,9 @@ pub(crate) mod bits {
     pub(crate) const RECORDING: u8 = 2;
     /// Exported when it ends.
     pub(crate) const SAMPLED: u8 = 4;
+    /// The thread was panicking when the span of a `#[traced]` function started: its end
+    /// records no panic (one that unwinds through the function does).
+    pub(crate) const WAS_PANICKING: u8 = 8;
 }
 
 /// A span's record: see the module documentation.
@@ -81,6 +84,10 @@ pub(crate) struct Record {
     /// the span only sets the bit; [`Record::scrub_urls`] does the work where the record is
     /// read for export (every read of a finished record goes through it: see [`SpanBatch`]).
     pub(crate) scrub: u8,
+    /// The span of a `#[traced]` function, entered: where the thread's context stack stood
+    /// before, plus one (0: not entered). Kept here, in padding, so that the guard in every
+    /// traced frame is one pointer.
+    pub(crate) entered: u32,
     pub(crate) attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
 }
 
@@ -1096,6 +1103,7 @@ pub(crate) mod tests {
             len: 0,
             room: INLINE_ATTRS as u8,
             scrub: 0,
+            entered: 0,
             attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
         });
         slot

@@ -293,6 +293,7 @@ impl Span {
             len: 0,
             room: inline_room(&pipeline.limits),
             scrub: 0,
+            entered: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
         if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
@@ -571,9 +572,10 @@ fn active_of(r: &Record) -> Active {
 #[doc(hidden)]
 #[must_use = "the span ends when the guard drops"]
 pub struct Guard {
+    /// Where the context stack stood and whether the thread was panicking are kept in the
+    /// record ([`Record::entered`], [`bits::WAS_PANICKING`]): a guard is one pointer, which
+    /// keeps every traced frame small (tests/stack.rs).
     span: Span,
-    saved: Option<Saved>,
-    was_panicking: bool,
 }
 
 impl fmt::Debug for Guard {
@@ -583,11 +585,7 @@ impl fmt::Debug for Guard {
 }
 
 impl Guard {
-    const OFF: Guard = Guard {
-        span: Span::none(),
-        saved: None,
-        was_panicking: false,
-    };
+    const OFF: Guard = Guard { span: Span::none() };
 
     /// Starts and enters the span of `cs` under the thread's active span.
     #[inline]
@@ -622,11 +620,7 @@ impl Guard {
             Some((mut span, saved)) => {
                 #[cfg(feature = "tracing")]
                 span.mirror(saved);
-                Guard {
-                    span,
-                    saved,
-                    was_panicking,
-                }
+                Guard::entered(span, saved, was_panicking)
             }
             None => Guard::enter(Span::start_callsite_slow(pipeline, cs)),
         }
@@ -639,11 +633,21 @@ impl Guard {
             return Guard::OFF;
         }
         let (saved, was_panicking) = span.enter_slow();
-        Guard {
-            span,
-            saved,
-            was_panicking,
+        Guard::entered(span, saved, was_panicking)
+    }
+
+    /// The guard of `span`, entered at `saved`.
+    #[inline(always)]
+    fn entered(mut span: Span, saved: Option<Saved>, was_panicking: bool) -> Guard {
+        if let Some(slot) = span.rec.as_mut() {
+            // SAFETY: as in `Span::rec`.
+            let r = unsafe { slot.assume_init_mut() };
+            r.entered = Saved::to_raw(saved);
+            if was_panicking {
+                r.bits |= bits::WAS_PANICKING;
+            }
         }
+        Guard { span }
     }
 }
 
@@ -704,6 +708,7 @@ fn start_sampled_child(
         len: 0,
         room: inline_room(&pipeline.limits),
         scrub: 0,
+        entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
     let active = Active {
@@ -733,7 +738,7 @@ impl Drop for Guard {
     #[inline]
     fn drop(&mut self) {
         if self.span.rec.is_some() {
-            end_entered(&mut self.span, self.saved.take(), self.was_panicking);
+            end_entered(&mut self.span);
         }
     }
 }
@@ -770,7 +775,10 @@ fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bo
 
 /// The end of a `#[traced]` function's span, out of line: exit, panic, end.
 #[inline(never)]
-fn end_entered(span: &mut Span, saved: Option<Saved>, was_panicking: bool) {
+fn end_entered(span: &mut Span) {
+    let Some(r) = span.rec() else { return };
+    let saved = Saved::from_raw(r.entered);
+    let was_panicking = r.bits & bits::WAS_PANICKING != 0;
     let outer_recording = span.deactivate(saved);
     if !was_panicking && std::thread::panicking() {
         span.record_panic();
