@@ -259,12 +259,36 @@ pub(crate) fn exit(saved: Saved) -> bool {
             let Ok(mut s) = s.try_borrow_mut() else {
                 return false;
             };
-            s.truncate(saved.0.get() as usize - 1);
+            let depth = saved.0.get() as usize - 1;
+            if s.len() == depth + 1 {
+                // The common case: the frame entered last goes. A frame with no trace state
+                // owns nothing, and is forgotten without a call.
+                if let Some(f) = s.pop()
+                    && !f.state.is_empty()
+                {
+                    drop_frame(f);
+                }
+            } else {
+                truncate(&mut s, depth);
+            }
             let top = s.last();
             UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
             top.is_some_and(|f| f.active.recording)
         })
         .unwrap_or(false)
+}
+
+#[cold]
+#[inline(never)]
+fn drop_frame(f: Frame) {
+    drop(f);
+}
+
+/// Pops to `depth` frames: guards dropped out of order (see [`exit`]).
+#[cold]
+#[inline(never)]
+fn truncate(stack: &mut Vec<Frame>, depth: usize) {
+    stack.truncate(depth);
 }
 
 /// A change to a span made through [`current`], applied when the span is exited.
