@@ -735,3 +735,36 @@ impl From<&Context> for SpanContext {
         cx.span_context()
     }
 }
+
+#[cfg(test)]
+mod exit_tests {
+    use super::{Active, active, enter, exit};
+    use crate::model::{SpanId, TraceFlags, TraceId, TraceState};
+
+    fn ids(span: u64) -> Active {
+        Active {
+            trace_id: TraceId::from_u128(1),
+            span_id: SpanId::from_u64(span),
+            flags: TraceFlags::SAMPLED,
+            is_remote: false,
+            recording: true,
+            has_state: false,
+        }
+    }
+
+    #[test]
+    fn guards_exited_in_and_out_of_order() {
+        let outer = enter(ids(1), &TraceState::NONE).unwrap();
+        let a = enter(ids(2), &TraceState::NONE).unwrap();
+        let b = enter(ids(3), &TraceState::NONE).unwrap();
+        assert_eq!(active().span_id, SpanId::from_u64(3));
+        // Out of order: exiting `a` pops `b` with it.
+        assert!(exit(a));
+        assert_eq!(active().span_id, SpanId::from_u64(1));
+        // `b` is gone already: nothing left to pop above `outer`.
+        exit(b);
+        assert_eq!(active().span_id, SpanId::from_u64(1));
+        assert!(!exit(outer));
+        assert!(!active().is_valid());
+    }
+}
