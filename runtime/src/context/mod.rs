@@ -198,17 +198,16 @@ pub(crate) fn start_and_enter<S>(
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let (started, new, state) = if let Some(top) = s.last() {
-                let (started, new) = start(top.active, &top.state);
-                // A child keeps its parent's trace state.
-                let state = match new {
-                    Some(n) if n.has_state => top.state.clone(),
-                    _ => TraceState::NONE,
-                };
-                (started, new, state)
-            } else {
-                let (started, new) = start(Active::NONE, &TraceState::NONE);
-                (started, new, TraceState::NONE)
+            // One call of `start`, so that it is inlined here.
+            let (parent, parent_state) = match s.last() {
+                Some(top) => (top.active, &top.state),
+                None => (Active::NONE, &TraceState::NONE),
+            };
+            let (started, new) = start(parent, parent_state);
+            // A child keeps its parent's trace state.
+            let state = match new {
+                Some(n) if n.has_state => parent_state.clone(),
+                _ => TraceState::NONE,
             };
             let saved = new.map(|new| push_frame(&mut s, new, state));
             Some((started, saved))
