@@ -111,8 +111,8 @@ const C: &str = "customer-77";
 const D: &str = "tenant-0123456789abcdefg";
 
 #[traced(kind = "client")]
-fn child6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
-    a ^ c ^ e ^ (b.len() + d.len() + f.len()) as u64
+fn child6(id: u64, note: &str, qty: u64, customer: &str, total: u64, tenant: &str) -> u64 {
+    id ^ qty ^ total ^ (note.len() + customer.len() + tenant.len()) as u64
 }
 
 #[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
@@ -120,9 +120,9 @@ fn child3_attrs2(a: u64, b: &str, c: u64) -> u64 {
     a ^ c ^ b.len() as u64
 }
 
-#[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
-fn child8(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
-    a ^ c ^ e ^ (b.len() + d.len() + f.len()) as u64
+#[traced(kind = "client", attrs(order.id = id + 1, order.note = note))]
+fn child8(id: u64, note: &str, qty: u64, customer: &str, total: u64, tenant: &str) -> u64 {
+    id ^ qty ^ total ^ (note.len() + customer.len() + tenant.len()) as u64
 }
 
 /// traced's own wider children, under the counting processor as `child/traced` is: the

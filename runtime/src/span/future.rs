@@ -72,9 +72,10 @@ impl<'a> PollGuard<'a> {
     #[inline]
     fn exit(self) -> (&'a mut Span, Option<bool>) {
         let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped nor used again: its fields are moved out once
-        // (`&mut Span` and `Option<Saved>` have no destructor).
-        let (span, saved) = unsafe { (std::ptr::read(&this.span), std::ptr::read(&this.saved)) };
+        let saved = this.saved;
+        // SAFETY: `this` is never dropped nor used again: the `&mut Span` is moved out of it
+        // once, and no other copy of it is ever used.
+        let span = unsafe { std::ptr::read(&raw const this.span) };
         let outer_recording = span.deactivate(saved);
         (span, outer_recording)
     }
