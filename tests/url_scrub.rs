@@ -29,8 +29,18 @@ fn connect(url: &str, port: u64) -> u64 {
 
 #[traced]
 #[allow(clippy::too_many_arguments)] // one more than a record holds inline
-fn wide(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64, h: u64, url: &str) -> usize {
-    (a + b + c + d + e + f + g + h) as usize + url.len()
+fn wide(
+    n1: u64,
+    n2: u64,
+    n3: u64,
+    n4: u64,
+    n5: u64,
+    n6: u64,
+    n7: u64,
+    n8: u64,
+    url: &str,
+) -> usize {
+    (n1 + n2 + n3 + n4 + n5 + n6 + n7 + n8) as usize + url.len()
 }
 
 /// Runs `f` under a root span with `builder`'s pipeline installed, then flushes and shuts it
