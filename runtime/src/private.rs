@@ -730,4 +730,26 @@ mod tests {
         assert_eq!(spans[0].attribute("liar"), None);
         assert_eq!(spans[0].attribute("honest"), Some(&Value::I64(7)));
     }
+
+    #[test]
+    fn arguments_past_a_low_attribute_limit_are_counted_as_dropped() {
+        let limits = crate::model::SpanLimits {
+            max_attributes_per_span: 2,
+            ..crate::model::SpanLimits::default()
+        };
+        let spans = crate::testing::capture_with(
+            |b| b.with_limits(limits),
+            || {
+                let mut span = crate::span::span("x").start();
+                for key in ["a", "b", "c"] {
+                    span.attr(key, (&&&Arg(&1u64)).__traced_value());
+                }
+                span.end();
+            },
+        )
+        .1;
+        let keys: Vec<&str> = spans[0].attributes.iter().map(|kv| &*kv.key).collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(spans[0].dropped_attributes_count, 1);
+    }
 }

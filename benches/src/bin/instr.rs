@@ -49,8 +49,8 @@ fn child(a: u64, b: &str) -> u64 {
 }
 
 #[traced(kind = "client")]
-fn child6(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
-    body(a ^ c ^ e, b) ^ d.len() as u64 ^ f.len() as u64
+fn child6(id: u64, note: &str, qty: u64, customer: &str, total: u64, tenant: &str) -> u64 {
+    body(id ^ qty ^ total, note) ^ customer.len() as u64 ^ tenant.len() as u64
 }
 
 #[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
@@ -58,9 +58,9 @@ fn child3_attrs2(a: u64, b: &str, c: u64) -> u64 {
     body(a ^ c, b)
 }
 
-#[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
-fn child8(a: u64, b: &str, c: u64, d: &str, e: u64, f: &str) -> u64 {
-    body(a ^ c ^ e, b) ^ d.len() as u64 ^ f.len() as u64
+#[traced(kind = "client", attrs(order.id = id + 1, order.note = note))]
+fn child8(id: u64, note: &str, qty: u64, customer: &str, total: u64, tenant: &str) -> u64 {
+    body(id ^ qty ^ total, note) ^ customer.len() as u64 ^ tenant.len() as u64
 }
 
 #[traced(kind = "client")]

@@ -151,6 +151,18 @@ fn state_of(span: SpanId) -> TraceState {
 pub(crate) struct Saved(std::num::NonZeroU32);
 
 impl Saved {
+    /// As a number, for a record to keep: 0 for none.
+    #[inline]
+    pub(crate) fn to_raw(saved: Option<Saved>) -> u32 {
+        saved.map_or(0, |s| s.0.get())
+    }
+
+    /// What [`to_raw`](Saved::to_raw) gave.
+    #[inline]
+    pub(crate) fn from_raw(raw: u32) -> Option<Saved> {
+        std::num::NonZeroU32::new(raw).map(Saved)
+    }
+
     /// The stack's depth before the enter (what the `tracing` bridge's hooks key on).
     #[cfg(feature = "tracing")]
     pub(crate) fn depth(self) -> u32 {
@@ -186,17 +198,16 @@ pub(crate) fn start_and_enter<S>(
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let (started, new, state) = if let Some(top) = s.last() {
-                let (started, new) = start(top.active, &top.state);
-                // A child keeps its parent's trace state.
-                let state = match new {
-                    Some(n) if n.has_state => top.state.clone(),
-                    _ => TraceState::NONE,
-                };
-                (started, new, state)
-            } else {
-                let (started, new) = start(Active::NONE, &TraceState::NONE);
-                (started, new, TraceState::NONE)
+            // One call of `start`, so that it is inlined here.
+            let (parent, parent_state) = match s.last() {
+                Some(top) => (top.active, &top.state),
+                None => (Active::NONE, &TraceState::NONE),
+            };
+            let (started, new) = start(parent, parent_state);
+            // A child keeps its parent's trace state.
+            let state = match new {
+                Some(n) if n.has_state => parent_state.clone(),
+                _ => TraceState::NONE,
             };
             let saved = new.map(|new| push_frame(&mut s, new, state));
             Some((started, saved))
@@ -247,12 +258,36 @@ pub(crate) fn exit(saved: Saved) -> bool {
             let Ok(mut s) = s.try_borrow_mut() else {
                 return false;
             };
-            s.truncate(saved.0.get() as usize - 1);
+            let depth = saved.0.get() as usize - 1;
+            if s.len() == depth + 1 {
+                // The common case: the frame entered last goes. A frame with no trace state
+                // owns nothing, and is forgotten without a call.
+                if let Some(f) = s.pop()
+                    && !f.state.is_empty()
+                {
+                    drop_frame(f);
+                }
+            } else {
+                truncate(&mut s, depth);
+            }
             let top = s.last();
             UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
             top.is_some_and(|f| f.active.recording)
         })
         .unwrap_or(false)
+}
+
+#[cold]
+#[inline(never)]
+fn drop_frame(f: Frame) {
+    drop(f);
+}
+
+/// Pops to `depth` frames: guards dropped out of order (see [`exit`]).
+#[cold]
+#[inline(never)]
+fn truncate(stack: &mut Vec<Frame>, depth: usize) {
+    stack.truncate(depth);
 }
 
 /// A change to a span made through [`current`], applied when the span is exited.
@@ -697,5 +732,38 @@ impl Baggage {
 impl From<&Context> for SpanContext {
     fn from(cx: &Context) -> Self {
         cx.span_context()
+    }
+}
+
+#[cfg(test)]
+mod exit_tests {
+    use super::{Active, active, enter, exit};
+    use crate::model::{SpanId, TraceFlags, TraceId, TraceState};
+
+    fn ids(span: u64) -> Active {
+        Active {
+            trace_id: TraceId::from_u128(1),
+            span_id: SpanId::from_u64(span),
+            flags: TraceFlags::SAMPLED,
+            is_remote: false,
+            recording: true,
+            has_state: false,
+        }
+    }
+
+    #[test]
+    fn guards_exited_in_and_out_of_order() {
+        let outer = enter(ids(1), &TraceState::NONE).unwrap();
+        let a = enter(ids(2), &TraceState::NONE).unwrap();
+        let b = enter(ids(3), &TraceState::NONE).unwrap();
+        assert_eq!(active().span_id, SpanId::from_u64(3));
+        // Out of order: exiting `a` pops `b` with it.
+        assert!(exit(a));
+        assert_eq!(active().span_id, SpanId::from_u64(1));
+        // `b` is gone already: nothing left to pop above `outer`.
+        exit(b);
+        assert_eq!(active().span_id, SpanId::from_u64(1));
+        assert!(!exit(outer));
+        assert!(!active().is_valid());
     }
 }

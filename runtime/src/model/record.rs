@@ -27,8 +27,15 @@ use std::fmt;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr::NonNull;
 
-/// Attributes with static keys kept in the record itself: the arguments of most functions.
-pub(crate) const INLINE_ATTRS: usize = 4;
+/// Attributes with static keys kept in the record itself: the arguments of most functions,
+/// with their `attrs(..)`. Eight: a function of six arguments with two `attrs` allocates
+/// nothing (with four, the fifth attribute cost the record a [`Cold`] part and its vector,
+/// two allocations per call). A record is 496 bytes; a span touches only the lines of the
+/// attributes it has.
+pub(crate) const INLINE_ATTRS: usize = 8;
+
+// `Record::scrub` has a bit per inline attribute.
+const _: () = assert!(INLINE_ATTRS <= u8::BITS as usize);
 
 /// An attribute with a static key, in a record.
 pub(crate) struct Attr {
@@ -44,6 +51,9 @@ pub(crate) mod bits {
     pub(crate) const RECORDING: u8 = 2;
     /// Exported when it ends.
     pub(crate) const SAMPLED: u8 = 4;
+    /// The thread was panicking when the span of a `#[traced]` function started: its end
+    /// records no panic (one that unwinds through the function does).
+    pub(crate) const WAS_PANICKING: u8 = 8;
 }
 
 /// A span's record: see the module documentation.
@@ -65,6 +75,19 @@ pub(crate) struct Record {
     pub(crate) kind: SpanKind,
     /// Initialized entries of `attrs`.
     pub(crate) len: u8,
+    /// Entries of `attrs` that attributes may fill: [`INLINE_ATTRS`], or fewer under a lower
+    /// attribute limit ([`inline_room`]), lowered to `len` once an attribute went to the cold
+    /// part (inline attributes come first, so order is kept). One comparison per argument.
+    pub(crate) room: u8,
+    /// Bit `i`: inline attribute `i` may be a string that holds a URL with a password, not yet
+    /// replaced (nor cut to the length limit, which comes after). The thread that records
+    /// the span only sets the bit; [`Record::scrub_urls`] does the work where the record is
+    /// read for export (every read of a finished record goes through it: see [`SpanBatch`]).
+    pub(crate) scrub: u8,
+    /// The span of a `#[traced]` function, entered: where the thread's context stack stood
+    /// before, plus one (0: not entered). Kept here, in padding, so that the guard in every
+    /// traced frame is one pointer.
+    pub(crate) entered: u32,
     pub(crate) attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
 }
 
@@ -228,12 +251,17 @@ impl Record {
         usize::from(self.len) + self.cold.as_ref().map_or(0, |c| c.attributes.len())
     }
 
-    /// Whether a new attribute may go inline: there is room, and none went to the cold part
-    /// yet (inline attributes come first, so order is kept).
-    #[inline]
+    /// Whether a new attribute may go inline (see [`Record::room`]).
+    #[inline(always)]
     fn inline_room(&self) -> bool {
-        usize::from(self.len) < INLINE_ATTRS
-            && self.cold.as_ref().is_none_or(|c| c.attributes.is_empty())
+        self.len < self.room
+    }
+
+    /// An attribute goes to the cold part: later ones follow it there.
+    #[inline]
+    fn push_cold_attribute(&mut self, kv: KeyValue) {
+        self.room = self.len;
+        self.cold().attributes.push(kv);
     }
 
     /// Sets an attribute, replacing one with the same key, within the limits.
@@ -241,8 +269,10 @@ impl Record {
         let mut kv = kv;
         let limits = self.limits();
         truncate(&mut kv.value, limits.max_attribute_value_length);
-        if let Some(a) = self.inline_mut().iter_mut().find(|a| a.key == kv.key) {
-            a.value = kv.value;
+        if let Some(i) = self.inline().iter().position(|a| a.key == kv.key) {
+            self.inline_mut()[i].value = kv.value;
+            // The value set here replaces one that was to be scrubbed.
+            self.scrub &= !(1 << i);
             return;
         }
         if let Some(c) = &mut self.cold
@@ -264,7 +294,7 @@ impl Record {
                 });
                 self.len += 1;
             }
-            key => self.cold().attributes.push(KeyValue {
+            key => self.push_cold_attribute(KeyValue {
                 key,
                 value: kv.value,
             }),
@@ -275,10 +305,25 @@ impl Record {
     /// the value straight into its slot and returns it (`None`: no value, nothing recorded),
     /// with no temporary to copy. Only a reference to the slot itself counts as written: safe
     /// code cannot make one without writing it, so a `write` that lies is not unsound.
+    #[cfg(any(test, feature = "tracing"))]
     #[inline(always)]
     pub(crate) fn push_attribute_with(
         &mut self,
         key: &'static str,
+        write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
+    ) {
+        self.push_attribute_marked(key, false, write);
+    }
+
+    /// [`push_attribute_with`](Self::push_attribute_with), and with `scrub_urls` a string
+    /// value has the password of a URL in it replaced before it is exported
+    /// ([`crate::secret`]): for an inline attribute, later and off this thread
+    /// ([`Record::scrub`]).
+    #[inline(always)]
+    pub(crate) fn push_attribute_marked(
+        &mut self,
+        key: &'static str,
+        scrub_urls: bool,
         write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
     ) {
         let len = usize::from(self.len);
@@ -287,28 +332,22 @@ impl Record {
             let at: *const Value = value.as_ptr();
             if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
                 // SAFETY: `write` returned a reference to `value` itself: it wrote it.
-                let value = unsafe { value.assume_init() };
+                let mut value = unsafe { value.assume_init() };
+                if scrub_urls {
+                    scrub_url(&mut value);
+                }
                 self.push_cold(key, value);
             }
             return;
         }
-        // `len < INLINE_ATTRS <= max_attributes_per_span` in all but odd configurations.
-        if len >= self.limits().max_attributes_per_span as usize {
-            let mut value = MaybeUninit::uninit();
-            let at: *const Value = value.as_ptr();
-            if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
-                // SAFETY: as above.
-                unsafe { value.assume_init_drop() };
-                self.cold().dropped_attributes_count += 1;
-            }
-            return;
-        }
-        // SAFETY: `len < INLINE_ATTRS`: the entry is unused. The value is written first,
+        debug_assert!(len < INLINE_ATTRS, "room is at most INLINE_ATTRS");
+        // SAFETY: `len < room <= INLINE_ATTRS` (`room` starts at most there and only ever
+        // drops to `len`): the entry exists and is unused. The value is written first,
         // through a `MaybeUninit` view of its field, and counts as written only if `write`
         // hands back that very place; the key next; `len` covers the entry only once both
         // are written. If `write` panics or writes nothing, the entry stays outside `len`.
         unsafe {
-            let slot = self.attrs[len].as_mut_ptr();
+            let slot = self.attrs.get_unchecked_mut(len).as_mut_ptr();
             let place = &raw mut (*slot).value;
             let value = &mut *place.cast::<MaybeUninit<Value>>();
             if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
@@ -316,12 +355,45 @@ impl Record {
             }
             (&raw mut (*slot).key).write(key);
             self.len += 1;
-            if let Some(max) = self.limits().max_attribute_value_length {
+            // A value to scrub is only marked here, whatever its type (what is not a string
+            // long enough to hold a URL is passed over at export, off this thread), and cut
+            // after it is scrubbed: a cut could leave a password whose URL no longer parses.
+            if scrub_urls {
+                self.scrub |= 1 << len;
+            } else if let Some(max) = self.limits().max_attribute_value_length {
                 truncate(&mut (*slot).value, Some(max));
             }
         }
     }
 
+    /// Replaces the password of URLs in the inline attributes marked in [`Record::scrub`],
+    /// then cuts them to the length limit. Called wherever a finished record is read for
+    /// export ([`SpanBatch`]'s accessors, [`Record::into_span_data`]), never on the thread
+    /// that recorded it unless that thread exports.
+    #[inline]
+    pub(crate) fn scrub(&mut self) {
+        if self.scrub != 0 {
+            self.scrub_marked();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn scrub_marked(&mut self) {
+        let max = self.limits().max_attribute_value_length;
+        let mut marked = std::mem::take(&mut self.scrub);
+        let inline = self.inline_mut();
+        while marked != 0 {
+            let i = marked.trailing_zeros() as usize;
+            marked &= marked - 1;
+            if let Some(a) = inline.get_mut(i) {
+                scrub_url(&mut a.value);
+                truncate(&mut a.value, max);
+            }
+        }
+    }
+
+    /// An attribute past the inline ones, or past the limit (then only counted).
     #[cold]
     fn push_cold(&mut self, key: &'static str, mut value: Value) {
         let limits = self.limits();
@@ -330,7 +402,7 @@ impl Record {
             return;
         }
         truncate(&mut value, limits.max_attribute_value_length);
-        self.cold().attributes.push(KeyValue {
+        self.push_cold_attribute(KeyValue {
             key: Cow::Borrowed(key),
             value,
         });
@@ -394,7 +466,8 @@ impl Record {
     /// The exporters' form of this record: attributes in order (inline ones first), times in
     /// Unix nanoseconds.
     #[inline(always)]
-    pub(crate) fn into_span_data(self) -> SpanData {
+    pub(crate) fn into_span_data(mut self) -> SpanData {
+        self.scrub();
         let mut this = ManuallyDrop::new(self);
         let len = usize::from(this.len);
         // SAFETY: `this` is never dropped; each field with a destructor (`cold`, the first
@@ -631,13 +704,44 @@ pub(crate) fn truncate(value: &mut Value, max_len: Option<u32>) {
     }
 }
 
+/// The initial [`Record::room`] under `limits`.
+#[inline(always)]
+pub(crate) fn inline_room(limits: &SpanLimits) -> u8 {
+    // At most `INLINE_ATTRS` (8): the cast keeps the value.
+    INLINE_ATTRS.min(limits.max_attributes_per_span as usize) as u8
+}
+
+/// Whether `value` is a string long enough to hold a URL with a password (`a://b:c@d`).
+#[inline(always)]
+fn may_hold_url(value: &Value) -> bool {
+    matches!(value, Value::String(s) if s.as_str().len() >= "a://b:c@d".len())
+}
+
+/// Replaces the password of a URL in a string value (see [`crate::secret`]).
+fn scrub_url(value: &mut Value) {
+    if may_hold_url(value)
+        && let Value::String(s) = value
+        && let Some(scrubbed) = crate::model::secret::scrub_url_value(s.as_str())
+    {
+        *s = scrubbed.into();
+    }
+}
+
 /// How many records ahead a pass over a batch asks for: a record was written by the thread
 /// that ended it, so reading it elsewhere first waits for its cache lines to cross cores.
 /// Measured with the OTLP encoder on the batch worker (`throughput cpu traced-otlp`, five runs
 /// each): 61–64 ns of worker CPU per exported span with the prefetch, 73–83 without.
 const PREFETCH_AHEAD: usize = 2;
 
-/// Asks the CPU to start loading a record's cache lines (a hint; nothing on other targets).
+/// The part of a record [`prefetch`] asks for: its header and first four attributes, what
+/// most spans use (a whole record, 496 bytes, would take three more hints per span on the
+/// thread that takes an empty box).
+const PREFETCH_BYTES: usize = 320;
+
+const _: () = assert!(PREFETCH_BYTES <= size_of::<Record>());
+
+/// Asks the CPU to start loading a record's first cache lines (a hint; nothing on other
+/// targets).
 #[inline(always)]
 pub(crate) fn prefetch(slot: &Slot) {
     #[cfg(target_arch = "x86_64")]
@@ -645,7 +749,7 @@ pub(crate) fn prefetch(slot: &Slot) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         let at = std::ptr::from_ref::<MaybeUninit<Record>>(slot).cast::<i8>();
         let mut line = 0;
-        while line < size_of::<Record>() {
+        while line < PREFETCH_BYTES {
             // SAFETY: a prefetch never faults, and every address is inside the box.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(at.add(line)) };
             line += 64;
@@ -795,17 +899,35 @@ impl SpanBatch {
         out.append(&mut self.data);
     }
 
-    /// The records, in order, each borrowed in place (the spans given as `SpanData` are in
-    /// [`data`](SpanBatch::data), after them).
-    pub(crate) fn records(&self) -> impl Iterator<Item = &Record> {
-        let records = &self.slots[..self.full];
-        records.iter().enumerate().map(move |(i, slot)| {
-            if let Some(ahead) = records.get(i + PREFETCH_AHEAD) {
-                prefetch(ahead);
+    /// The records, in order, each borrowed in place once scrubbed ([`Record::scrub`]: the
+    /// batch is `&mut` for that); the spans given as `SpanData` are in
+    /// [`data`](SpanBatch::data), after them.
+    pub(crate) fn records(&mut self) -> impl Iterator<Item = &Record> {
+        let n = self.full;
+        // Every access below goes through `base`: record `i` mutably (scrubbed), then shared;
+        // the box pointer of record `i + PREFETCH_AHEAD` read. No two overlap.
+        let base = self.slots.as_mut_ptr();
+        (0..n).map(move |i| {
+            if i + PREFETCH_AHEAD < n {
+                // SAFETY: `i + PREFETCH_AHEAD < full <= len`: an element of `slots`.
+                prefetch(unsafe { &*base.add(i + PREFETCH_AHEAD) });
             }
-            // SAFETY: `slots[..full]` hold records.
-            unsafe { slot.assume_init_ref() }
+            // SAFETY: `i < full`: `slots[i]` holds a record, visited once, and the batch is
+            // borrowed mutably for as long as the iterator and what it yields live.
+            let record = unsafe { (*base.add(i)).assume_init_mut() };
+            record.scrub();
+            &*record
         })
+    }
+
+    /// The instrumentation scope of each span, in order (records, then spans given as
+    /// `SpanData`): what needs no scrubbing.
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &'static InstrumentationScope> {
+        let records = self.slots[..self.full].iter().map(|slot| {
+            // SAFETY: `slots[..full]` hold records.
+            unsafe { slot.assume_init_ref() }.scope
+        });
+        records.chain(self.data.iter().map(|d| d.scope))
     }
 
     /// The spans given as `SpanData`, after the records.
@@ -987,6 +1109,9 @@ pub(crate) mod tests {
             bits: bits::RECORDING | bits::SAMPLED,
             kind: SpanKind::Internal,
             len: 0,
+            room: INLINE_ATTRS as u8,
+            scrub: 0,
+            entered: 0,
             attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
         });
         slot
@@ -1010,20 +1135,50 @@ pub(crate) mod tests {
     fn attributes_keep_their_order_inline_then_cold() {
         let mut slot = record("s", 1);
         let r = rec(&mut slot);
-        for (i, key) in ["a", "b", "c", "d", "e", "f"].into_iter().enumerate() {
+        let keys = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
+        for (i, key) in keys.into_iter().enumerate() {
             r.push_attribute_with(key, |out| Some(out.write(Value::I64(i as i64))));
         }
         r.set_attribute(KeyValue::new("b", "replaced"));
         r.set_attribute(KeyValue::new(String::from("owned"), true));
-        r.set_attribute(KeyValue::new("f", 60));
+        r.set_attribute(KeyValue::new("j", 60));
         assert_eq!(r.len as usize, INLINE_ATTRS);
         let mut batch = SpanBatch::one(slot);
         let data = batch.to_vec().pop().unwrap();
-        let keys: Vec<&str> = data.attributes.iter().map(|kv| &*kv.key).collect();
-        assert_eq!(keys, ["a", "b", "c", "d", "e", "f", "owned"]);
+        let got: Vec<&str> = data.attributes.iter().map(|kv| &*kv.key).collect();
+        assert_eq!(got, [&keys[..], &["owned"]].concat());
         assert_eq!(data.attribute("b"), Some(&"replaced".to_value()));
-        assert_eq!(data.attribute("f"), Some(&Value::I64(60)));
+        assert_eq!(data.attribute("j"), Some(&Value::I64(60)));
         assert!(batch.is_empty());
+    }
+
+    /// A value marked for scrubbing is scrubbed, then cut, where it is read for export; one
+    /// set over it is not; a value past the inline ones is scrubbed at once.
+    #[test]
+    fn marked_values_are_scrubbed_when_read() {
+        const URL: &str = "postgres://app:hunter2@db:5432/orders";
+        const SCRUBBED: &str = "postgres://app:[REDACTED]@db:5432/orders";
+        let mut slot = record("s", 1);
+        let r = rec(&mut slot);
+        for key in ["a", "b", "c", "d", "e", "f", "g", "h", "i"] {
+            r.push_attribute_marked(key, true, |out| Some(out.write(URL.to_value())));
+        }
+        r.push_attribute_marked("n", true, |out| Some(out.write(Value::I64(7))));
+        r.set_attribute(KeyValue::new("b", "set by hand"));
+        assert_eq!(r.scrub, 0b1111_1101);
+        assert_eq!(
+            r.cold.as_ref().unwrap().attributes[0].value,
+            SCRUBBED.to_value()
+        );
+        let mut batch = SpanBatch::one(slot);
+        let view = batch.records().next().unwrap();
+        assert_eq!(view.scrub, 0);
+        assert_eq!(view.inline()[0].value, SCRUBBED.to_value());
+        let data = batch.to_vec().pop().unwrap();
+        assert_eq!(data.attribute("a"), Some(&SCRUBBED.to_value()));
+        assert_eq!(data.attribute("b"), Some(&"set by hand".to_value()));
+        assert_eq!(data.attribute("h"), Some(&SCRUBBED.to_value()));
+        assert_eq!(data.attribute("n"), Some(&Value::I64(7)));
     }
 
     #[test]

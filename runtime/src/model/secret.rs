@@ -33,6 +33,9 @@
 //! In `Debug` text and in string arguments of `#[traced]` functions, the password of a URL with
 //! credentials is replaced: `postgres://app:hunter2@db:5432/orders` is recorded as
 //! `postgres://app:[REDACTED]@db:5432/orders` (the user name is kept: it says which account).
+//! A string argument is only marked on the thread that calls the function; the replacement is
+//! made where the finished span is read for export (on the batch processor's thread for a
+//! remote backend), before any processor or exporter sees the value.
 //!
 //! `#[traced(reveal(x))]` records `x` as it is: neither its name nor the field names inside
 //! its `Debug` text nor a URL in it redact anything. `redact(x)` records `[REDACTED]`.

@@ -144,6 +144,14 @@ fn owner_of(here: &str) -> Option<&str> {
 pub trait AttrArg {
     fn into_attr(self) -> Option<Value>;
 
+    /// Whether a string written by [`write_attr`](AttrArg::write_attr) has the password of a
+    /// URL in it replaced before export: the span marks it, and the scrubbing happens where
+    /// the finished span is read for export, not on the calling thread.
+    #[inline(always)]
+    fn scrub_urls(&self) -> bool {
+        false
+    }
+
     /// Writes the value, if any, into `out` (the attribute's slot) and returns it.
     #[inline(always)]
     fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value>
@@ -164,7 +172,8 @@ impl AttrArg for Option<Value> {
 
 /// A typed argument, not yet converted: [`Span::attr`] builds its value straight into the
 /// attribute's slot, so no `Option<Value>` temporary is built and copied. A string value has
-/// the password of a URL in it replaced unless revealed ([`crate::secret`]).
+/// the password of a URL in it replaced unless revealed ([`crate::secret`]): on the way to
+/// the exporter for a value written in place, at once for one converted here.
 #[derive(Debug)]
 pub struct Typed<'a, T: ?Sized> {
     pub(crate) value: &'a T,
@@ -208,12 +217,13 @@ impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
         self.optional_value()
     }
     #[inline(always)]
+    fn scrub_urls(&self) -> bool {
+        self.scrub
+    }
+    /// Writes the value as it is: the span marks it for scrubbing ([`AttrArg::scrub_urls`]).
+    #[inline(always)]
     fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value> {
-        let value = self.value.__write_optional(out)?;
-        if self.scrub {
-            scrub_url(value);
-        }
-        Some(value)
+        self.value.__write_optional(out)
     }
 }
 

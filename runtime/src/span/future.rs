@@ -46,25 +46,48 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Span)> Instrumented<F, C> {
 /// Shared by instrumented futures and streams.
 #[inline]
 pub(crate) fn poll_in<T>(span: &mut Span, poll: impl FnOnce() -> T) -> T {
-    let saved = span.activate();
-    let _guard = PollGuard { span, saved };
-    poll()
+    let guard = PollGuard::enter(span);
+    let out = poll();
+    guard.exit();
+    out
 }
 
-/// Ends the span if the poll unwinds.
+/// The span active during one poll: [`PollGuard::exit`] after the poll returns; dropped
+/// instead (the poll unwound), it exits, records the panic and ends the span.
 struct PollGuard<'a> {
     span: &'a mut Span,
     saved: Option<crate::context::Saved>,
 }
 
-impl Drop for PollGuard<'_> {
+impl<'a> PollGuard<'a> {
     #[inline]
+    fn enter(span: &'a mut Span) -> Self {
+        let saved = span.activate();
+        PollGuard { span, saved }
+    }
+
+    /// The poll returned: back to the context before it. Returns the span and, if it was
+    /// entered, whether the context active now records (what ending the span next wants to
+    /// know, and would otherwise look up).
+    #[inline]
+    fn exit(self) -> (&'a mut Span, Option<bool>) {
+        let this = std::mem::ManuallyDrop::new(self);
+        let saved = this.saved;
+        // SAFETY: `this` is never dropped nor used again: the `&mut Span` is moved out of it
+        // once, and no other copy of it is ever used.
+        let span = unsafe { std::ptr::read(&raw const this.span) };
+        let outer_recording = span.deactivate(saved);
+        (span, outer_recording)
+    }
+}
+
+impl Drop for PollGuard<'_> {
+    #[cold]
     fn drop(&mut self) {
+        // Only while unwinding: a poll that returns goes through `exit`.
         self.span.deactivate(self.saved.take());
-        if std::thread::panicking() {
-            self.span.record_panic();
-            self.span.end_in_place(None);
-        }
+        self.span.record_panic();
+        self.span.end_in_place(None);
     }
 }
 
@@ -73,13 +96,14 @@ impl<F: Future, C: FnOnce(&F::Output, &mut Span)> Future for Instrumented<F, C> 
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let future = this.future;
-        let poll = poll_in(this.span, || future.poll(cx));
+        let guard = PollGuard::enter(this.span);
+        let poll = this.future.poll(cx);
+        let (span, outer_recording) = guard.exit();
         if let Poll::Ready(output) = &poll {
             if let Some(on_output) = this.on_output.take() {
-                on_output(output, this.span);
+                on_output(output, span);
             }
-            this.span.end_in_place(None);
+            span.end_exited(outer_recording);
         }
         poll
     }

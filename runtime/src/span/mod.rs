@@ -10,7 +10,7 @@ pub(crate) mod stream;
 
 use crate::context::{self, Active, Change, Context, Saved};
 use crate::model::clock;
-use crate::model::record::{PipelineRef, Record, Slot, bits};
+use crate::model::record::{PipelineRef, Record, Slot, bits, inline_room};
 use crate::model::{CodeLocation, Event, InstrumentationScope, Link, SpanKind, Status};
 use crate::model::{Key, KeyValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
@@ -291,6 +291,9 @@ impl Span {
             bits: flag_bits,
             kind: start.kind,
             len: 0,
+            room: inline_room(&pipeline.limits),
+            scrub: 0,
+            entered: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
         if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
@@ -371,8 +374,10 @@ impl Span {
     #[inline(always)]
     pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
         if let Some(r) = self.recording() {
-            // The value is built only once its slot exists, straight into it.
-            r.push_attribute_with(key, |out| value.write_attr(out));
+            // The value is built only once its slot exists, straight into it; a URL in it is
+            // scrubbed on the way to the exporter, not here.
+            let scrub_urls = value.scrub_urls();
+            r.push_attribute_marked(key, scrub_urls, |out| value.write_attr(out));
         }
     }
 
@@ -532,6 +537,15 @@ impl Span {
         self.end_in_place(Some(end_unix_nanos));
     }
 
+    /// Ends the span right after it was exited: `outer_recording`, what
+    /// [`deactivate`](Span::deactivate) returned, spares a look at the context.
+    #[inline]
+    pub(crate) fn end_exited(&mut self, outer_recording: Option<bool>) {
+        if let Some(slot) = self.rec.take() {
+            end_record(slot, None, outer_recording);
+        }
+    }
+
     #[inline]
     pub(crate) fn end_in_place(&mut self, at: Option<u64>) {
         if let Some(slot) = self.rec.take() {
@@ -558,9 +572,10 @@ fn active_of(r: &Record) -> Active {
 #[doc(hidden)]
 #[must_use = "the span ends when the guard drops"]
 pub struct Guard {
+    /// Where the context stack stood and whether the thread was panicking are kept in the
+    /// record ([`Record::entered`], [`bits::WAS_PANICKING`]): a guard is one pointer, which
+    /// keeps every traced frame small (tests/stack.rs).
     span: Span,
-    saved: Option<Saved>,
-    was_panicking: bool,
 }
 
 impl fmt::Debug for Guard {
@@ -570,11 +585,7 @@ impl fmt::Debug for Guard {
 }
 
 impl Guard {
-    const OFF: Guard = Guard {
-        span: Span::none(),
-        saved: None,
-        was_panicking: false,
-    };
+    const OFF: Guard = Guard { span: Span::none() };
 
     /// Starts and enters the span of `cs` under the thread's active span.
     #[inline]
@@ -609,11 +620,7 @@ impl Guard {
             Some((mut span, saved)) => {
                 #[cfg(feature = "tracing")]
                 span.mirror(saved);
-                Guard {
-                    span,
-                    saved,
-                    was_panicking,
-                }
+                Guard::entered(span, saved, was_panicking)
             }
             None => Guard::enter(Span::start_callsite_slow(pipeline, cs)),
         }
@@ -626,11 +633,21 @@ impl Guard {
             return Guard::OFF;
         }
         let (saved, was_panicking) = span.enter_slow();
-        Guard {
-            span,
-            saved,
-            was_panicking,
+        Guard::entered(span, saved, was_panicking)
+    }
+
+    /// The guard of `span`, entered at `saved`.
+    #[inline(always)]
+    fn entered(mut span: Span, saved: Option<Saved>, was_panicking: bool) -> Guard {
+        if let Some(slot) = span.rec.as_mut() {
+            // SAFETY: as in `Span::rec`.
+            let r = unsafe { slot.assume_init_mut() };
+            r.entered = Saved::to_raw(saved);
+            if was_panicking {
+                r.bits |= bits::WAS_PANICKING;
+            }
         }
+        Guard { span }
     }
 }
 
@@ -689,6 +706,9 @@ fn start_sampled_child(
         bits: bits::RECORDING | bits::SAMPLED,
         kind: cs.kind,
         len: 0,
+        room: inline_room(&pipeline.limits),
+        scrub: 0,
+        entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
     let active = Active {
@@ -718,7 +738,7 @@ impl Drop for Guard {
     #[inline]
     fn drop(&mut self) {
         if self.span.rec.is_some() {
-            end_entered(&mut self.span, self.saved.take(), self.was_panicking);
+            end_entered(&mut self.span);
         }
     }
 }
@@ -755,7 +775,10 @@ fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bo
 
 /// The end of a `#[traced]` function's span, out of line: exit, panic, end.
 #[inline(never)]
-fn end_entered(span: &mut Span, saved: Option<Saved>, was_panicking: bool) {
+fn end_entered(span: &mut Span) {
+    let Some(r) = span.rec() else { return };
+    let saved = Saved::from_raw(r.entered);
+    let was_panicking = r.bits & bits::WAS_PANICKING != 0;
     let outer_recording = span.deactivate(saved);
     if !was_panicking && std::thread::panicking() {
         span.record_panic();

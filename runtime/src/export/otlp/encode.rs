@@ -41,8 +41,8 @@ mod plain;
 /// use traced_runtime::model::Resource;
 ///
 /// let mut encoder = Encoder::new(&Resource::default());
-/// let spans = SpanBatch::from(vec![traced_runtime::SpanData::new(Default::default(), "job")]);
-/// let bytes = encoder.encode(&spans);
+/// let mut spans = SpanBatch::from(vec![traced_runtime::SpanData::new(Default::default(), "job")]);
+/// let bytes = encoder.encode(&mut spans);
 /// let request = ExportTraceServiceRequest::decode(bytes).unwrap();
 /// assert_eq!(request.resource_spans[0].scope_spans[0].spans[0].name, "job");
 /// ```
@@ -102,16 +102,19 @@ impl Encoder {
     ///
     /// One `ScopeSpans` per instrumentation scope, in the order the scopes first appear, the
     /// spans of each in batch order: the message [`to_request`](super::to_request) builds.
-    pub fn encode(&mut self, spans: &SpanBatch) -> &[u8] {
+    pub fn encode(&mut self, spans: &mut SpanBatch) -> &[u8] {
         self.buf.clear();
-        let mut scopes = batch_scopes(spans);
-        let Some(first) = scopes.next() else {
-            return &self.buf;
+        let (first, one_scope) = {
+            let mut scopes = batch_scopes(spans);
+            let Some(first) = scopes.next() else {
+                return &self.buf;
+            };
+            (first, scopes.all(|s| s.same(first)))
         };
         if self.scopes.len() > MAX_SCOPES {
             self.scopes.clear();
         }
-        if !scopes.all(|s| s.same(first)) {
+        if !one_scope {
             // Several scopes: each span's bytes, then copied into its scope's `ScopeSpans`.
             let n = self.encode_spans(spans);
             let mut out = std::mem::take(&mut self.out);
@@ -137,7 +140,7 @@ impl Encoder {
     /// Encodes each span of `spans` one after the other, with no envelope, noting where
     /// each ends and its scope; returns how many there are. [`Encoder::request`] makes
     /// requests of runs of them.
-    pub(super) fn encode_spans(&mut self, spans: &SpanBatch) -> usize {
+    pub(super) fn encode_spans(&mut self, spans: &mut SpanBatch) -> usize {
         self.buf.clear();
         self.ends.clear();
         self.span_scopes.clear();
@@ -221,7 +224,7 @@ impl Encoder {
         out.extend_from_slice(field);
     }
 
-    fn write_spans(&mut self, spans: &SpanBatch, mark_ends: bool) {
+    fn write_spans(&mut self, spans: &mut SpanBatch, mark_ends: bool) {
         for r in spans.records() {
             if !plain::encode(r, &mut self.code, &mut self.buf) {
                 encode_span(&r.view(), &mut self.buf, &mut self.code);
@@ -241,8 +244,7 @@ impl Encoder {
 
 /// The scope of each span of `spans`, in the order [`Encoder::write_spans`] writes them.
 fn batch_scopes(spans: &SpanBatch) -> impl Iterator<Item = &'static InstrumentationScope> {
-    let records = spans.records().map(|r| r.scope);
-    records.chain(spans.data().iter().map(|d| d.scope))
+    spans.scopes()
 }
 
 /// The length of a request as spans of the last [`Encoder::encode_spans`] are added to it.
@@ -1010,7 +1012,7 @@ mod tests {
     #[test]
     fn an_empty_batch_is_an_empty_request() {
         let mut encoder = Encoder::new(&resource());
-        assert!(encoder.encode(&SpanBatch::new()).is_empty());
+        assert!(encoder.encode(&mut SpanBatch::new()).is_empty());
         assert_eq!(
             to_request(&[], &resource()).encode_to_vec(),
             Vec::<u8>::new()
@@ -1233,7 +1235,7 @@ mod tests {
     fn every_run_of_split_spans_is_the_official_request_of_that_run() {
         let mut batch = scoped_batch();
         let mut encoder = Encoder::new(&resource());
-        let n = encoder.encode_spans(&batch);
+        let n = encoder.encode_spans(&mut batch);
         let all = batch.to_vec();
         assert_eq!(n, all.len());
         let mut out = Vec::new();

@@ -15,7 +15,7 @@ use std::ops::Range;
 /// requests that fit, in order.
 pub(super) fn export_protobuf(
     encoder: &mut Encoder,
-    batch: &SpanBatch,
+    batch: &mut SpanBatch,
     max: usize,
     send: &mut dyn FnMut(&[u8]) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
