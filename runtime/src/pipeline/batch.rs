@@ -424,7 +424,19 @@ impl SpanProcessor for BatchSpanProcessor {
             (shared.config.max_queue_size - st.queued).min(n)
         };
         let before = st.queued;
-        if accepted == n {
+        let records = spans.in_boxes();
+        if accepted == n
+            && records == n
+            && let Some(back) = st.queue.back_mut()
+            && back.in_boxes() == back.len()
+            && back.capacity() - back.len() >= n
+        {
+            // A few spans (a root's, handed over as it ended) join the last batch queued,
+            // where there is room: their pointers move, the thread keeps its batch and takes
+            // back as many empty boxes, and the worker gets fewer, fuller batches.
+            back.append(spans);
+            spans.take_spare(&mut st.boxes, records);
+        } else if accepted == n {
             // The whole batch moves into the queue; the caller gets an empty one back, with
             // as many empty boxes as its records took away, where the worker has them.
             let boxes = spans.in_boxes();
@@ -716,7 +728,11 @@ impl Worker {
             }
         }
         st.queued -= n;
-        self.shared.full.store(false, Ordering::Relaxed);
+        // Written only when set: ending threads read this line, and a store every export
+        // would take it from their caches.
+        if self.shared.full.load(Ordering::Relaxed) {
+            self.shared.full.store(false, Ordering::Relaxed);
+        }
         let resource = st.resource.take();
         let deadline = self.timeout().and_then(|t| Instant::now().checked_add(t));
         st.in_flight = Some(InFlight {

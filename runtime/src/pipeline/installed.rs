@@ -389,6 +389,28 @@ const POOL_MAX: usize = 2 * LOCAL_BATCH;
 /// the slow rounds are gone.
 const POOL_PREFETCH_AHEAD: usize = 4;
 
+/// Asks the CPU to fetch a box's cache lines for writing (a hint; nothing on other targets).
+/// A box coming back from the batch worker was last read on another core: fetched for
+/// reading, its lines arrive shared and the span's first stores still wait for the other
+/// core to give them up; fetched for writing (`prefetchw`), they arrive owned.
+#[inline(always)]
+fn prefetch_for_write(slot: &Slot) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
+        let at = std::ptr::from_ref::<std::mem::MaybeUninit<crate::model::record::Record>>(slot)
+            .cast::<i8>();
+        let mut line = 0;
+        while line < size_of::<crate::model::record::Record>() {
+            // SAFETY: a prefetch never faults, and every address is inside the box.
+            unsafe { _mm_prefetch::<_MM_HINT_ET0>(at.add(line)) };
+            line += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
+}
+
 /// What a thread keeps for the spans it starts and ends.
 struct Finished {
     /// Sampled spans ended here, not yet handed over. Handed to the processor in place
@@ -433,7 +455,7 @@ impl Finished {
     fn pop_slot(&mut self) -> Option<Slot> {
         let slot = self.pool.pop();
         if let Some(ahead) = self.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
-            crate::model::record::prefetch(&self.pool[ahead]);
+            prefetch_for_write(&self.pool[ahead]);
         }
         slot
     }
