@@ -154,9 +154,9 @@ impl Options {
     }
 }
 
-fn cpu(lib: &str, options: Options) {
-    let rate = options.rate;
-    let (case, shutdown): (Case, Shutdown) = match lib {
+/// Installs `lib`'s background pipeline: the case to run and how to stop it.
+fn setup(lib: &str) -> (Case, Shutdown) {
+    match lib {
         "traced-counting" => {
             traced_benches::installed_by_caller();
             let guard = traced::pipeline::Pipeline::builder()
@@ -219,7 +219,12 @@ fn cpu(lib: &str, options: Options) {
         }
         "tracing" => (child(Lib::Tracing), Box::new(|| (0, 0))),
         other => panic!("unknown library {other}"),
-    };
+    }
+}
+
+fn cpu(lib: &str, options: Options) {
+    let rate = options.rate;
+    let (case, shutdown) = setup(lib);
     let case = if options.root {
         Case {
             scenario: Scenario::Root,

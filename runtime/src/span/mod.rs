@@ -654,7 +654,9 @@ fn start_under(
             return start_sampled_child(pipeline, cs, p);
         }
     }
-    if parent.ids.is_none() && pipeline.samples_roots && parent.state.is_none_or(|s| s.is_empty())
+    if parent.ids.is_none()
+        && pipeline.samples_roots
+        && parent.state.is_none_or(TraceState::is_empty)
     {
         return start_sampled_root(pipeline, cs);
     }
@@ -709,7 +711,10 @@ fn start_sampled_child(
 /// access to the thread's generator, one clock read, the record written in place. Roots are
 /// never shed (see `pipeline::take_recording_slot`).
 #[inline(never)]
-fn start_sampled_root(pipeline: &'static Pipeline, cs: &'static Callsite) -> (Span, Option<Active>) {
+fn start_sampled_root(
+    pipeline: &'static Pipeline,
+    cs: &'static Callsite,
+) -> (Span, Option<Active>) {
     let mut slot = pipeline::take_slot();
     let (trace_id, span_id) = SpanId::random_root();
     // Random through all 16 bytes: the W3C level 2 random flag.
