@@ -1137,6 +1137,32 @@ mod tests {
         assert_eq!((s.received, s.exported), (128, 128));
     }
 
+    #[test]
+    fn a_few_spans_join_the_last_queued_batch_where_there_is_room() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
+        );
+        let mut first = batch(1);
+        first.reserve(LOCAL_BATCH);
+        p.on_end(&mut first);
+        for _ in 0..10 {
+            // A root's span, handed over as it ends.
+            let mut one = batch(1);
+            p.on_end(&mut one);
+            assert!(one.is_empty(), "on_end takes the span out");
+        }
+        assert_eq!(p.shared.lock().queue.len(), 1, "one batch holds them all");
+        assert_eq!(p.queue_len(), 11);
+        let mut full = batch(LOCAL_BATCH);
+        p.on_end(&mut full);
+        assert_eq!(p.shared.lock().queue.len(), 2, "no room: queued on its own");
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        let s = p.stats();
+        assert_eq!((s.received, s.exported), (75, 75));
+        assert_balanced(s);
+    }
+
     fn assert_balanced(s: ProcessorStats) {
         assert_eq!(s.exported + s.dropped + s.failed, s.received, "{s:?}");
     }
