@@ -10,6 +10,14 @@
 //! 2 ms per batch (about 250 000 spans/s, far below the calling rate): peak RSS (`VmHWM`) must
 //! stay bounded, and what did not fit is dropped and counted.
 //!
+//! Options after the library, for `cpu` and `paced`: `--threads N` (N threads end spans at
+//! once, each making the whole run's calls; `calling_cpu_ns_per_span` is then their summed
+//! CPU over every span they made, to compare with one thread), `--rate R` (paced: R spans/s
+//! per thread instead of 2 M), `--chunk C` (paced: calls between two pauses, 2048 unless
+//! told), `--root` (each call a new trace instead of a child in a root of
+//! 256). `traced-counting` is traced with the counting processor and no background thread, the
+//! reference for what the batch processor costs the calling thread.
+//!
 //! Each prints one JSON object on stdout. With no arguments: every `cpu` mode in
 //! [`THROUGHPUT_ROUNDS`](traced_benches::THROUGHPUT_ROUNDS) interleaved rounds (one run per
 //! library per round), then the overload.
@@ -85,12 +93,15 @@ fn spans() -> u64 {
 /// exported span is the pipeline's cost, not the overload's.
 const PACED_RATE: u64 = 2_000_000;
 
-/// Calls between two pauses of a paced run (about 1 ms at [`PACED_RATE`]).
+/// Calls between two pauses of a paced run, by default (about 1 ms at [`PACED_RATE`]):
+/// `--chunk` changes it. The calls of a chunk come as fast as the thread makes them, so a
+/// chunk of 2048 arrives as a burst about as large as the default queue; `--chunk 256`
+/// spreads the same rate over pauses of about 128 µs.
 const PACED_CHUNK: u64 = 8 * traced_benches::CHUNK;
 
 /// Runs `case` `spans` times, as fast as it goes (`rate` `None`) or at `rate` calls per second,
-/// sleeping (not spinning: a sleeping thread costs no CPU) between chunks.
-fn drive(case: Case, spans: u64, rate: Option<u64>) {
+/// sleeping (not spinning: a sleeping thread costs no CPU) between chunks of `chunk` calls.
+fn drive(case: Case, spans: u64, rate: Option<u64>, chunk: u64) {
     let Some(rate) = rate else {
         traced_benches::run(case, spans, &mut Nothing);
         return;
@@ -98,8 +109,8 @@ fn drive(case: Case, spans: u64, rate: Option<u64>) {
     let start = Instant::now();
     let mut done = 0;
     while done < spans {
-        traced_benches::run(case, PACED_CHUNK, &mut Nothing);
-        done += PACED_CHUNK;
+        traced_benches::run(case, chunk, &mut Nothing);
+        done += chunk;
         let due = Duration::from_nanos(done * 1_000_000_000 / rate);
         if let Some(wait) = due.checked_sub(start.elapsed()) {
             std::thread::sleep(wait);
@@ -107,8 +118,59 @@ fn drive(case: Case, spans: u64, rate: Option<u64>) {
     }
 }
 
-fn cpu(lib: &str, rate: Option<u64>) {
-    let (case, shutdown): (Case, Shutdown) = match lib {
+/// What `cpu` and `paced` run, from the arguments after the library.
+#[derive(Clone, Copy, Debug)]
+struct Options {
+    threads: usize,
+    rate: Option<u64>,
+    chunk: u64,
+    root: bool,
+}
+
+impl Options {
+    fn parse(paced: bool, args: &[&str]) -> Self {
+        let mut o = Options {
+            threads: 1,
+            rate: paced.then_some(PACED_RATE),
+            chunk: PACED_CHUNK,
+            root: false,
+        };
+        let mut args = args.iter();
+        while let Some(a) = args.next() {
+            let mut value = || {
+                args.next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or_else(|| panic!("{a} takes a number"))
+            };
+            match *a {
+                "--threads" => o.threads = usize::try_from(value()).expect("threads").max(1),
+                "--rate" if paced => o.rate = Some(value().max(1)),
+                "--chunk" if paced => o.chunk = value().max(1),
+                "--root" => o.root = true,
+                other => panic!("unknown option {other}"),
+            }
+        }
+        o
+    }
+}
+
+/// Installs `lib`'s background pipeline: the case to run and how to stop it.
+fn setup(lib: &str) -> (Case, Shutdown) {
+    match lib {
+        "traced-counting" => {
+            traced_benches::installed_by_caller();
+            let guard = traced::pipeline::Pipeline::builder()
+                .with_processor(sinks::TracedCountingProcessor)
+                .with_sampler(traced::Sampler::AlwaysOn)
+                .install();
+            (
+                child(Lib::Traced),
+                Box::new(move || {
+                    drop(guard);
+                    (0, 0)
+                }),
+            )
+        }
         "traced" => traced_batch(sinks::TracedCountingExporter),
         "traced-otlp" => traced_batch(sinks::TracedOtlpEncodingExporter::default()),
         "traced-otlp-messages" => traced_batch(sinks::TracedOtlpMessagesExporter::default()),
@@ -157,22 +219,77 @@ fn cpu(lib: &str, rate: Option<u64>) {
         }
         "tracing" => (child(Lib::Tracing), Box::new(|| (0, 0))),
         other => panic!("unknown library {other}"),
+    }
+}
+
+fn cpu(lib: &str, options: Options) {
+    let rate = options.rate;
+    let (case, shutdown) = setup(lib);
+    let case = if options.root {
+        Case {
+            scenario: Scenario::Root,
+            ..case
+        }
+    } else {
+        case
     };
-    // One round first, so that the one-time setup is not counted.
-    traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
-    let spans_before = spans();
-    let bytes_before = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed);
-    let cpu_before = process_cpu_ns();
-    let thread_before = thread_cpu_ns();
-    let wall = Instant::now();
-    drive(case, SPANS, rate);
-    let calling = wall.elapsed();
-    let calling_cpu = thread_cpu_ns() - thread_before;
-    let (dropped, failed) = shutdown();
-    let wall = wall.elapsed();
-    let cpu = process_cpu_ns() - cpu_before;
-    // Children and their roots.
-    let made = SPANS + SPANS / traced_benches::CHUNK;
+    let threads = options.threads;
+    let chunk = options.chunk;
+    // Every thread runs one round first, so that the one-time setup is not counted; then
+    // they start together.
+    let start = std::sync::Barrier::new(threads);
+    let (calling, calling_cpu, dropped, failed, wall, cpu, spans_before, bytes_before) =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads)
+                .map(|_| {
+                    let start = &start;
+                    scope.spawn(move || {
+                        traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
+                        // Everyone's warm-up done; then the counters are read; then go.
+                        start.wait();
+                        start.wait();
+                        let before = thread_cpu_ns();
+                        drive(case, SPANS, rate, chunk);
+                        thread_cpu_ns() - before
+                    })
+                })
+                .collect();
+            traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
+            start.wait();
+            // The warm-ups' spans, handed over as their roots ended, reach the exporter.
+            traced::pipeline::force_flush(Duration::from_secs(10)).ok();
+            let spans_before = spans();
+            let bytes_before = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed);
+            let cpu_before = process_cpu_ns();
+            let thread_before = thread_cpu_ns();
+            let wall = Instant::now();
+            start.wait();
+            drive(case, SPANS, rate, chunk);
+            let mut calling_cpu = thread_cpu_ns() - thread_before;
+            for w in workers {
+                calling_cpu += w.join().expect("a calling thread");
+            }
+            let calling = wall.elapsed();
+            let (dropped, failed) = shutdown();
+            let wall = wall.elapsed();
+            let cpu = process_cpu_ns() - cpu_before;
+            (
+                calling,
+                calling_cpu,
+                dropped,
+                failed,
+                wall,
+                cpu,
+                spans_before,
+                bytes_before,
+            )
+        });
+    // Children and their roots, on every thread.
+    let made = if options.root {
+        SPANS
+    } else {
+        SPANS + SPANS / traced_benches::CHUNK
+    } * threads as u64;
     let exported = spans() - spans_before;
     let bytes = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed) - bytes_before;
     // Sinks without a drop counter (the SDK's batch processor): what never arrived was dropped.
@@ -182,8 +299,11 @@ fn cpu(lib: &str, rate: Option<u64>) {
         dropped
     };
     println!(
-        "{{\"mode\":\"{}\",\"lib\":\"{lib}\",\"spans\":{made},\"exported\":{exported},\"dropped\":{dropped},\"failed\":{failed},\"calling_ns_per_span\":{:.1},\"calling_cpu_ns_per_span\":{:.1},\"wall_ns_per_span\":{:.1},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1},\"otlp_bytes_per_span\":{:.1}}}",
+        "{{\"mode\":\"{}\",\"lib\":\"{lib}\",\"threads\":{threads},\"root\":{},\"rate_per_thread\":{},\"chunk\":{},\"spans\":{made},\"exported\":{exported},\"dropped\":{dropped},\"failed\":{failed},\"calling_ns_per_span\":{:.1},\"calling_cpu_ns_per_span\":{:.1},\"wall_ns_per_span\":{:.1},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1},\"otlp_bytes_per_span\":{:.1}}}",
         if rate.is_some() { "paced" } else { "cpu" },
+        options.root,
+        rate.unwrap_or(0),
+        if rate.is_some() { chunk } else { 0 },
         calling.as_nanos() as f64 / made as f64,
         calling_cpu as f64 / made as f64,
         wall.as_nanos() as f64 / made as f64,
@@ -237,8 +357,8 @@ fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["cpu", lib] => cpu(lib, None),
-        ["paced", lib] => cpu(lib, Some(PACED_RATE)),
+        ["cpu", lib, options @ ..] => cpu(lib, Options::parse(false, options)),
+        ["paced", lib, options @ ..] => cpu(lib, Options::parse(true, options)),
         ["overload"] | ["overload", "traced"] => overload(),
         // For profilers: `throughput run child/traced 100000`.
         ["run", case, n] => {

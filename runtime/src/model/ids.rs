@@ -67,6 +67,13 @@ impl TraceId {
 }
 
 impl SpanId {
+    /// A new trace's root ids: a random, valid trace id and span id, drawn together from the
+    /// thread's generator.
+    #[inline]
+    pub(crate) fn random_root() -> (TraceId, SpanId) {
+        random_root_ids()
+    }
+
     /// The invalid, all-zero span id.
     pub const INVALID: SpanId = SpanId(0);
 
@@ -129,6 +136,45 @@ impl fmt::Debug for SpanId {
     }
 }
 
+/// A new trace's ids, with one access to the thread's generator: a random, valid trace id
+/// and a random, valid span id.
+#[inline]
+fn random_root_ids() -> (TraceId, SpanId) {
+    let mut s = RNG.get();
+    if s == 0 {
+        s = seed();
+    }
+    let mut next = || {
+        s = s.wrapping_add(WY_INCREMENT);
+        wymix(s)
+    };
+    let (hi, lo, span) = (next(), next(), next());
+    RNG.set(s);
+    let trace = (u128::from(hi) << 64) | u128::from(lo);
+    // All-zero values are a 2^-64 event each: drawn again through the usual path.
+    let trace = if trace == 0 {
+        TraceId::random()
+    } else {
+        TraceId(trace)
+    };
+    let span = if span == 0 {
+        SpanId::random()
+    } else {
+        SpanId(span)
+    };
+    (trace, span)
+}
+
+/// wyrand's increment.
+const WY_INCREMENT: u64 = 0xa076_1d64_78bd_642f;
+
+/// wyrand's output function.
+#[inline(always)]
+fn wymix(s: u64) -> u64 {
+    let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+    (t as u64) ^ ((t >> 64) as u64)
+}
+
 thread_local! {
     /// The thread's id generator state: seeded once per thread, no atomics per span.
     static RNG: Cell<u64> = const { Cell::new(0) };
@@ -137,16 +183,13 @@ thread_local! {
 /// wyrand: a small, fast generator with 64-bit state; ids need uniqueness, not secrecy.
 #[inline]
 fn next_random() -> u64 {
-    RNG.with(|state| {
-        let mut s = state.get();
-        if s == 0 {
-            s = seed();
-        }
-        s = s.wrapping_add(0xa076_1d64_78bd_642f);
-        state.set(s);
-        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
-        (t as u64) ^ ((t >> 64) as u64)
-    })
+    let mut s = RNG.get();
+    if s == 0 {
+        s = seed();
+    }
+    s = s.wrapping_add(WY_INCREMENT);
+    RNG.set(s);
+    wymix(s)
 }
 
 #[cold]
@@ -353,6 +396,15 @@ mod tests {
         let s: std::collections::HashSet<_> = (0..10_000).map(|_| SpanId::random()).collect();
         assert_eq!(s.len(), 10_000);
         assert!(!s.contains(&SpanId::INVALID));
+    }
+
+    #[test]
+    fn root_ids_are_valid_and_distinct() {
+        let ids: Vec<_> = (0..1000).map(|_| random_root_ids()).collect();
+        assert!(ids.iter().all(|(t, s)| t.is_valid() && s.is_valid()));
+        let traces: std::collections::HashSet<_> = ids.iter().map(|(t, _)| *t).collect();
+        assert_eq!(traces.len(), 1000);
+        assert_ne!(ids[0].0.to_u128() as u64, ids[0].1.to_u64());
     }
 
     #[test]

@@ -424,7 +424,19 @@ impl SpanProcessor for BatchSpanProcessor {
             (shared.config.max_queue_size - st.queued).min(n)
         };
         let before = st.queued;
-        if accepted == n {
+        let records = spans.in_boxes();
+        if accepted == n
+            && records == n
+            && let Some(back) = st.queue.back_mut()
+            && back.in_boxes() == back.len()
+            && back.capacity() - back.len() >= n
+        {
+            // A few spans (a root's, handed over as it ended) join the last batch queued,
+            // where there is room: their pointers move, the thread keeps its batch and takes
+            // back as many empty boxes, and the worker gets fewer, fuller batches.
+            back.append(spans);
+            spans.take_spare(&mut st.boxes, records);
+        } else if accepted == n {
             // The whole batch moves into the queue; the caller gets an empty one back, with
             // as many empty boxes as its records took away, where the worker has them.
             let boxes = spans.in_boxes();
@@ -716,7 +728,11 @@ impl Worker {
             }
         }
         st.queued -= n;
-        self.shared.full.store(false, Ordering::Relaxed);
+        // Written only when set: ending threads read this line, and a store every export
+        // would take it from their caches.
+        if self.shared.full.load(Ordering::Relaxed) {
+            self.shared.full.store(false, Ordering::Relaxed);
+        }
         let resource = st.resource.take();
         let deadline = self.timeout().and_then(|t| Instant::now().checked_add(t));
         st.in_flight = Some(InFlight {
@@ -1119,6 +1135,32 @@ mod tests {
         p.shutdown(Duration::from_secs(10)).unwrap();
         let s = p.stats();
         assert_eq!((s.received, s.exported), (128, 128));
+    }
+
+    #[test]
+    fn a_few_spans_join_the_last_queued_batch_where_there_is_room() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
+        );
+        let mut first = batch(1);
+        first.reserve(LOCAL_BATCH);
+        p.on_end(&mut first);
+        for _ in 0..10 {
+            // A root's span, handed over as it ends.
+            let mut one = batch(1);
+            p.on_end(&mut one);
+            assert!(one.is_empty(), "on_end takes the span out");
+        }
+        assert_eq!(p.shared.lock().queue.len(), 1, "one batch holds them all");
+        assert_eq!(p.queue_len(), 11);
+        let mut full = batch(LOCAL_BATCH);
+        p.on_end(&mut full);
+        assert_eq!(p.shared.lock().queue.len(), 2, "no room: queued on its own");
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        let s = p.stats();
+        assert_eq!((s.received, s.exported), (75, 75));
+        assert_balanced(s);
     }
 
     fn assert_balanced(s: ProcessorStats) {

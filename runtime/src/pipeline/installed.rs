@@ -33,6 +33,8 @@ pub struct Pipeline {
     pub(crate) follows_local_parent: bool,
     /// The sampler samples every child of a sampled local parent (OpenTelemetry's default).
     pub(crate) follows_sampled_local_parent: bool,
+    /// The sampler samples every root, whatever its name or kind (OpenTelemetry's default).
+    pub(crate) samples_roots: bool,
     /// How long dropping the guard (or [`shutdown`]) waits for the processor to export what
     /// is queued; `None`: no limit.
     shutdown_timeout: Option<Duration>,
@@ -73,6 +75,7 @@ impl fmt::Debug for Pipeline {
             .field("processor", &self.processor)
             .field("buffered", &self.buffered)
             .field("follows_local_parent", &self.follows_local_parent)
+            .field("samples_roots", &self.samples_roots)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "follows_sampled_local_parent",
@@ -205,6 +208,7 @@ impl PipelineBuilder {
         Pipeline {
             follows_local_parent: sampler.drops_unsampled_local_children(),
             follows_sampled_local_parent: sampler.samples_sampled_local_children(),
+            samples_roots: sampler.samples_roots(),
             sampler,
             limits: self.limits.unwrap_or_default(),
             resource,
@@ -385,12 +389,34 @@ const POOL_MAX: usize = 2 * LOCAL_BATCH;
 /// the slow rounds are gone.
 const POOL_PREFETCH_AHEAD: usize = 4;
 
+/// Asks the CPU to fetch a box's cache lines for writing (a hint; nothing on other targets).
+/// A box coming back from the batch worker was last read on another core: fetched for
+/// reading, its lines arrive shared and the span's first stores still wait for the other
+/// core to give them up; fetched for writing (`prefetchw`), they arrive owned.
+#[inline(always)]
+fn prefetch_for_write(slot: &Slot) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
+        let at = std::ptr::from_ref::<std::mem::MaybeUninit<crate::model::record::Record>>(slot)
+            .cast::<i8>();
+        let mut line = 0;
+        while line < size_of::<crate::model::record::Record>() {
+            // SAFETY: a prefetch never faults, and every address is inside the box.
+            unsafe { _mm_prefetch::<_MM_HINT_ET0>(at.add(line)) };
+            line += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
+}
+
 /// What a thread keeps for the spans it starts and ends.
 struct Finished {
-    /// Sampled spans ended here, not yet handed over.
+    /// Sampled spans ended here, not yet handed over. Handed to the processor in place
+    /// (the processor takes the records and leaves the batch's room, or swaps in a batch of
+    /// its own), so ending a thread's outermost span moves no batch around.
     spans: SpanBatch,
-    /// An empty batch with room, for when `spans` is handed over.
-    spare: SpanBatch,
     /// The pipeline of `spans`.
     pipeline: Option<&'static Pipeline>,
     /// Empty boxes for the records of spans started on this thread.
@@ -403,15 +429,24 @@ struct Finished {
 }
 
 impl Finished {
-    fn take(&mut self) -> Option<(&'static Pipeline, SpanBatch)> {
-        let p = self.pipeline?;
+    /// Hands the buffered spans (and the count of spans shed since the last time) to their
+    /// processor, then keeps the empty boxes and the batch's room for the next spans.
+    ///
+    /// The thread's buffer stays borrowed meanwhile: a span the processor itself ends on this
+    /// thread does not join it, but goes to the processor alone (see [`finish`]).
+    #[inline(never)]
+    fn hand_over(&mut self) {
+        let Some(p) = self.pipeline else { return };
         if self.spans.is_empty() && self.shed_count == 0 {
-            return None;
+            return;
         }
-        let spare = std::mem::take(&mut self.spare);
-        let mut spans = std::mem::replace(&mut self.spans, spare);
-        spans.shed = std::mem::take(&mut self.shed_count);
-        Some((p, spans))
+        self.spans.shed = std::mem::take(&mut self.shed_count);
+        p.processor.on_end(&mut self.spans);
+        self.shedding = std::mem::take(&mut self.spans.refused);
+        self.spans.shed = 0;
+        let room = POOL_MAX.saturating_sub(self.pool.len());
+        let mut boxes = self.spans.recycle();
+        self.pool.extend(boxes.by_ref().take(room));
     }
 
     /// A box from the pool, asking for the one it will hand out [`POOL_PREFETCH_AHEAD`]
@@ -420,7 +455,7 @@ impl Finished {
     fn pop_slot(&mut self) -> Option<Slot> {
         let slot = self.pool.pop();
         if let Some(ahead) = self.pool.len().checked_sub(POOL_PREFETCH_AHEAD) {
-            crate::model::record::prefetch(&self.pool[ahead]);
+            prefetch_for_write(&self.pool[ahead]);
         }
         slot
     }
@@ -442,9 +477,7 @@ impl Finished {
 impl Drop for Finished {
     fn drop(&mut self) {
         // The thread is exiting: hand over what is left.
-        if let Some((p, mut spans)) = self.take() {
-            p.processor.on_end(&mut spans);
-        }
+        self.hand_over();
     }
 }
 
@@ -452,7 +485,6 @@ thread_local! {
     static FINISHED: RefCell<Finished> = const {
         RefCell::new(Finished {
             spans: SpanBatch::new(),
-            spare: SpanBatch::new(),
             pipeline: None,
             pool: Vec::new(),
             shedding: false,
@@ -544,66 +576,40 @@ pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
     // SAFETY: the caller hands over an initialized record.
     let pipeline = unsafe { slot.assume_init_ref() }.pipeline.get();
     let mut slot = Some(slot);
-    let batch = FINISHED.try_with(|f| {
+    let _ = FINISHED.try_with(|f| {
         let Ok(mut f) = f.try_borrow_mut() else {
-            return None;
+            return;
         };
         let f = &mut *f;
-        let mut out = None;
         if f.pipeline.is_some_and(|p| !std::ptr::eq(p, pipeline)) {
-            out = f.take();
+            f.hand_over();
         }
         f.pipeline = Some(pipeline);
         if f.spans.capacity() == 0 {
             f.spans.reserve(LOCAL_BATCH);
         }
-        let len = f.spans.push(slot.take()?);
-        if out.is_none()
-            && (!pipeline.buffered
-                || len >= LOCAL_BATCH
-                || !outer_recording.unwrap_or_else(|| crate::context::active().recording))
+        let Some(s) = slot.take() else { return };
+        let len = f.spans.push(s);
+        if !pipeline.buffered
+            || len >= LOCAL_BATCH
+            || !outer_recording.unwrap_or_else(|| crate::context::active().recording)
         {
-            out = f.take();
+            f.hand_over();
         }
-        out
     });
-    if let Ok(Some((p, spans))) = batch {
-        hand_over(p, spans);
-    }
     if let Some(s) = slot {
         // Ended from inside a processor's own call, or while the thread exits: no buffer.
         pipeline.processor.on_end(&mut SpanBatch::one(s));
     }
 }
 
-/// Gives `spans` to the processor, then keeps the empty boxes and the batch's room for this
-/// thread's next spans.
-#[inline(never)]
-fn hand_over(p: &'static Pipeline, mut spans: SpanBatch) {
-    p.processor.on_end(&mut spans);
-    let refused = std::mem::take(&mut spans.refused);
-    let _ = FINISHED.try_with(|f| {
-        if let Ok(mut f) = f.try_borrow_mut() {
-            let f = &mut *f;
-            f.shedding = refused;
-            for slot in spans.recycle() {
-                if f.pool.len() < POOL_MAX {
-                    f.pool.push(slot);
-                }
-            }
-            if f.spare.capacity() < spans.capacity() {
-                f.spare = spans;
-            }
-        }
-    });
-}
-
 /// Hands this thread's buffered spans to their processor now.
 pub fn flush_thread() {
-    let batch = FINISHED.try_with(|f| f.try_borrow_mut().ok().and_then(|mut f| f.take()));
-    if let Ok(Some((p, spans))) = batch {
-        hand_over(p, spans);
-    }
+    let _ = FINISHED.try_with(|f| {
+        if let Ok(mut f) = f.try_borrow_mut() {
+            f.hand_over();
+        }
+    });
 }
 
 /// Exports everything finished so far on this thread and in the installed processor.

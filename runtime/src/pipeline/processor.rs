@@ -61,12 +61,27 @@ pub trait SpanProcessor: Send + Sync + fmt::Debug {
     }
 }
 
+/// The counts behind [`ProcessorStats`]. `received` has a cache line of its own: the threads
+/// that end spans add to it at every hand-over, and the batch worker's `exported` beside it
+/// would take the line from them at every export.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) received: AtomicU64,
+    pub(crate) received: OwnLine<AtomicU64>,
     pub(crate) exported: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) failed: AtomicU64,
+}
+
+/// A value alone on its cache line (64 bytes).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct OwnLine<T>(T);
+
+impl<T> std::ops::Deref for OwnLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 impl Counters {

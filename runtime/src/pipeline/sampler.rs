@@ -141,6 +141,16 @@ impl Sampler {
         }
     }
 
+    /// Whether every root (a span with no parent) is sampled, whatever its name or kind:
+    /// lets the hot path skip the sampler for them.
+    pub(crate) fn samples_roots(&self) -> bool {
+        match self {
+            Sampler::AlwaysOn => true,
+            Sampler::ParentBased(pb) => matches!(pb.root, Sampler::AlwaysOn),
+            _ => false,
+        }
+    }
+
     /// OpenTelemetry's description string.
     pub fn description(&self) -> String {
         match self {
@@ -229,5 +239,7 @@ mod tests {
         assert_eq!(decide(&s, Some(&cx(false, false))), SamplingDecision::Drop);
         let off = Sampler::parent_based(Sampler::AlwaysOff);
         assert_eq!(decide(&off, None), SamplingDecision::Drop);
+        assert!(s.samples_roots() && Sampler::AlwaysOn.samples_roots());
+        assert!(!off.samples_roots() && !Sampler::TraceIdRatio(0.5).samples_roots());
     }
 }

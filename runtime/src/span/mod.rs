@@ -671,6 +671,12 @@ fn start_under(
             return start_sampled_child(pipeline, cs, p);
         }
     }
+    if parent.ids.is_none()
+        && pipeline.samples_roots
+        && parent.state.is_none_or(TraceState::is_empty)
+    {
+        return start_sampled_root(pipeline, cs);
+    }
     let span = Span::start_inner(pipeline, cs.start(), parent);
     let active = span.rec().map(active_of);
     (span, active)
@@ -716,6 +722,48 @@ fn start_sampled_child(
         recording: true,
         has_state: false,
         ..parent
+    };
+    (Span { rec: Some(slot) }, Some(active))
+}
+
+/// A `#[traced]` function called with no span active, under a sampler that samples every
+/// root (OpenTelemetry's default): a new trace, with no sampler call; both ids from one
+/// access to the thread's generator, one clock read, the record written in place. Roots are
+/// never shed (see `pipeline::take_recording_slot`).
+#[inline(never)]
+fn start_sampled_root(
+    pipeline: &'static Pipeline,
+    cs: &'static Callsite,
+) -> (Span, Option<Active>) {
+    let mut slot = pipeline::take_slot();
+    let (trace_id, span_id) = SpanId::random_root();
+    // Random through all 16 bytes: the W3C level 2 random flag.
+    let flags = TraceFlags::RANDOM.with_sampled(true);
+    let now = clock::now();
+    slot.write(Record {
+        trace_id,
+        span_id,
+        parent_span_id: SpanId::INVALID,
+        start: now,
+        end: now,
+        name: cs.name,
+        code: cs.code.as_ref(),
+        scope: &cs.scope,
+        pipeline: PipelineRef::new(pipeline),
+        cold: None,
+        flags,
+        bits: bits::RECORDING | bits::SAMPLED,
+        kind: cs.kind,
+        len: 0,
+        attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
+    });
+    let active = Active {
+        trace_id,
+        span_id,
+        flags,
+        is_remote: false,
+        recording: true,
+        has_state: false,
     };
     (Span { rec: Some(slot) }, Some(active))
 }
