@@ -44,6 +44,10 @@ pub(crate) mod bits {
     pub(crate) const RECORDING: u8 = 2;
     /// Exported when it ends.
     pub(crate) const SAMPLED: u8 = 4;
+    /// In place of `SAMPLED`: exported when it ends, after an integration settles it
+    /// (`context::hook::settle_at_end`).
+    #[cfg(feature = "tracing")]
+    pub(crate) const SETTLE: u8 = 8;
 }
 
 /// A span's record: see the module documentation.

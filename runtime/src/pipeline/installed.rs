@@ -31,8 +31,13 @@ pub struct Pipeline {
     buffered: bool,
     /// The sampler drops every child of an unsampled local parent (OpenTelemetry's default).
     pub(crate) follows_local_parent: bool,
-    /// The sampler samples every child of a sampled local parent (OpenTelemetry's default).
-    pub(crate) follows_sampled_local_parent: bool,
+    /// The sampler samples every child of a sampled local parent (OpenTelemetry's default):
+    /// such children take the fast path. Turned off for good by an integration that must see
+    /// every span entered (`context::hook`), which the `tracing` feature compiles in.
+    #[cfg(feature = "tracing")]
+    follows_sampled_local_parent: AtomicBool,
+    #[cfg(not(feature = "tracing"))]
+    follows_sampled_local_parent: bool,
     /// How long dropping the guard (or [`shutdown`]) waits for the processor to export what
     /// is queued; `None`: no limit.
     shutdown_timeout: Option<Duration>,
@@ -83,6 +88,23 @@ impl fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
+    /// Whether children of a sampled local span are sampled without asking the sampler (the
+    /// fast path for children).
+    #[inline(always)]
+    pub(crate) fn follows_sampled_local_parent(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.follows_sampled_local_parent.load(Ordering::Relaxed);
+        #[cfg(not(feature = "tracing"))]
+        self.follows_sampled_local_parent
+    }
+
+    /// Sends every child through the slow path, where an integration's hook sees it entered.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn slow_children(&self) {
+        self.follows_sampled_local_parent
+            .store(false, Ordering::Relaxed);
+    }
+
     /// A pipeline builder.
     ///
     /// ```
@@ -204,6 +226,12 @@ impl PipelineBuilder {
         let sampler = self.sampler.unwrap_or_default();
         Pipeline {
             follows_local_parent: sampler.drops_unsampled_local_children(),
+            #[cfg(feature = "tracing")]
+            follows_sampled_local_parent: AtomicBool::new(
+                sampler.samples_sampled_local_children()
+                    && !crate::context::hook::every_enter(),
+            ),
+            #[cfg(not(feature = "tracing"))]
             follows_sampled_local_parent: sampler.samples_sampled_local_children(),
             sampler,
             limits: self.limits.unwrap_or_default(),

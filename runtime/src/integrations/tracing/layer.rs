@@ -116,14 +116,25 @@ impl<S> tracing_subscriber::Layer<S> for TracedLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_register_dispatch(&self, _subscriber: &Dispatch) {
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
         mirror::register();
-        mirror::turn_on();
+        if subscriber.is::<super::TracedRegistry>() {
+            mirror::turn_on();
+        } else {
+            mirror::turn_on_eager();
+        }
     }
 
-    fn on_layer(&mut self, _subscriber: &mut S) {
+    fn on_layer(&mut self, subscriber: &mut S) {
         mirror::register();
-        mirror::turn_on();
+        // SAFETY: the pointer is only compared with null, never read.
+        let lazy = unsafe { subscriber.downcast_raw(std::any::TypeId::of::<super::TracedRegistry>()) }
+            .is_some();
+        if lazy {
+            mirror::turn_on();
+        } else {
+            mirror::turn_on_eager();
+        }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {

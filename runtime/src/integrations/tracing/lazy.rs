@@ -102,11 +102,15 @@ impl TracedRegistry {
             active.is_remote,
             state,
         );
-        let inbox = (active.recording && !active.is_remote).then(|| {
+        // The span's own frame, and exported: events recorded under the mirror on other
+        // threads are moved into it when it ends.
+        let inbox = (active.recording && !active.is_remote && active.flags.is_sampled()).then(|| {
             inboxes(|m| {
                 m.entry(active.span_id)
                     .or_insert_with(|| {
                         OUTSTANDING.fetch_add(1, Ordering::Relaxed);
+                        // Its end looks here (applied when it exits).
+                        context::settle_active_at_end();
                         Arc::new(Inbox::default())
                     })
                     .clone()
@@ -115,9 +119,10 @@ impl TracedRegistry {
         CATCHING_UP.set(true);
         let id = mirror::new_mirror(&dispatch, MirrorData { cx, inbox });
         CATCHING_UP.set(false);
-        // Entered at the traced span's place on the stack: exited (and closed) with it.
+        // Entered at the traced span's place on the stack: exited (and closed) when that
+        // span is no longer there (`leave_stale`, before the registry answers again).
         self.inner.enter(&id);
-        mirror::push_entered(depth, id.clone(), dispatch, true);
+        mirror::push_entered(depth, active.span_id, id.clone(), dispatch, true);
         Some(Current::new(id, mirror::metadata()))
     }
 }
@@ -125,7 +130,7 @@ impl TracedRegistry {
 impl Subscriber for TracedRegistry {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         let _ = self.dispatch.set(subscriber.downgrade());
-        mirror::turn_on_lazy();
+        mirror::turn_on();
         self.inner.on_register_dispatch(subscriber);
     }
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
@@ -139,7 +144,11 @@ impl Subscriber for TracedRegistry {
     }
     fn new_span(&self, attrs: &span::Attributes<'_>) -> Id {
         // No catching up here: the layer finds a new span's traced parent on traced's own
-        // stack, and a `tracing` span needs no stand-in above it in the registry.
+        // stack, and a `tracing` span needs no stand-in above it in the registry. But no
+        // stale stand-in as its registry parent either.
+        if attrs.is_contextual() {
+            mirror::leave_stale();
+        }
         self.inner.new_span(attrs)
     }
     fn record(&self, span: &Id, values: &span::Record<'_>) {
@@ -167,10 +176,11 @@ impl Subscriber for TracedRegistry {
         self.inner.try_close(id)
     }
     fn current_span(&self) -> Current {
-        let current = self.inner.current_span();
         if !mirror::on() {
-            return current;
+            return self.inner.current_span();
         }
+        mirror::leave_stale();
+        let current = self.inner.current_span();
         self.catch_up(&current).unwrap_or(current)
     }
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {

@@ -16,9 +16,9 @@
 use crate::context::Active;
 use crate::context::hook::{self, Hooks};
 use crate::model::record::Record;
-use crate::model::{Event, SpanContext, Status, TraceState};
+use crate::model::{Event, SpanContext, SpanId, Status, TraceState};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tracing_core::callsite::{Callsite, Identifier};
 use tracing_core::field::FieldSet;
@@ -31,12 +31,8 @@ pub(crate) fn on() -> bool {
     hook::get().is_some()
 }
 
-/// Set once a [`TracedRegistry`](super::TracedRegistry) is registered: mirrors are created
-/// on demand, not when spans are entered.
-static LAZY: AtomicBool = AtomicBool::new(false);
-
 /// Installs the bridge's hooks in the context and span layers (once a layer or a
-/// `TracedRegistry` is part of a registered dispatcher).
+/// `TracedRegistry` is part of a subscriber).
 pub(super) fn turn_on() {
     hook::install(Hooks {
         span_entered: entered,
@@ -46,12 +42,20 @@ pub(super) fn turn_on() {
     });
 }
 
-pub(super) fn turn_on_lazy() {
-    LAZY.store(true, Ordering::Relaxed);
+/// The layer is on a registry that cannot be asked for its current span (not a
+/// [`TracedRegistry`](super::TracedRegistry)): mirrors are made when traced spans are
+/// entered, every one of them from now on.
+pub(super) fn turn_on_eager() {
     turn_on();
+    if hook::want_every_enter()
+        && let Some(pipeline) = crate::pipeline::get()
+    {
+        pipeline.slow_children();
+    }
 }
 
-/// A span ends: what other threads recorded under its stand-ins goes into it.
+/// A sampled span with a mirror ends: what other threads recorded under its stand-ins goes
+/// into it.
 fn span_ending(r: &mut Record) {
     if let Some(c) = &mut r.cold
         && let Some(mirror) = c.mirror.take()
@@ -62,8 +66,15 @@ fn span_ending(r: &mut Record) {
     super::lazy::finish(r);
 }
 
-fn lazy() -> bool {
-    LAZY.load(Ordering::Relaxed)
+/// The default dispatcher, if it has the layer on a registry that mirrors on enter (a
+/// [`TracedRegistry`](super::TracedRegistry) mirrors on demand).
+fn eager_dispatch() -> Option<Dispatch> {
+    if !hook::every_enter() {
+        return None;
+    }
+    dispatcher::get_default(|d| {
+        (d.is::<super::TracedLayer>() && !d.is::<super::TracedRegistry>()).then(|| d.clone())
+    })
 }
 
 /// The mirrors' metadata.
@@ -173,6 +184,8 @@ pub(super) fn in_hook() -> bool {
 /// A mirror entered on this thread.
 struct Entered {
     depth: u32,
+    /// The traced span it stands for, at `depth` on the context stack.
+    span: SpanId,
     id: Id,
     dispatch: Dispatch,
     owned: bool,
@@ -183,13 +196,16 @@ struct Entered {
 pub(crate) struct Mirror {
     id: Id,
     dispatch: Dispatch,
-    inbox: Arc<Inbox>,
+    /// For a sampled span: what other threads record under the mirror.
+    inbox: Option<Arc<Inbox>>,
 }
 
 impl Mirror {
     /// Applies what other threads recorded under the mirror to the span.
     pub(crate) fn finish(self, r: &mut Record) {
-        drain(&self.inbox, r);
+        if let Some(inbox) = &self.inbox {
+            drain(inbox, r);
+        }
     }
 }
 
@@ -219,11 +235,6 @@ impl Drop for Mirror {
     }
 }
 
-/// The default dispatcher, if it has the layer.
-fn dispatch_with_layer() -> Option<Dispatch> {
-    dispatcher::get_default(|d| d.is::<super::TracedLayer>().then(|| d.clone()))
-}
-
 /// The registry under `dispatch`'s layers, if it is tracing-subscriber's `Registry` (what
 /// `tracing_subscriber::registry()` builds).
 fn registry(dispatch: &Dispatch) -> Option<&Registry> {
@@ -243,7 +254,7 @@ pub(super) fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
     id
 }
 
-fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
+fn enter_mirror(depth: u32, span: SpanId, id: Id, dispatch: Dispatch, owned: bool) {
     if let Some(registry) = registry(&dispatch) {
         registry.enter(&id);
     } else {
@@ -251,15 +262,16 @@ fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
         dispatch.enter(&id);
         IN_HOOK.set(false);
     }
-    push_entered(depth, id, dispatch, owned);
+    push_entered(depth, span, id, dispatch, owned);
 }
 
-/// Notes a mirror entered at context stack depth `depth`: exited when the stack goes back
-/// there, and closed then if `owned`.
-pub(super) fn push_entered(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
+/// Notes a mirror of `span` entered at context stack depth `depth`: exited when the stack
+/// goes back there, and closed then if `owned`.
+pub(super) fn push_entered(depth: u32, span: SpanId, id: Id, dispatch: Dispatch, owned: bool) {
     let _ = ENTERED.try_with(|e| {
         e.borrow_mut().push(Entered {
             depth,
+            span,
             id,
             dispatch,
             owned,
@@ -267,12 +279,14 @@ pub(super) fn push_entered(depth: u32, id: Id, dispatch: Dispatch, owned: bool) 
     });
 }
 
-/// A traced span was entered at context stack depth `depth`.
+/// A traced span was entered at context stack depth `depth`: with an eager layer, its
+/// mirror (made the first time) is entered too, and exited with it (`true`).
 #[inline(never)]
-fn entered(depth: u32, r: &mut Record) {
-    if lazy() {
-        return;
+fn entered(depth: u32, r: &mut Record) -> bool {
+    if !hook::every_enter() {
+        return false;
     }
+    let span = r.span_id;
     let mirror = if let Some(m) = r
         .cold
         .as_ref()
@@ -281,15 +295,19 @@ fn entered(depth: u32, r: &mut Record) {
     {
         m
     } else {
-        let Some(dispatch) = dispatch_with_layer() else {
-            return;
+        let Some(dispatch) = eager_dispatch() else {
+            return false;
         };
-        let inbox = Arc::new(Inbox::default());
+        // Only a span that is exported gets what other threads record under its mirror.
+        let inbox = r.is_sampled().then(|| Arc::new(Inbox::default()));
         let data = MirrorData {
             cx: r.span_context(),
-            inbox: Some(inbox.clone()),
+            inbox: inbox.clone(),
         };
         let id = new_mirror(&dispatch, data);
+        if inbox.is_some() {
+            hook::settle_at_end(r);
+        }
         let mirror = r.cold().mirror.insert(Box::new(Mirror {
             id,
             dispatch,
@@ -297,20 +315,25 @@ fn entered(depth: u32, r: &mut Record) {
         }));
         match mirror.downcast_ref::<Mirror>() {
             Some(m) => m,
-            None => return,
+            None => return false,
         }
     };
-    enter_mirror(depth, mirror.id.clone(), mirror.dispatch.clone(), false);
+    enter_mirror(
+        depth,
+        span,
+        mirror.id.clone(),
+        mirror.dispatch.clone(),
+        false,
+    );
+    true
 }
 
-/// A captured context was attached at depth `depth`: a mirror for the time it is attached.
+/// A captured context was attached at depth `depth`: with an eager layer, a mirror for the
+/// time it is attached (`true`).
 #[inline(never)]
-fn entered_context(depth: u32, active: Active, state: &TraceState) {
-    if lazy() {
-        return;
-    }
-    let Some(dispatch) = dispatch_with_layer() else {
-        return;
+fn entered_context(depth: u32, active: Active, state: &TraceState) -> bool {
+    let Some(dispatch) = eager_dispatch() else {
+        return false;
     };
     let cx = SpanContext::new(
         active.trace_id,
@@ -321,42 +344,59 @@ fn entered_context(depth: u32, active: Active, state: &TraceState) {
     );
     let id = new_mirror(&dispatch, MirrorData { cx, inbox: None });
     // Closed when the context is detached.
-    enter_mirror(depth, id, dispatch, true);
+    enter_mirror(depth, active.span_id, id, dispatch, true);
+    true
+}
+
+/// Exits (and closes, if owned) a mirror taken off `ENTERED`.
+fn leave(entered: Entered) {
+    let Entered {
+        id,
+        dispatch,
+        owned,
+        ..
+    } = entered;
+    if let Some(registry) = registry(&dispatch) {
+        registry.exit(&id);
+    } else {
+        IN_HOOK.set(true);
+        dispatch.exit(&id);
+        IN_HOOK.set(false);
+    }
+    if owned {
+        dispatch.try_close(id);
+    }
 }
 
 /// The context stack goes back to depth `depth`: exits the mirrors entered above it.
 #[inline(never)]
 fn exiting(depth: u32) {
-    loop {
-        let top = ENTERED
-            .try_with(|e| {
-                let mut e = e.borrow_mut();
-                if e.last().is_some_and(|m| m.depth >= depth) {
-                    e.pop()
-                } else {
-                    None
-                }
-            })
-            .ok()
-            .flatten();
-        let Some(Entered {
-            id,
-            dispatch,
-            owned,
-            ..
-        }) = top
-        else {
-            return;
-        };
-        if let Some(registry) = registry(&dispatch) {
-            registry.exit(&id);
-        } else {
-            IN_HOOK.set(true);
-            dispatch.exit(&id);
-            IN_HOOK.set(false);
-        }
-        if owned {
-            dispatch.try_close(id);
-        }
+    while let Some(top) = pop_entered(|m| m.depth >= depth) {
+        leave(top);
+    }
+}
+
+/// The top of `ENTERED`, taken off if `stale`.
+fn pop_entered(stale: impl Fn(&Entered) -> bool) -> Option<Entered> {
+    ENTERED
+        .try_with(|e| {
+            let mut e = e.borrow_mut();
+            if e.last().is_some_and(stale) {
+                e.pop()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Exits the mirrors whose traced span is no longer at their place on the context stack:
+/// what the lazy registry does before it answers, instead of a check at every exit.
+pub(super) fn leave_stale() {
+    while let Some(top) =
+        pop_entered(|m| crate::context::span_at(m.depth) != Some(m.span))
+    {
+        leave(top);
     }
 }
