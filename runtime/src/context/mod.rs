@@ -360,6 +360,12 @@ fn push(change: Change) {
     }
 }
 
+/// Whether changes made through [`current`] may be queued on this thread.
+#[cfg(feature = "tracing")]
+pub(crate) fn any_pending() -> bool {
+    ANY_PENDING.get()
+}
+
 /// Takes the queued changes for `span`, if any (one thread-local read when there are none).
 #[inline]
 pub(crate) fn take_changes(span: SpanId, mut apply: impl FnMut(Change)) {

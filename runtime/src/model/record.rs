@@ -327,6 +327,15 @@ impl Record {
     }
 
     #[cold]
+    /// Makes room for `n` more attributes in one allocation, past the inline ones.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn reserve_attributes(&mut self, n: usize) {
+        let inline = INLINE_ATTRS - usize::from(self.len).min(INLINE_ATTRS);
+        if n > inline {
+            self.cold().attributes.reserve_exact(n - inline);
+        }
+    }
+
     fn push_cold(&mut self, key: &'static str, mut value: Value) {
         let limits = self.limits();
         if self.attribute_count() >= limits.max_attributes_per_span as usize {

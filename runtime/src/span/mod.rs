@@ -485,6 +485,15 @@ impl Span {
         }
     }
 
+    /// Makes room for `n` attributes (pushed next, by the `tracing` layer): past the ones the
+    /// record holds itself, in one allocation.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn reserve_attributes(&mut self, n: usize) {
+        if let Some(r) = self.recording() {
+            r.reserve_attributes(n);
+        }
+    }
+
     /// Makes the span the thread's active span without a mirror: the `tracing` layer enters
     /// the spans it owns this way (they are `tracing` spans already).
     #[cfg(feature = "tracing")]

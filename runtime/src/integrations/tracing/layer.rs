@@ -10,7 +10,7 @@ use crate::model::{InstrumentationScope, SpanContext};
 use crate::model::{KeyValue, StringValue, Value};
 use crate::span::{Parent, Span};
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use tracing_core::span::{Attributes, Id, Record};
@@ -168,16 +168,15 @@ where
             });
             return;
         }
-        let mut fields = SpanFields::with_capacity(meta.fields().len());
+        let mut fields = SpanFields::default();
         attrs.record(&mut Visitor(&mut fields));
         let name = fields
             .name
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
-        let parent_cx = match &parent {
-            Parent::Context(cx) => cx.clone(),
-            Parent::Current => crate::context::current().span_context(),
-            Parent::Root => SpanContext::NONE,
+        let explicit = match &parent {
+            Parent::Context(cx) => Some(cx.clone()),
+            _ => None,
         };
         let mut traced = crate::span::span(name)
             .kind(fields.kind.unwrap_or(SpanKind::Internal))
@@ -185,6 +184,9 @@ where
             .scope(scope_of(meta.target()))
             .start();
         if traced.is_recording() {
+            // Room for them all at once (past the record's own).
+            let location = if self.location { 3 } else { 0 };
+            traced.reserve_attributes(location + 2 + fields.attributes.len());
             // Static strings, borrowed: no copy.
             let text = |s: &'static str| Value::String(StringValue::from_static(s));
             if self.location {
@@ -203,7 +205,14 @@ where
             fields.apply(&mut traced, true);
         }
         let own = traced.span_context();
-        let cx = if own.is_valid() { own } else { parent_cx };
+        // Not started (unsampled): its parent's context, which children see and propagate.
+        let cx = if own.is_valid() {
+            own
+        } else if contextual {
+            crate::context::current().span_context()
+        } else {
+            explicit.unwrap_or(SpanContext::NONE)
+        };
         span.extensions_mut().insert(Bridged { span: traced, cx });
     }
 
@@ -335,6 +344,11 @@ where
             .ok()
             .flatten();
         let Some(saved) = saved else { return };
+        // Nothing set through `traced::current()` on this thread: no span to look up.
+        if !context::any_pending() {
+            context::exit(saved);
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             context::exit(saved);
             return;
@@ -365,6 +379,25 @@ where
 /// carries none). One scope per crate name, made at its first span and kept: targets are the
 /// callsites' static strings, so their number is bounded by the program.
 fn scope_of(target: &'static str) -> &'static InstrumentationScope {
+    thread_local! {
+        /// The last target seen on this thread and its scope: spans come in runs from one
+        /// library.
+        static LAST: Cell<Option<(&'static str, &'static InstrumentationScope)>> =
+            const { Cell::new(None) };
+    }
+    let last = LAST.get();
+    if let Some((t, scope)) = last
+        && std::ptr::eq(t, target)
+    {
+        return scope;
+    }
+    let scope = scope_of_slow(target);
+    LAST.set(Some((target, scope)));
+    scope
+}
+
+#[inline(never)]
+fn scope_of_slow(target: &'static str) -> &'static InstrumentationScope {
     static SCOPES: RwLock<BTreeMap<&'static str, &'static InstrumentationScope>> =
         RwLock::new(BTreeMap::new());
     let krate = target.split("::").next().unwrap_or(target);
