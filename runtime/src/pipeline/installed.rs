@@ -38,6 +38,9 @@ pub struct Pipeline {
     follows_sampled_local_parent: AtomicBool,
     #[cfg(not(feature = "tracing"))]
     follows_sampled_local_parent: bool,
+    /// What the sampler says of such children, whatever an integration turned off.
+    #[cfg(feature = "tracing")]
+    samples_sampled_local_children: bool,
     /// How long dropping the guard (or [`shutdown`]) waits for the processor to export what
     /// is queued; `None`: no limit.
     shutdown_timeout: Option<Duration>,
@@ -94,6 +97,17 @@ impl Pipeline {
     pub(crate) fn follows_sampled_local_parent(&self) -> bool {
         #[cfg(feature = "tracing")]
         return self.follows_sampled_local_parent.load(Ordering::Relaxed);
+        #[cfg(not(feature = "tracing"))]
+        self.follows_sampled_local_parent
+    }
+
+    /// Whether the sampler samples every child of a sampled local parent: the fast path for
+    /// a child started apart from its enter (not turned off by an integration, which sees it
+    /// entered anyway).
+    #[inline(always)]
+    pub(crate) fn samples_sampled_local_children(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.samples_sampled_local_children;
         #[cfg(not(feature = "tracing"))]
         self.follows_sampled_local_parent
     }
@@ -233,6 +247,8 @@ impl PipelineBuilder {
             ),
             #[cfg(not(feature = "tracing"))]
             follows_sampled_local_parent: sampler.samples_sampled_local_children(),
+            #[cfg(feature = "tracing")]
+            samples_sampled_local_children: sampler.samples_sampled_local_children(),
             sampler,
             limits: self.limits.unwrap_or_default(),
             resource,

@@ -204,7 +204,7 @@ impl Span {
             // The common case, without a call: a sampled parent of this process, under a
             // sampler that samples all of its children (OpenTelemetry's default).
             Some(p)
-                if pipeline.follows_sampled_local_parent()
+                if pipeline.samples_sampled_local_children()
                     && !p.is_remote
                     && p.flags.is_sampled() =>
             {
@@ -665,7 +665,13 @@ fn start_under<const ENTERING: bool>(
         if !p.flags.is_sampled() && pipeline.follows_local_parent {
             return (Span::none(), None);
         }
-        if p.flags.is_sampled() && pipeline.follows_sampled_local_parent() && !p.has_state {
+        // Entered at once, the fast path is the one an integration may turn off.
+        let fast = if ENTERING {
+            pipeline.follows_sampled_local_parent()
+        } else {
+            pipeline.samples_sampled_local_children()
+        };
+        if p.flags.is_sampled() && fast && !p.has_state {
             return start_sampled_child(pipeline, cs, p);
         }
     }

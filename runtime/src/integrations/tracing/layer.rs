@@ -366,10 +366,18 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if mirror::closing(&id) {
+            return;
+        }
         let Some(span) = ctx.span(&id) else { return };
-        let bridged = span.extensions_mut().remove::<Bridged>();
-        if let Some(b) = bridged {
-            b.span.end();
+        // Taken out, not removed: the registry drops the extension anyway, without the
+        // lookup a removal makes. Ended after the extensions are released.
+        let traced = span
+            .extensions_mut()
+            .get_mut::<Bridged>()
+            .map(|b| std::mem::replace(&mut b.span, Span::none()));
+        if let Some(traced) = traced {
+            traced.end();
         }
     }
 }

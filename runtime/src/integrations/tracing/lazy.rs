@@ -122,7 +122,13 @@ impl TracedRegistry {
         // Entered at the traced span's place on the stack: exited (and closed) when that
         // span is no longer there (`leave_stale`, before the registry answers again).
         self.inner.enter(&id);
-        mirror::push_entered(depth, active.span_id, id.clone(), dispatch, true);
+        mirror::push_entered(
+            depth,
+            active.span_id,
+            id.clone(),
+            mirror::Target::new(dispatch),
+            true,
+        );
         Some(Current::new(id, mirror::metadata()))
     }
 }

@@ -18,6 +18,8 @@ use crate::context::hook::{self, Hooks};
 use crate::model::record::Record;
 use crate::model::{Event, SpanContext, SpanId, Status, TraceState};
 use std::cell::{Cell, RefCell};
+use std::num::NonZeroU64;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tracing_core::callsite::{Callsite, Identifier};
@@ -187,7 +189,7 @@ struct Entered {
     /// The traced span it stands for, at `depth` on the context stack.
     span: SpanId,
     id: Id,
-    dispatch: Dispatch,
+    target: Target,
     owned: bool,
 }
 
@@ -195,16 +197,31 @@ struct Entered {
 #[derive(Debug)]
 pub(crate) struct Mirror {
     id: Id,
-    dispatch: Dispatch,
+    target: Target,
     /// For a sampled span: what other threads record under the mirror.
     inbox: Option<Arc<Inbox>>,
 }
 
 impl Mirror {
-    /// Applies what other threads recorded under the mirror to the span.
-    pub(crate) fn finish(self, r: &mut Record) {
-        if let Some(inbox) = &self.inbox {
-            drain(inbox, r);
+    /// Closes the mirror, and applies what other threads recorded under it to the span.
+    pub(crate) fn finish(mut self, r: &mut Record) {
+        let inbox = self.inbox.take();
+        // Closed first: unless a library kept a handle on it, its extensions (with the
+        // inbox's other reference) go with it, and the inbox is read without a lock.
+        drop(self);
+        let Some(mut inbox) = inbox else { return };
+        match Arc::get_mut(&mut inbox) {
+            Some(only) => {
+                let changes = std::mem::take(
+                    &mut only
+                        .state
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .changes,
+                );
+                apply(changes, r);
+            }
+            None => drain(&inbox, r),
         }
     }
 }
@@ -218,7 +235,14 @@ pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
         state.closed = Some(recording);
         std::mem::take(&mut state.changes)
     };
-    if !recording {
+    if recording {
+        apply(changes, r);
+    }
+}
+
+/// Adds events (and the statuses they set) to a span.
+fn apply(changes: Vec<(Event, Option<Status>)>, r: &mut Record) {
+    if !r.is_recording() {
         return;
     }
     for (event, status) in changes {
@@ -231,14 +255,77 @@ pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
 
 impl Drop for Mirror {
     fn drop(&mut self) {
-        self.dispatch.try_close(self.id.clone());
+        close(&self.target.dispatch, self.id.clone());
     }
+}
+
+thread_local! {
+    /// The mirror the bridge is closing on this thread: the layer has nothing to do for it.
+    static CLOSING: Cell<Option<NonZeroU64>> = const { Cell::new(None) };
+}
+
+/// Closes (drops the bridge's reference to) a mirror.
+fn close(dispatch: &Dispatch, id: Id) {
+    let previous = CLOSING.replace(Some(id.into_non_zero_u64()));
+    dispatch.try_close(id);
+    CLOSING.set(previous);
+}
+
+/// Whether `id` is a mirror the bridge is closing on this thread.
+pub(super) fn closing(id: &Id) -> bool {
+    CLOSING.get() == Some(id.into_non_zero_u64())
 }
 
 /// The registry under `dispatch`'s layers, if it is tracing-subscriber's `Registry` (what
 /// `tracing_subscriber::registry()` builds).
 fn registry(dispatch: &Dispatch) -> Option<&Registry> {
     dispatch.downcast_ref::<Registry>()
+}
+
+/// A dispatcher, and its `Registry` found once (entering and exiting a mirror go straight
+/// to it: no layer has anything to do for them).
+#[derive(Clone, Debug)]
+pub(super) struct Target {
+    dispatch: Dispatch,
+    registry: Option<NonNull<Registry>>,
+}
+
+// SAFETY: `registry` points into the subscriber `dispatch` keeps alive, a `Registry`, which is
+// `Send` and `Sync`; it is only read through a shared reference.
+unsafe impl Send for Target {}
+// SAFETY: as above.
+unsafe impl Sync for Target {}
+
+impl Target {
+    pub(super) fn new(dispatch: Dispatch) -> Self {
+        let registry = registry(&dispatch).map(NonNull::from);
+        Target { dispatch, registry }
+    }
+
+    fn registry(&self) -> Option<&Registry> {
+        // SAFETY: see the `Send` impl: the registry lives as long as `self.dispatch`.
+        self.registry.map(|r| unsafe { r.as_ref() })
+    }
+
+    fn enter(&self, id: &Id) {
+        if let Some(registry) = self.registry() {
+            registry.enter(id);
+        } else {
+            IN_HOOK.set(true);
+            self.dispatch.enter(id);
+            IN_HOOK.set(false);
+        }
+    }
+
+    fn exit(&self, id: &Id) {
+        if let Some(registry) = self.registry() {
+            registry.exit(id);
+        } else {
+            IN_HOOK.set(true);
+            self.dispatch.exit(id);
+            IN_HOOK.set(false);
+        }
+    }
 }
 
 /// Creates a mirror standing for `data.cx` in `dispatch`, through the whole stack: every
@@ -254,26 +341,20 @@ pub(super) fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
     id
 }
 
-fn enter_mirror(depth: u32, span: SpanId, id: Id, dispatch: Dispatch, owned: bool) {
-    if let Some(registry) = registry(&dispatch) {
-        registry.enter(&id);
-    } else {
-        IN_HOOK.set(true);
-        dispatch.enter(&id);
-        IN_HOOK.set(false);
-    }
-    push_entered(depth, span, id, dispatch, owned);
+fn enter_mirror(depth: u32, span: SpanId, id: Id, target: Target, owned: bool) {
+    target.enter(&id);
+    push_entered(depth, span, id, target, owned);
 }
 
 /// Notes a mirror of `span` entered at context stack depth `depth`: exited when the stack
 /// goes back there, and closed then if `owned`.
-pub(super) fn push_entered(depth: u32, span: SpanId, id: Id, dispatch: Dispatch, owned: bool) {
+pub(super) fn push_entered(depth: u32, span: SpanId, id: Id, target: Target, owned: bool) {
     let _ = ENTERED.try_with(|e| {
         e.borrow_mut().push(Entered {
             depth,
             span,
             id,
-            dispatch,
+            target,
             owned,
         });
     });
@@ -310,7 +391,7 @@ fn entered(depth: u32, r: &mut Record) -> bool {
         }
         let mirror = r.cold().mirror.insert(Box::new(Mirror {
             id,
-            dispatch,
+            target: Target::new(dispatch),
             inbox,
         }));
         match mirror.downcast_ref::<Mirror>() {
@@ -322,7 +403,7 @@ fn entered(depth: u32, r: &mut Record) -> bool {
         depth,
         span,
         mirror.id.clone(),
-        mirror.dispatch.clone(),
+        mirror.target.clone(),
         false,
     );
     true
@@ -344,27 +425,18 @@ fn entered_context(depth: u32, active: Active, state: &TraceState) -> bool {
     );
     let id = new_mirror(&dispatch, MirrorData { cx, inbox: None });
     // Closed when the context is detached.
-    enter_mirror(depth, active.span_id, id, dispatch, true);
+    enter_mirror(depth, active.span_id, id, Target::new(dispatch), true);
     true
 }
 
 /// Exits (and closes, if owned) a mirror taken off `ENTERED`.
 fn leave(entered: Entered) {
     let Entered {
-        id,
-        dispatch,
-        owned,
-        ..
+        id, target, owned, ..
     } = entered;
-    if let Some(registry) = registry(&dispatch) {
-        registry.exit(&id);
-    } else {
-        IN_HOOK.set(true);
-        dispatch.exit(&id);
-        IN_HOOK.set(false);
-    }
+    target.exit(&id);
     if owned {
-        dispatch.try_close(id);
+        close(&target.dispatch, id);
     }
 }
 
