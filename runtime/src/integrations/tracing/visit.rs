@@ -16,7 +16,7 @@ pub(super) struct FieldAttributes {
 }
 
 impl FieldAttributes {
-    const INLINE: usize = 8;
+    const INLINE: usize = 4;
 
     fn push(&mut self, key: &'static str, value: Value) {
         if let Some(slot) = self.inline.get_mut(self.len) {
