@@ -485,6 +485,26 @@ impl Span {
         }
     }
 
+    /// Starts a span for the `tracing` layer: what `span(name).kind(..).parent(..).scope(..)
+    /// .start()` does, without the builder.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn start_bridged(
+        pipeline: &'static Pipeline,
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        scope: &'static InstrumentationScope,
+        parent: &Parent,
+    ) -> Span {
+        let start = Start {
+            name,
+            kind,
+            code: None,
+            scope,
+            at: None,
+        };
+        Span::start_inner(pipeline, start, ParentOf::resolve(parent))
+    }
+
     /// Makes room for `n` attributes (pushed next, by the `tracing` layer): past the ones the
     /// record holds itself, in one allocation.
     #[cfg(feature = "tracing")]

@@ -174,15 +174,13 @@ where
             .name
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
-        let explicit = match &parent {
-            Parent::Context(cx) => Some(cx.clone()),
-            _ => None,
-        };
-        let mut traced = crate::span::span(name)
-            .kind(fields.kind.unwrap_or(SpanKind::Internal))
-            .parent(parent)
-            .scope(scope_of(meta.target()))
-            .start();
+        let mut traced = Span::start_bridged(
+            pipeline,
+            name,
+            fields.kind.unwrap_or(SpanKind::Internal),
+            scope_of(meta.target()),
+            &parent,
+        );
         if traced.is_recording() {
             // Room for them all at once (past the record's own).
             let location = if self.location { 3 } else { 0 };
@@ -208,10 +206,12 @@ where
         // Not started (unsampled): its parent's context, which children see and propagate.
         let cx = if own.is_valid() {
             own
-        } else if contextual {
-            crate::context::current().span_context()
         } else {
-            explicit.unwrap_or(SpanContext::NONE)
+            match parent {
+                Parent::Current => crate::context::current().span_context(),
+                Parent::Context(cx) => cx,
+                Parent::Root => SpanContext::NONE,
+            }
         };
         span.extensions_mut().insert(Bridged { span: traced, cx });
     }

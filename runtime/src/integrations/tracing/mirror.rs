@@ -242,7 +242,7 @@ pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
 
 /// Adds events (and the statuses they set) to a span.
 fn apply(changes: Vec<(Event, Option<Status>)>, r: &mut Record) {
-    if !r.is_recording() {
+    if changes.is_empty() || !r.is_recording() {
         return;
     }
     for (event, status) in changes {
