@@ -338,7 +338,10 @@ pub(crate) enum Change {
     Event(Event),
     Link(Link),
     Status(Status),
-    Exception { kind: String, message: String },
+    Exception {
+        kind: String,
+        message: String,
+    },
     Name(Cow<'static, str>),
     /// `hook::settle_at_end` on the span (the `tracing` bridge has events to move into it).
     #[cfg(feature = "tracing")]

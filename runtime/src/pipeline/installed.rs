@@ -84,7 +84,11 @@ impl fmt::Debug for Pipeline {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "follows_sampled_local_parent",
-                &self.follows_sampled_local_parent,
+                &self.follows_sampled_local_parent(),
+            )
+            .field(
+                "samples_sampled_local_children",
+                &self.samples_sampled_local_children(),
             )
             .finish()
     }
@@ -242,8 +246,7 @@ impl PipelineBuilder {
             follows_local_parent: sampler.drops_unsampled_local_children(),
             #[cfg(feature = "tracing")]
             follows_sampled_local_parent: AtomicBool::new(
-                sampler.samples_sampled_local_children()
-                    && !crate::context::hook::every_enter(),
+                sampler.samples_sampled_local_children() && !crate::context::hook::every_enter(),
             ),
             #[cfg(not(feature = "tracing"))]
             follows_sampled_local_parent: sampler.samples_sampled_local_children(),
@@ -289,6 +292,11 @@ pub fn install(pipeline: Pipeline) -> PipelineGuard {
     crate::context::panic::install_hook();
     // The clock calibrates now rather than in the first span.
     crate::model::clock::init();
+    // Built before an integration wanted every enter: not since.
+    #[cfg(feature = "tracing")]
+    if crate::context::hook::every_enter() {
+        pipeline.slow_children();
+    }
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
     // SAFETY: as in `get`, a non-null value came from `Box::leak`.

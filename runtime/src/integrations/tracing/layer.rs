@@ -128,8 +128,9 @@ where
     fn on_layer(&mut self, subscriber: &mut S) {
         mirror::register();
         // SAFETY: the pointer is only compared with null, never read.
-        let lazy = unsafe { subscriber.downcast_raw(std::any::TypeId::of::<super::TracedRegistry>()) }
-            .is_some();
+        let lazy =
+            unsafe { subscriber.downcast_raw(std::any::TypeId::of::<super::TracedRegistry>()) }
+                .is_some();
         if lazy {
             mirror::turn_on();
         } else {

@@ -3,15 +3,16 @@
 //! `tracing::Span::current()` (what sqlx, `Instrument::in_current_span` and friends capture to
 //! carry the context to another thread or task) leads back to it.
 //!
-//! The mirror is created through the default dispatcher the first time a traced span is
-//! entered on a thread whose dispatcher has [`TracedLayer`](super::TracedLayer), then entered
-//! and exited with the traced span (every `enter`, every poll of its future), and closed when
-//! the traced span ends. Its extensions hold the traced span's context and an inbox: events
+//! With the layer on a plain `tracing_subscriber::Registry` (eager), the mirror is created
+//! through the default dispatcher the first time a traced span is entered, then entered and
+//! exited with the traced span (every `enter`, every poll of its future), and closed when the
+//! traced span ends. Its extensions hold the traced span's context and an inbox: events
 //! recorded under the mirror on another thread (a library's worker) go to the inbox and are
-//! moved into the traced span when it ends, on its own thread.
+//! moved into the traced span when it ends, on its own thread. On a
+//! [`TracedRegistry`](super::TracedRegistry) (lazy) mirrors are made on demand instead
+//! (`lazy.rs`), and entered and left here.
 //!
-//! Without the layer in any subscriber, the check is one relaxed load of a static flag on
-//! enter and exit, and only in builds with the `tracing` feature.
+//! Without a layer nothing is checked on the `#[traced]` path (see `context::hook`).
 
 use crate::context::Active;
 use crate::context::hook::{self, Hooks};
@@ -399,13 +400,7 @@ fn entered(depth: u32, r: &mut Record) -> bool {
             None => return false,
         }
     };
-    enter_mirror(
-        depth,
-        span,
-        mirror.id.clone(),
-        mirror.target.clone(),
-        false,
-    );
+    enter_mirror(depth, span, mirror.id.clone(), mirror.target.clone(), false);
     true
 }
 
@@ -466,9 +461,7 @@ fn pop_entered(stale: impl Fn(&Entered) -> bool) -> Option<Entered> {
 /// Exits the mirrors whose traced span is no longer at their place on the context stack:
 /// what the lazy registry does before it answers, instead of a check at every exit.
 pub(super) fn leave_stale() {
-    while let Some(top) =
-        pop_entered(|m| crate::context::span_at(m.depth) != Some(m.span))
-    {
+    while let Some(top) = pop_entered(|m| crate::context::span_at(m.depth) != Some(m.span)) {
         leave(top);
     }
 }
