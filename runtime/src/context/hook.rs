@@ -5,18 +5,17 @@
 //! checked where a `#[traced]` span starts, exits or ends. Each hook rides on a branch that
 //! path takes anyway:
 //!
-//! - **enter**: an integration that follows every enter ([`want_every_enter`]) turns off the pipeline's fast path for children (`Pipeline::follows_sampled_local_parent`),
-//!   and a span started by a `#[traced]` function then goes through [`Span::activate`], where
-//!   the hook is checked (spans entered by hand, and futures at each poll, check it there
-//!   anyway);
-//! - **exit**: a hook that wants to see its context exited marks the [`Saved`](super::Saved)
-//!   it was given ([`Saved::marked`](super::Saved::marked)): an exit with a marked one looks
+//! - **enter**: an integration that follows every enter ([`want_every_enter`]) turns off the
+//!   pipeline's fast path for children (`Pipeline::follows_sampled_local_parent`); a span
+//!   started by a `#[traced]` function outside that path is then started apart and entered
+//!   through `Span::activate`, where the hook is checked ([`on_enter`], one relaxed load: spans
+//!   entered by hand and futures at each poll check it there anyway);
+//! - **exit**: a hook that wants to see its context exited marks the
+//!   [`Saved`](super::Saved) it was given (`Saved::marked`): an exit with a marked one looks
 //!   past the end of the stack, the branch a stale guard takes, and the hook runs there;
 //! - **end**: a hook that has something to settle before a sampled span is exported moves the
 //!   record's `SAMPLED` bit to `SETTLE` ([`settle_at_end`]): the span's end then takes the
 //!   unsampled branch, which checks for it.
-//!
-//! [`Span::activate`]: crate::span::Span
 
 use super::Active;
 use crate::model::TraceState;
@@ -57,12 +56,22 @@ pub(crate) fn want_every_enter() -> bool {
     !EVERY_ENTER.swap(true, Ordering::AcqRel)
 }
 
-/// The installed hooks, if any: one relaxed load where there are none. Checked where a span
-/// is entered by hand or at a poll, and where a context is attached: not on the `#[traced]`
-/// path.
+/// The installed hooks, if any.
 #[inline(always)]
 pub(crate) fn get() -> Option<&'static Hooks> {
     if ON.load(Ordering::Relaxed) {
+        HOOKS.get()
+    } else {
+        None
+    }
+}
+
+/// The installed hooks, if they want to see spans entered and contexts attached (only then):
+/// one relaxed load otherwise. Checked where a span is entered by hand or at a poll, and
+/// where a context is attached: not on the `#[traced]` path.
+#[inline(always)]
+pub(crate) fn on_enter() -> Option<&'static Hooks> {
+    if EVERY_ENTER.load(Ordering::Relaxed) {
         HOOKS.get()
     } else {
         None

@@ -676,7 +676,7 @@ impl Context {
         #[cfg(feature = "tracing")]
         if let Some(s) = saved
             && active.is_valid()
-            && let Some(hooks) = hook::get()
+            && let Some(hooks) = hook::on_enter()
             && (hooks.context_attached)(s.depth(), active, state)
         {
             saved = Some(s.marked());

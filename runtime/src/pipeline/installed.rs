@@ -292,13 +292,17 @@ pub fn install(pipeline: Pipeline) -> PipelineGuard {
     crate::context::panic::install_hook();
     // The clock calibrates now rather than in the first span.
     crate::model::clock::init();
-    // Built before an integration wanted every enter: not since.
-    #[cfg(feature = "tracing")]
-    if crate::context::hook::every_enter() {
-        pipeline.slow_children();
-    }
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
+    // Built before an integration wanted every enter (checked after the swap: an integration
+    // turned on meanwhile either sees this pipeline or is seen here).
+    #[cfg(feature = "tracing")]
+    {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if crate::context::hook::every_enter() {
+            leaked.slow_children();
+        }
+    }
     // SAFETY: as in `get`, a non-null value came from `Box::leak`.
     if let Some(previous) = unsafe { previous.as_ref() } {
         flush_thread();

@@ -464,7 +464,7 @@ impl Span {
     #[inline(always)]
     fn mirror(&mut self, saved: Option<Saved>) -> Option<Saved> {
         if let Some(s) = saved
-            && let Some(hooks) = context::hook::get()
+            && let Some(hooks) = context::hook::on_enter()
             && let Some(slot) = self.rec.as_mut()
         {
             // SAFETY: as in `rec`.

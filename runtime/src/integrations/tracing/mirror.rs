@@ -50,10 +50,13 @@ pub(super) fn turn_on() {
 /// entered, every one of them from now on.
 pub(super) fn turn_on_eager() {
     turn_on();
-    if hook::want_every_enter()
-        && let Some(pipeline) = crate::pipeline::get()
-    {
-        pipeline.slow_children();
+    if hook::want_every_enter() {
+        // Pairs with the fence in `pipeline::install`: a pipeline installed meanwhile is
+        // either found here or sees the flag there.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(pipeline) = crate::pipeline::get() {
+            pipeline.slow_children();
+        }
     }
 }
 
