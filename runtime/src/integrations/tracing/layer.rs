@@ -20,7 +20,9 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// A `tracing_subscriber::Layer` that makes `tracing` spans and events part of traced's
 /// traces, and traced's active span the current `tracing` span. Build it with
-/// [`layer()`](super::layer); see the [module docs](super) for the mapping.
+/// [`layer()`](super::layer) and put it on [`registry()`](super::registry), where it costs a
+/// `#[traced]` span nothing until something asks for the current `tracing` span; see the
+/// [module docs](super) for the mapping and the costs.
 #[derive(Debug, Clone)]
 #[allow(clippy::struct_excessive_bools)] // Four independent switches, as tracing-opentelemetry has them.
 pub struct TracedLayer {

@@ -70,10 +70,10 @@
 //! | `#[traced]` child, built without the `tracing` feature | 795 |
 //! | the same, feature compiled, no layer installed | 793 |
 //! | the same under [`registry()`] + [`layer()`] (lazy) | 793 |
-//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 4 189 |
+//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 4 187 |
 //! | a `tracing` span through the registry and a counting layer (`tracing` itself) | 1 310 |
-//! | the `tracing` span through [`layer()`] | 5 527 |
-//! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 813 |
+//! | the `tracing` span through [`layer()`] | 5 525 |
+//! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 825 |
 //!
 //! - **No layer.** Nothing is checked on the `#[traced]` path: each place the bridge
 //!   hooks rides on a branch that path takes anyway. A layer on a registry that needs every
