@@ -1,6 +1,11 @@
 //! Instruction counts of the `tracing` bridge, for callgrind: `bridge <case> <n>` runs `n`
 //! calls of one case after one warm-up call; run it twice (`n` and `0`) under
-//! `valgrind --tool=callgrind` and divide the difference by `n`.
+//! `valgrind --tool=callgrind` and divide the difference by `n`. Collect only the measured
+//! function: `--toggle-collect='bridge::work'` for the `traced` cases,
+//! `--toggle-collect='bridge::tracing_work'` for the `tracing` ones. Build it with and
+//! without `--features bridge`: the `traced` case of both shows what compiling the feature
+//! costs a program that installs no layer. The figures are in the docs of
+//! `traced::tracing` ("Sampling and cost").
 //!
 //! Cases (all through traced's counting processor, sampler always on):
 //! - `traced`: a `#[traced]` child under a root, no `tracing` subscriber;

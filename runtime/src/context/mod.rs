@@ -48,6 +48,15 @@ impl Active {
         has_state: false,
     };
 
+    /// What a `start` given to [`start_and_enter`] returns to decline: the span is started
+    /// and entered apart (an integration's hook must see it entered). Invalid, with a trace
+    /// state: found on the branch a trace state takes anyway.
+    #[cfg(feature = "tracing")]
+    pub(crate) const DECLINED: Active = Active {
+        has_state: true,
+        ..Active::NONE
+    };
+
     pub(crate) fn is_valid(&self) -> bool {
         self.trace_id.is_valid()
     }
@@ -131,6 +140,19 @@ pub(crate) fn active_frame() -> Option<(Active, TraceState, u32)> {
         .flatten()
 }
 
+/// The span at depth `depth` of the thread's context stack, if the stack is that deep.
+#[cfg(feature = "tracing")]
+pub(crate) fn span_at(depth: u32) -> Option<SpanId> {
+    STACK
+        .try_with(|s| {
+            s.try_borrow()
+                .ok()
+                .and_then(|s| s.get(depth as usize).map(|f| f.active.span_id))
+        })
+        .ok()
+        .flatten()
+}
+
 fn state_of(span: SpanId) -> TraceState {
     STACK
         .try_with(|s| {
@@ -162,11 +184,26 @@ impl Saved {
     pub(crate) fn from_raw(raw: u32) -> Option<Saved> {
         std::num::NonZeroU32::new(raw).map(Saved)
     }
+}
+
+#[cfg(feature = "tracing")]
+impl Saved {
+    /// Set in a saved depth whose exit runs the hooks' `exiting`: such a depth lies past
+    /// any stack, so [`exit`] finds it on the branch it takes anyway for a stale guard.
+    const MARK: u32 = 1 << 31;
 
     /// The stack's depth before the enter (what the `tracing` bridge's hooks key on).
-    #[cfg(feature = "tracing")]
     pub(crate) fn depth(self) -> u32 {
-        self.0.get() - 1
+        (self.0.get() & !Self::MARK) - 1
+    }
+
+    /// This enter, with the hooks told of its exit (see `hook`).
+    pub(crate) fn marked(self) -> Saved {
+        Saved(self.0 | Self::MARK)
+    }
+
+    fn is_marked(self) -> bool {
+        self.0.get() & Self::MARK != 0
     }
 }
 
@@ -189,8 +226,9 @@ pub(crate) fn enter(new: Active, state: &TraceState) -> Option<Saved> {
 
 /// Starts a span under the thread's active context and enters it, with one borrow of the
 /// stack: `start` gets the active context and its trace state, and returns the new span and
-/// the context to enter (`None`: nothing to enter). `None` when the stack is unavailable
-/// (the thread is exiting, or a call from inside another stack access).
+/// the context to enter (`None`: nothing to enter; [`Active::DECLINED`]: start it another
+/// way, `None` is returned). `None` when the stack is unavailable (the thread is exiting, or
+/// a call from inside another stack access).
 #[inline]
 pub(crate) fn start_and_enter<S>(
     start: impl FnOnce(Active, &TraceState) -> (S, Option<Active>),
@@ -204,9 +242,17 @@ pub(crate) fn start_and_enter<S>(
                 None => (Active::NONE, &TraceState::NONE),
             };
             let (started, new) = start(parent, parent_state);
-            // A child keeps its parent's trace state.
+            // A child keeps its parent's trace state (a root has none: there, only
+            // `DECLINED` has the bit).
             let state = match new {
-                Some(n) if n.has_state => parent_state.clone(),
+                Some(n) if n.has_state => {
+                    // (Checked here, on the branch of the rare trace state.)
+                    #[cfg(feature = "tracing")]
+                    if !n.is_valid() {
+                        return None;
+                    }
+                    parent_state.clone()
+                }
                 _ => TraceState::NONE,
             };
             let saved = new.map(|new| push_frame(&mut s, new, state));
@@ -249,10 +295,6 @@ fn grow(stack: &mut Vec<Frame>) {
 /// Returns whether the context active now is a recording span.
 #[inline]
 pub(crate) fn exit(saved: Saved) -> bool {
-    #[cfg(feature = "tracing")]
-    if let Some(hooks) = hook::get() {
-        (hooks.exiting)(saved.depth());
-    }
     STACK
         .try_with(|s| {
             let Ok(mut s) = s.try_borrow_mut() else {
@@ -268,8 +310,39 @@ pub(crate) fn exit(saved: Saved) -> bool {
                     drop_frame(f);
                 }
             } else {
+                // Past the end: a guard whose frame an outer guard already popped, or a
+                // marked enter (no other check: it rides on this branch).
+                #[cfg(feature = "tracing")]
+                if depth > s.len() {
+                    drop(s);
+                    return exit_past_end(saved);
+                }
                 truncate(&mut s, depth);
             }
+            let top = s.last();
+            UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
+            top.is_some_and(|f| f.active.recording)
+        })
+        .unwrap_or(false)
+}
+
+/// [`exit`] past the end of the stack: an enter whose exit the hooks asked to see, or a
+/// stale guard.
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn exit_past_end(saved: Saved) -> bool {
+    if saved.is_marked()
+        && let Some(hooks) = hook::get()
+    {
+        (hooks.exiting)(saved.depth());
+    }
+    STACK
+        .try_with(|s| {
+            let Ok(mut s) = s.try_borrow_mut() else {
+                return false;
+            };
+            s.truncate(saved.depth() as usize);
             let top = s.last();
             UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
             top.is_some_and(|f| f.active.recording)
@@ -297,8 +370,21 @@ pub(crate) enum Change {
     Event(Event),
     Link(Link),
     Status(Status),
-    Exception { kind: String, message: String },
+    Exception {
+        kind: String,
+        message: String,
+    },
     Name(Cow<'static, str>),
+    /// `hook::settle_at_end` on the span (the `tracing` bridge has events to move into it).
+    #[cfg(feature = "tracing")]
+    SettleAtEnd,
+}
+
+/// Has the thread's active span (if it records) settled by the hooks before it is exported:
+/// applied when it exits.
+#[cfg(feature = "tracing")]
+pub(crate) fn settle_active_at_end() {
+    push(Change::SettleAtEnd);
 }
 
 fn push(change: Change) {
@@ -307,6 +393,12 @@ fn push(change: Change) {
         let _ = PENDING.try_with(|p| p.borrow_mut().push((a.span_id, change)));
         ANY_PENDING.set(true);
     }
+}
+
+/// Whether changes made through [`current`] may be queued on this thread.
+#[cfg(feature = "tracing")]
+pub(crate) fn any_pending() -> bool {
+    ANY_PENDING.get()
 }
 
 /// Takes the queued changes for `span`, if any (one thread-local read when there are none).
@@ -611,13 +703,15 @@ impl Context {
             }
             None => (Active::NONE, &TraceState::NONE),
         };
-        let saved = enter(active, state);
+        #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+        let mut saved = enter(active, state);
         #[cfg(feature = "tracing")]
-        if let Some(saved) = saved
+        if let Some(s) = saved
             && active.is_valid()
-            && let Some(hooks) = hook::get()
+            && let Some(hooks) = hook::on_enter()
+            && (hooks.context_attached)(s.depth(), active, state)
         {
-            (hooks.context_attached)(saved.depth(), active, state);
+            saved = Some(s.marked());
         }
         ContextGuard {
             saved,

@@ -54,6 +54,10 @@ pub(crate) mod bits {
     /// The thread was panicking when the span of a `#[traced]` function started: its end
     /// records no panic (one that unwinds through the function does).
     pub(crate) const WAS_PANICKING: u8 = 8;
+    /// In place of `SAMPLED`: exported when it ends, after an integration settles it
+    /// (`context::hook::settle_at_end`).
+    #[cfg(feature = "tracing")]
+    pub(crate) const SETTLE: u8 = 16;
 }
 
 /// A span's record: see the module documentation.
@@ -390,6 +394,15 @@ impl Record {
                 scrub_url(&mut a.value);
                 truncate(&mut a.value, max);
             }
+        }
+    }
+
+    /// Makes room for `n` more attributes in one allocation, past the inline ones.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn reserve_attributes(&mut self, n: usize) {
+        let inline = INLINE_ATTRS - usize::from(self.len).min(INLINE_ATTRS);
+        if n > inline {
+            self.cold().attributes.reserve_exact(n - inline);
         }
     }
 

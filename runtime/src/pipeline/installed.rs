@@ -31,8 +31,16 @@ pub struct Pipeline {
     buffered: bool,
     /// The sampler drops every child of an unsampled local parent (OpenTelemetry's default).
     pub(crate) follows_local_parent: bool,
-    /// The sampler samples every child of a sampled local parent (OpenTelemetry's default).
-    pub(crate) follows_sampled_local_parent: bool,
+    /// The sampler samples every child of a sampled local parent (OpenTelemetry's default):
+    /// such children take the fast path. Turned off for good by an integration that must see
+    /// every span entered (`context::hook`), which the `tracing` feature compiles in.
+    #[cfg(feature = "tracing")]
+    follows_sampled_local_parent: AtomicBool,
+    #[cfg(not(feature = "tracing"))]
+    follows_sampled_local_parent: bool,
+    /// What the sampler says of such children, whatever an integration turned off.
+    #[cfg(feature = "tracing")]
+    samples_sampled_local_children: bool,
     /// The sampler samples every root, whatever its name or kind (OpenTelemetry's default).
     pub(crate) samples_roots: bool,
     /// How long dropping the guard (or [`shutdown`]) waits for the processor to export what
@@ -79,13 +87,45 @@ impl fmt::Debug for Pipeline {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field(
                 "follows_sampled_local_parent",
-                &self.follows_sampled_local_parent,
+                &self.follows_sampled_local_parent(),
+            )
+            .field(
+                "samples_sampled_local_children",
+                &self.samples_sampled_local_children(),
             )
             .finish()
     }
 }
 
 impl Pipeline {
+    /// Whether children of a sampled local span are sampled without asking the sampler (the
+    /// fast path for children).
+    #[inline(always)]
+    pub(crate) fn follows_sampled_local_parent(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.follows_sampled_local_parent.load(Ordering::Relaxed);
+        #[cfg(not(feature = "tracing"))]
+        self.follows_sampled_local_parent
+    }
+
+    /// Whether the sampler samples every child of a sampled local parent: the fast path for
+    /// a child started apart from its enter (not turned off by an integration, which sees it
+    /// entered anyway).
+    #[inline(always)]
+    pub(crate) fn samples_sampled_local_children(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.samples_sampled_local_children;
+        #[cfg(not(feature = "tracing"))]
+        self.follows_sampled_local_parent
+    }
+
+    /// Sends every child through the slow path, where an integration's hook sees it entered.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn slow_children(&self) {
+        self.follows_sampled_local_parent
+            .store(false, Ordering::Relaxed);
+    }
+
     /// A pipeline builder.
     ///
     /// ```
@@ -207,8 +247,15 @@ impl PipelineBuilder {
         let sampler = self.sampler.unwrap_or_default();
         Pipeline {
             follows_local_parent: sampler.drops_unsampled_local_children(),
+            #[cfg(feature = "tracing")]
+            follows_sampled_local_parent: AtomicBool::new(
+                sampler.samples_sampled_local_children() && !crate::context::hook::every_enter(),
+            ),
+            #[cfg(not(feature = "tracing"))]
             follows_sampled_local_parent: sampler.samples_sampled_local_children(),
             samples_roots: sampler.samples_roots(),
+            #[cfg(feature = "tracing")]
+            samples_sampled_local_children: sampler.samples_sampled_local_children(),
             sampler,
             limits: self.limits.unwrap_or_default(),
             resource,
@@ -251,6 +298,15 @@ pub fn install(pipeline: Pipeline) -> PipelineGuard {
     crate::model::clock::init();
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
+    // Built before an integration wanted every enter (checked after the swap: an integration
+    // turned on meanwhile either sees this pipeline or is seen here).
+    #[cfg(feature = "tracing")]
+    {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if crate::context::hook::every_enter() {
+            leaked.slow_children();
+        }
+    }
     // SAFETY: as in `get`, a non-null value came from `Box::leak`.
     if let Some(previous) = unsafe { previous.as_ref() } {
         flush_thread();

@@ -204,7 +204,7 @@ impl Span {
             // The common case, without a call: a sampled parent of this process, under a
             // sampler that samples all of its children (OpenTelemetry's default).
             Some(p)
-                if pipeline.follows_sampled_local_parent
+                if pipeline.samples_sampled_local_children()
                     && !p.is_remote
                     && p.flags.is_sampled() =>
             {
@@ -346,7 +346,7 @@ impl Span {
 
     #[inline(never)]
     fn start_callsite_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Span {
-        start_under(pipeline, cs, ParentOf::active(context::active())).0
+        start_under::<false>(pipeline, cs, ParentOf::active(context::active())).0
     }
 
     /// Whether attributes and events set on this span are kept.
@@ -458,23 +458,27 @@ impl Span {
         let r = self.rec()?;
         let saved = context::enter(active_of(r), r.trace_state());
         #[cfg(feature = "tracing")]
-        self.mirror(saved);
+        let saved = self.mirror(saved);
         saved
     }
 
     /// With the `tracing` layer installed, makes the span's stand-in the current `tracing`
-    /// span too (see `integrations::tracing::mirror`).
+    /// span too (see `integrations::tracing::mirror`); the enter, marked if the hook wants
+    /// to see its exit.
     #[cfg(feature = "tracing")]
     #[inline(always)]
-    pub(crate) fn mirror(&mut self, saved: Option<Saved>) {
-        if let Some(saved) = saved
-            && let Some(hooks) = context::hook::get()
+    fn mirror(&mut self, saved: Option<Saved>) -> Option<Saved> {
+        if let Some(s) = saved
+            && let Some(hooks) = context::hook::on_enter()
             && let Some(slot) = self.rec.as_mut()
         {
             // SAFETY: as in `rec`.
             let r = unsafe { slot.assume_init_mut() };
-            (hooks.span_entered)(saved.depth(), r);
+            if (hooks.span_entered)(s.depth(), r) {
+                return Some(s.marked());
+            }
         }
+        saved
     }
 
     /// Appends an attribute whose static key the span does not have yet (no search for an
@@ -483,6 +487,35 @@ impl Span {
     pub(crate) fn push_new_attribute(&mut self, key: &'static str, value: Value) {
         if let Some(r) = self.recording() {
             r.push_attribute_with(key, |out| Some(out.write(value)));
+        }
+    }
+
+    /// Starts a span for the `tracing` layer: what `span(name).kind(..).parent(..).scope(..)
+    /// .start()` does, without the builder.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn start_bridged(
+        pipeline: &'static Pipeline,
+        name: Cow<'static, str>,
+        kind: SpanKind,
+        scope: &'static InstrumentationScope,
+        parent: &Parent,
+    ) -> Span {
+        let start = Start {
+            name,
+            kind,
+            code: None,
+            scope,
+            at: None,
+        };
+        Span::start_inner(pipeline, start, ParentOf::resolve(parent))
+    }
+
+    /// Makes room for `n` attributes (pushed next, by the `tracing` layer): past the ones the
+    /// record holds itself, in one allocation.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn reserve_attributes(&mut self, n: usize) {
+        if let Some(r) = self.recording() {
+            r.reserve_attributes(n);
         }
     }
 
@@ -508,6 +541,8 @@ impl Span {
                 Change::Status(s) => r.set_status(s),
                 Change::Exception { kind, message } => r.record_exception(&kind, message),
                 Change::Name(n) => r.cold().name = Some(n),
+                #[cfg(feature = "tracing")]
+                Change::SettleAtEnd => context::hook::settle_at_end(r),
             });
         }
         Some(outer_recording)
@@ -613,15 +648,12 @@ impl Guard {
     fn start_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Guard {
         let was_panicking = std::thread::panicking();
         let started = context::start_and_enter(|parent, state| {
-            start_under(pipeline, cs, ParentOf::active_with_state(parent, state))
+            start_under::<true>(pipeline, cs, ParentOf::active_with_state(parent, state))
         });
         match started {
-            #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
-            Some((mut span, saved)) => {
-                #[cfg(feature = "tracing")]
-                span.mirror(saved);
-                Guard::entered(span, saved, was_panicking)
-            }
+            Some((span, saved)) => Guard::entered(span, saved, was_panicking),
+            // Started and entered apart (through `activate`, where an integration's hook
+            // sees it entered).
             None => Guard::enter(Span::start_callsite_slow(pipeline, cs)),
         }
     }
@@ -652,9 +684,12 @@ impl Guard {
 }
 
 /// Starts the span of `cs` under the thread's active span `parent`; returns it and the
-/// context it makes active (`None`: nothing to enter).
+/// context it makes active (`None`: nothing to enter). `ENTERING`: called to enter it at
+/// once, from inside the context stack; then, when an integration must see every span
+/// entered (`context::hook`), `Active::DECLINED` without starting it: the caller starts it
+/// apart and enters it through `activate`.
 #[inline(always)]
-fn start_under(
+fn start_under<const ENTERING: bool>(
     pipeline: &'static Pipeline,
     cs: &'static Callsite,
     parent: ParentOf<'_>,
@@ -667,7 +702,13 @@ fn start_under(
         if !p.flags.is_sampled() && pipeline.follows_local_parent {
             return (Span::none(), None);
         }
-        if p.flags.is_sampled() && pipeline.follows_sampled_local_parent && !p.has_state {
+        // Entered at once, the fast path is the one an integration may turn off.
+        let fast = if ENTERING {
+            pipeline.follows_sampled_local_parent()
+        } else {
+            pipeline.samples_sampled_local_children()
+        };
+        if p.flags.is_sampled() && fast && !p.has_state {
             return start_sampled_child(pipeline, cs, p);
         }
     }
@@ -675,7 +716,17 @@ fn start_under(
         && pipeline.samples_roots
         && parent.state.is_none_or(TraceState::is_empty)
     {
+        // (An integration that wants every enter takes the way below.)
+        #[cfg(feature = "tracing")]
+        if ENTERING && context::hook::every_enter() {
+            return (Span::none(), Some(Active::DECLINED));
+        }
         return start_sampled_root(pipeline, cs);
+    }
+    // (An integration that wants every enter turned the fast path above off.)
+    #[cfg(feature = "tracing")]
+    if ENTERING && context::hook::every_enter() {
+        return (Span::none(), Some(Active::DECLINED));
     }
     let span = Span::start_inner(pipeline, cs.start(), parent);
     let active = span.rec().map(active_of);
@@ -755,6 +806,9 @@ fn start_sampled_root(
         bits: bits::RECORDING | bits::SAMPLED,
         kind: cs.kind,
         len: 0,
+        room: inline_room(&pipeline.limits),
+        scrub: 0,
+        entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
     let active = Active {
@@ -803,10 +857,6 @@ fn end_record(slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
 fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bool>) {
     // SAFETY: the slot comes from a span, which only holds initialized records.
     let r = unsafe { slot.assume_init_mut() };
-    #[cfg(feature = "tracing")]
-    if let Some(hooks) = context::hook::get() {
-        (hooks.span_ending)(r);
-    }
     if r.is_sampled() {
         r.end = clock::now();
         if at.is_some() {
@@ -815,6 +865,12 @@ fn end_record_inline(mut slot: Slot, at: Option<u64>, outer_recording: Option<bo
         // SAFETY: initialized, as above; `finish` moves the record out and never drops it.
         unsafe { pipeline::finish(slot, outer_recording) };
     } else {
+        // Sampled, with something an integration settles first (`context::hook`).
+        #[cfg(feature = "tracing")]
+        if r.bits & bits::SETTLE != 0 {
+            context::hook::settle(r);
+            return end_record(slot, at, outer_recording);
+        }
         // SAFETY: initialized, as above, and dropped once: the box is recycled empty.
         unsafe { slot.assume_init_drop() };
         pipeline::recycle_slot(slot);

@@ -10,7 +10,7 @@ use crate::model::{InstrumentationScope, SpanContext};
 use crate::model::{KeyValue, StringValue, Value};
 use crate::span::{Parent, Span};
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use tracing_core::span::{Attributes, Id, Record};
@@ -20,7 +20,9 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// A `tracing_subscriber::Layer` that makes `tracing` spans and events part of traced's
 /// traces, and traced's active span the current `tracing` span. Build it with
-/// [`layer()`](super::layer); see the [module docs](super) for the mapping.
+/// [`layer()`](super::layer) and put it on [`registry()`](super::registry), where it costs a
+/// `#[traced]` span nothing until something asks for the current `tracing` span; see the
+/// [module docs](super) for the mapping and the costs.
 #[derive(Debug, Clone)]
 #[allow(clippy::struct_excessive_bools)] // Four independent switches, as tracing-opentelemetry has them.
 pub struct TracedLayer {
@@ -116,14 +118,26 @@ impl<S> tracing_subscriber::Layer<S> for TracedLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_register_dispatch(&self, _subscriber: &Dispatch) {
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
         mirror::register();
-        mirror::turn_on();
+        if subscriber.is::<super::TracedRegistry>() {
+            mirror::turn_on();
+        } else {
+            mirror::turn_on_eager();
+        }
     }
 
-    fn on_layer(&mut self, _subscriber: &mut S) {
+    fn on_layer(&mut self, subscriber: &mut S) {
         mirror::register();
-        mirror::turn_on();
+        // SAFETY: the pointer is only compared with null, never read.
+        let lazy =
+            unsafe { subscriber.downcast_raw(std::any::TypeId::of::<super::TracedRegistry>()) }
+                .is_some();
+        if lazy {
+            mirror::turn_on();
+        } else {
+            mirror::turn_on_eager();
+        }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -157,23 +171,23 @@ where
             });
             return;
         }
-        let mut fields = SpanFields::with_capacity(meta.fields().len());
+        let mut fields = SpanFields::default();
         attrs.record(&mut Visitor(&mut fields));
         let name = fields
             .name
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
-        let parent_cx = match &parent {
-            Parent::Context(cx) => cx.clone(),
-            Parent::Current => crate::context::current().span_context(),
-            Parent::Root => SpanContext::NONE,
-        };
-        let mut traced = crate::span::span(name)
-            .kind(fields.kind.unwrap_or(SpanKind::Internal))
-            .parent(parent)
-            .scope(scope_of(meta.target()))
-            .start();
+        let mut traced = Span::start_bridged(
+            pipeline,
+            name,
+            fields.kind.unwrap_or(SpanKind::Internal),
+            scope_of(meta.target()),
+            &parent,
+        );
         if traced.is_recording() {
+            // Room for them all at once (past the record's own).
+            let location = if self.location { 3 } else { 0 };
+            traced.reserve_attributes(location + 2 + fields.attributes.len());
             // Static strings, borrowed: no copy.
             let text = |s: &'static str| Value::String(StringValue::from_static(s));
             if self.location {
@@ -192,7 +206,16 @@ where
             fields.apply(&mut traced, true);
         }
         let own = traced.span_context();
-        let cx = if own.is_valid() { own } else { parent_cx };
+        // Not started (unsampled): its parent's context, which children see and propagate.
+        let cx = if own.is_valid() {
+            own
+        } else {
+            match parent {
+                Parent::Current => crate::context::current().span_context(),
+                Parent::Context(cx) => cx,
+                Parent::Root => SpanContext::NONE,
+            }
+        };
         span.extensions_mut().insert(Bridged { span: traced, cx });
     }
 
@@ -324,6 +347,11 @@ where
             .ok()
             .flatten();
         let Some(saved) = saved else { return };
+        // Nothing set through `traced::current()` on this thread: no span to look up.
+        if !context::any_pending() {
+            context::exit(saved);
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             context::exit(saved);
             return;
@@ -341,10 +369,18 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if mirror::closing(&id) {
+            return;
+        }
         let Some(span) = ctx.span(&id) else { return };
-        let bridged = span.extensions_mut().remove::<Bridged>();
-        if let Some(b) = bridged {
-            b.span.end();
+        // Taken out, not removed: the registry drops the extension anyway, without the
+        // lookup a removal makes. Ended after the extensions are released.
+        let traced = span
+            .extensions_mut()
+            .get_mut::<Bridged>()
+            .map(|b| std::mem::replace(&mut b.span, Span::none()));
+        if let Some(traced) = traced {
+            traced.end();
         }
     }
 }
@@ -354,6 +390,25 @@ where
 /// carries none). One scope per crate name, made at its first span and kept: targets are the
 /// callsites' static strings, so their number is bounded by the program.
 fn scope_of(target: &'static str) -> &'static InstrumentationScope {
+    thread_local! {
+        /// The last target seen on this thread and its scope: spans come in runs from one
+        /// library.
+        static LAST: Cell<Option<(&'static str, &'static InstrumentationScope)>> =
+            const { Cell::new(None) };
+    }
+    let last = LAST.get();
+    if let Some((t, scope)) = last
+        && std::ptr::eq(t, target)
+    {
+        return scope;
+    }
+    let scope = scope_of_slow(target);
+    LAST.set(Some((target, scope)));
+    scope
+}
+
+#[inline(never)]
+fn scope_of_slow(target: &'static str) -> &'static InstrumentationScope {
     static SCOPES: RwLock<BTreeMap<&'static str, &'static InstrumentationScope>> =
         RwLock::new(BTreeMap::new());
     let krate = target.split("::").next().unwrap_or(target);

@@ -1,7 +1,8 @@
 //! The lazy bridge: [`registry()`], a `tracing_subscriber::Registry` that creates a traced
 //! span's mirror only when something asks for the current `tracing` span while that traced
 //! span is active (`Span::current()`, an event looked up by a layer), instead of at every
-//! enter. A `#[traced]` span that nothing asks about pays one flag check.
+//! enter. A `#[traced]` span that nothing asks about costs nothing more than without the
+//! layer.
 
 use super::layer::context_of;
 use super::mirror::{self, Inbox, MirrorData};
@@ -31,8 +32,8 @@ use tracing_subscriber::registry::LookupSpan;
 ///     .init();
 /// ```
 ///
-/// With `tracing_subscriber::registry()` the layer mirrors every traced span it sees entered
-/// (correct too, but a `tracing` span's cost per traced span).
+/// With `tracing_subscriber::registry()` the layer mirrors every traced span as it is entered
+/// (correct too, but a `tracing` span's cost, and more, for every traced span).
 #[derive(Debug, Default)]
 pub struct TracedRegistry {
     inner: Registry,
@@ -102,22 +103,34 @@ impl TracedRegistry {
             active.is_remote,
             state,
         );
-        let inbox = (active.recording && !active.is_remote).then(|| {
-            inboxes(|m| {
-                m.entry(active.span_id)
-                    .or_insert_with(|| {
-                        OUTSTANDING.fetch_add(1, Ordering::Relaxed);
-                        Arc::new(Inbox::default())
-                    })
-                    .clone()
-            })
-        });
+        // The span's own frame, and exported: events recorded under the mirror on other
+        // threads are moved into it when it ends.
+        let inbox =
+            (active.recording && !active.is_remote && active.flags.is_sampled()).then(|| {
+                inboxes(|m| {
+                    m.entry(active.span_id)
+                        .or_insert_with(|| {
+                            OUTSTANDING.fetch_add(1, Ordering::Relaxed);
+                            // Its end looks here (applied when it exits).
+                            context::settle_active_at_end();
+                            Arc::new(Inbox::default())
+                        })
+                        .clone()
+                })
+            });
         CATCHING_UP.set(true);
         let id = mirror::new_mirror(&dispatch, MirrorData { cx, inbox });
         CATCHING_UP.set(false);
-        // Entered at the traced span's place on the stack: exited (and closed) with it.
+        // Entered at the traced span's place on the stack: exited (and closed) when that
+        // span is no longer there (`leave_stale`, before the registry answers again).
         self.inner.enter(&id);
-        mirror::push_entered(depth, id.clone(), dispatch, true);
+        mirror::push_entered(
+            depth,
+            active.span_id,
+            id.clone(),
+            mirror::Target::new(dispatch),
+            true,
+        );
         Some(Current::new(id, mirror::metadata()))
     }
 }
@@ -125,7 +138,7 @@ impl TracedRegistry {
 impl Subscriber for TracedRegistry {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         let _ = self.dispatch.set(subscriber.downgrade());
-        mirror::turn_on_lazy();
+        mirror::turn_on();
         self.inner.on_register_dispatch(subscriber);
     }
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
@@ -139,7 +152,11 @@ impl Subscriber for TracedRegistry {
     }
     fn new_span(&self, attrs: &span::Attributes<'_>) -> Id {
         // No catching up here: the layer finds a new span's traced parent on traced's own
-        // stack, and a `tracing` span needs no stand-in above it in the registry.
+        // stack, and a `tracing` span needs no stand-in above it in the registry. But no
+        // stale stand-in as its registry parent either.
+        if attrs.is_contextual() {
+            mirror::leave_stale();
+        }
         self.inner.new_span(attrs)
     }
     fn record(&self, span: &Id, values: &span::Record<'_>) {
@@ -167,10 +184,11 @@ impl Subscriber for TracedRegistry {
         self.inner.try_close(id)
     }
     fn current_span(&self) -> Current {
-        let current = self.inner.current_span();
         if !mirror::on() {
-            return current;
+            return self.inner.current_span();
         }
+        mirror::leave_stale();
+        let current = self.inner.current_span();
         self.catch_up(&current).unwrap_or(current)
     }
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {

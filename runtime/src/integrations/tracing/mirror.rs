@@ -3,22 +3,25 @@
 //! `tracing::Span::current()` (what sqlx, `Instrument::in_current_span` and friends capture to
 //! carry the context to another thread or task) leads back to it.
 //!
-//! The mirror is created through the default dispatcher the first time a traced span is
-//! entered on a thread whose dispatcher has [`TracedLayer`](super::TracedLayer), then entered
-//! and exited with the traced span (every `enter`, every poll of its future), and closed when
-//! the traced span ends. Its extensions hold the traced span's context and an inbox: events
+//! With the layer on a plain `tracing_subscriber::Registry` (eager), the mirror is created
+//! through the default dispatcher the first time a traced span is entered, then entered and
+//! exited with the traced span (every `enter`, every poll of its future), and closed when the
+//! traced span ends. Its extensions hold the traced span's context and an inbox: events
 //! recorded under the mirror on another thread (a library's worker) go to the inbox and are
-//! moved into the traced span when it ends, on its own thread.
+//! moved into the traced span when it ends, on its own thread. On a
+//! [`TracedRegistry`](super::TracedRegistry) (lazy) mirrors are made on demand instead
+//! (`lazy.rs`), and entered and left here.
 //!
-//! Without the layer in any subscriber, the check is one relaxed load of a static flag on
-//! enter and exit, and only in builds with the `tracing` feature.
+//! Without a layer nothing is checked on the `#[traced]` path (see `context::hook`).
 
 use crate::context::Active;
 use crate::context::hook::{self, Hooks};
 use crate::model::record::Record;
-use crate::model::{Event, SpanContext, Status, TraceState};
+use crate::model::{Event, SpanContext, SpanId, Status, TraceState};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::num::NonZeroU64;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tracing_core::callsite::{Callsite, Identifier};
 use tracing_core::field::FieldSet;
@@ -31,12 +34,8 @@ pub(crate) fn on() -> bool {
     hook::get().is_some()
 }
 
-/// Set once a [`TracedRegistry`](super::TracedRegistry) is registered: mirrors are created
-/// on demand, not when spans are entered.
-static LAZY: AtomicBool = AtomicBool::new(false);
-
 /// Installs the bridge's hooks in the context and span layers (once a layer or a
-/// `TracedRegistry` is part of a registered dispatcher).
+/// `TracedRegistry` is part of a subscriber).
 pub(super) fn turn_on() {
     hook::install(Hooks {
         span_entered: entered,
@@ -46,12 +45,23 @@ pub(super) fn turn_on() {
     });
 }
 
-pub(super) fn turn_on_lazy() {
-    LAZY.store(true, Ordering::Relaxed);
+/// The layer is on a registry that cannot be asked for its current span (not a
+/// [`TracedRegistry`](super::TracedRegistry)): mirrors are made when traced spans are
+/// entered, every one of them from now on.
+pub(super) fn turn_on_eager() {
     turn_on();
+    if hook::want_every_enter() {
+        // Pairs with the fence in `pipeline::install`: a pipeline installed meanwhile is
+        // either found here or sees the flag there.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(pipeline) = crate::pipeline::get() {
+            pipeline.slow_children();
+        }
+    }
 }
 
-/// A span ends: what other threads recorded under its stand-ins goes into it.
+/// A sampled span with a mirror ends: what other threads recorded under its stand-ins goes
+/// into it.
 fn span_ending(r: &mut Record) {
     if let Some(c) = &mut r.cold
         && let Some(mirror) = c.mirror.take()
@@ -62,8 +72,15 @@ fn span_ending(r: &mut Record) {
     super::lazy::finish(r);
 }
 
-fn lazy() -> bool {
-    LAZY.load(Ordering::Relaxed)
+/// The default dispatcher, if it has the layer on a registry that mirrors on enter (a
+/// [`TracedRegistry`](super::TracedRegistry) mirrors on demand).
+fn eager_dispatch() -> Option<Dispatch> {
+    if !hook::every_enter() {
+        return None;
+    }
+    dispatcher::get_default(|d| {
+        (d.is::<super::TracedLayer>() && !d.is::<super::TracedRegistry>()).then(|| d.clone())
+    })
 }
 
 /// The mirrors' metadata.
@@ -173,8 +190,10 @@ pub(super) fn in_hook() -> bool {
 /// A mirror entered on this thread.
 struct Entered {
     depth: u32,
+    /// The traced span it stands for, at `depth` on the context stack.
+    span: SpanId,
     id: Id,
-    dispatch: Dispatch,
+    target: Target,
     owned: bool,
 }
 
@@ -182,14 +201,32 @@ struct Entered {
 #[derive(Debug)]
 pub(crate) struct Mirror {
     id: Id,
-    dispatch: Dispatch,
-    inbox: Arc<Inbox>,
+    target: Target,
+    /// For a sampled span: what other threads record under the mirror.
+    inbox: Option<Arc<Inbox>>,
 }
 
 impl Mirror {
-    /// Applies what other threads recorded under the mirror to the span.
-    pub(crate) fn finish(self, r: &mut Record) {
-        drain(&self.inbox, r);
+    /// Closes the mirror, and applies what other threads recorded under it to the span.
+    pub(crate) fn finish(mut self, r: &mut Record) {
+        let inbox = self.inbox.take();
+        // Closed first: unless a library kept a handle on it, its extensions (with the
+        // inbox's other reference) go with it, and the inbox is read without a lock.
+        drop(self);
+        let Some(mut inbox) = inbox else { return };
+        match Arc::get_mut(&mut inbox) {
+            Some(only) => {
+                let changes = std::mem::take(
+                    &mut only
+                        .state
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .changes,
+                );
+                apply(changes, r);
+            }
+            None => drain(&inbox, r),
+        }
     }
 }
 
@@ -202,7 +239,14 @@ pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
         state.closed = Some(recording);
         std::mem::take(&mut state.changes)
     };
-    if !recording {
+    if recording {
+        apply(changes, r);
+    }
+}
+
+/// Adds events (and the statuses they set) to a span.
+fn apply(changes: Vec<(Event, Option<Status>)>, r: &mut Record) {
+    if changes.is_empty() || !r.is_recording() {
         return;
     }
     for (event, status) in changes {
@@ -215,19 +259,77 @@ pub(super) fn drain(inbox: &Inbox, r: &mut Record) {
 
 impl Drop for Mirror {
     fn drop(&mut self) {
-        self.dispatch.try_close(self.id.clone());
+        close(&self.target.dispatch, self.id.clone());
     }
 }
 
-/// The default dispatcher, if it has the layer.
-fn dispatch_with_layer() -> Option<Dispatch> {
-    dispatcher::get_default(|d| d.is::<super::TracedLayer>().then(|| d.clone()))
+thread_local! {
+    /// The mirror the bridge is closing on this thread: the layer has nothing to do for it.
+    static CLOSING: Cell<Option<NonZeroU64>> = const { Cell::new(None) };
+}
+
+/// Closes (drops the bridge's reference to) a mirror.
+fn close(dispatch: &Dispatch, id: Id) {
+    let previous = CLOSING.replace(Some(id.into_non_zero_u64()));
+    dispatch.try_close(id);
+    CLOSING.set(previous);
+}
+
+/// Whether `id` is a mirror the bridge is closing on this thread.
+pub(super) fn closing(id: &Id) -> bool {
+    CLOSING.get() == Some(id.into_non_zero_u64())
 }
 
 /// The registry under `dispatch`'s layers, if it is tracing-subscriber's `Registry` (what
 /// `tracing_subscriber::registry()` builds).
 fn registry(dispatch: &Dispatch) -> Option<&Registry> {
     dispatch.downcast_ref::<Registry>()
+}
+
+/// A dispatcher, and its `Registry` found once (entering and exiting a mirror go straight
+/// to it: no layer has anything to do for them).
+#[derive(Clone, Debug)]
+pub(super) struct Target {
+    dispatch: Dispatch,
+    registry: Option<NonNull<Registry>>,
+}
+
+// SAFETY: `registry` points into the subscriber `dispatch` keeps alive, a `Registry`, which is
+// `Send` and `Sync`; it is only read through a shared reference.
+unsafe impl Send for Target {}
+// SAFETY: as above.
+unsafe impl Sync for Target {}
+
+impl Target {
+    pub(super) fn new(dispatch: Dispatch) -> Self {
+        let registry = registry(&dispatch).map(NonNull::from);
+        Target { dispatch, registry }
+    }
+
+    fn registry(&self) -> Option<&Registry> {
+        // SAFETY: see the `Send` impl: the registry lives as long as `self.dispatch`.
+        self.registry.map(|r| unsafe { r.as_ref() })
+    }
+
+    fn enter(&self, id: &Id) {
+        if let Some(registry) = self.registry() {
+            registry.enter(id);
+        } else {
+            IN_HOOK.set(true);
+            self.dispatch.enter(id);
+            IN_HOOK.set(false);
+        }
+    }
+
+    fn exit(&self, id: &Id) {
+        if let Some(registry) = self.registry() {
+            registry.exit(id);
+        } else {
+            IN_HOOK.set(true);
+            self.dispatch.exit(id);
+            IN_HOOK.set(false);
+        }
+    }
 }
 
 /// Creates a mirror standing for `data.cx` in `dispatch`, through the whole stack: every
@@ -243,36 +345,33 @@ pub(super) fn new_mirror(dispatch: &Dispatch, data: MirrorData) -> Id {
     id
 }
 
-fn enter_mirror(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
-    if let Some(registry) = registry(&dispatch) {
-        registry.enter(&id);
-    } else {
-        IN_HOOK.set(true);
-        dispatch.enter(&id);
-        IN_HOOK.set(false);
-    }
-    push_entered(depth, id, dispatch, owned);
+fn enter_mirror(depth: u32, span: SpanId, id: Id, target: Target, owned: bool) {
+    target.enter(&id);
+    push_entered(depth, span, id, target, owned);
 }
 
-/// Notes a mirror entered at context stack depth `depth`: exited when the stack goes back
-/// there, and closed then if `owned`.
-pub(super) fn push_entered(depth: u32, id: Id, dispatch: Dispatch, owned: bool) {
+/// Notes a mirror of `span` entered at context stack depth `depth`: exited when the stack
+/// goes back there, and closed then if `owned`.
+pub(super) fn push_entered(depth: u32, span: SpanId, id: Id, target: Target, owned: bool) {
     let _ = ENTERED.try_with(|e| {
         e.borrow_mut().push(Entered {
             depth,
+            span,
             id,
-            dispatch,
+            target,
             owned,
         });
     });
 }
 
-/// A traced span was entered at context stack depth `depth`.
+/// A traced span was entered at context stack depth `depth`: with an eager layer, its
+/// mirror (made the first time) is entered too, and exited with it (`true`).
 #[inline(never)]
-fn entered(depth: u32, r: &mut Record) {
-    if lazy() {
-        return;
+fn entered(depth: u32, r: &mut Record) -> bool {
+    if !hook::every_enter() {
+        return false;
     }
+    let span = r.span_id;
     let mirror = if let Some(m) = r
         .cold
         .as_ref()
@@ -281,36 +380,39 @@ fn entered(depth: u32, r: &mut Record) {
     {
         m
     } else {
-        let Some(dispatch) = dispatch_with_layer() else {
-            return;
+        let Some(dispatch) = eager_dispatch() else {
+            return false;
         };
-        let inbox = Arc::new(Inbox::default());
+        // Only a span that is exported gets what other threads record under its mirror.
+        let inbox = r.is_sampled().then(|| Arc::new(Inbox::default()));
         let data = MirrorData {
             cx: r.span_context(),
-            inbox: Some(inbox.clone()),
+            inbox: inbox.clone(),
         };
         let id = new_mirror(&dispatch, data);
+        if inbox.is_some() {
+            hook::settle_at_end(r);
+        }
         let mirror = r.cold().mirror.insert(Box::new(Mirror {
             id,
-            dispatch,
+            target: Target::new(dispatch),
             inbox,
         }));
         match mirror.downcast_ref::<Mirror>() {
             Some(m) => m,
-            None => return,
+            None => return false,
         }
     };
-    enter_mirror(depth, mirror.id.clone(), mirror.dispatch.clone(), false);
+    enter_mirror(depth, span, mirror.id.clone(), mirror.target.clone(), false);
+    true
 }
 
-/// A captured context was attached at depth `depth`: a mirror for the time it is attached.
+/// A captured context was attached at depth `depth`: with an eager layer, a mirror for the
+/// time it is attached (`true`).
 #[inline(never)]
-fn entered_context(depth: u32, active: Active, state: &TraceState) {
-    if lazy() {
-        return;
-    }
-    let Some(dispatch) = dispatch_with_layer() else {
-        return;
+fn entered_context(depth: u32, active: Active, state: &TraceState) -> bool {
+    let Some(dispatch) = eager_dispatch() else {
+        return false;
     };
     let cx = SpanContext::new(
         active.trace_id,
@@ -321,42 +423,48 @@ fn entered_context(depth: u32, active: Active, state: &TraceState) {
     );
     let id = new_mirror(&dispatch, MirrorData { cx, inbox: None });
     // Closed when the context is detached.
-    enter_mirror(depth, id, dispatch, true);
+    enter_mirror(depth, active.span_id, id, Target::new(dispatch), true);
+    true
+}
+
+/// Exits (and closes, if owned) a mirror taken off `ENTERED`.
+fn leave(entered: Entered) {
+    let Entered {
+        id, target, owned, ..
+    } = entered;
+    target.exit(&id);
+    if owned {
+        close(&target.dispatch, id);
+    }
 }
 
 /// The context stack goes back to depth `depth`: exits the mirrors entered above it.
 #[inline(never)]
 fn exiting(depth: u32) {
-    loop {
-        let top = ENTERED
-            .try_with(|e| {
-                let mut e = e.borrow_mut();
-                if e.last().is_some_and(|m| m.depth >= depth) {
-                    e.pop()
-                } else {
-                    None
-                }
-            })
-            .ok()
-            .flatten();
-        let Some(Entered {
-            id,
-            dispatch,
-            owned,
-            ..
-        }) = top
-        else {
-            return;
-        };
-        if let Some(registry) = registry(&dispatch) {
-            registry.exit(&id);
-        } else {
-            IN_HOOK.set(true);
-            dispatch.exit(&id);
-            IN_HOOK.set(false);
-        }
-        if owned {
-            dispatch.try_close(id);
-        }
+    while let Some(top) = pop_entered(|m| m.depth >= depth) {
+        leave(top);
+    }
+}
+
+/// The top of `ENTERED`, taken off if `stale`.
+fn pop_entered(stale: impl Fn(&Entered) -> bool) -> Option<Entered> {
+    ENTERED
+        .try_with(|e| {
+            let mut e = e.borrow_mut();
+            if e.last().is_some_and(stale) {
+                e.pop()
+            } else {
+                None
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Exits the mirrors whose traced span is no longer at their place on the context stack:
+/// what the lazy registry does before it answers, instead of a check at every exit.
+pub(super) fn leave_stale() {
+    while let Some(top) = pop_entered(|m| crate::context::span_at(m.depth) != Some(m.span)) {
+        leave(top);
     }
 }

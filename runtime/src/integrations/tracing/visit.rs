@@ -6,11 +6,45 @@ use crate::span::Span;
 use std::fmt;
 use tracing_core::field::{Field, Visit};
 
+/// Attributes read from fields, in order: the first [`FieldAttributes::INLINE`] in place (no
+/// allocation for a callsite's usual handful), the rest in a vector.
+#[derive(Debug, Default)]
+pub(super) struct FieldAttributes {
+    inline: [Option<(&'static str, Value)>; FieldAttributes::INLINE],
+    len: usize,
+    more: Vec<(&'static str, Value)>,
+}
+
+impl FieldAttributes {
+    const INLINE: usize = 4;
+
+    fn push(&mut self, key: &'static str, value: Value) {
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = Some((key, value));
+            self.len += 1;
+        } else {
+            self.more.push((key, value));
+        }
+    }
+
+    /// How many there are.
+    pub(super) fn len(&self) -> usize {
+        self.len + self.more.len()
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = (&'static str, Value)> + '_ {
+        self.inline[..self.len]
+            .iter_mut()
+            .filter_map(Option::take)
+            .chain(self.more.drain(..))
+    }
+}
+
 /// A span's fields: attributes, and the `otel.*` fields that set its name, kind and status.
 /// Keys are `tracing` field names, static and distinct within a callsite.
 #[derive(Debug, Default)]
 pub(super) struct SpanFields {
-    pub(super) attributes: Vec<(&'static str, Value)>,
+    pub(super) attributes: FieldAttributes,
     pub(super) name: Option<String>,
     pub(super) kind: Option<SpanKind>,
     status_code: Option<StatusCode>,
@@ -24,34 +58,50 @@ enum StatusCode {
     Error,
 }
 
+/// `s` in any case, as one of `names` (no allocation).
+fn one_of<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
+    names
+        .iter()
+        .find(|(name, _)| name.len() == s.len() && name.eq_ignore_ascii_case(s))
+        .map(|&(_, t)| t)
+}
+
 fn kind_from(s: &str) -> Option<SpanKind> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "client" => SpanKind::Client,
-        "server" => SpanKind::Server,
-        "producer" => SpanKind::Producer,
-        "consumer" => SpanKind::Consumer,
-        "internal" => SpanKind::Internal,
-        _ => return None,
-    })
+    one_of(
+        s,
+        &[
+            ("client", SpanKind::Client),
+            ("server", SpanKind::Server),
+            ("producer", SpanKind::Producer),
+            ("consumer", SpanKind::Consumer),
+            ("internal", SpanKind::Internal),
+        ],
+    )
 }
 
 fn status_code_from(s: &str) -> Option<StatusCode> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "ok" => StatusCode::Ok,
-        "error" => StatusCode::Error,
-        "unset" => StatusCode::Unset,
-        _ => return None,
-    })
+    one_of(
+        s,
+        &[
+            ("ok", StatusCode::Ok),
+            ("error", StatusCode::Error),
+            ("unset", StatusCode::Unset),
+        ],
+    )
 }
 
 impl FieldSink for SpanFields {
     fn value(&mut self, field: &Field, value: Value) {
-        self.attributes.push((field.name(), value));
+        self.attributes.push(field.name(), value);
     }
 
     /// A string-valued field: `otel.*` or an attribute.
     fn text(&mut self, field: &Field, text: &str) {
-        match field.name() {
+        let name = field.name();
+        if !name.starts_with("otel.") {
+            return self.value(field, Value::String(text.into()));
+        }
+        match name {
             "otel.name" => self.name = Some(text.to_owned()),
             "otel.kind" => match kind_from(text) {
                 Some(kind) => self.kind = Some(kind),
@@ -70,18 +120,10 @@ impl FieldSink for SpanFields {
 }
 
 impl SpanFields {
-    /// Fields of a span's callsite, with room for them all.
-    pub(super) fn with_capacity(n: usize) -> Self {
-        SpanFields {
-            attributes: Vec::with_capacity(n),
-            ..SpanFields::default()
-        }
-    }
-
     /// Sets what was read on the span (the name is the caller's business). `fresh`: the
     /// span was just started and has none of these keys yet.
-    pub(super) fn apply(self, span: &mut Span, fresh: bool) {
-        for (key, value) in self.attributes {
+    pub(super) fn apply(mut self, span: &mut Span, fresh: bool) {
+        for (key, value) in self.attributes.drain() {
             // A field named like one of the layer's own attributes replaces it.
             let ours = matches!(
                 key,
