@@ -292,7 +292,7 @@ impl Span {
             kind: start.kind,
             len: 0,
             room: inline_room(&pipeline.limits),
-            scrub: 0,
+            raw: 0,
             entered: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
@@ -369,11 +369,18 @@ impl Span {
 
     /// Adds a static-keyed attribute that may be absent: the arguments of a `#[traced]`
     /// function, right after the start. The expansion guarantees the keys are distinct, so
-    /// there is no search for an earlier value with the same key.
+    /// there is no search for an earlier value with the same key, and calls it only once
+    /// [`is_recording`](Span::is_recording) said yes, so it does not ask again per argument
+    /// (on a span that does not record, the value would only be dropped with the record).
     #[doc(hidden)]
     #[inline(always)]
     pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
-        if let Some(r) = self.recording() {
+        // SAFETY: as in `rec`.
+        if let Some(r) = self
+            .rec
+            .as_mut()
+            .map(|slot| unsafe { slot.assume_init_mut() })
+        {
             // The value is built only once its slot exists, straight into it; a URL in it is
             // scrubbed on the way to the exporter, not here.
             let scrub_urls = value.scrub_urls();
@@ -707,7 +714,7 @@ fn start_sampled_child(
         kind: cs.kind,
         len: 0,
         room: inline_room(&pipeline.limits),
-        scrub: 0,
+        raw: 0,
         entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
