@@ -184,6 +184,15 @@ impl Span {
             .map(|slot| unsafe { slot.assume_init_ref() })
     }
 
+    /// The record, if the span has one.
+    #[inline]
+    fn rec_mut(&mut self) -> Option<&mut Record> {
+        // SAFETY: as in `rec`.
+        self.rec
+            .as_mut()
+            .map(|slot| unsafe { slot.assume_init_mut() })
+    }
+
     /// The record, if the span is recording.
     #[inline]
     fn recording(&mut self) -> Option<&mut Record> {
@@ -375,12 +384,7 @@ impl Span {
     #[doc(hidden)]
     #[inline(always)]
     pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
-        // SAFETY: as in `rec`.
-        if let Some(r) = self
-            .rec
-            .as_mut()
-            .map(|slot| unsafe { slot.assume_init_mut() })
-        {
+        if let Some(r) = self.rec_mut() {
             // The value is built only once its slot exists, straight into it; a URL in it is
             // scrubbed on the way to the exporter, not here.
             let scrub_urls = value.scrub_urls();
