@@ -34,7 +34,7 @@ use std::ptr::NonNull;
 /// attributes it has.
 pub(crate) const INLINE_ATTRS: usize = 8;
 
-// `Record::scrub` has a bit per inline attribute.
+// `Record::raw` has a bit per inline attribute.
 const _: () = assert!(INLINE_ATTRS <= u8::BITS as usize);
 
 /// An attribute with a static key, in a record.
@@ -83,11 +83,14 @@ pub(crate) struct Record {
     /// attribute limit ([`inline_room`]), lowered to `len` once an attribute went to the cold
     /// part (inline attributes come first, so order is kept). One comparison per argument.
     pub(crate) room: u8,
-    /// Bit `i`: inline attribute `i` may be a string that holds a URL with a password, not yet
-    /// replaced (nor cut to the length limit, which comes after). The thread that records
-    /// the span only sets the bit; [`Record::scrub_urls`] does the work where the record is
-    /// read for export (every read of a finished record goes through it: see [`SpanBatch`]).
-    pub(crate) scrub: u8,
+    /// Bit `i`: inline attribute `i` is final as written. Every other inline attribute (an
+    /// argument of a `#[traced]` function, unless revealed) may be a string holding a URL
+    /// whose password is not yet replaced, nor the string cut to the length limit (which
+    /// comes after): the thread that records the span does nothing for it, and
+    /// [`Record::scrub`] does the work where the record is read for export (every read of a
+    /// finished record goes through it: see [`SpanBatch`]). A value forgotten here is
+    /// scrubbed, never leaked.
+    pub(crate) raw: u8,
     /// The span of a `#[traced]` function, entered: where the thread's context stack stood
     /// before, plus one (0: not entered). Kept here, in padding, so that the guard in every
     /// traced frame is one pointer.
@@ -275,8 +278,8 @@ impl Record {
         truncate(&mut kv.value, limits.max_attribute_value_length);
         if let Some(i) = self.inline().iter().position(|a| a.key == kv.key) {
             self.inline_mut()[i].value = kv.value;
-            // The value set here replaces one that was to be scrubbed.
-            self.scrub &= !(1 << i);
+            // Set here, cut above: it replaces one that may have been to scrub.
+            self.raw |= 1 << i;
             return;
         }
         if let Some(c) = &mut self.cold
@@ -296,6 +299,7 @@ impl Record {
                     key,
                     value: kv.value,
                 });
+                self.raw |= 1 << len;
                 self.len += 1;
             }
             key => self.push_cold_attribute(KeyValue {
@@ -359,33 +363,39 @@ impl Record {
             }
             (&raw mut (*slot).key).write(key);
             self.len += 1;
-            // A value to scrub is only marked here, whatever its type (what is not a string
+            // A value to scrub is left as written, whatever its type (what is not a string
             // long enough to hold a URL is passed over at export, off this thread), and cut
             // after it is scrubbed: a cut could leave a password whose URL no longer parses.
-            if scrub_urls {
-                self.scrub |= 1 << len;
-            } else if let Some(max) = self.limits().max_attribute_value_length {
-                truncate(&mut (*slot).value, Some(max));
+            // Any other is cut now and marked final.
+            if !scrub_urls {
+                self.raw |= 1 << len;
+                if let Some(max) = self.limits().max_attribute_value_length {
+                    truncate(&mut (*slot).value, Some(max));
+                }
             }
         }
     }
 
-    /// Replaces the password of URLs in the inline attributes marked in [`Record::scrub`],
-    /// then cuts them to the length limit. Called wherever a finished record is read for
-    /// export ([`SpanBatch`]'s accessors, [`Record::into_span_data`]), never on the thread
-    /// that recorded it unless that thread exports.
+    /// Replaces the password of URLs in the inline attributes not marked final in
+    /// [`Record::raw`], then cuts them to the length limit, and marks them final. Called
+    /// wherever a finished record is read for export ([`SpanBatch`]'s accessors,
+    /// [`Record::into_span_data`]), never on the thread that recorded it unless that thread
+    /// exports.
     #[inline]
     pub(crate) fn scrub(&mut self) {
-        if self.scrub != 0 {
-            self.scrub_marked();
+        // `len <= 8`: the shift fits.
+        let all = ((1_u16 << self.len) - 1) as u8;
+        let pending = all & !self.raw;
+        if pending != 0 {
+            self.raw |= pending;
+            self.scrub_pending(pending);
         }
     }
 
-    #[cold]
     #[inline(never)]
-    fn scrub_marked(&mut self) {
+    fn scrub_pending(&mut self, pending: u8) {
         let max = self.limits().max_attribute_value_length;
-        let mut marked = std::mem::take(&mut self.scrub);
+        let mut marked = pending;
         let inline = self.inline_mut();
         while marked != 0 {
             let i = marked.trailing_zeros() as usize;
@@ -1123,7 +1133,7 @@ pub(crate) mod tests {
             kind: SpanKind::Internal,
             len: 0,
             room: INLINE_ATTRS as u8,
-            scrub: 0,
+            raw: 0,
             entered: 0,
             attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
         });
@@ -1178,14 +1188,14 @@ pub(crate) mod tests {
         }
         r.push_attribute_marked("n", true, |out| Some(out.write(Value::I64(7))));
         r.set_attribute(KeyValue::new("b", "set by hand"));
-        assert_eq!(r.scrub, 0b1111_1101);
+        assert_eq!(r.raw, 0b0000_0010);
         assert_eq!(
             r.cold.as_ref().unwrap().attributes[0].value,
             SCRUBBED.to_value()
         );
         let mut batch = SpanBatch::one(slot);
         let view = batch.records().next().unwrap();
-        assert_eq!(view.scrub, 0);
+        assert_eq!(view.raw, 0b1111_1111);
         assert_eq!(view.inline()[0].value, SCRUBBED.to_value());
         let data = batch.to_vec().pop().unwrap();
         assert_eq!(data.attribute("a"), Some(&SCRUBBED.to_value()));

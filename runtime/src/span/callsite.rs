@@ -145,8 +145,8 @@ pub trait AttrArg {
     fn into_attr(self) -> Option<Value>;
 
     /// Whether a string written by [`write_attr`](AttrArg::write_attr) has the password of a
-    /// URL in it replaced before export: the span marks it, and the scrubbing happens where
-    /// the finished span is read for export, not on the calling thread.
+    /// URL in it replaced before export: the span keeps it as written, and the scrubbing
+    /// happens where the finished span is read for export, not on the calling thread.
     #[inline(always)]
     fn scrub_urls(&self) -> bool {
         false
@@ -220,7 +220,8 @@ impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
     fn scrub_urls(&self) -> bool {
         self.scrub
     }
-    /// Writes the value as it is: the span marks it for scrubbing ([`AttrArg::scrub_urls`]).
+    /// Writes the value as it is: it is scrubbed on its way to the exporter
+    /// ([`AttrArg::scrub_urls`]).
     #[inline(always)]
     fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value> {
         self.value.__write_optional(out)

@@ -184,6 +184,15 @@ impl Span {
             .map(|slot| unsafe { slot.assume_init_ref() })
     }
 
+    /// The record, if the span has one.
+    #[inline]
+    fn rec_mut(&mut self) -> Option<&mut Record> {
+        // SAFETY: as in `rec`.
+        self.rec
+            .as_mut()
+            .map(|slot| unsafe { slot.assume_init_mut() })
+    }
+
     /// The record, if the span is recording.
     #[inline]
     fn recording(&mut self) -> Option<&mut Record> {
@@ -292,7 +301,7 @@ impl Span {
             kind: start.kind,
             len: 0,
             room: inline_room(&pipeline.limits),
-            scrub: 0,
+            raw: 0,
             entered: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
@@ -369,11 +378,13 @@ impl Span {
 
     /// Adds a static-keyed attribute that may be absent: the arguments of a `#[traced]`
     /// function, right after the start. The expansion guarantees the keys are distinct, so
-    /// there is no search for an earlier value with the same key.
+    /// there is no search for an earlier value with the same key, and calls it only once
+    /// [`is_recording`](Span::is_recording) said yes, so it does not ask again per argument
+    /// (on a span that does not record, the value would only be dropped with the record).
     #[doc(hidden)]
     #[inline(always)]
     pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
-        if let Some(r) = self.recording() {
+        if let Some(r) = self.rec_mut() {
             // The value is built only once its slot exists, straight into it; a URL in it is
             // scrubbed on the way to the exporter, not here.
             let scrub_urls = value.scrub_urls();
@@ -764,7 +775,7 @@ fn start_sampled_child(
         kind: cs.kind,
         len: 0,
         room: inline_room(&pipeline.limits),
-        scrub: 0,
+        raw: 0,
         entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
