@@ -818,7 +818,7 @@ fn start_sampled_root(
         kind: cs.kind,
         len: 0,
         room: inline_room(&pipeline.limits),
-        scrub: 0,
+        raw: 0,
         entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     });
