@@ -61,8 +61,12 @@ pub struct Encoder {
     ends: Vec<usize>,
     /// The scope (an index in `scopes`) of each span of the last [`Encoder::encode_spans`].
     span_scopes: Vec<usize>,
-    /// A request of spans of several scopes, made by [`Encoder::encode`].
-    out: Vec<u8>,
+    /// The scopes of the last [`Encoder::encode`] (indices in `scopes`), in the order they
+    /// first appear, each with the length of its spans.
+    groups: Vec<(usize, usize)>,
+    /// The spans of each scope but the first of a batch of several, by index in `scopes`
+    /// (kept for their room).
+    others: Vec<Vec<u8>>,
 }
 
 /// The most bytes the envelope's three lengths and tags take: tags 1 and 2 are one byte, a
@@ -85,7 +89,8 @@ impl Encoder {
             code: CodeCache::default(),
             ends: Vec::new(),
             span_scopes: Vec::new(),
-            out: Vec::new(),
+            groups: Vec::new(),
+            others: Vec::new(),
         };
         encoder.set_resource(resource);
         encoder
@@ -113,28 +118,96 @@ impl Encoder {
         };
         if self.scopes.len() > MAX_SCOPES {
             self.scopes.clear();
+            self.others.clear();
         }
-        if !one_scope {
-            // Several scopes: each span's bytes, then copied into its scope's `ScopeSpans`.
-            let n = self.encode_spans(spans);
-            let mut out = std::mem::take(&mut self.out);
-            self.request(0..n, &mut out);
-            self.out = out;
-            return &self.out;
-        }
-        // One scope, the common case: the spans written once, the envelope in room kept in
-        // front of them.
         let scope = self.scope_index(first);
+        self.groups.clear();
+        self.groups.push((scope, 0));
         let head = ENVELOPE_KEYS + self.resource.len() + self.scopes[scope].1.len();
         self.buf.resize(head, 0);
-        self.write_spans(spans, false);
+        let spans_len = if one_scope {
+            // One scope, the common case: the spans written once, the envelope in room kept
+            // in front of them.
+            self.write_spans(spans, false);
+            self.buf.len() - head
+        } else {
+            self.write_grouped(spans, scope, head)
+        };
         let mut envelope = Vec::with_capacity(head);
-        let spans_len = self.buf.len() - head;
-        self.put_resource_head(self.scope_spans_len(scope, spans_len), &mut envelope);
+        let mut scope_spans = self.scope_spans_len(scope, spans_len);
+        for &(s, len) in &self.groups[1..] {
+            scope_spans += self.scope_spans_len(s, len);
+        }
+        self.put_resource_head(scope_spans, &mut envelope);
         self.put_scope_head(scope, spans_len, &mut envelope);
         let start = head - envelope.len();
         self.buf[start..head].copy_from_slice(&envelope);
         &self.buf[start..]
+    }
+
+    /// Several scopes: the spans of the first scope (`first`, an index in `scopes`) written
+    /// in `buf` after `head` bytes kept for the envelope, as in the one-scope case; each
+    /// other scope's spans in a buffer of its own, then appended after their `ScopeSpans`
+    /// head. Only the spans of the later scopes (usually few: a server's spans beside a
+    /// crate's) are copied. Returns the length of the first scope's spans; `groups[1..]`
+    /// holds the others, in the order they first appear.
+    fn write_grouped(&mut self, spans: &mut SpanBatch, first: usize, head: usize) -> usize {
+        // The last scope met and its index: spans of a batch come in runs of one scope.
+        let mut last: Option<(&'static InstrumentationScope, usize)> = None;
+        let mut target = |encoder: &mut Encoder, scope: &'static InstrumentationScope| {
+            let i = match last {
+                Some((s, i)) if std::ptr::eq(s, scope) => i,
+                _ => {
+                    let i = encoder.scope_index(scope);
+                    last = Some((scope, i));
+                    i
+                }
+            };
+            if i != first && !encoder.groups.iter().any(|&(s, _)| s == i) {
+                encoder.groups.push((i, 0));
+                if encoder.others.len() <= i {
+                    encoder.others.resize_with(i + 1, Vec::new);
+                }
+                encoder.others[i].clear();
+            }
+            i
+        };
+        for r in spans.records() {
+            let i = target(self, r.scope);
+            let buf = if i == first {
+                &mut self.buf
+            } else {
+                &mut self.others[i]
+            };
+            if !plain::encode(r, &mut self.code, buf) {
+                encode_span(&r.view(), buf, &mut self.code);
+            }
+        }
+        for data in spans.data() {
+            let i = target(self, data.scope);
+            let buf = if i == first {
+                &mut self.buf
+            } else {
+                &mut self.others[i]
+            };
+            encode_span(&data.view(), buf, &mut self.code);
+        }
+        let first_len = self.buf.len() - head;
+        let extra: usize = self.groups[1..]
+            .iter()
+            .map(|&(s, _)| delimited_len(2, self.scopes[s].1.len() + self.others[s].len()))
+            .sum();
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.reserve(extra);
+        for g in 1..self.groups.len() {
+            let s = self.groups[g].0;
+            let len = self.others[s].len();
+            self.groups[g].1 = len;
+            self.put_scope_head(s, len, &mut buf);
+            buf.extend_from_slice(&self.others[s]);
+        }
+        self.buf = buf;
+        first_len
     }
 
     /// Encodes each span of `spans` one after the other, with no envelope, noting where
