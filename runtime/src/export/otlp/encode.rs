@@ -109,12 +109,11 @@ impl Encoder {
     /// spans of each in batch order: the message [`to_request`](super::to_request) builds.
     pub fn encode(&mut self, spans: &mut SpanBatch) -> &[u8] {
         self.buf.clear();
-        let (first, one_scope) = {
-            let mut scopes = batch_scopes(spans);
-            let Some(first) = scopes.next() else {
-                return &self.buf;
-            };
-            (first, scopes.all(|s| s.same(first)))
+        // Only the first span's scope is read here: a pass over the batch for its scopes
+        // would load every record once more (from the core that ended it) before the pass
+        // that encodes it.
+        let Some(first) = batch_scopes(spans).next() else {
+            return &self.buf;
         };
         if self.scopes.len() > MAX_SCOPES {
             self.scopes.clear();
@@ -125,14 +124,7 @@ impl Encoder {
         self.groups.push((scope, 0));
         let head = ENVELOPE_KEYS + self.resource.len() + self.scopes[scope].1.len();
         self.buf.resize(head, 0);
-        let spans_len = if one_scope {
-            // One scope, the common case: the spans written once, the envelope in room kept
-            // in front of them.
-            self.write_spans(spans, false);
-            self.buf.len() - head
-        } else {
-            self.write_grouped(spans, scope, head)
-        };
+        let spans_len = self.write_grouped(spans, scope, head);
         let mut envelope = Vec::with_capacity(head);
         let mut scope_spans = self.scope_spans_len(scope, spans_len);
         for &(s, len) in &self.groups[1..] {
@@ -145,11 +137,10 @@ impl Encoder {
         &self.buf[start..]
     }
 
-    /// Several scopes: the spans of the first scope (`first`, an index in `scopes`) written
-    /// in `buf` after `head` bytes kept for the envelope, as in the one-scope case; each
-    /// other scope's spans in a buffer of its own, then appended after their `ScopeSpans`
-    /// head. Only the spans of the later scopes (usually few: a server's spans beside a
-    /// crate's) are copied. Returns the length of the first scope's spans; `groups[1..]`
+    /// The spans of the first scope (`first`, an index in `scopes`) written in `buf` after
+    /// `head` bytes kept for the envelope; each other scope's spans (usually none, or a few:
+    /// a server's spans beside a crate's) in a buffer of its own, then appended after their
+    /// `ScopeSpans` head, so that only they are copied. Returns the length of the first scope's spans; `groups[1..]`
     /// holds the others, in the order they first appear.
     fn write_grouped(&mut self, spans: &mut SpanBatch, first: usize, head: usize) -> usize {
         // The last scope met and its index: spans of a batch come in runs of one scope.
