@@ -853,9 +853,8 @@ impl Worker {
         let batch = self.shared.config.max_export_batch_size();
         let mut result = Ok(());
         while limit > 0 {
-            let (taken, r) = match self.export_next(batch.min(limit)) {
-                Ok(done) => done,
-                Err(_) => return Err(Unanswered::Abandoned),
+            let Ok((taken, r)) = self.export_next(batch.min(limit)) else {
+                return Err(Unanswered::Abandoned);
             };
             if taken == 0 {
                 break;
@@ -959,7 +958,7 @@ impl Worker {
         // Shutting down (since before or during this export), and the backend could not be
         // reached or did not answer in time: the rest of the queue is not sent, so the exit
         // waits one export timeout at most. A backend that answered (a 400) gets the rest.
-        let give_up = st.shutdown && result.as_ref().is_err_and(unreachable);
+        let stop_sending = st.shutdown && result.as_ref().is_err_and(unreachable);
         drop(st);
         let counters = &self.shared.counters;
         match (&result, settled) {
@@ -973,7 +972,7 @@ impl Worker {
         }
         {
             let mut role = self.role();
-            if give_up {
+            if stop_sending {
                 role.given_up = true;
             }
             role.failures.record(&result, n, Instant::now());
