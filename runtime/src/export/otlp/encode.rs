@@ -1345,6 +1345,34 @@ mod tests {
         }
 
         #[test]
+        fn spans_of_scopes_in_any_order_encode_as_prost_encodes_the_official_message(
+            spans in proptest::collection::vec((plain_span(), 0..4_usize), 1..12),
+            data in proptest::collection::vec(0..4_usize, 0..3),
+        ) {
+            let scopes = [&SHOP, &LIB, &SHOP_AGAIN, InstrumentationScope::TRACED];
+            let mut batch = SpanBatch::new();
+            for (mut slot, scope) in spans {
+                rec(&mut slot).scope = scopes[scope];
+                batch.push(slot);
+            }
+            let data: Vec<SpanData> = data
+                .into_iter()
+                .map(|scope| SpanData {
+                    scope: scopes[scope],
+                    ..SpanData::new(SpanContext::NONE, "data")
+                })
+                .collect();
+            batch.append(&mut SpanBatch::from(data));
+            // An encoder that has encoded a batch of several scopes before: what it keeps
+            // from one batch must not leak into the next.
+            let mut encoder = Encoder::new(&resource());
+            encoder.encode(&mut scoped_batch());
+            let ours = encoder.encode(&mut batch).to_vec();
+            let official = to_request(&batch.to_vec(), &resource()).encode_to_vec();
+            prop_assert_eq!(ours, official);
+        }
+
+        #[test]
         fn any_batch_encodes_as_prost_encodes_the_official_message(
             spans in proptest::collection::vec(span(), 0..5)
         ) {
