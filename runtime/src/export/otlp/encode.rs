@@ -1074,6 +1074,26 @@ mod tests {
     }
 
     #[test]
+    fn plain_spans_of_every_head_size_encode_as_prost_encodes_them() {
+        // Spans under 128 bytes (a one-byte length), the usual (two), past 16 383 (three)
+        // and past 2 097 151 (four): the plain path moves each next to its head.
+        for text in [0, 10, 20_000, 2_200_000] {
+            let mut slot = record("s", 1);
+            if text > 0 {
+                let value = "x".repeat(text);
+                rec(&mut slot).push_attribute_with("t", |out| Some(out.write(value.to_value())));
+            }
+            assert!(plain::encode(
+                rec(&mut slot),
+                &mut CodeCache::default(),
+                &mut Vec::new()
+            ));
+            let (ours, official) = both(&mut SpanBatch::one(slot));
+            assert_eq!(ours, official, "{text}");
+        }
+    }
+
+    #[test]
     fn an_empty_batch_is_an_empty_request() {
         let mut encoder = Encoder::new(&resource());
         assert!(encoder.encode(&mut SpanBatch::new()).is_empty());
