@@ -164,9 +164,9 @@ fn config() -> BatchConfig {
 }
 
 #[test]
-fn defaults_are_opentelemetry_s() {
+fn defaults_are_opentelemetry_s_but_a_larger_queue() {
     let c = BatchConfig::default();
-    assert_eq!(c.max_queue_size(), 2048);
+    assert_eq!(c.max_queue_size(), 8192);
     assert_eq!(c.max_export_batch_size(), 512);
     assert_eq!(c.scheduled_delay(), Duration::from_secs(5));
     assert_eq!(c.export_timeout(), Duration::from_secs(30));

@@ -701,19 +701,19 @@ fn batch_processor_variables() {
         (
             "OTEL_BSP_MAX_QUEUE_SIZE",
             "0",
-            |b| b.max_queue_size() == 2048,
+            |b| b.max_queue_size() == BatchConfig::default().max_queue_size(),
             true,
         ),
         (
             "OTEL_BSP_MAX_QUEUE_SIZE",
             "-1",
-            |b| b.max_queue_size() == 2048,
+            |b| b.max_queue_size() == BatchConfig::default().max_queue_size(),
             true,
         ),
         (
             "OTEL_BSP_MAX_QUEUE_SIZE",
             "99999999999",
-            |b| b.max_queue_size() == 2048,
+            |b| b.max_queue_size() == BatchConfig::default().max_queue_size(),
             true,
         ),
         (
@@ -743,8 +743,8 @@ fn batch_processor_variables() {
         // Larger than the queue: clamped to it, and reported.
         (
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-            "5000",
-            |b| b.max_export_batch_size() == 2048,
+            "10000",
+            |b| b.max_export_batch_size() == 8192,
             true,
         ),
     ];

@@ -14,7 +14,7 @@
 //! once, each making the whole run's calls; `calling_cpu_ns_per_span` is then their summed
 //! CPU over every span they made, to compare with one thread), `--rate R` (paced: R spans/s
 //! per thread instead of 2 M), `--chunk C` (paced: calls between two pauses, 2048 unless
-//! told), `--root` (each call a new trace instead of a child in a root of
+//! told), `--queue N` (traced's `max_queue_size`, 2048 unless told), `--root` (each call a new trace instead of a child in a root of
 //! 256). `traced-counting` is traced with the counting processor and no background thread, the
 //! reference for what the batch processor costs the calling thread.
 //!
@@ -62,12 +62,20 @@ fn child(lib: Lib) -> Case {
     }
 }
 
-/// traced's batch processor (default settings) in front of `exporter`; the shutdown flushes,
-/// exports what is queued and joins the worker, then reads the drop and failure counts.
-fn traced_batch(exporter: impl traced::export::SpanExporter + 'static) -> (Case, Shutdown) {
+/// traced's batch processor (default settings, but for `--queue`) in front of `exporter`; the
+/// shutdown flushes, exports what is queued and joins the worker, then reads the drop and
+/// failure counts.
+fn traced_batch(
+    exporter: impl traced::export::SpanExporter + 'static,
+    options: Options,
+) -> (Case, Shutdown) {
     traced_benches::installed_by_caller();
+    let mut config = traced::pipeline::BatchConfig::default();
+    if let Some(queue) = options.queue {
+        config = config.with_max_queue_size(queue);
+    }
     let guard = traced::pipeline::Pipeline::builder()
-        .with_batch_exporter(exporter)
+        .with_batch_exporter_config(exporter, config)
         .with_sampler(traced::Sampler::AlwaysOn)
         .install();
     (
@@ -125,6 +133,8 @@ struct Options {
     rate: Option<u64>,
     chunk: u64,
     root: bool,
+    /// traced's `max_queue_size`, when not the default.
+    queue: Option<usize>,
 }
 
 impl Options {
@@ -134,6 +144,7 @@ impl Options {
             rate: paced.then_some(PACED_RATE),
             chunk: PACED_CHUNK,
             root: false,
+            queue: None,
         };
         let mut args = args.iter();
         while let Some(a) = args.next() {
@@ -147,6 +158,7 @@ impl Options {
                 "--rate" if paced => o.rate = Some(value().max(1)),
                 "--chunk" if paced => o.chunk = value().max(1),
                 "--root" => o.root = true,
+                "--queue" => o.queue = Some(usize::try_from(value()).expect("queue")),
                 other => panic!("unknown option {other}"),
             }
         }
@@ -155,7 +167,7 @@ impl Options {
 }
 
 /// Installs `lib`'s background pipeline: the case to run and how to stop it.
-fn setup(lib: &str) -> (Case, Shutdown) {
+fn setup(lib: &str, options: Options) -> (Case, Shutdown) {
     match lib {
         "traced-counting" => {
             traced_benches::installed_by_caller();
@@ -171,9 +183,11 @@ fn setup(lib: &str) -> (Case, Shutdown) {
                 }),
             )
         }
-        "traced" => traced_batch(sinks::TracedCountingExporter),
-        "traced-otlp" => traced_batch(sinks::TracedOtlpEncodingExporter::default()),
-        "traced-otlp-messages" => traced_batch(sinks::TracedOtlpMessagesExporter::default()),
+        "traced" => traced_batch(sinks::TracedCountingExporter, options),
+        "traced-otlp" => traced_batch(sinks::TracedOtlpEncodingExporter::default(), options),
+        "traced-otlp-messages" => {
+            traced_batch(sinks::TracedOtlpMessagesExporter::default(), options)
+        }
         "traced-otlp-inline" => {
             traced_benches::installed_by_caller();
             let guard = traced::pipeline::Pipeline::builder()
@@ -224,7 +238,7 @@ fn setup(lib: &str) -> (Case, Shutdown) {
 
 fn cpu(lib: &str, options: Options) {
     let rate = options.rate;
-    let (case, shutdown) = setup(lib);
+    let (case, shutdown) = setup(lib, options);
     let case = if options.root {
         Case {
             scenario: Scenario::Root,

@@ -24,7 +24,7 @@
 //! | `TRACED_OTLP_MAX_REQUEST_SIZE` (traced's own) | the largest export request in bytes: larger batches are split, see [`OtlpConfig::max_request_size`] | 4000000 |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between exports | 5000 |
 //! | `OTEL_BSP_EXPORT_TIMEOUT` | milliseconds per export (0: no limit); also how long dropping the guard waits ([`Config::with_shutdown_timeout`]) | 30000 |
-//! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 2048 |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE` | spans waiting for export | 8192 (the specification's: 2048) |
 //! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export, at most the queue size | 512 |
 //! | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` (or `OTEL_ATTRIBUTE_COUNT_LIMIT`) | attributes per span | 128 |
 //! | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` (or `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`) | bytes per string value | no limit |

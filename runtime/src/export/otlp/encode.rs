@@ -61,8 +61,12 @@ pub struct Encoder {
     ends: Vec<usize>,
     /// The scope (an index in `scopes`) of each span of the last [`Encoder::encode_spans`].
     span_scopes: Vec<usize>,
-    /// A request of spans of several scopes, made by [`Encoder::encode`].
-    out: Vec<u8>,
+    /// The scopes of the last [`Encoder::encode`] (indices in `scopes`), in the order they
+    /// first appear, each with the length of its spans.
+    groups: Vec<(usize, usize)>,
+    /// The spans of each scope but the first of a batch of several, by index in `scopes`
+    /// (kept for their room).
+    others: Vec<Vec<u8>>,
 }
 
 /// The most bytes the envelope's three lengths and tags take: tags 1 and 2 are one byte, a
@@ -85,7 +89,8 @@ impl Encoder {
             code: CodeCache::default(),
             ends: Vec::new(),
             span_scopes: Vec::new(),
-            out: Vec::new(),
+            groups: Vec::new(),
+            others: Vec::new(),
         };
         encoder.set_resource(resource);
         encoder
@@ -104,37 +109,96 @@ impl Encoder {
     /// spans of each in batch order: the message [`to_request`](super::to_request) builds.
     pub fn encode(&mut self, spans: &mut SpanBatch) -> &[u8] {
         self.buf.clear();
-        let (first, one_scope) = {
-            let mut scopes = batch_scopes(spans);
-            let Some(first) = scopes.next() else {
-                return &self.buf;
-            };
-            (first, scopes.all(|s| s.same(first)))
+        // Only the first span's scope is read here: a pass over the batch for its scopes
+        // would load every record once more (from the core that ended it) before the pass
+        // that encodes it.
+        let Some(first) = batch_scopes(spans).next() else {
+            return &self.buf;
         };
         if self.scopes.len() > MAX_SCOPES {
             self.scopes.clear();
+            self.others.clear();
         }
-        if !one_scope {
-            // Several scopes: each span's bytes, then copied into its scope's `ScopeSpans`.
-            let n = self.encode_spans(spans);
-            let mut out = std::mem::take(&mut self.out);
-            self.request(0..n, &mut out);
-            self.out = out;
-            return &self.out;
-        }
-        // One scope, the common case: the spans written once, the envelope in room kept in
-        // front of them.
         let scope = self.scope_index(first);
+        self.groups.clear();
+        self.groups.push((scope, 0));
         let head = ENVELOPE_KEYS + self.resource.len() + self.scopes[scope].1.len();
         self.buf.resize(head, 0);
-        self.write_spans(spans, false);
+        let spans_len = self.write_grouped(spans, scope, head);
         let mut envelope = Vec::with_capacity(head);
-        let spans_len = self.buf.len() - head;
-        self.put_resource_head(self.scope_spans_len(scope, spans_len), &mut envelope);
+        let mut scope_spans = self.scope_spans_len(scope, spans_len);
+        for &(s, len) in &self.groups[1..] {
+            scope_spans += self.scope_spans_len(s, len);
+        }
+        self.put_resource_head(scope_spans, &mut envelope);
         self.put_scope_head(scope, spans_len, &mut envelope);
         let start = head - envelope.len();
         self.buf[start..head].copy_from_slice(&envelope);
         &self.buf[start..]
+    }
+
+    /// The spans of the first scope (`first`, an index in `scopes`) written in `buf` after
+    /// `head` bytes kept for the envelope; each other scope's spans (usually none, or a few:
+    /// a server's spans beside a crate's) in a buffer of its own, then appended after their
+    /// `ScopeSpans` head, so that only they are copied. Returns the length of the first scope's spans; `groups[1..]`
+    /// holds the others, in the order they first appear.
+    fn write_grouped(&mut self, spans: &mut SpanBatch, first: usize, head: usize) -> usize {
+        // The last scope met and its index: spans of a batch come in runs of one scope.
+        let mut last: Option<(&'static InstrumentationScope, usize)> = None;
+        let mut target = |encoder: &mut Encoder, scope: &'static InstrumentationScope| {
+            let i = match last {
+                Some((s, i)) if std::ptr::eq(s, scope) => i,
+                _ => {
+                    let i = encoder.scope_index(scope);
+                    last = Some((scope, i));
+                    i
+                }
+            };
+            if i != first && !encoder.groups.iter().any(|&(s, _)| s == i) {
+                encoder.groups.push((i, 0));
+                if encoder.others.len() <= i {
+                    encoder.others.resize_with(i + 1, Vec::new);
+                }
+                encoder.others[i].clear();
+            }
+            i
+        };
+        for r in spans.records() {
+            let i = target(self, r.scope);
+            let buf = if i == first {
+                &mut self.buf
+            } else {
+                &mut self.others[i]
+            };
+            if !plain::encode(r, &mut self.code, buf) {
+                encode_span(&r.view(), buf, &mut self.code);
+            }
+        }
+        for data in spans.data() {
+            let i = target(self, data.scope);
+            let buf = if i == first {
+                &mut self.buf
+            } else {
+                &mut self.others[i]
+            };
+            encode_span(&data.view(), buf, &mut self.code);
+        }
+        let first_len = self.buf.len() - head;
+        let extra: usize = self.groups[1..]
+            .iter()
+            .map(|&(s, _)| delimited_len(2, self.scopes[s].1.len() + self.others[s].len()))
+            .sum();
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.reserve(extra);
+        for g in 1..self.groups.len() {
+            let s = self.groups[g].0;
+            let len = self.others[s].len();
+            self.groups[g].1 = len;
+            self.put_scope_head(s, len, &mut buf);
+            buf.extend_from_slice(&self.others[s]);
+        }
+        self.buf = buf;
+        first_len
     }
 
     /// Encodes each span of `spans` one after the other, with no envelope, noting where
@@ -1010,6 +1074,26 @@ mod tests {
     }
 
     #[test]
+    fn plain_spans_of_every_head_size_encode_as_prost_encodes_them() {
+        // Spans under 128 bytes (a one-byte length), the usual (two), past 16 383 (three)
+        // and past 2 097 151 (four): the plain path moves each next to its head.
+        for text in [0, 10, 20_000, 2_200_000] {
+            let mut slot = record("s", 1);
+            if text > 0 {
+                let value = "x".repeat(text);
+                rec(&mut slot).push_attribute_with("t", |out| Some(out.write(value.to_value())));
+            }
+            assert!(plain::encode(
+                rec(&mut slot),
+                &mut CodeCache::default(),
+                &mut Vec::new()
+            ));
+            let (ours, official) = both(&mut SpanBatch::one(slot));
+            assert_eq!(ours, official, "{text}");
+        }
+    }
+
+    #[test]
     fn an_empty_batch_is_an_empty_request() {
         let mut encoder = Encoder::new(&resource());
         assert!(encoder.encode(&mut SpanBatch::new()).is_empty());
@@ -1277,6 +1361,34 @@ mod tests {
                 prop_assert_eq!(plain::encode(r, &mut cache, &mut Vec::new()), !declines);
             }
             let (ours, official) = both(&mut batch);
+            prop_assert_eq!(ours, official);
+        }
+
+        #[test]
+        fn spans_of_scopes_in_any_order_encode_as_prost_encodes_the_official_message(
+            spans in proptest::collection::vec((plain_span(), 0..4_usize), 1..12),
+            data in proptest::collection::vec(0..4_usize, 0..3),
+        ) {
+            let scopes = [&SHOP, &LIB, &SHOP_AGAIN, InstrumentationScope::TRACED];
+            let mut batch = SpanBatch::new();
+            for (mut slot, scope) in spans {
+                rec(&mut slot).scope = scopes[scope];
+                batch.push(slot);
+            }
+            let data: Vec<SpanData> = data
+                .into_iter()
+                .map(|scope| SpanData {
+                    scope: scopes[scope],
+                    ..SpanData::new(SpanContext::NONE, "data")
+                })
+                .collect();
+            batch.append(&mut SpanBatch::from(data));
+            // An encoder that has encoded a batch of several scopes before: what it keeps
+            // from one batch must not leak into the next.
+            let mut encoder = Encoder::new(&resource());
+            encoder.encode(&mut scoped_batch());
+            let ours = encoder.encode(&mut batch).to_vec();
+            let official = to_request(&batch.to_vec(), &resource()).encode_to_vec();
             prop_assert_eq!(ours, official);
         }
 

@@ -3,19 +3,20 @@
 //! nothing rarer (no [`Cold`](crate::model::record::Cold) part). That is the span of almost every
 //! `#[traced]` call, so this path is the encoder's cost per span.
 //!
-//! It reads the record in place (no [`SpanView`](crate::model::record::SpanView) is built), computes
-//! the span's length in one pass over its attributes, then writes every field through a raw
-//! pointer kept in a register: fixed-size stores for ids, times and keys, and short copies
-//! done inline rather than through `memcpy`. The room it writes into is reserved up front for
-//! a bound that each write stays within by construction (every varint ≤ 10 bytes), so a
-//! mistake in the exact length cannot write out of bounds; the exact length is then checked
-//! against what was written. The bytes are those of the general path and of prost (tests
-//! compare them).
+//! It reads the record in place (no [`SpanView`](crate::model::record::SpanView) is built) and
+//! writes every field in one pass, through a raw pointer kept in a register: fixed-size
+//! stores for ids, times and keys, and short copies done inline rather than through `memcpy`.
+//! The span's own length, known only at the end, goes into three bytes kept in front (the
+//! usual span is 128 to 16 383 bytes; another moves by a byte or more once written), rather
+//! than being computed first in a pass of its own. The room it writes into is reserved up
+//! front for a bound that each write stays within by construction (every varint ≤ 10 bytes),
+//! so no length can make it write out of bounds. The bytes are those of the general path and
+//! of prost (tests compare them).
 
 use super::{CodeCache, SCOPE_SPANS_SPANS, TAIL, any, flags, kind, span};
 use crate::model::Value;
 use crate::model::clock;
-use crate::model::record::{Attr, INLINE_ATTRS, Record};
+use crate::model::record::{Attr, Record};
 use prost::encoding::{WireType, encoded_len_varint};
 use std::ptr;
 
@@ -45,6 +46,11 @@ fn any_value_len(value: &Value) -> Option<usize> {
     })
 }
 
+/// Room kept in front of a span for its key and length: one byte of key and two of length,
+/// what a span of 128 to 16 383 bytes takes (a shorter one moves its bytes one to the left,
+/// a longer one to the right).
+const HEAD_ROOM: usize = 3;
+
 /// Encodes `r` as an element of `ScopeSpans.spans` at the end of `buf`, if it is plain (see
 /// the module documentation); otherwise writes nothing and returns `false`.
 #[inline]
@@ -53,21 +59,15 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         return false;
     }
     let inline = r.inline();
-    // Pass 1: lengths, and a bound on what pass 2 writes that does not depend on them.
-    let mut kv_lens = [0_usize; INLINE_ATTRS];
-    let mut attrs_len = 0;
+    // The checks, and a bound on what is written that does not depend on exact lengths.
     let mut attrs_bound = 0;
-    for (a, kv_len) in inline.iter().zip(&mut kv_lens) {
+    for a in inline {
         if a.key.is_empty() || (r.code.is_some() && a.key.starts_with("code.")) {
             return false;
         }
-        let Some(value_len) = any_value_len(&a.value) else {
-            return false;
-        };
-        *kv_len = field_len(a.key.len()) + field_len(value_len);
-        attrs_len += field_len(*kv_len);
         let text = match &a.value {
             Value::String(s) => s.as_str().len(),
+            Value::Array(_) => return false,
             _ => 0,
         };
         // KeyValue head, key head and key, value head, AnyValue (key, varint or 8 bytes or
@@ -83,15 +83,8 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         None => &[],
     };
     let parent = r.parent_span_id.is_valid();
-    let len = 28 // trace and span ids
-        + if parent { 10 } else { 0 }
-        + field_len(r.name.len())
-        + 2 // kind
-        + 18 // times
-        + attrs_len
-        + code.len()
-        + TAIL.len();
-    let whole = 1 + encoded_len_varint(len as u64) + len;
+    // The span's own head may need up to `FIELD_HEAD_MAX` bytes, of which `HEAD_ROOM` are
+    // kept in front: the rest is room to move the span to the right.
     let bound = FIELD_HEAD_MAX
         + 38
         + FIELD_HEAD_MAX
@@ -102,14 +95,16 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         + code.len()
         + TAIL.len();
     buf.reserve(bound);
-    // SAFETY: `bound` bytes are reserved past the end of `buf`, and every write below stays
-    // within its term of `bound` (heads ≤ FIELD_HEAD_MAX, fixed parts as counted, copies of
-    // exactly their source). The first `written` bytes are initialized, front to back.
+    // SAFETY: `bound` bytes are reserved past the end of `buf`. The span's fields are
+    // written from `HEAD_ROOM` bytes in, and every write stays within its term of `bound`
+    // (heads ≤ FIELD_HEAD_MAX, fixed parts as counted, copies of exactly their source), so
+    // the fields end at most `bound - (FIELD_HEAD_MAX - HEAD_ROOM)` bytes in: the span then
+    // moves by at most `FIELD_HEAD_MAX - HEAD_ROOM` bytes either way and stays inside. The
+    // first `whole` bytes are initialized, front to back.
     unsafe {
         let base = buf.as_mut_ptr().add(buf.len());
-        let mut p = base;
-        p = put_byte(p, key(SCOPE_SPANS_SPANS, WireType::LengthDelimited));
-        p = put_varint(p, len as u64);
+        let fields = base.add(HEAD_ROOM);
+        let mut p = fields;
         p = put_byte(p, key(span::TRACE_ID, WireType::LengthDelimited));
         p = put_byte(p, 16);
         p = put_array(p, r.trace_id.to_bytes());
@@ -130,8 +125,8 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         p = put_array(p, start.to_le_bytes());
         p = put_byte(p, key(span::END, WireType::SixtyFourBit));
         p = put_array(p, end.to_le_bytes());
-        for (a, &kv_len) in inline.iter().zip(&kv_lens) {
-            p = put_attribute(p, a, kv_len);
+        for a in inline {
+            p = put_attribute(p, a);
         }
         p = put_slice(p, code);
         let mut tail = TAIL;
@@ -143,24 +138,31 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
             .to_le_bytes(),
         );
         p = put_array(p, tail);
-        let written = p.offset_from(base) as usize;
-        assert_eq!(
-            written, whole,
-            "a plain span's length and its bytes disagree"
-        );
-        buf.set_len(buf.len() + written);
+        let len = p.offset_from(fields) as usize;
+        let head = 1 + encoded_len_varint(len as u64);
+        if head != HEAD_ROOM {
+            // Below 128 bytes or past 16 383: the fields move next to their head.
+            ptr::copy(fields, base.add(head), len);
+        }
+        let mut h = put_byte(base, key(SCOPE_SPANS_SPANS, WireType::LengthDelimited));
+        h = put_varint(h, len as u64);
+        debug_assert_eq!(h, base.add(head));
+        let whole = head + len;
+        assert!(whole <= bound, "a plain span past its bound");
+        buf.set_len(buf.len() + whole);
     }
     true
 }
 
-/// Writes an inline attribute as a `Span.attributes` field: `KeyValue { 1: key, 2: value }`
-/// of `kv_len` bytes.
+/// Writes an inline attribute as a `Span.attributes` field: `KeyValue { 1: key, 2: value }`.
 ///
 /// # Safety
 /// `p` must be valid for the field's bytes (at most `4 * FIELD_HEAD_MAX` besides the key and
 /// a string's bytes), and the value must not be an array.
 #[inline(always)]
-unsafe fn put_attribute(mut p: *mut u8, a: &Attr, kv_len: usize) -> *mut u8 {
+unsafe fn put_attribute(mut p: *mut u8, a: &Attr) -> *mut u8 {
+    let value_len = any_value_len(&a.value).unwrap_or(0);
+    let kv_len = field_len(a.key.len()) + field_len(value_len);
     // SAFETY: the caller's.
     unsafe {
         p = put_byte(p, key(span::ATTRIBUTES, WireType::LengthDelimited));
