@@ -490,6 +490,48 @@ impl Span {
         }
     }
 
+    /// [`push_new_attribute`](Self::push_new_attribute) for each of `attributes` (their
+    /// values cloned: a `tracing` callsite's static attributes, built once).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn push_new_attributes(&mut self, attributes: &[(&'static str, Value)]) {
+        if let Some(r) = self.recording() {
+            for (key, value) in attributes {
+                r.push_attribute_with(key, |out| Some(out.write(value.clone())));
+            }
+        }
+    }
+
+    /// What entering the span makes active (`None` for a span that is off): the `tracing`
+    /// layer keeps it to enter the span again without looking it up.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn active(&self) -> Option<Active> {
+        self.rec().map(active_of)
+    }
+
+    /// Sets the kind of a span just started (the `tracing` layer reads `otel.kind` after
+    /// the start when the sampler does not need it, see [`Span::samples_regardless`]).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn set_kind(&mut self, kind: SpanKind) {
+        if let Some(r) = self.recording() {
+            r.kind = kind;
+        }
+    }
+
+    /// Whether a span started under `parent` is sampled without asking the sampler, so its
+    /// name and kind (which only the sampler reads before the start) may be set after it.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn samples_regardless(pipeline: &'static Pipeline, parent: &Parent) -> bool {
+        if !pipeline.samples_sampled_local_children() {
+            return false;
+        }
+        let p = match parent {
+            Parent::Current => context::active(),
+            Parent::Context(cx) => Active::from_context(cx, false),
+            Parent::Root => return false,
+        };
+        p.is_valid() && !p.is_remote && p.flags.is_sampled()
+    }
+
     /// Starts a span for the `tracing` layer: what `span(name).kind(..).parent(..).scope(..)
     /// .start()` does, without the builder.
     #[cfg(feature = "tracing")]

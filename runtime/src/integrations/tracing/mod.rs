@@ -117,6 +117,7 @@
 //!   span's record, the stand-ins entered on the thread, the enter taken apart from the
 //!   start.
 //!
+mod callsite;
 mod fmt;
 mod layer;
 mod lazy;
