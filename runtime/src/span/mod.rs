@@ -495,9 +495,7 @@ impl Span {
     #[cfg(feature = "tracing")]
     pub(crate) fn push_new_attributes(&mut self, attributes: &[(&'static str, Value)]) {
         if let Some(r) = self.recording() {
-            for (key, value) in attributes {
-                r.push_attribute_with(key, |out| Some(out.write(value.clone())));
-            }
+            r.push_new_attributes(attributes);
         }
     }
 

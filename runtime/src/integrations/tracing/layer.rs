@@ -426,6 +426,10 @@ where
         let saved = ENTERED
             .try_with(|e| {
                 let mut e = e.borrow_mut();
+                // Most often the last one entered.
+                if e.last().is_some_and(|(entered, _)| entered == id) {
+                    return e.pop().map(|(_, saved)| saved);
+                }
                 let i = e.iter().rposition(|(entered, _)| entered == id)?;
                 Some(e.remove(i).1)
             })
