@@ -515,21 +515,6 @@ impl Span {
         }
     }
 
-    /// Whether a span started under `parent` is sampled without asking the sampler, so its
-    /// name and kind (which only the sampler reads before the start) may be set after it.
-    #[cfg(feature = "tracing")]
-    pub(crate) fn samples_regardless(pipeline: &'static Pipeline, parent: &Parent) -> bool {
-        if !pipeline.samples_sampled_local_children() {
-            return false;
-        }
-        let p = match parent {
-            Parent::Current => context::active(),
-            Parent::Context(cx) => Active::from_context(cx, false),
-            Parent::Root => return false,
-        };
-        p.is_valid() && !p.is_remote && p.flags.is_sampled()
-    }
-
     /// Starts a span for the `tracing` layer: what `span(name).kind(..).parent(..).scope(..)
     /// .start()` does, without the builder.
     #[cfg(feature = "tracing")]
@@ -538,7 +523,7 @@ impl Span {
         name: Cow<'static, str>,
         kind: SpanKind,
         scope: &'static InstrumentationScope,
-        parent: &Parent,
+        parent: BridgedParent<'_>,
     ) -> Span {
         let start = Start {
             name,
@@ -547,7 +532,7 @@ impl Span {
             scope,
             at: None,
         };
-        Span::start_inner(pipeline, start, ParentOf::resolve(parent))
+        Span::start_inner(pipeline, start, parent.0)
     }
 
     /// Makes room for `n` attributes (pushed next, by the `tracing` layer): past the ones the
@@ -626,6 +611,29 @@ impl Span {
         if let Some(slot) = self.rec.take() {
             end_record(slot, at, None);
         }
+    }
+}
+
+/// The parent of a span the `tracing` layer starts, resolved once.
+#[cfg(feature = "tracing")]
+#[derive(Clone, Copy)]
+pub(crate) struct BridgedParent<'a>(ParentOf<'a>);
+
+#[cfg(feature = "tracing")]
+impl<'a> BridgedParent<'a> {
+    #[inline]
+    pub(crate) fn resolve(parent: &'a Parent) -> Self {
+        BridgedParent(ParentOf::resolve(parent))
+    }
+
+    /// Whether a span started under this parent is sampled without asking the sampler, so
+    /// its name and kind (which only the sampler reads before the start) may be set after
+    /// it.
+    #[inline]
+    pub(crate) fn samples_regardless(self, pipeline: &'static Pipeline) -> bool {
+        self.0.ids.is_some_and(|p| {
+            pipeline.samples_sampled_local_children() && !p.is_remote && p.flags.is_sampled()
+        })
     }
 }
 

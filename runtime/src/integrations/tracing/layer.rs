@@ -9,7 +9,7 @@ use crate::context::{self, Active, Saved};
 use crate::model::{Event, SpanKind, Status};
 use crate::model::{SpanContext, TraceState};
 use crate::model::KeyValue;
-use crate::span::{Parent, Span};
+use crate::span::{BridgedParent, Parent, Span};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -247,7 +247,8 @@ where
         }
         let callsite = span_callsite(meta);
         let statics = callsite.statics(self.location);
-        let traced = if Span::samples_regardless(pipeline, &parent) {
+        let resolved = BridgedParent::resolve(&parent);
+        let traced = if resolved.samples_regardless(pipeline) {
             // The sampler will not read the name and kind: the fields go straight into
             // the span, read after it started.
             let mut traced = Span::start_bridged(
@@ -255,7 +256,7 @@ where
                 Cow::Borrowed(meta.name()),
                 SpanKind::Internal,
                 callsite.scope,
-                &parent,
+                resolved,
             );
             if traced.is_recording() {
                 traced.reserve_attributes(statics.len() + callsite.attribute_fields);
@@ -278,11 +279,11 @@ where
                 name,
                 fields.kind.unwrap_or(SpanKind::Internal),
                 callsite.scope,
-                &parent,
+                resolved,
             );
             if traced.is_recording() {
                 // Room for them all at once (past the record's own).
-                traced.reserve_attributes(statics.len() + fields.attributes.len());
+                traced.reserve_attributes(statics.len() + fields.kept());
                 traced.push_new_attributes(statics);
                 fields.apply(&mut traced);
             }

@@ -33,10 +33,6 @@ impl FieldAttributes {
         }
     }
 
-    /// How many there are.
-    pub(super) fn len(&self) -> usize {
-        self.len + self.more.len()
-    }
 
     fn drain(&mut self) -> impl Iterator<Item = FieldAttribute> + '_ {
         self.inline[..self.len]
@@ -53,14 +49,22 @@ impl FieldAttributes {
 #[derive(Debug)]
 pub(super) struct SpanFields<'s> {
     callsite: &'static SpanCallsite,
-    /// The span the attributes go into, and whether it was just started (it has none of
-    /// the fields' keys yet, only the layer's own).
-    span: Option<(&'s mut Span, bool)>,
-    pub(super) attributes: FieldAttributes,
+    /// Where the attributes go.
+    into: Dest<'s>,
     pub(super) name: Option<String>,
     pub(super) kind: Option<SpanKind>,
     status_code: Option<StatusCode>,
     status_description: Option<String>,
+}
+
+/// Where a span's attributes go.
+#[derive(Debug)]
+enum Dest<'s> {
+    /// Into the span, which was just started (`true`: it has none of the fields' keys yet,
+    /// only the layer's own), or not.
+    Span(&'s mut Span, bool),
+    /// Kept until the span starts.
+    Buffer(FieldAttributes),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,12 +137,19 @@ impl FieldSink for SpanFields<'_> {
 }
 
 impl<'s> SpanFields<'s> {
+    /// How many attributes were kept (none when they go straight into the span).
+    pub(super) fn kept(&self) -> usize {
+        match &self.into {
+            Dest::Span(..) => 0,
+            Dest::Buffer(a) => a.len + a.more.len(),
+        }
+    }
+
     /// Nothing read yet, for a span of `callsite` not started yet.
     pub(super) fn new(callsite: &'static SpanCallsite) -> Self {
         SpanFields {
             callsite,
-            span: None,
-            attributes: FieldAttributes::default(),
+            into: Dest::Buffer(FieldAttributes::default()),
             name: None,
             kind: None,
             status_code: None,
@@ -154,25 +165,29 @@ impl<'s> SpanFields<'s> {
         fresh: bool,
     ) -> Self {
         SpanFields {
-            span: Some((span, fresh)),
-            ..SpanFields::new(callsite)
+            callsite,
+            into: Dest::Span(span, fresh),
+            name: None,
+            kind: None,
+            status_code: None,
+            status_description: None,
         }
     }
 
     #[inline]
     fn attribute(&mut self, key: &'static str, value: Value, ours: bool) {
-        match &mut self.span {
+        match &mut self.into {
             // A field named like one of the layer's own attributes replaces it.
-            Some((span, true)) if !ours => span.push_new_attribute(key, value),
-            Some((span, _)) => span.set_attribute(key, value),
-            None => self.attributes.push((key, value, ours)),
+            Dest::Span(span, true) if !ours => span.push_new_attribute(key, value),
+            Dest::Span(span, _) => span.set_attribute(key, value),
+            Dest::Buffer(attributes) => attributes.push((key, value, ours)),
         }
     }
 
     /// For [`into_span`](Self::into_span): sets the name, the status and, on a span just
     /// started, the kind.
     pub(super) fn finish(self) {
-        let Some((span, fresh)) = self.span else {
+        let Dest::Span(span, fresh) = self.into else {
             return;
         };
         if let Some(name) = self.name {
@@ -186,8 +201,11 @@ impl<'s> SpanFields<'s> {
 
     /// For [`new`](Self::new): sets what was read on the span just started (the name and
     /// kind are the caller's business).
-    pub(super) fn apply(mut self, span: &mut Span) {
-        for (key, value, ours) in self.attributes.drain() {
+    pub(super) fn apply(self, span: &mut Span) {
+        let Dest::Buffer(mut attributes) = self.into else {
+            return;
+        };
+        for (key, value, ours) in attributes.drain() {
             // A field named like one of the layer's own attributes replaces it.
             if ours {
                 span.set_attribute(key, value);
