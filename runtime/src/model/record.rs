@@ -418,11 +418,18 @@ impl Record {
 
     /// Makes room for `n` more attributes in one allocation, past the inline ones.
     #[cfg(feature = "tracing")]
+    #[inline]
     pub(crate) fn reserve_attributes(&mut self, n: usize) {
         let inline = INLINE_ATTRS - usize::from(self.len).min(INLINE_ATTRS);
         if n > inline {
-            self.cold().attributes.reserve_exact(n - inline);
+            self.reserve_cold_attributes(n - inline);
         }
+    }
+
+    #[cfg(feature = "tracing")]
+    #[cold]
+    fn reserve_cold_attributes(&mut self, n: usize) {
+        self.cold().attributes.reserve_exact(n);
     }
 
     /// An attribute past the inline ones, or past the limit (then only counted).

@@ -499,6 +499,14 @@ impl Span {
         }
     }
 
+    /// Whether the span started (it has ids: recording, or at least sampled), rather than
+    /// being off.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn is_started(&self) -> bool {
+        self.rec.is_some()
+    }
+
     /// What entering the span makes active (`None` for a span that is off): the `tracing`
     /// layer keeps it to enter the span again without looking it up.
     #[cfg(feature = "tracing")]
@@ -538,6 +546,7 @@ impl Span {
     /// Makes room for `n` attributes (pushed next, by the `tracing` layer): past the ones the
     /// record holds itself, in one allocation.
     #[cfg(feature = "tracing")]
+    #[inline]
     pub(crate) fn reserve_attributes(&mut self, n: usize) {
         if let Some(r) = self.recording() {
             r.reserve_attributes(n);

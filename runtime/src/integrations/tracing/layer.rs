@@ -2,13 +2,13 @@
 //! events. Per-span state lives in the registry's span extensions, as tracing-opentelemetry
 //! keeps it; the mapping is documented in the module above.
 
-use super::mirror::{self, Inbox, MirrorData};
 use super::callsite::span_callsite;
-use super::visit::{EventFields, SpanFields, Visitor};
+use super::mirror::{self, Inbox, MirrorData};
+use super::visit::{EventFields, FieldAttributes, SpanFields, Visitor};
 use crate::context::{self, Active, Saved};
+use crate::model::KeyValue;
 use crate::model::{Event, SpanKind, Status};
 use crate::model::{SpanContext, TraceState};
-use crate::model::KeyValue;
 use crate::span::{BridgedParent, Parent, Span};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -81,9 +81,10 @@ impl TracedLayer {
 pub(super) struct Bridged {
     /// The traced span (off when unsampled under an unsampled parent).
     pub(super) span: Span,
-    /// What children and re-entries on other threads see: the span's own context, or, for
-    /// a span that is off, the context it was created in (so that context still propagates).
-    pub(super) cx: SpanContext,
+    /// For a span that is off: the context it was created in, which children and
+    /// re-entries on other threads see (so that context still propagates). `NONE` for a
+    /// span that started: they see its own ([`Bridged::context`]).
+    cx: SpanContext,
     /// The thread that created it ([`thread_marker`]).
     thread: usize,
 }
@@ -91,6 +92,18 @@ pub(super) struct Bridged {
 thread_local! {
     /// The spans the layer entered on this thread, with where the context stack stood.
     static ENTERED: RefCell<Vec<(Id, Saved)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Bridged {
+    /// What children and re-entries on other threads see: the span's own context, or, for
+    /// a span that is off, the context it was created in.
+    pub(super) fn context(&self) -> SpanContext {
+        if self.span.is_started() {
+            self.span.span_context()
+        } else {
+            self.cx.clone()
+        }
+    }
 }
 
 /// The last bridged span created on a thread, and what entering it makes active: the enter
@@ -121,6 +134,7 @@ thread_local! {
 static CROSS_THREAD_CLOSES: AtomicU64 = AtomicU64::new(0);
 
 /// This thread, as an address no other running thread has.
+#[inline]
 fn thread_marker() -> usize {
     LAST_NEW
         .try_with(|l| std::ptr::from_ref(l) as usize)
@@ -128,6 +142,7 @@ fn thread_marker() -> usize {
 }
 
 impl LastNew {
+    #[inline]
     fn set(layer: &TracedLayer, id: &Id, enters: Option<Active>) {
         let last = LastNew {
             layer,
@@ -156,7 +171,9 @@ impl LastNew {
             return;
         }
         let _ = LAST_NEW.try_with(|l| {
-            if l.get().is_some_and(|last| last.id == id.into_non_zero_u64()) {
+            if l.get()
+                .is_some_and(|last| last.id == id.into_non_zero_u64())
+            {
                 l.set(None);
             }
         });
@@ -172,7 +189,7 @@ where
     span.scope().find_map(|s| {
         let ext = s.extensions();
         ext.get::<Bridged>()
-            .map(|b| b.cx.clone())
+            .map(Bridged::context)
             .or_else(|| ext.get::<MirrorData>().map(|m| m.cx.clone()))
     })
 }
@@ -268,7 +285,8 @@ where
             traced
         } else {
             // The sampler reads `otel.name` and `otel.kind`: the fields first.
-            let mut fields = SpanFields::new(callsite);
+            let mut kept = FieldAttributes::default();
+            let mut fields = SpanFields::new(callsite, &mut kept);
             attrs.record(&mut Visitor(&mut fields));
             let name = fields
                 .name
@@ -292,7 +310,8 @@ where
         // Not started (unsampled): its parent's context, which children see and propagate.
         let active = traced.active();
         let cx = match active {
-            Some(_) => traced.span_context(),
+            // Its own, read from it when asked.
+            Some(_) => SpanContext::NONE,
             None => match parent {
                 Parent::Current => crate::context::current().span_context(),
                 Parent::Context(cx) => cx,
@@ -333,8 +352,8 @@ where
         let Some(target) = ctx.span(follows).and_then(|f| {
             let ext = f.extensions();
             ext.get::<Bridged>()
-                .filter(|b| b.span.span_context().is_valid())
-                .map(|b| b.cx.clone())
+                .filter(|b| b.span.is_started())
+                .map(Bridged::context)
                 .or_else(|| ext.get::<MirrorData>().map(|m| m.cx.clone()))
         }) else {
             return;

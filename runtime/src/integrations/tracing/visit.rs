@@ -33,7 +33,6 @@ impl FieldAttributes {
         }
     }
 
-
     fn drain(&mut self) -> impl Iterator<Item = FieldAttribute> + '_ {
         self.inline[..self.len]
             .iter_mut()
@@ -64,7 +63,7 @@ enum Dest<'s> {
     /// only the layer's own), or not.
     Span(&'s mut Span, bool),
     /// Kept until the span starts.
-    Buffer(FieldAttributes),
+    Buffer(&'s mut FieldAttributes),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +82,16 @@ fn one_of<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
 }
 
 fn kind_from(s: &str) -> Option<SpanKind> {
+    // Most often spelt as OpenTelemetry spells it.
+    let exact = match s {
+        "client" => Some(SpanKind::Client),
+        "server" => Some(SpanKind::Server),
+        "internal" => Some(SpanKind::Internal),
+        _ => None,
+    };
+    if exact.is_some() {
+        return exact;
+    }
     one_of(
         s,
         &[
@@ -145,11 +154,12 @@ impl<'s> SpanFields<'s> {
         }
     }
 
-    /// Nothing read yet, for a span of `callsite` not started yet.
-    pub(super) fn new(callsite: &'static SpanCallsite) -> Self {
+    /// Nothing read yet, for a span of `callsite` not started yet: attributes are kept in
+    /// `kept` (the caller's, so that this stays small to move).
+    pub(super) fn new(callsite: &'static SpanCallsite, kept: &'s mut FieldAttributes) -> Self {
         SpanFields {
             callsite,
-            into: Dest::Buffer(FieldAttributes::default()),
+            into: Dest::Buffer(kept),
             name: None,
             kind: None,
             status_code: None,
@@ -202,7 +212,7 @@ impl<'s> SpanFields<'s> {
     /// For [`new`](Self::new): sets what was read on the span just started (the name and
     /// kind are the caller's business).
     pub(super) fn apply(self, span: &mut Span) {
-        let Dest::Buffer(mut attributes) = self.into else {
+        let Dest::Buffer(attributes) = self.into else {
             return;
         };
         for (key, value, ours) in attributes.drain() {
