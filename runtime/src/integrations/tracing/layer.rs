@@ -112,10 +112,10 @@ impl Bridged {
 ///
 /// It must not outlive the span: a registry reuses the ids of closed spans. A span closed on
 /// the thread that created it clears it there; one closed on another thread counts in
-/// [`CROSS_THREAD_CLOSES`], whose count each entry keeps: one that changed since means a
+/// [`MAYBE_STALE`], whose count each entry keeps: one that changed since means a
 /// span created on some thread may have closed elsewhere, and the entry is not trusted (the
 /// count is bumped before the registry frees the id, so a thread handed the id again sees
-/// it).
+/// it). A layer registered with a new subscriber bumps it too.
 #[derive(Clone, Copy)]
 struct LastNew {
     /// The layer (ids are per registry, and so per layer).
@@ -130,8 +130,10 @@ thread_local! {
     static LAST_NEW: Cell<Option<LastNew>> = const { Cell::new(None) };
 }
 
-/// Bridged spans closed on another thread than the one that created them, since the start.
-static CROSS_THREAD_CLOSES: AtomicU64 = AtomicU64::new(0);
+/// Bumped whenever an entry of [`LAST_NEW`] on some thread may have become stale: a bridged
+/// span closed on another thread than the one that created it, or a layer registered with
+/// a new subscriber (which could sit where a dropped one was, its ids starting over).
+static MAYBE_STALE: AtomicU64 = AtomicU64::new(0);
 
 /// This thread, as an address no other running thread has.
 #[inline]
@@ -148,7 +150,7 @@ impl LastNew {
             layer,
             id: id.into_non_zero_u64(),
             enters,
-            closes: CROSS_THREAD_CLOSES.load(Ordering::Relaxed),
+            closes: MAYBE_STALE.load(Ordering::Relaxed),
         };
         let _ = LAST_NEW.try_with(|l| l.set(Some(last)));
     }
@@ -160,14 +162,14 @@ impl LastNew {
         let last = LAST_NEW.try_with(Cell::get).ok().flatten()?;
         (std::ptr::eq(last.layer, layer)
             && last.id == id.into_non_zero_u64()
-            && last.closes == CROSS_THREAD_CLOSES.load(Ordering::Relaxed))
+            && last.closes == MAYBE_STALE.load(Ordering::Relaxed))
         .then_some(last.enters)
     }
 
     /// `id` closes on this thread, which created it (`here`) or not.
     fn closing(id: &Id, here: bool) {
         if !here {
-            CROSS_THREAD_CLOSES.fetch_add(1, Ordering::Relaxed);
+            MAYBE_STALE.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let _ = LAST_NEW.try_with(|l| {
@@ -209,6 +211,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        MAYBE_STALE.fetch_add(1, Ordering::Relaxed);
         mirror::register();
         if subscriber.is::<super::TracedRegistry>() {
             mirror::turn_on();
@@ -218,6 +221,7 @@ where
     }
 
     fn on_layer(&mut self, subscriber: &mut S) {
+        MAYBE_STALE.fetch_add(1, Ordering::Relaxed);
         mirror::register();
         // SAFETY: the pointer is only compared with null, never read.
         let lazy =
