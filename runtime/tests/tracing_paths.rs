@@ -106,27 +106,27 @@ fn bridged_spans_enter_their_own_context_wherever_they_were_made_and_closed() {
         testing::spans(|| {
             let mut root = span("root").start();
             let entered = root.enter();
-            let a = tracing::info_span!("a");
+            let span_a = tracing::info_span!("a");
             // Made last on this thread: its enter needs no look-up.
-            let b = tracing::info_span!("b");
-            a.in_scope(|| span("under-a").start().end());
-            b.in_scope(|| span("under-b").start().end());
-            drop(b);
+            let span_b = tracing::info_span!("b");
+            span_a.in_scope(|| span("under-a").start().end());
+            span_b.in_scope(|| span("under-b").start().end());
+            drop(span_b);
             // Closed on another thread; another made there, entered here.
-            let c = tracing::info_span!("c");
+            let span_c = tracing::info_span!("c");
             let dispatch = tracing::dispatcher::get_default(Clone::clone);
-            let d = std::thread::spawn(move || {
+            let span_d = std::thread::spawn(move || {
                 tracing::dispatcher::with_default(&dispatch, || {
-                    drop(c);
+                    drop(span_c);
                     tracing::info_span!(parent: None, "d")
                 })
             })
             .join()
             .unwrap();
-            d.in_scope(|| span("under-d").start().end());
-            let e = tracing::info_span!("e");
-            e.in_scope(|| span("under-e").start().end());
-            drop((a, d, e));
+            span_d.in_scope(|| span("under-d").start().end());
+            let span_e = tracing::info_span!("e");
+            span_e.in_scope(|| span("under-e").start().end());
+            drop((span_a, span_d, span_e));
             drop(entered);
             root.end();
         })

@@ -121,8 +121,8 @@ struct LastNew {
     /// The layer (ids are per registry, and so per layer).
     layer: *const TracedLayer,
     id: std::num::NonZeroU64,
-    /// What entering it makes active (a frame with no trace state); `None`: nothing.
-    enters: Option<Active>,
+    /// What entering it makes active (a frame with no trace state); `Active::NONE`: nothing.
+    enters: Active,
     closes: u64,
 }
 
@@ -145,7 +145,7 @@ fn thread_marker() -> usize {
 
 impl LastNew {
     #[inline]
-    fn set(layer: &TracedLayer, id: &Id, enters: Option<Active>) {
+    fn set(layer: &TracedLayer, id: &Id, enters: Active) {
         let last = LastNew {
             layer,
             id: id.into_non_zero_u64(),
@@ -155,10 +155,10 @@ impl LastNew {
         let _ = LAST_NEW.try_with(|l| l.set(Some(last)));
     }
 
-    /// What entering `id` makes active, if it is the span last created here and still open:
-    /// `Some(None)` for nothing.
+    /// What entering `id` makes active, if it is the span last created here and still open
+    /// (`Active::NONE`: nothing).
     #[inline]
-    fn enters(layer: &TracedLayer, id: &Id) -> Option<Option<Active>> {
+    fn enters(layer: &TracedLayer, id: &Id) -> Option<Active> {
         let last = LAST_NEW.try_with(Cell::get).ok().flatten()?;
         (std::ptr::eq(last.layer, layer)
             && last.id == id.into_non_zero_u64()
@@ -324,11 +324,11 @@ where
         };
         // What the enter that usually follows makes active, kept for it (see `LastNew`).
         let enters = match active {
-            Some(a) => Some(a),
-            None if cx.is_valid() => Some(Active::from_context(&cx, false)),
-            None => None,
+            Some(a) => a,
+            None if cx.is_valid() => Active::from_context(&cx, false),
+            None => Active::NONE,
         };
-        if enters.is_none_or(|a| !a.has_state) {
+        if !enters.has_state {
             LastNew::set(self, id, enters);
         }
         span.extensions_mut().insert(Bridged {
@@ -433,10 +433,10 @@ where
         if mirror::in_hook() {
             return;
         }
-        let saved = if let Some(enters) = LastNew::enters(self, id) {
-            enters.and_then(|a| context::enter(a, &TraceState::NONE))
-        } else {
-            self.enter_looked_up(id, &ctx)
+        let saved = match LastNew::enters(self, id) {
+            Some(a) if a.is_valid() => context::enter(a, &TraceState::NONE),
+            Some(_) => None,
+            None => enter_looked_up(id, &ctx),
         };
         if let Some(saved) = saved {
             let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.clone(), saved)));
@@ -507,26 +507,26 @@ fn enter_context(cx: &SpanContext) -> Option<Saved> {
     context::enter(Active::from_context(cx, false), cx.trace_state())
 }
 
-impl TracedLayer {
-    /// Enters the traced context of span `id`, found in its extensions.
-    fn enter_looked_up<S>(&self, id: &Id, ctx: &Context<'_, S>) -> Option<Saved>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let span = ctx.span(id)?;
-        let ext = span.extensions();
-        if let Some(b) = ext.get::<Bridged>() {
-            match b.span.enter_quiet() {
-                Some(saved) => Some(saved),
-                None => enter_context(&b.cx),
-            }
-        } else if let Some(m) = ext.get::<MirrorData>() {
-            enter_context(&m.cx)
-        } else {
-            None
+/// Enters the traced context of span `id`, found in its extensions.
+fn enter_looked_up<S>(id: &Id, ctx: &Context<'_, S>) -> Option<Saved>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = ctx.span(id)?;
+    let ext = span.extensions();
+    if let Some(b) = ext.get::<Bridged>() {
+        match b.span.enter_quiet() {
+            Some(saved) => Some(saved),
+            None => enter_context(&b.cx),
         }
+    } else if let Some(m) = ext.get::<MirrorData>() {
+        enter_context(&m.cx)
+    } else {
+        None
     }
+}
 
+impl TracedLayer {
     /// A `tracing` event as a span event, and the status it sets, if any.
     fn build_event(&self, event: &tracing_core::Event<'_>) -> (Event, Option<Status>) {
         let meta = event.metadata();
