@@ -563,7 +563,10 @@ impl Span {
 
     /// Puts back the previous context and applies what was set through `current()`.
     /// Returns, when it exited, whether the context now active is a recording span.
-    #[inline]
+    /// Always inlined: with the `tracing` feature its changes have one more kind, and left
+    /// to itself the compiler then kept it out of line, 20 instructions more on every
+    /// `#[traced]` span's end, layer or not.
+    #[inline(always)]
     pub(crate) fn deactivate(&mut self, saved: Option<Saved>) -> Option<bool> {
         let saved = saved?;
         let outer_recording = context::exit(saved);
