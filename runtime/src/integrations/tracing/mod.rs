@@ -57,9 +57,12 @@
 //!
 //! A `tracing` span under an unsampled traced span (with a sampler that follows its parent,
 //! the default) costs one thread-local read in the layer: its fields are not read, nothing
-//! is allocated, and the parent's context stays active so it still propagates. Otherwise the
-//! fields are read before the sampler is asked (it needs `otel.kind` and `otel.name`). An
-//! event is read only when its span records.
+//! is allocated, and the parent's context stays active so it still propagates. Otherwise, when
+//! the sampler decides without the name and kind (a child of a sampled span of this
+//! process, under a sampler that samples those, the default), the span starts first and
+//! its fields are read into it only if it records; else they are read before the sampler is
+//! asked (it may look at `otel.kind` and `otel.name`). An event is read only when its span
+//! records.
 //!
 //! Instructions per call (callgrind, `benches/src/bin/bridge.rs`, a `#[traced]` child with
 //! two arguments, or an `info_span!` with two fields and `otel.kind` entered, exited and
@@ -67,13 +70,13 @@
 //!
 //! | case | instructions |
 //! |---|---|
-//! | `#[traced]` child, built without the `tracing` feature | FEATUREOFF |
-//! | the same, feature compiled, no layer installed | 580 |
-//! | the same under [`registry()`] + [`layer()`] (lazy) | 580 |
-//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 964 |
+//! | `#[traced]` child, built without the `tracing` feature | 561 |
+//! | the same, feature compiled, no layer installed | 562 |
+//! | the same under [`registry()`] + [`layer()`] (lazy) | 562 |
+//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 963 |
 //! | a `tracing` span through the registry and a counting layer (`tracing` itself) | 1 310 |
-//! | the `tracing` span through [`layer()`] | 3 890 |
-//! | the same on [`registry()`] (lazy) | 3 918 |
+//! | the `tracing` span through [`layer()`] | 3 888 |
+//! | the same on [`registry()`] (lazy) | 3 916 |
 //! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 815 |
 //!
 //! - **No layer.** Nothing is checked on the `#[traced]` path: each place the bridge
