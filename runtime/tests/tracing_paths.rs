@@ -98,3 +98,55 @@ fn lazy_stand_in_is_left_once_its_span_exits() {
     // The worker's event went to the child's inbox, and into the child when it ended.
     assert!(child.events.iter().any(|e| e.name == "from the worker"));
 }
+
+#[test]
+fn bridged_spans_enter_their_own_context_wherever_they_were_made_and_closed() {
+    let subscriber = tracing_subscriber::registry().with(traced_runtime::tracing::layer());
+    let spans = tracing::subscriber::with_default(subscriber, || {
+        testing::spans(|| {
+            let mut root = span("root").start();
+            let entered = root.enter();
+            let span_a = tracing::info_span!("a");
+            // Made last on this thread: its enter needs no look-up.
+            let span_b = tracing::info_span!("b");
+            span_a.in_scope(|| span("under-a").start().end());
+            span_b.in_scope(|| span("under-b").start().end());
+            drop(span_b);
+            // Closed on another thread; another made there, entered here.
+            let span_c = tracing::info_span!("c");
+            let dispatch = tracing::dispatcher::get_default(Clone::clone);
+            let span_d = std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    drop(span_c);
+                    tracing::info_span!(parent: None, "d")
+                })
+            })
+            .join()
+            .unwrap();
+            span_d.in_scope(|| span("under-d").start().end());
+            let span_e = tracing::info_span!("e");
+            span_e.in_scope(|| span("under-e").start().end());
+            drop((span_a, span_d, span_e));
+            drop(entered);
+            root.end();
+        })
+    });
+    let parent_of = |child: &str, parent: &str| {
+        assert_eq!(
+            testing::one(&spans, child).parent_span_id,
+            testing::one(&spans, parent).span_context.span_id(),
+            "{child} under {parent}"
+        );
+    };
+    for (child, parent) in [
+        ("under-a", "a"),
+        ("under-b", "b"),
+        ("under-d", "d"),
+        ("under-e", "e"),
+        ("a", "root"),
+        ("e", "root"),
+    ] {
+        parent_of(child, parent);
+    }
+    assert!(testing::one(&spans, "d").is_root());
+}

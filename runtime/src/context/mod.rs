@@ -301,29 +301,40 @@ pub(crate) fn exit(saved: Saved) -> bool {
                 return false;
             };
             let depth = saved.0.get() as usize - 1;
-            if s.len() == depth + 1 {
-                // The common case: the frame entered last goes. A frame with no trace state
-                // owns nothing, and is forgotten without a call.
-                if let Some(f) = s.pop()
-                    && !f.state.is_empty()
-                {
-                    drop_frame(f);
-                }
-            } else {
-                // Past the end: a guard whose frame an outer guard already popped, or a
-                // marked enter (no other check: it rides on this branch).
-                #[cfg(feature = "tracing")]
-                if depth > s.len() {
-                    drop(s);
-                    return exit_past_end(saved);
-                }
-                truncate(&mut s, depth);
+            if s.len() != depth + 1 {
+                return exit_elsewhere(s, saved);
+            }
+            // The common case: the frame entered last goes. A frame with no trace state
+            // owns nothing, and is forgotten without a call.
+            if let Some(f) = s.pop()
+                && !f.state.is_empty()
+            {
+                drop_frame(f);
             }
             let top = s.last();
             UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
             top.is_some_and(|f| f.active.recording)
         })
         .unwrap_or(false)
+}
+
+/// [`exit`] of a frame that is not the top one, out of line: the common case stays the
+/// same size whether the `tracing` feature (which adds a check here) is built or not.
+#[cold]
+#[inline(never)]
+fn exit_elsewhere(mut s: std::cell::RefMut<'_, Vec<Frame>>, saved: Saved) -> bool {
+    let depth = saved.0.get() as usize - 1;
+    // Past the end: a guard whose frame an outer guard already popped, or a marked enter
+    // (no other check: it rides on this branch).
+    #[cfg(feature = "tracing")]
+    if depth > s.len() {
+        drop(s);
+        return exit_past_end(saved);
+    }
+    truncate(&mut s, depth);
+    let top = s.last();
+    UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
+    top.is_some_and(|f| f.active.recording)
 }
 
 /// [`exit`] past the end of the stack: an enter whose exit the hooks asked to see, or a

@@ -407,13 +407,39 @@ impl Record {
         }
     }
 
+    /// Appends attributes whose static keys are known to be new, their values cloned, within
+    /// the limits: a `tracing` callsite's attributes, built once (`code.*`, `target`, `level`).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn push_new_attributes(&mut self, attributes: &[(&'static str, Value)]) {
+        let max = self.limits().max_attribute_value_length;
+        for (key, value) in attributes {
+            if !self.inline_room() {
+                self.push_cold(key, value.clone());
+                continue;
+            }
+            let mut value = value.clone();
+            if max.is_some() {
+                truncate(&mut value, max);
+            }
+            self.attrs[usize::from(self.len)].write(Attr { key, value });
+            self.len += 1;
+        }
+    }
+
     /// Makes room for `n` more attributes in one allocation, past the inline ones.
     #[cfg(feature = "tracing")]
+    #[inline]
     pub(crate) fn reserve_attributes(&mut self, n: usize) {
         let inline = INLINE_ATTRS - usize::from(self.len).min(INLINE_ATTRS);
         if n > inline {
-            self.cold().attributes.reserve_exact(n - inline);
+            self.reserve_cold_attributes(n - inline);
         }
+    }
+
+    #[cfg(feature = "tracing")]
+    #[cold]
+    fn reserve_cold_attributes(&mut self, n: usize) {
+        self.cold().attributes.reserve_exact(n);
     }
 
     /// An attribute past the inline ones, or past the limit (then only counted).

@@ -2,17 +2,18 @@
 //! events. Per-span state lives in the registry's span extensions, as tracing-opentelemetry
 //! keeps it; the mapping is documented in the module above.
 
+use super::callsite::span_callsite;
 use super::mirror::{self, Inbox, MirrorData};
-use super::visit::{EventFields, SpanFields, Visitor};
+use super::visit::{EventFields, FieldAttributes, SpanFields, Visitor};
 use crate::context::{self, Active, Saved};
+use crate::model::KeyValue;
 use crate::model::{Event, SpanKind, Status};
-use crate::model::{InstrumentationScope, SpanContext};
-use crate::model::{KeyValue, StringValue, Value};
-use crate::span::{Parent, Span};
+use crate::model::{SpanContext, TraceState};
+use crate::span::{BridgedParent, Parent, Span};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Dispatch, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -80,14 +81,105 @@ impl TracedLayer {
 pub(super) struct Bridged {
     /// The traced span (off when unsampled under an unsampled parent).
     pub(super) span: Span,
-    /// What children and re-entries on other threads see: the span's own context, or, for
-    /// a span that is off, the context it was created in (so that context still propagates).
-    pub(super) cx: SpanContext,
+    /// For a span that is off: the context it was created in, which children and
+    /// re-entries on other threads see (so that context still propagates). `NONE` for a
+    /// span that started: they see its own ([`Bridged::context`]).
+    cx: SpanContext,
+    /// The thread that created it ([`thread_marker`]).
+    thread: usize,
 }
 
 thread_local! {
     /// The spans the layer entered on this thread, with where the context stack stood.
     static ENTERED: RefCell<Vec<(Id, Saved)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Bridged {
+    /// What children and re-entries on other threads see: the span's own context, or, for
+    /// a span that is off, the context it was created in.
+    pub(super) fn context(&self) -> SpanContext {
+        if self.span.is_started() {
+            self.span.span_context()
+        } else {
+            self.cx.clone()
+        }
+    }
+}
+
+/// The last bridged span created on a thread, and what entering it makes active: the enter
+/// that usually follows a span's creation, on the same thread, needs no look-up in the
+/// registry (the layer's own state is in the span's extensions, a look-up away).
+///
+/// It must not outlive the span: a registry reuses the ids of closed spans. A span closed on
+/// the thread that created it clears it there; one closed on another thread counts in
+/// [`MAYBE_STALE`], whose count each entry keeps: one that changed since means a
+/// span created on some thread may have closed elsewhere, and the entry is not trusted (the
+/// count is bumped before the registry frees the id, so a thread handed the id again sees
+/// it). A layer registered with a new subscriber bumps it too.
+#[derive(Clone, Copy)]
+struct LastNew {
+    /// The layer (ids are per registry, and so per layer).
+    layer: *const TracedLayer,
+    id: std::num::NonZeroU64,
+    /// What entering it makes active (a frame with no trace state); `Active::NONE`: nothing.
+    enters: Active,
+    closes: u64,
+}
+
+thread_local! {
+    static LAST_NEW: Cell<Option<LastNew>> = const { Cell::new(None) };
+}
+
+/// Bumped whenever an entry of [`LAST_NEW`] on some thread may have become stale: a bridged
+/// span closed on another thread than the one that created it, or a layer registered with
+/// a new subscriber (which could sit where a dropped one was, its ids starting over).
+static MAYBE_STALE: AtomicU64 = AtomicU64::new(0);
+
+/// This thread, as an address no other running thread has.
+#[inline]
+fn thread_marker() -> usize {
+    LAST_NEW
+        .try_with(|l| std::ptr::from_ref(l) as usize)
+        .unwrap_or(0)
+}
+
+impl LastNew {
+    #[inline]
+    fn set(layer: &TracedLayer, id: &Id, enters: Active) {
+        let last = LastNew {
+            layer,
+            id: id.into_non_zero_u64(),
+            enters,
+            closes: MAYBE_STALE.load(Ordering::Relaxed),
+        };
+        let _ = LAST_NEW.try_with(|l| l.set(Some(last)));
+    }
+
+    /// What entering `id` makes active, if it is the span last created here and still open
+    /// (`Active::NONE`: nothing).
+    #[inline]
+    fn enters(layer: &TracedLayer, id: &Id) -> Option<Active> {
+        let last = LAST_NEW.try_with(Cell::get).ok().flatten()?;
+        (std::ptr::eq(last.layer, layer)
+            && last.id == id.into_non_zero_u64()
+            && last.closes == MAYBE_STALE.load(Ordering::Relaxed))
+        .then_some(last.enters)
+    }
+
+    /// `id` closes on this thread, which created it (`here`) or not.
+    fn closing(id: &Id, here: bool) {
+        if !here {
+            MAYBE_STALE.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let _ = LAST_NEW.try_with(|l| {
+            if l.get()
+                .is_some_and(|last| last.id == id.into_non_zero_u64())
+            {
+                l.set(None);
+            }
+        });
+    }
 }
 
 /// The traced context a `tracing` span stands for: its own, a mirror's, or its nearest
@@ -99,7 +191,7 @@ where
     span.scope().find_map(|s| {
         let ext = s.extensions();
         ext.get::<Bridged>()
-            .map(|b| b.cx.clone())
+            .map(Bridged::context)
             .or_else(|| ext.get::<MirrorData>().map(|m| m.cx.clone()))
     })
 }
@@ -119,6 +211,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        MAYBE_STALE.fetch_add(1, Ordering::Relaxed);
         mirror::register();
         if subscriber.is::<super::TracedRegistry>() {
             mirror::turn_on();
@@ -128,6 +221,7 @@ where
     }
 
     fn on_layer(&mut self, subscriber: &mut S) {
+        MAYBE_STALE.fetch_add(1, Ordering::Relaxed);
         mirror::register();
         // SAFETY: the pointer is only compared with null, never read.
         let lazy =
@@ -168,55 +262,80 @@ where
             span.extensions_mut().insert(Bridged {
                 span: Span::none(),
                 cx: crate::context::current().span_context(),
+                thread: thread_marker(),
             });
             return;
         }
-        let mut fields = SpanFields::default();
-        attrs.record(&mut Visitor(&mut fields));
-        let name = fields
-            .name
-            .take()
-            .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
-        let mut traced = Span::start_bridged(
-            pipeline,
-            name,
-            fields.kind.unwrap_or(SpanKind::Internal),
-            scope_of(meta.target()),
-            &parent,
-        );
-        if traced.is_recording() {
-            // Room for them all at once (past the record's own).
-            let location = if self.location { 3 } else { 0 };
-            traced.reserve_attributes(location + 2 + fields.attributes.len());
-            // Static strings, borrowed: no copy.
-            let text = |s: &'static str| Value::String(StringValue::from_static(s));
-            if self.location {
-                if let Some(file) = meta.file() {
-                    traced.push_new_attribute("code.file.path", text(file));
-                }
-                if let Some(line) = meta.line() {
-                    traced.push_new_attribute("code.line.number", Value::I64(i64::from(line)));
-                }
-                if let Some(module) = meta.module_path() {
-                    traced.push_new_attribute("code.module.name", text(module));
-                }
+        let callsite = span_callsite(meta);
+        let statics = callsite.statics(self.location);
+        let resolved = BridgedParent::resolve(&parent);
+        let traced = if resolved.samples_regardless(pipeline) {
+            // The sampler will not read the name and kind: the fields go straight into
+            // the span, read after it started.
+            let mut traced = Span::start_bridged(
+                pipeline,
+                Cow::Borrowed(meta.name()),
+                SpanKind::Internal,
+                callsite.scope,
+                resolved,
+            );
+            if traced.is_recording() {
+                traced.reserve_attributes(statics.len() + callsite.attribute_fields);
+                traced.push_new_attributes(statics);
+                let mut fields = SpanFields::into_span(callsite, &mut traced, true);
+                attrs.record(&mut Visitor(&mut fields));
+                fields.finish();
             }
-            traced.push_new_attribute("target", text(meta.target()));
-            traced.push_new_attribute("level", text(meta.level().as_str()));
-            fields.apply(&mut traced, true);
-        }
-        let own = traced.span_context();
-        // Not started (unsampled): its parent's context, which children see and propagate.
-        let cx = if own.is_valid() {
-            own
+            traced
         } else {
-            match parent {
+            // The sampler reads `otel.name` and `otel.kind`: the fields first.
+            let mut kept = FieldAttributes::default();
+            let mut fields = SpanFields::new(callsite, &mut kept);
+            attrs.record(&mut Visitor(&mut fields));
+            let name = fields
+                .name
+                .take()
+                .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+            let mut traced = Span::start_bridged(
+                pipeline,
+                name,
+                fields.kind.unwrap_or(SpanKind::Internal),
+                callsite.scope,
+                resolved,
+            );
+            if traced.is_recording() {
+                // Room for them all at once (past the record's own).
+                traced.reserve_attributes(statics.len() + fields.kept());
+                traced.push_new_attributes(statics);
+                fields.apply(&mut traced);
+            }
+            traced
+        };
+        // Not started (unsampled): its parent's context, which children see and propagate.
+        let active = traced.active();
+        let cx = match active {
+            // Its own, read from it when asked.
+            Some(_) => SpanContext::NONE,
+            None => match parent {
                 Parent::Current => crate::context::current().span_context(),
                 Parent::Context(cx) => cx,
                 Parent::Root => SpanContext::NONE,
-            }
+            },
         };
-        span.extensions_mut().insert(Bridged { span: traced, cx });
+        // What the enter that usually follows makes active, kept for it (see `LastNew`).
+        let enters = match active {
+            Some(a) => a,
+            None if cx.is_valid() => Active::from_context(&cx, false),
+            None => Active::NONE,
+        };
+        if !enters.has_state {
+            LastNew::set(self, id, enters);
+        }
+        span.extensions_mut().insert(Bridged {
+            span: traced,
+            cx,
+            thread: thread_marker(),
+        });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -228,20 +347,17 @@ where
         if !b.span.is_recording() {
             return;
         }
-        let mut fields = SpanFields::default();
+        let mut fields = SpanFields::into_span(span_callsite(span.metadata()), &mut b.span, false);
         values.record(&mut Visitor(&mut fields));
-        if let Some(name) = fields.name.take() {
-            b.span.update_name(name);
-        }
-        fields.apply(&mut b.span, false);
+        fields.finish();
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
         let Some(target) = ctx.span(follows).and_then(|f| {
             let ext = f.extensions();
             ext.get::<Bridged>()
-                .filter(|b| b.span.span_context().is_valid())
-                .map(|b| b.cx.clone())
+                .filter(|b| b.span.is_started())
+                .map(Bridged::context)
                 .or_else(|| ext.get::<MirrorData>().map(|m| m.cx.clone()))
         }) else {
             return;
@@ -317,17 +433,10 @@ where
         if mirror::in_hook() {
             return;
         }
-        let Some(span) = ctx.span(id) else { return };
-        let ext = span.extensions();
-        let saved = if let Some(b) = ext.get::<Bridged>() {
-            match b.span.enter_quiet() {
-                Some(saved) => Some(saved),
-                None => enter_context(&b.cx),
-            }
-        } else if let Some(m) = ext.get::<MirrorData>() {
-            enter_context(&m.cx)
-        } else {
-            None
+        let saved = match LastNew::enters(self, id) {
+            Some(a) if a.is_valid() => context::enter(a, &TraceState::NONE),
+            Some(_) => None,
+            None => enter_looked_up(id, &ctx),
         };
         if let Some(saved) = saved {
             let _ = ENTERED.try_with(|e| e.borrow_mut().push((id.clone(), saved)));
@@ -341,6 +450,10 @@ where
         let saved = ENTERED
             .try_with(|e| {
                 let mut e = e.borrow_mut();
+                // Most often the last one entered.
+                if e.last().is_some_and(|(entered, _)| entered == id) {
+                    return e.pop().map(|(_, saved)| saved);
+                }
                 let i = e.iter().rposition(|(entered, _)| entered == id)?;
                 Some(e.remove(i).1)
             })
@@ -375,55 +488,15 @@ where
         let Some(span) = ctx.span(&id) else { return };
         // Taken out, not removed: the registry drops the extension anyway, without the
         // lookup a removal makes. Ended after the extensions are released.
-        let traced = span
-            .extensions_mut()
-            .get_mut::<Bridged>()
-            .map(|b| std::mem::replace(&mut b.span, Span::none()));
+        let traced = span.extensions_mut().get_mut::<Bridged>().map(|b| {
+            // Before the registry frees the id (see `LastNew`).
+            LastNew::closing(&id, b.thread == thread_marker());
+            std::mem::replace(&mut b.span, Span::none())
+        });
         if let Some(traced) = traced {
             traced.end();
         }
     }
-}
-
-/// The instrumentation scope of a `tracing` span: the crate its target names (the first `::`
-/// segment, `sqlx` for `sqlx::query`, as the module path spells it), with no version (a target
-/// carries none). One scope per crate name, made at its first span and kept: targets are the
-/// callsites' static strings, so their number is bounded by the program.
-fn scope_of(target: &'static str) -> &'static InstrumentationScope {
-    thread_local! {
-        /// The last target seen on this thread and its scope: spans come in runs from one
-        /// library.
-        static LAST: Cell<Option<(&'static str, &'static InstrumentationScope)>> =
-            const { Cell::new(None) };
-    }
-    let last = LAST.get();
-    if let Some((t, scope)) = last
-        && std::ptr::eq(t, target)
-    {
-        return scope;
-    }
-    let scope = scope_of_slow(target);
-    LAST.set(Some((target, scope)));
-    scope
-}
-
-#[inline(never)]
-fn scope_of_slow(target: &'static str) -> &'static InstrumentationScope {
-    static SCOPES: RwLock<BTreeMap<&'static str, &'static InstrumentationScope>> =
-        RwLock::new(BTreeMap::new());
-    let krate = target.split("::").next().unwrap_or(target);
-    if let Some(scope) = SCOPES
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(krate)
-    {
-        return scope;
-    }
-    SCOPES
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(krate)
-        .or_insert_with(|| Box::leak(Box::new(InstrumentationScope::new(krate, ""))))
 }
 
 /// Makes `cx` the thread's active context (not recording: the span lives elsewhere).
@@ -432,6 +505,25 @@ fn enter_context(cx: &SpanContext) -> Option<Saved> {
         return None;
     }
     context::enter(Active::from_context(cx, false), cx.trace_state())
+}
+
+/// Enters the traced context of span `id`, found in its extensions.
+fn enter_looked_up<S>(id: &Id, ctx: &Context<'_, S>) -> Option<Saved>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = ctx.span(id)?;
+    let ext = span.extensions();
+    if let Some(b) = ext.get::<Bridged>() {
+        match b.span.enter_quiet() {
+            Some(saved) => Some(saved),
+            None => enter_context(&b.cx),
+        }
+    } else if let Some(m) = ext.get::<MirrorData>() {
+        enter_context(&m.cx)
+    } else {
+        None
+    }
 }
 
 impl TracedLayer {

@@ -57,9 +57,12 @@
 //!
 //! A `tracing` span under an unsampled traced span (with a sampler that follows its parent,
 //! the default) costs one thread-local read in the layer: its fields are not read, nothing
-//! is allocated, and the parent's context stays active so it still propagates. Otherwise the
-//! fields are read before the sampler is asked (it needs `otel.kind` and `otel.name`). An
-//! event is read only when its span records.
+//! is allocated, and the parent's context stays active so it still propagates. Otherwise, when
+//! the sampler decides without the name and kind (a child of a sampled span of this
+//! process, under a sampler that samples those, the default), the span starts first and
+//! its fields are read into it only if it records; else they are read before the sampler is
+//! asked (it may look at `otel.kind` and `otel.name`). An event is read only when its span
+//! records.
 //!
 //! Instructions per call (callgrind, `benches/src/bin/bridge.rs`, a `#[traced]` child with
 //! two arguments, or an `info_span!` with two fields and `otel.kind` entered, exited and
@@ -67,13 +70,14 @@
 //!
 //! | case | instructions |
 //! |---|---|
-//! | `#[traced]` child, built without the `tracing` feature | 795 |
-//! | the same, feature compiled, no layer installed | 793 |
-//! | the same under [`registry()`] + [`layer()`] (lazy) | 793 |
-//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 4 187 |
+//! | `#[traced]` child, built without the `tracing` feature | 561 |
+//! | the same, feature compiled, no layer installed | 562 |
+//! | the same under [`registry()`] + [`layer()`] (lazy) | 562 |
+//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 963 |
 //! | a `tracing` span through the registry and a counting layer (`tracing` itself) | 1 310 |
-//! | the `tracing` span through [`layer()`] | 5 525 |
-//! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 825 |
+//! | the `tracing` span through [`layer()`] | 3 888 |
+//! | the same on [`registry()`] (lazy) | 3 916 |
+//! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 815 |
 //!
 //! - **No layer.** Nothing is checked on the `#[traced]` path: each place the bridge
 //!   hooks rides on a branch that path takes anyway. A layer on a registry that needs every
@@ -84,10 +88,19 @@
 //!   span with events to collect from other threads trades its `SAMPLED` bit for `SETTLE`,
 //!   which the end finds on its unsampled branch.
 //! - **A bridged `tracing` span** is a traced span with seven attributes (the two fields,
-//!   the three `code.*`, `target`, `level`), so it needs the record's cold part (two
-//!   allocations and their frees, about 700 instructions), plus the layer's state in the
-//!   span's extensions, the traced context entered and exited with it, and `tracing`'s own
-//!   cost (about 1 300). It costs 0.56 of the same span through tracing-opentelemetry.
+//!   the three `code.*`, `target`, `level`), all in the record itself (no allocation). What
+//!   a callsite's spans share is worked out at its first span and kept: its scope, its
+//!   `code.*`, `target` and `level` values (cloned into each span), and what each field is
+//!   for (an attribute or an `otel.*` field, by index, with no name compared). When the
+//!   sampler does not read the name and kind (a child of a sampled span of this process,
+//!   under the default sampler), the span starts first and its fields are read straight
+//!   into it. The enter that follows a span's creation on the same thread finds what to
+//!   make active without looking the span up in the registry. What remains: `tracing`'s
+//!   own cost (about 1 300), the traced span's start and end (about 500), the layer's
+//!   state in the span's extensions (an allocation, the map's insert and clear, about 330),
+//!   the registry look-ups at creation and close (about 110 each), the fields read through
+//!   `tracing`'s visitor, and the traced context entered and exited with the span. It costs
+//!   0.40 of the same span through tracing-opentelemetry.
 //!
 //! # How `tracing::Span::current()` leads back to a traced span
 //!
@@ -117,6 +130,7 @@
 //!   span's record, the stand-ins entered on the thread, the enter taken apart from the
 //!   start.
 //!
+mod callsite;
 mod fmt;
 mod layer;
 mod lazy;

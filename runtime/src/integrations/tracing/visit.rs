@@ -1,38 +1,39 @@
 //! `tracing` field values into traced attributes, keeping their types.
 
+use super::callsite::{Role, SpanCallsite};
 use crate::model::{KeyValue, ToValue, Value};
 use crate::model::{SpanKind, Status};
 use crate::span::Span;
 use std::fmt;
 use tracing_core::field::{Field, Visit};
 
+/// An attribute read from a field: key, value, and whether the key is one the layer sets
+/// itself ([`Role::Ours`]: it replaces the layer's).
+type FieldAttribute = (&'static str, Value, bool);
+
 /// Attributes read from fields, in order: the first [`FieldAttributes::INLINE`] in place (no
 /// allocation for a callsite's usual handful), the rest in a vector.
 #[derive(Debug, Default)]
 pub(super) struct FieldAttributes {
-    inline: [Option<(&'static str, Value)>; FieldAttributes::INLINE],
+    inline: [Option<FieldAttribute>; FieldAttributes::INLINE],
     len: usize,
-    more: Vec<(&'static str, Value)>,
+    more: Vec<FieldAttribute>,
 }
 
 impl FieldAttributes {
     const INLINE: usize = 4;
 
-    fn push(&mut self, key: &'static str, value: Value) {
+    #[inline]
+    fn push(&mut self, attribute: FieldAttribute) {
         if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = Some((key, value));
+            *slot = Some(attribute);
             self.len += 1;
         } else {
-            self.more.push((key, value));
+            self.more.push(attribute);
         }
     }
 
-    /// How many there are.
-    pub(super) fn len(&self) -> usize {
-        self.len + self.more.len()
-    }
-
-    fn drain(&mut self) -> impl Iterator<Item = (&'static str, Value)> + '_ {
+    fn drain(&mut self) -> impl Iterator<Item = FieldAttribute> + '_ {
         self.inline[..self.len]
             .iter_mut()
             .filter_map(Option::take)
@@ -41,14 +42,28 @@ impl FieldAttributes {
 }
 
 /// A span's fields: attributes, and the `otel.*` fields that set its name, kind and status.
-/// Keys are `tracing` field names, static and distinct within a callsite.
-#[derive(Debug, Default)]
-pub(super) struct SpanFields {
-    pub(super) attributes: FieldAttributes,
+/// Keys are `tracing` field names, static and distinct within a callsite, sorted by the
+/// callsite's [`Role`]s. Attributes go straight into the span when it is started already
+/// ([`SpanFields::into_span`]), or are kept until it is.
+#[derive(Debug)]
+pub(super) struct SpanFields<'s> {
+    callsite: &'static SpanCallsite,
+    /// Where the attributes go.
+    into: Dest<'s>,
     pub(super) name: Option<String>,
     pub(super) kind: Option<SpanKind>,
     status_code: Option<StatusCode>,
     status_description: Option<String>,
+}
+
+/// Where a span's attributes go.
+#[derive(Debug)]
+enum Dest<'s> {
+    /// Into the span, which was just started (`true`: it has none of the fields' keys yet,
+    /// only the layer's own), or not.
+    Span(&'s mut Span, bool),
+    /// Kept until the span starts.
+    Buffer(&'s mut FieldAttributes),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +82,16 @@ fn one_of<T: Copy>(s: &str, names: &[(&str, T)]) -> Option<T> {
 }
 
 fn kind_from(s: &str) -> Option<SpanKind> {
+    // Most often spelt as OpenTelemetry spells it.
+    let exact = match s {
+        "client" => Some(SpanKind::Client),
+        "server" => Some(SpanKind::Server),
+        "internal" => Some(SpanKind::Internal),
+        _ => None,
+    };
+    if exact.is_some() {
+        return exact;
+    }
     one_of(
         s,
         &[
@@ -90,58 +115,125 @@ fn status_code_from(s: &str) -> Option<StatusCode> {
     )
 }
 
-impl FieldSink for SpanFields {
+impl FieldSink for SpanFields<'_> {
+    /// A value that is not text: always an attribute (`otel.*` fields are read as text).
+    #[inline]
     fn value(&mut self, field: &Field, value: Value) {
-        self.attributes.push(field.name(), value);
+        let ours = self.callsite.role(field) == Role::Ours;
+        self.attribute(field.name(), value, ours);
     }
 
     /// A string-valued field: `otel.*` or an attribute.
     fn text(&mut self, field: &Field, text: &str) {
-        let name = field.name();
-        if !name.starts_with("otel.") {
-            return self.value(field, Value::String(text.into()));
-        }
-        match name {
-            "otel.name" => self.name = Some(text.to_owned()),
-            "otel.kind" => match kind_from(text) {
-                Some(kind) => self.kind = Some(kind),
-                None => self.value(field, Value::String(text.into())),
-            },
-            "otel.status_code" => match status_code_from(text) {
-                Some(code) => self.status_code = Some(code),
-                None => self.value(field, Value::String(text.into())),
-            },
-            "otel.status_description" | "otel.status_message" => {
-                self.status_description = Some(text.to_owned());
+        let role = self.callsite.role(field);
+        match role {
+            Role::Attribute | Role::Ours => {}
+            Role::Name => return self.name = Some(text.to_owned()),
+            Role::Kind => {
+                if let Some(kind) = kind_from(text) {
+                    return self.kind = Some(kind);
+                }
             }
-            _ => self.value(field, Value::String(text.into())),
+            Role::StatusCode => {
+                if let Some(code) = status_code_from(text) {
+                    return self.status_code = Some(code);
+                }
+            }
+            Role::StatusDescription => return self.status_description = Some(text.to_owned()),
         }
+        self.attribute(field.name(), Value::String(text.into()), role == Role::Ours);
     }
 }
 
-impl SpanFields {
-    /// Sets what was read on the span (the name is the caller's business). `fresh`: the
-    /// span was just started and has none of these keys yet.
-    pub(super) fn apply(mut self, span: &mut Span, fresh: bool) {
-        for (key, value) in self.attributes.drain() {
+impl<'s> SpanFields<'s> {
+    /// How many attributes were kept (none when they go straight into the span).
+    pub(super) fn kept(&self) -> usize {
+        match &self.into {
+            Dest::Span(..) => 0,
+            Dest::Buffer(a) => a.len + a.more.len(),
+        }
+    }
+
+    /// Nothing read yet, for a span of `callsite` not started yet: attributes are kept in
+    /// `kept` (the caller's, so that this stays small to move).
+    pub(super) fn new(callsite: &'static SpanCallsite, kept: &'s mut FieldAttributes) -> Self {
+        SpanFields {
+            callsite,
+            into: Dest::Buffer(kept),
+            name: None,
+            kind: None,
+            status_code: None,
+            status_description: None,
+        }
+    }
+
+    /// Nothing read yet, for `span` (of `callsite`), which takes the attributes as they are
+    /// read; `fresh`: it was just started. [`finish`](Self::finish) sets the rest.
+    pub(super) fn into_span(
+        callsite: &'static SpanCallsite,
+        span: &'s mut Span,
+        fresh: bool,
+    ) -> Self {
+        SpanFields {
+            callsite,
+            into: Dest::Span(span, fresh),
+            name: None,
+            kind: None,
+            status_code: None,
+            status_description: None,
+        }
+    }
+
+    #[inline]
+    fn attribute(&mut self, key: &'static str, value: Value, ours: bool) {
+        match &mut self.into {
             // A field named like one of the layer's own attributes replaces it.
-            let ours = matches!(
-                key,
-                "target" | "level" | "code.file.path" | "code.line.number" | "code.module.name"
-            );
-            if fresh && !ours {
-                span.push_new_attribute(key, value);
-            } else {
+            Dest::Span(span, true) if !ours => span.push_new_attribute(key, value),
+            Dest::Span(span, _) => span.set_attribute(key, value),
+            Dest::Buffer(attributes) => attributes.push((key, value, ours)),
+        }
+    }
+
+    /// For [`into_span`](Self::into_span): sets the name, the status and, on a span just
+    /// started, the kind.
+    pub(super) fn finish(self) {
+        let Dest::Span(span, fresh) = self.into else {
+            return;
+        };
+        if let Some(name) = self.name {
+            span.update_name(name);
+        }
+        if fresh && let Some(kind) = self.kind {
+            span.set_kind(kind);
+        }
+        set_status(span, self.status_code, self.status_description);
+    }
+
+    /// For [`new`](Self::new): sets what was read on the span just started (the name and
+    /// kind are the caller's business).
+    pub(super) fn apply(self, span: &mut Span) {
+        let Dest::Buffer(attributes) = self.into else {
+            return;
+        };
+        for (key, value, ours) in attributes.drain() {
+            // A field named like one of the layer's own attributes replaces it.
+            if ours {
                 span.set_attribute(key, value);
+            } else {
+                span.push_new_attribute(key, value);
             }
         }
-        match self.status_code {
-            Some(StatusCode::Ok) => span.set_status(Status::Ok),
-            Some(StatusCode::Error) => {
-                span.set_status(Status::error(self.status_description.unwrap_or_default()));
-            }
-            Some(StatusCode::Unset) | None => {}
+        set_status(span, self.status_code, self.status_description);
+    }
+}
+
+fn set_status(span: &mut Span, code: Option<StatusCode>, description: Option<String>) {
+    match code {
+        Some(StatusCode::Ok) => span.set_status(Status::Ok),
+        Some(StatusCode::Error) => {
+            span.set_status(Status::error(description.unwrap_or_default()));
         }
+        Some(StatusCode::Unset) | None => {}
     }
 }
 
