@@ -20,7 +20,7 @@
 use crate::model::clock;
 use crate::model::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status};
 use crate::model::{CodeLocation, InstrumentationScope};
-use crate::model::{Key, KeyValue, Value};
+use crate::model::{Key, KeyValue, StringValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::borrow::Cow;
 use std::fmt;
@@ -341,8 +341,8 @@ impl Record {
             if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
                 // SAFETY: `write` returned a reference to `value` itself: it wrote it.
                 let mut value = unsafe { value.assume_init() };
-                if scrub_urls {
-                    scrub_url(&mut value);
+                if scrub_urls && let Value::String(s) = &mut value {
+                    scrub_url(s);
                 }
                 self.push_cold(key, value);
             }
@@ -401,8 +401,15 @@ impl Record {
             let i = marked.trailing_zeros() as usize;
             marked &= marked - 1;
             if let Some(a) = inline.get_mut(i) {
-                scrub_url(&mut a.value);
-                truncate(&mut a.value, max);
+                match &mut a.value {
+                    Value::String(s) => {
+                        scrub_url(s);
+                        if let Some(max) = max {
+                            s.truncate(max as usize);
+                        }
+                    }
+                    other => truncate(other, max),
+                }
             }
         }
     }
@@ -760,17 +767,14 @@ pub(crate) fn inline_room(limits: &SpanLimits) -> u8 {
     INLINE_ATTRS.min(limits.max_attributes_per_span as usize) as u8
 }
 
-/// Whether `value` is a string long enough to hold a URL with a password (`a://b:c@d`).
-#[inline(always)]
-fn may_hold_url(value: &Value) -> bool {
-    matches!(value, Value::String(s) if s.as_str().len() >= "a://b:c@d".len())
-}
-
-/// Replaces the password of a URL in a string value (see [`crate::secret`]).
-fn scrub_url(value: &mut Value) {
-    if may_hold_url(value)
-        && let Value::String(s) = value
-        && let Some(scrubbed) = crate::model::secret::scrub_url_value(s.as_str())
+/// Replaces the password of a URL in a string value (see [`crate::secret`]): a string long
+/// enough to hold one, with an `@` in it, is looked at; others cost a word-wise scan.
+#[inline]
+fn scrub_url(s: &mut StringValue) {
+    let text = s.as_str();
+    if text.len() >= "a://b:c@d".len()
+        && crate::model::secret::has_byte(text.as_bytes(), b'@')
+        && let Some(scrubbed) = crate::model::secret::scrub_url_value(text)
     {
         *s = scrubbed.into();
     }

@@ -19,6 +19,7 @@ impl StringValue {
         StringValue(CompactString::const_new(s))
     }
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
