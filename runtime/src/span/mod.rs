@@ -783,21 +783,17 @@ fn start_under<const ENTERING: bool>(
             return start_sampled_child(pipeline, cs, p);
         }
     }
+    // (An integration that wants every enter turned the fast path above off, and declines
+    // the rest here, the root's fast path included.)
+    #[cfg(feature = "tracing")]
+    if ENTERING && context::hook::every_enter() {
+        return (Span::none(), Some(Active::DECLINED));
+    }
     if parent.ids.is_none()
         && pipeline.samples_roots
         && parent.state.is_none_or(TraceState::is_empty)
     {
-        // (An integration that wants every enter takes the way below.)
-        #[cfg(feature = "tracing")]
-        if ENTERING && context::hook::every_enter() {
-            return (Span::none(), Some(Active::DECLINED));
-        }
         return start_sampled_root(pipeline, cs);
-    }
-    // (An integration that wants every enter turned the fast path above off.)
-    #[cfg(feature = "tracing")]
-    if ENTERING && context::hook::every_enter() {
-        return (Span::none(), Some(Active::DECLINED));
     }
     let span = Span::start_inner(pipeline, cs.start(), parent);
     let active = span.rec().map(active_of);
@@ -819,26 +815,13 @@ fn start_sampled_child(
     };
     let span_id = SpanId::random();
     let now = clock::now();
-    slot.write(Record {
-        trace_id: parent.trace_id,
-        span_id,
-        parent_span_id: parent.span_id,
-        start: now,
-        end: now,
-        name: cs.name,
-        code: cs.code.as_ref(),
-        scope: &cs.scope,
-        pipeline: PipelineRef::new(pipeline),
-        cold: None,
-        flags: parent.flags,
-        bits: bits::RECORDING | bits::SAMPLED,
-        kind: cs.kind,
-        len: 0,
-        room: inline_room(&pipeline.limits),
-        raw: 0,
-        entered: 0,
-        attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
-    });
+    slot.write(sampled_record(
+        pipeline,
+        cs,
+        (parent.trace_id, span_id, parent.span_id),
+        parent.flags,
+        now,
+    ));
     let active = Active {
         span_id,
         recording: true,
@@ -846,6 +829,38 @@ fn start_sampled_child(
         ..parent
     };
     (Span { rec: Some(slot) }, Some(active))
+}
+
+/// The record of a sampled span of `cs` started at `now` on one of the fast paths above
+/// (`ids`: trace, span and parent span), with no attribute yet.
+#[inline(always)]
+fn sampled_record(
+    pipeline: &'static Pipeline,
+    cs: &'static Callsite,
+    (trace_id, span_id, parent_span_id): (TraceId, SpanId, SpanId),
+    flags: TraceFlags,
+    now: clock::Instant,
+) -> Record {
+    Record {
+        trace_id,
+        span_id,
+        parent_span_id,
+        start: now,
+        end: now,
+        name: cs.name,
+        code: cs.code.as_ref(),
+        scope: &cs.scope,
+        pipeline: PipelineRef::new(pipeline),
+        cold: None,
+        flags,
+        bits: bits::RECORDING | bits::SAMPLED,
+        kind: cs.kind,
+        len: 0,
+        room: inline_room(&pipeline.limits),
+        raw: 0,
+        entered: 0,
+        attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
+    }
 }
 
 /// A `#[traced]` function called with no span active, under a sampler that samples every
@@ -862,26 +877,13 @@ fn start_sampled_root(
     // Random through all 16 bytes: the W3C level 2 random flag.
     let flags = TraceFlags::RANDOM.with_sampled(true);
     let now = clock::now();
-    slot.write(Record {
-        trace_id,
-        span_id,
-        parent_span_id: SpanId::INVALID,
-        start: now,
-        end: now,
-        name: cs.name,
-        code: cs.code.as_ref(),
-        scope: &cs.scope,
-        pipeline: PipelineRef::new(pipeline),
-        cold: None,
+    slot.write(sampled_record(
+        pipeline,
+        cs,
+        (trace_id, span_id, SpanId::INVALID),
         flags,
-        bits: bits::RECORDING | bits::SAMPLED,
-        kind: cs.kind,
-        len: 0,
-        room: inline_room(&pipeline.limits),
-        raw: 0,
-        entered: 0,
-        attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
-    });
+        now,
+    ));
     let active = Active {
         trace_id,
         span_id,

@@ -5,7 +5,7 @@
 //! `traced::Config::from_env().with_tracing(true)`, which does that): a `#[traced]` span
 //! then costs what it costs without the layer until something asks for the current `tracing`
 //! span. [`layer()`] on `tracing_subscriber::registry()` works too, but adds about 3 400
-//! instructions to every `#[traced]` span, four times its own cost (see
+//! instructions to every `#[traced]` span, about six times its own cost (see
 //! [the costs](#sampling-and-cost)).
 //!
 //! ```
