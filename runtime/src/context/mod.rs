@@ -714,16 +714,17 @@ impl Context {
             }
             None => (Active::NONE, &TraceState::NONE),
         };
-        #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
-        let mut saved = enter(active, state);
+        let saved = enter(active, state);
+        // An integration that must see this enter's exit marks it (see `hook`).
         #[cfg(feature = "tracing")]
-        if let Some(s) = saved
-            && active.is_valid()
-            && let Some(hooks) = hook::on_enter()
-            && (hooks.context_attached)(s.depth(), active, state)
-        {
-            saved = Some(s.marked());
-        }
+        let saved = saved.map(|s| match hook::on_enter() {
+            Some(hooks)
+                if active.is_valid() && (hooks.context_attached)(s.depth(), active, state) =>
+            {
+                s.marked()
+            }
+            _ => s,
+        });
         ContextGuard {
             saved,
             baggage: replace_baggage(self.baggage.clone()),
