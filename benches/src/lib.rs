@@ -207,6 +207,62 @@ pub mod traced_impl {
     }
 }
 
+/// Stack per frame, for the report's stack target: the benches' function recursing, plain and
+/// under `#[traced]` (both arguments recorded). `tests/stack.rs` at the root is the CI check of
+/// the same measure; this copy lets the report print the figure beside the others.
+#[allow(
+    clippy::only_used_in_recursion,
+    reason = "the arguments are there to be recorded (by the traced twin), as in a real frame"
+)]
+pub mod stack {
+    use std::hint::black_box;
+
+    /// How deep each recursion goes: the frames are averaged over it.
+    const DEPTH: u32 = 1000;
+
+    /// The address of a local in a frame just above the caller's.
+    #[inline(never)]
+    fn here() -> usize {
+        let x = 0u8;
+        std::ptr::from_ref(black_box(&x)) as usize
+    }
+
+    #[inline(never)]
+    fn plain(n: u32, a: u64, b: &str) -> usize {
+        if n == 0 {
+            return here();
+        }
+        black_box(plain(n - 1, a + 1, b)) + black_box(0)
+    }
+
+    #[traced::traced(kind = "client")]
+    #[inline(never)]
+    fn traced(n: u32, a: u64, b: &str) -> usize {
+        if n == 0 {
+            return here();
+        }
+        black_box(traced(n - 1, a + 1, b)) + black_box(0)
+    }
+
+    fn per_frame(f: impl FnOnce() -> usize) -> usize {
+        let base = here();
+        base.saturating_sub(f()) / DEPTH as usize
+    }
+
+    /// Bytes per frame: (plain, traced), the traced frames sampled and recorded through the
+    /// counting processor. Meaningful in release builds only.
+    pub fn bytes_per_frame() -> (usize, usize) {
+        let guard = traced::pipeline::Pipeline::builder()
+            .with_sampler(traced::Sampler::AlwaysOn)
+            .with_processor(crate::sinks::TracedCountingProcessor)
+            .install();
+        let plain = per_frame(|| plain(DEPTH, 1, "x"));
+        let traced = per_frame(|| traced(DEPTH, 1, "x"));
+        drop(guard);
+        (plain, traced)
+    }
+}
+
 /// fastrace: `#[trace]` with the kind and both arguments as properties.
 pub mod fastrace_impl {
     use std::borrow::Cow;

@@ -14,6 +14,9 @@
 //!    `throughput paced traced-otlp` (2 M spans/s from one thread) unless it ran already, and
 //!    the paced search: traced-otlp at 2, 3, 4, 6 and 8 M spans/s, once each, in processes
 //!    of this binary's own (`report --paced-search <rate>`),
+//! 5. the `http` binary (a server span per HTTP request, against plain, tower-http with
+//!    tracing-opentelemetry, and fastrace-axum; about 80 s; `--no-http` skips it),
+//! 6. the stack per frame of the benches' function, plain and `#[traced]`, in this process,
 //!
 //! then reads criterion's `criterion/<scenario>/<lib>/new/estimates.json` medians and prints
 //! the tables, the issue-19 targets first (also written to `<target>/traced-bench-report.md`).
@@ -61,7 +64,9 @@ fn main() {
     let criterion = target.join("criterion");
     let no_run = args.iter().any(|a| a == "--no-run");
     let no_bridge = args.iter().any(|a| a == "--no-bridge");
-    args.retain(|a| a != "--no-run" && a != "--no-bridge");
+    let no_http = args.iter().any(|a| a == "--no-http");
+    args.retain(|a| a != "--no-run" && a != "--no-bridge" && a != "--no-http");
+    let http_path = target.join("traced-bench-http.md");
 
     let (alloc, throughput) = if no_run {
         (
@@ -107,7 +112,7 @@ fn main() {
         }
         let status = Command::new(&cargo)
             .args(["build", "--release", "-p", "traced-benches"])
-            .args(["--bin", "alloc", "--bin", "throughput"])
+            .args(["--bin", "alloc", "--bin", "throughput", "--bin", "http"])
             .env("CARGO_TARGET_DIR", &target)
             .status()
             .expect("run cargo build");
@@ -143,10 +148,31 @@ fn main() {
             lines_text(&throughput),
         )
         .ok();
+        if no_http {
+            let _ = std::fs::remove_file(&http_path);
+        } else {
+            eprintln!("== a server span per HTTP request (the http binary)");
+            match Command::new(bin_dir.join("http"))
+                .stderr(Stdio::inherit())
+                .output()
+            {
+                Ok(out) if out.status.success() => {
+                    std::fs::write(&http_path, &out.stdout).ok();
+                }
+                outcome => {
+                    eprintln!(
+                        "== the http run failed ({outcome:?}): the report goes on without it"
+                    );
+                    let _ = std::fs::remove_file(&http_path);
+                }
+            }
+        }
         (alloc, throughput)
     };
+    let http = std::fs::read_to_string(&http_path).ok();
+    let stack = traced_benches::stack::bytes_per_frame();
 
-    let report = render(&criterion, &alloc, &throughput);
+    let report = render(&criterion, &alloc, &throughput, stack, http.as_deref());
     std::fs::write(target.join("traced-bench-report.md"), &report).ok();
     println!("{report}");
 }
@@ -252,7 +278,13 @@ const RATIOS: [(Lib, Lib); 6] = [
     clippy::too_many_lines,
     reason = "one table after another, read top to bottom"
 )]
-fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
+fn render(
+    criterion: &Path,
+    alloc: &[Value],
+    throughput: &[Value],
+    stack: (usize, usize),
+    http: Option<&str>,
+) -> String {
     let mut out = String::new();
     let m = |s, l| median(criterion, s, l);
     // A library's median in a scenario, if the scenario measures it (the bridge group's
@@ -271,7 +303,7 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
         .collect();
     let plain = m(Scenario::Baseline, Lib::Plain);
     let floor = m(Scenario::Baseline, Lib::Floor);
-    out.push_str(&targets(&cell, criterion, alloc, throughput));
+    out.push_str(&targets(&cell, criterion, alloc, throughput, stack));
     let _ = writeln!(
         out,
         "\n### ns per call (criterion median, same run)\n\nplain `work` {} ns · raw floor (2 TSC reads + 64-byte push) {} ns\n",
@@ -443,6 +475,12 @@ fn render(criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
             v["vm_hwm_kib"],
         );
     }
+    if let Some(http) = http {
+        let _ = write!(
+            out,
+            "\n### A server span per HTTP request (`--bin http`: 4 keep-alive connections, 3 s per stack, 5 interleaved rounds, medians; process CPU per request, client included)\n\n{http}"
+        );
+    }
     out
 }
 
@@ -538,7 +576,13 @@ impl Target {
     clippy::too_many_lines,
     reason = "one row per target, in the issue's order"
 )]
-fn targets(cell: &Cell<'_>, criterion: &Path, alloc: &[Value], throughput: &[Value]) -> String {
+fn targets(
+    cell: &Cell<'_>,
+    criterion: &Path,
+    alloc: &[Value],
+    throughput: &[Value],
+    (plain_frame, traced_frame): (usize, usize),
+) -> String {
     use Lib::{Floor, Plain, Traced, TracedBatch, TracedLazy, Tracing, TracingBridge, TracingOtel};
     use Scenario::{
         AsyncCall, Baseline, Bridge, Child, Child8, ChildBurst, Disabled, Root, TwoThreads,
@@ -732,11 +776,14 @@ fn targets(cell: &Cell<'_>, criterion: &Path, alloc: &[Value], throughput: &[Val
             caveat: None,
         },
         Target {
-            name: "stack: a traced frame over the plain function's",
-            shown: "not measured by the report".to_owned(),
-            value: None,
+            name: "stack: a traced frame over the plain function's (recursing 1000 deep)",
+            shown: format!(
+                "+{} bytes ({traced_frame} against {plain_frame})",
+                traced_frame.saturating_sub(plain_frame)
+            ),
+            value: Some(traced_frame.saturating_sub(plain_frame) as f64),
             goal: "≤ +64 bytes".to_owned(),
-            limit: None,
+            limit: Some(64.0),
             caveat: None,
         },
         Target::ratio(
