@@ -155,6 +155,32 @@ fn the_otlp_encoder() {
     assert!(!contains(&bytes, "hunter2"));
 }
 
+/// The encoder reads records before they are scrubbed and takes its fast path only for
+/// values the scrub would leave alone: a value past the limit, with or without a password,
+/// is cut there too, after scrubbing.
+#[test]
+fn the_otlp_encoder_cuts_after_scrubbing() {
+    const LONG: &str = "abcdefghijklmnopqrstuvwxyz";
+    let processor = Encoding::default();
+    let limits = SpanLimits {
+        max_attribute_value_length: Some(20),
+        ..SpanLimits::default()
+    };
+    run(
+        Pipeline::builder()
+            .with_limits(limits)
+            .with_processor(processor.clone()),
+        || {
+            connect(URL, 5432);
+            connect(LONG, 1);
+        },
+    );
+    let bytes = processor.0.lock().unwrap().clone();
+    assert!(contains(&bytes, &SCRUBBED[..20]) && !contains(&bytes, &SCRUBBED[..21]));
+    assert!(!contains(&bytes, "hunter2"));
+    assert!(contains(&bytes, &LONG[..20]) && !contains(&bytes, &LONG[..21]));
+}
+
 #[test]
 fn a_value_cut_to_the_limit_is_cut_after_scrubbing() {
     let exporter = InMemoryExporter::default();

@@ -58,6 +58,52 @@ pub(crate) mod bits {
     /// (`context::hook::settle_at_end`).
     #[cfg(feature = "tracing")]
     pub(crate) const SETTLE: u8 = 16;
+    /// Set on the export side only, by a reader that went through every inline value of the
+    /// finished record (the OTLP encoder, [`Unscrubbed::note_inline_own_nothing`]): none owns
+    /// memory, and [`SpanBatch::clear`] does not look at them again. A record is always
+    /// written whole when its span starts, so the bit never outlives it; a scrub, which may
+    /// give a value memory, clears it.
+    pub(crate) const INLINE_OWN_NOTHING: u8 = 128;
+}
+
+/// A finished record of a batch, borrowed before [`Record::scrub`]: its inline attributes in
+/// [`Record::pending`] may still hold a URL password, or be longer than the limit. Read it
+/// through [`scrubbed`](Unscrubbed::scrubbed), or through [`peek`](Unscrubbed::peek) after
+/// checking each pending string attribute with [`scrub_keeps_str`] (which the OTLP encoder
+/// does in the pass in which it reads the values anyway).
+pub(crate) struct Unscrubbed<'a>(&'a mut Record);
+
+impl<'a> Unscrubbed<'a> {
+    /// A record as a batch would hand it out, for tests of its readers.
+    #[cfg(test)]
+    pub(crate) fn new(record: &'a mut Record) -> Self {
+        Unscrubbed(record)
+    }
+
+    /// The record, scrubbed.
+    #[inline]
+    pub(crate) fn scrubbed(self) -> &'a Record {
+        self.0.scrub();
+        self.0
+    }
+
+    /// Notes that no inline value owns memory ([`bits::INLINE_OWN_NOTHING`]), as a reader
+    /// that looked at every one found: `on_heap`, whether one does
+    /// ([`Value::owns_memory`]).
+    #[inline(always)]
+    pub(crate) fn note_inline_own_nothing(&mut self, on_heap: bool) {
+        if !on_heap {
+            self.0.bits |= bits::INLINE_OWN_NOTHING;
+        }
+    }
+
+    /// The record as it is: a string value of an attribute in [`Record::pending`] may only
+    /// be read once [`scrub_keeps_str`] says scrubbing would leave it as it is (an array's
+    /// not at all; numbers are final).
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> &Record {
+        self.0
+    }
 }
 
 /// A span's record: see the module documentation.
@@ -88,8 +134,9 @@ pub(crate) struct Record {
     /// whose password is not yet replaced, nor the string cut to the length limit (which
     /// comes after): the thread that records the span does nothing for it, and
     /// [`Record::scrub`] does the work where the record is read for export (every read of a
-    /// finished record goes through it: see [`SpanBatch`]). A value forgotten here is
-    /// scrubbed, never leaked.
+    /// finished record goes through it, or, for the OTLP encoder, through a check that it
+    /// would change nothing: see [`SpanBatch`] and [`Unscrubbed`]). A value forgotten here
+    /// is scrubbed, never leaked.
     pub(crate) raw: u8,
     /// The span of a `#[traced]` function, entered: where the thread's context stack stood
     /// before, plus one (0: not entered). Kept here, in padding, so that the guard in every
@@ -186,6 +233,31 @@ impl Drop for Record {
         }
     }
 }
+
+impl Record {
+    /// Whether dropping the record would free nothing: no cold part, and no inline value
+    /// that owns memory (numbers, short and static strings: almost every span). A batch
+    /// then leaves it as it is ([`SpanBatch::clear`]), with no call: forgetting it is all
+    /// its drop would do.
+    #[inline(always)]
+    fn frees_nothing(&self) -> bool {
+        self.cold.is_none()
+            && (self.bits & bits::INLINE_OWN_NOTHING != 0
+                || !self.inline().iter().any(|a| a.value.owns_memory()))
+    }
+}
+
+// `frees_nothing` looks at `cold` and the inline attributes only: every other field of a
+// record must have no drop glue.
+const _: () = assert!(
+    !std::mem::needs_drop::<TraceId>()
+        && !std::mem::needs_drop::<SpanId>()
+        && !std::mem::needs_drop::<clock::Instant>()
+        && !std::mem::needs_drop::<Option<&'static CodeLocation>>()
+        && !std::mem::needs_drop::<PipelineRef>()
+        && !std::mem::needs_drop::<TraceFlags>()
+        && !std::mem::needs_drop::<SpanKind>()
+);
 
 impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -383,17 +455,25 @@ impl Record {
     /// exports.
     #[inline]
     pub(crate) fn scrub(&mut self) {
-        // `len <= 8`: the shift fits.
-        let all = ((1_u16 << self.len) - 1) as u8;
-        let pending = all & !self.raw;
+        let pending = self.pending();
         if pending != 0 {
             self.raw |= pending;
             self.scrub_pending(pending);
         }
     }
 
+    /// The inline attributes [`Record::scrub`] would still look at: bit `i` for attribute `i`.
+    #[inline(always)]
+    pub(crate) fn pending(&self) -> u8 {
+        // `len <= 8`: the shift fits.
+        let all = ((1_u16 << self.len) - 1) as u8;
+        all & !self.raw
+    }
+
     #[inline(never)]
     fn scrub_pending(&mut self, pending: u8) {
+        // A scrubbed URL may move to the heap.
+        self.bits &= !bits::INLINE_OWN_NOTHING;
         let max = self.limits().max_attribute_value_length;
         let mut marked = pending;
         let inline = self.inline_mut();
@@ -402,12 +482,7 @@ impl Record {
             marked &= marked - 1;
             if let Some(a) = inline.get_mut(i) {
                 match &mut a.value {
-                    Value::String(s) => {
-                        scrub_url(s);
-                        if let Some(max) = max {
-                            s.truncate(max as usize);
-                        }
-                    }
+                    Value::String(s) => scrub_string(s, max),
                     other => truncate(other, max),
                 }
             }
@@ -767,12 +842,54 @@ pub(crate) fn inline_room(limits: &SpanLimits) -> u8 {
     INLINE_ATTRS.min(limits.max_attributes_per_span as usize) as u8
 }
 
+/// What [`Record::scrub`] does to a string value of an inline attribute: the password of a
+/// URL replaced, then the text cut to `max_len`.
+#[inline]
+fn scrub_string(s: &mut StringValue, max_len: Option<u32>) {
+    scrub_url(s);
+    if let Some(max) = max_len {
+        s.truncate(max as usize);
+    }
+}
+
+/// Whether [`Record::scrub`] leaves a string value `text` of an inline attribute it has yet
+/// to look at as it is, under the length limit `max_len`: within the limit, and too short
+/// for a URL with a password or with no `@` in it (what [`scrub_url`] looks for first).
+/// Numbers it always leaves. A reader that checks every pending string attribute
+/// ([`Record::pending`]) so may read the record unscrubbed ([`Unscrubbed::peek`]): what it
+/// reads is what a scrubbed record holds. It mirrors [`scrub_string`], and a unit test holds
+/// the two together. A string of up to 16 bytes, most arguments, takes two overlapping words
+/// and no loop.
+#[inline(always)]
+pub(crate) fn scrub_keeps_str(text: &[u8], max_len: Option<u32>) -> bool {
+    if let Some(max) = max_len
+        && text.len() > max as usize
+    {
+        return false;
+    }
+    let n = text.len();
+    if n < URL_WITH_PASSWORD_MIN {
+        return true;
+    }
+    if n <= 16 {
+        // `8 < n <= 16`: the first and the last eight bytes cover the string.
+        let head = text.first_chunk::<8>().copied().unwrap_or_default();
+        let tail = text.last_chunk::<8>().copied().unwrap_or_default();
+        return !crate::model::secret::word_has_byte(u64::from_ne_bytes(head), b'@')
+            && !crate::model::secret::word_has_byte(u64::from_ne_bytes(tail), b'@');
+    }
+    !crate::model::secret::has_byte(text, b'@')
+}
+
+/// The shortest string [`scrub_url`] looks into: `a://b:c@d`.
+const URL_WITH_PASSWORD_MIN: usize = "a://b:c@d".len();
+
 /// Replaces the password of a URL in a string value (see [`crate::secret`]): a string long
 /// enough to hold one, with an `@` in it, is looked at; others cost a word-wise scan.
 #[inline]
 fn scrub_url(s: &mut StringValue) {
     let text = s.as_str();
-    if text.len() >= "a://b:c@d".len()
+    if text.len() >= URL_WITH_PASSWORD_MIN
         && crate::model::secret::has_byte(text.as_bytes(), b'@')
         && let Some(scrubbed) = crate::model::secret::scrub_url_value(text)
     {
@@ -954,11 +1071,20 @@ impl SpanBatch {
 
     /// The records, in order, each borrowed in place once scrubbed ([`Record::scrub`]: the
     /// batch is `&mut` for that); the spans given as `SpanData` are in
-    /// [`data`](SpanBatch::data), after them.
+    /// [`data`](SpanBatch::data), after them. (The encoder reads them through
+    /// [`records_unscrubbed`](SpanBatch::records_unscrubbed), which scrubs only where needed.)
+    #[cfg(test)]
     pub(crate) fn records(&mut self) -> impl Iterator<Item = &Record> {
+        self.records_unscrubbed().map(Unscrubbed::scrubbed)
+    }
+
+    /// The records, in order, each borrowed in place as it is, not yet scrubbed: for a
+    /// reader that scrubs only the records that need it ([`Unscrubbed`]). The spans given
+    /// as `SpanData` are in [`data`](SpanBatch::data), after them.
+    pub(crate) fn records_unscrubbed(&mut self) -> impl Iterator<Item = Unscrubbed<'_>> {
         let n = self.full;
-        // Every access below goes through `base`: record `i` mutably (scrubbed), then shared;
-        // the box pointer of record `i + PREFETCH_AHEAD` read. No two overlap.
+        // Every access below goes through `base`: record `i` once, mutably; the box pointer
+        // of record `i + PREFETCH_AHEAD` read. No two overlap.
         let base = self.slots.as_mut_ptr();
         (0..n).map(move |i| {
             if i + PREFETCH_AHEAD < n {
@@ -967,9 +1093,7 @@ impl SpanBatch {
             }
             // SAFETY: `i < full`: `slots[i]` holds a record, visited once, and the batch is
             // borrowed mutably for as long as the iterator and what it yields live.
-            let record = unsafe { (*base.add(i)).assume_init_mut() };
-            record.scrub();
-            &*record
+            Unscrubbed(unsafe { (*base.add(i)).assume_init_mut() })
         })
     }
 
@@ -1013,8 +1137,13 @@ impl SpanBatch {
         let full = std::mem::take(&mut self.full);
         for slot in &mut self.slots[..full] {
             // SAFETY: `slots[..full]` held records; `full` is already 0, so none is dropped
-            // twice even if a drop panics.
-            unsafe { slot.assume_init_drop() };
+            // twice even if a drop panics. A record that frees nothing is forgotten instead
+            // (its box stays, uninitialized as far as the batch knows).
+            unsafe {
+                if !slot.assume_init_ref().frees_nothing() {
+                    slot.assume_init_drop();
+                }
+            }
         }
     }
 
@@ -1232,6 +1361,23 @@ pub(crate) mod tests {
         assert_eq!(data.attribute("b"), Some(&"set by hand".to_value()));
         assert_eq!(data.attribute("h"), Some(&SCRUBBED.to_value()));
         assert_eq!(data.attribute("n"), Some(&Value::I64(7)));
+    }
+
+    proptest::proptest! {
+        /// Whatever `scrub_keeps_str` passes, the scrub leaves as it is: what lets the OTLP
+        /// encoder read a record unscrubbed.
+        #[test]
+        fn what_scrub_keeps_str_passes_the_scrub_leaves_alone(
+            text in "[a-z@:/]{0,6}(|a://b:c@d|postgres://app:hunter2@db/x|user@host)[a-zé@]{0,30}",
+            max in proptest::option::of(0..40_u32),
+        ) {
+            let mut value = StringValue::from(text.as_str());
+            scrub_string(&mut value, max);
+            if scrub_keeps_str(text.as_bytes(), max) {
+                proptest::prop_assert_eq!(value.as_str(), text.as_str());
+            }
+            proptest::prop_assert!(!value.as_str().contains("hunter2"));
+        }
     }
 
     #[test]

@@ -208,7 +208,9 @@ pub(crate) fn scrub_url_value(text: &str) -> Option<String> {
     if !has_byte(text.as_bytes(), b'@') {
         return None;
     }
-    let at = text.as_bytes().iter().position(|&b| b == b'@')?;
+    // The last `@`: a URL's password sits before an `@` that follows its `://`, and an `@`
+    // earlier in the text (`me@host: postgres://app:pw@db`) says nothing about the rest.
+    let at = text.as_bytes().iter().rposition(|&b| b == b'@')?;
     if !text[..at].contains("://") {
         return None;
     }
@@ -221,19 +223,22 @@ pub(crate) fn scrub_url_value(text: &str) -> Option<String> {
 /// that most cost a few instructions rather than a loop per byte.
 #[inline]
 pub(crate) fn has_byte(bytes: &[u8], needle: u8) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let pattern = ONES * u64::from(needle);
-    let has = |word: &[u8; 8]| {
-        let x = u64::from_ne_bytes(*word) ^ pattern;
-        x.wrapping_sub(ONES) & !x & HIGHS != 0
-    };
+    let has = |word: &[u8; 8]| word_has_byte(u64::from_ne_bytes(*word), needle);
     let Some(last) = bytes.last_chunk::<8>() else {
         return bytes.contains(&needle);
     };
     let (words, _) = bytes.as_chunks::<8>();
     // The last word overlaps the others when the length is not a multiple of 8.
     words.iter().any(has) || has(last)
+}
+
+/// Whether one of the eight bytes of `word` is `needle` (see [`has_byte`]).
+#[inline(always)]
+pub(crate) fn word_has_byte(word: u64, needle: u8) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let x = word ^ (ONES * u64::from(needle));
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
 }
 
 fn scrub_fields(text: String) -> String {
@@ -451,6 +456,10 @@ mod tests {
             Some("a amqp://u:[REDACTED]@h and https://x:[REDACTED]@z/".to_owned())
         );
         assert_eq!(scrub_url_value("bob@example.com"), None);
+        assert_eq!(
+            scrub_url_value("bob@example.com via postgres://app:hunter2@db/x"),
+            Some("bob@example.com via postgres://app:[REDACTED]@db/x".to_owned())
+        );
         for len in 0..40 {
             for at in 0..len {
                 let mut t = vec![b'x'; len];

@@ -163,15 +163,15 @@ impl Encoder {
             }
             i
         };
-        for r in spans.records() {
-            let i = target(self, r.scope);
+        for mut r in spans.records_unscrubbed() {
+            let i = target(self, r.peek().scope);
             let buf = if i == first {
                 &mut self.buf
             } else {
                 &mut self.others[i]
             };
-            if !plain::encode(r, &mut self.code, buf) {
-                encode_span(&r.view(), buf, &mut self.code);
+            if !plain::encode(&mut r, &mut self.code, buf) {
+                encode_span(&r.scrubbed().view(), buf, &mut self.code);
             }
         }
         for data in spans.data() {
@@ -289,9 +289,9 @@ impl Encoder {
     }
 
     fn write_spans(&mut self, spans: &mut SpanBatch, mark_ends: bool) {
-        for r in spans.records() {
-            if !plain::encode(r, &mut self.code, &mut self.buf) {
-                encode_span(&r.view(), &mut self.buf, &mut self.code);
+        for mut r in spans.records_unscrubbed() {
+            if !plain::encode(&mut r, &mut self.code, &mut self.buf) {
+                encode_span(&r.scrubbed().view(), &mut self.buf, &mut self.code);
             }
             if mark_ends {
                 self.ends.push(self.buf.len());
@@ -982,7 +982,7 @@ mod tests {
     use crate::export::otlp::to_request;
     use crate::model::SpanData;
     use crate::model::record::tests::record;
-    use crate::model::record::{Record, Slot};
+    use crate::model::record::{Record, Slot, Unscrubbed};
     use crate::model::{Key, ToValue};
     use crate::model::{SpanContext, SpanId, TraceId};
     use proptest::prelude::*;
@@ -1061,16 +1061,67 @@ mod tests {
         let mut slot = function_span(1);
         let mut cache = CodeCache::default();
         let mut buf = Vec::new();
-        assert!(plain::encode(rec(&mut slot), &mut cache, &mut buf));
+        assert!(plain::encode(
+            &mut Unscrubbed::new(rec(&mut slot)),
+            &mut cache,
+            &mut buf
+        ));
         assert!(!buf.is_empty());
         rec(&mut slot).set_status(Status::Ok);
         let mut other = Vec::new();
-        assert!(!plain::encode(rec(&mut slot), &mut cache, &mut other));
+        assert!(!plain::encode(
+            &mut Unscrubbed::new(rec(&mut slot)),
+            &mut cache,
+            &mut other
+        ));
         assert!(
             other.is_empty(),
             "nothing written when the plain path declines"
         );
         SpanBatch::one(slot).clear();
+    }
+
+    /// The plain path reads records before they are scrubbed: a marked URL with a password
+    /// still leaves scrubbed, in both encoders' entry points, and the others stay plain.
+    #[test]
+    fn a_marked_url_password_never_reaches_the_bytes() {
+        const URL: &str = "postgres://app:hunter2@db:5432/orders";
+        let span = |url: &str| {
+            let mut slot = function_span(1);
+            let url = url.to_owned();
+            rec(&mut slot)
+                .push_attribute_marked("dsn", true, |out| Some(out.write(url.to_value())));
+            slot
+        };
+        let leaks = |bytes: &[u8]| bytes.windows(7).any(|w| w == b"hunter2");
+        let mut slot = span(URL);
+        assert!(!plain::encode(
+            &mut Unscrubbed::new(rec(&mut slot)),
+            &mut CodeCache::default(),
+            &mut Vec::new()
+        ));
+        let (ours, official) = both(&mut SpanBatch::one(slot));
+        assert_eq!(ours, official);
+        assert!(!leaks(&ours) && ours.windows(10).any(|w| w == b"[REDACTED]"));
+        let mut encoder = Encoder::new(&resource());
+        assert_eq!(encoder.encode_spans(&mut SpanBatch::one(span(URL))), 1);
+        let mut out = Vec::new();
+        encoder.request(0..1, &mut out);
+        assert!(!leaks(&out));
+        // An `@` with no password: a short text takes the plain path, a longer one the
+        // general path (the check looks for an `@` only), both left as they are.
+        for kept in ["user@example.com", "a@b"] {
+            let mut slot = span(kept);
+            assert!(
+                plain::encode(
+                    &mut Unscrubbed::new(rec(&mut slot)),
+                    &mut CodeCache::default(),
+                    &mut Vec::new()
+                ) == (kept.len() < 9)
+            );
+            let (ours, official) = both(&mut SpanBatch::one(slot));
+            assert_eq!(ours, official);
+        }
     }
 
     #[test]
@@ -1084,7 +1135,7 @@ mod tests {
                 rec(&mut slot).push_attribute_with("t", |out| Some(out.write(value.to_value())));
             }
             assert!(plain::encode(
-                rec(&mut slot),
+                &mut Unscrubbed::new(rec(&mut slot)),
                 &mut CodeCache::default(),
                 &mut Vec::new()
             ));
@@ -1252,7 +1303,11 @@ mod tests {
             inline in proptest::collection::vec((0..KEYS.len(), prop_oneof![
                 4 => value(),
                 1 => ".{100,300}".prop_map(|s| s.as_str().to_value()),
-            ]), 0..=INLINE),
+                // Left to scrub when marked: URLs with a password (scrubbed), `@`s elsewhere
+                // (kept), around the two-word and the looped checks' lengths.
+                2 => ("[a-z@:/]{0,6}", prop_oneof!["", "a://b:c@d", "postgres://app:hunter2@db:5432/orders"], "[a-z@]{0,30}")
+                    .prop_map(|(a, b, c)| format!("{a}{b}{c}").as_str().to_value()),
+            ], any::<bool>()), 0..=INLINE),
             code in any::<bool>(),
         ) -> Slot {
             let mut slot = record(NAMES[name], span);
@@ -1264,8 +1319,8 @@ mod tests {
                 r.bits |= crate::model::record::bits::PARENT_REMOTE;
             }
             r.flags = crate::model::TraceFlags::default().with_sampled(sampled);
-            for (key, v) in inline {
-                r.push_attribute_with(KEYS[key], |out| Some(out.write(v)));
+            for (key, v, marked) in inline {
+                r.push_attribute_marked(KEYS[key], marked, |out| Some(out.write(v)));
             }
             if code {
                 r.code = Some(&CODE);
@@ -1352,13 +1407,23 @@ mod tests {
             // The plain path is taken unless the record has an array, an empty key, or a
             // `code.*` key beside a location.
             let mut cache = CodeCache::default();
-            for r in batch.records() {
-                let declines = r.inline().iter().any(|a| {
+            for mut r in batch.records_unscrubbed() {
+                let rec = r.peek();
+                let pending = rec.pending();
+                let declines = rec.inline().iter().enumerate().any(|(i, a)| {
                     a.key.is_empty()
                         || matches!(a.value, Value::Array(_))
-                        || (r.code.is_some() && a.key.starts_with("code."))
+                        || (rec.code.is_some() && a.key.starts_with("code."))
+                        || (pending & (1 << i) != 0
+                            && a.value.as_str().is_some_and(|s| s.len() >= 9 && s.contains('@')))
                 });
-                prop_assert_eq!(plain::encode(r, &mut cache, &mut Vec::new()), !declines);
+                prop_assert_eq!(plain::encode(&mut r, &mut cache, &mut Vec::new()), !declines);
+                // Marked only if no inline value owns memory.
+                let rec = r.peek();
+                prop_assert!(
+                    rec.bits & crate::model::record::bits::INLINE_OWN_NOTHING == 0
+                        || !rec.inline().iter().any(|a| a.value.owns_memory())
+                );
             }
             let (ours, official) = both(&mut batch);
             prop_assert_eq!(ours, official);

@@ -12,11 +12,18 @@
 //! front for a bound that each write stays within by construction (every varint ≤ 10 bytes),
 //! so no length can make it write out of bounds. The bytes are those of the general path and
 //! of prost (tests compare them).
+//!
+//! The record is read before it is scrubbed ([`Unscrubbed`]): the pass that bounds the
+//! lengths also checks that the scrub would leave each string still to scrub as it is (no
+//! `@` in it, within the length limit, [`scrub_keeps_str`]), so the usual argument costs a
+//! look at two words rather than a pass of its own; a record with one the scrub would change
+//! takes the general path, scrubbed first. Having seen every value, the path also notes a
+//! record whose inline values own no memory, so that the batch's drop need not look again.
 
 use super::{CodeCache, SCOPE_SPANS_SPANS, TAIL, any, flags, kind, span};
 use crate::model::Value;
 use crate::model::clock;
-use crate::model::record::{Attr, Record};
+use crate::model::record::{Attr, Unscrubbed, scrub_keeps_str};
 use prost::encoding::{WireType, encoded_len_varint};
 use std::ptr;
 
@@ -28,45 +35,60 @@ const fn key(tag: u32, wire_type: WireType) -> u8 {
 /// The length of a length-delimited field with a one-byte key holding `len` bytes.
 #[inline(always)]
 fn field_len(len: usize) -> usize {
-    1 + encoded_len_varint(len as u64) + len
+    1 + varint_len(len as u64) + len
+}
+
+/// `encoded_len_varint`, with one comparison for a value below 128 (most lengths here).
+#[inline(always)]
+fn varint_len(v: u64) -> usize {
+    if v < 0x80 { 1 } else { encoded_len_varint(v) }
 }
 
 /// The most bytes a field with a one-byte key and a varint length takes besides its content.
 const FIELD_HEAD_MAX: usize = 11;
-
-/// The length of the `AnyValue` holding `value`, `None` for an array (the general path's).
-#[inline(always)]
-fn any_value_len(value: &Value) -> Option<usize> {
-    Some(match value {
-        Value::I64(v) => 1 + encoded_len_varint(*v as u64),
-        Value::Bool(_) => 2,
-        Value::F64(_) => 9,
-        Value::String(s) => field_len(s.as_str().len()),
-        Value::Array(_) => return None,
-    })
-}
 
 /// Room kept in front of a span for its key and length: one byte of key and two of length,
 /// what a span of 128 to 16 383 bytes takes (a shorter one moves its bytes one to the left,
 /// a longer one to the right).
 const HEAD_ROOM: usize = 3;
 
-/// Encodes `r` as an element of `ScopeSpans.spans` at the end of `buf`, if it is plain (see
-/// the module documentation); otherwise writes nothing and returns `false`.
+/// Encodes `record` as an element of `ScopeSpans.spans` at the end of `buf`, if it is plain
+/// (see the module documentation); otherwise writes nothing and returns `false`.
 #[inline]
-pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bool {
+pub(super) fn encode(
+    record: &mut Unscrubbed<'_>,
+    cache: &mut CodeCache,
+    buf: &mut Vec<u8>,
+) -> bool {
+    // Read unscrubbed: each string still to scrub is checked below (module documentation).
+    let r = record.peek();
     if r.cold.is_some() || r.name.is_empty() {
         return false;
     }
     let inline = r.inline();
+    let pending = r.pending();
+    let max_len = if pending == 0 {
+        None
+    } else {
+        r.pipeline.limits().max_attribute_value_length
+    };
     // The checks, and a bound on what is written that does not depend on exact lengths.
     let mut attrs_bound = 0;
-    for a in inline {
+    // Whether a value owns memory: the batch's drop skips the record if none does.
+    let mut on_heap = false;
+    for (i, a) in inline.iter().enumerate() {
         if a.key.is_empty() || (r.code.is_some() && a.key.starts_with("code.")) {
             return false;
         }
+        // Numbers are final as written; a string still to scrub is checked here.
         let text = match &a.value {
-            Value::String(s) => s.as_str().len(),
+            Value::String(s) => {
+                let text = s.as_str().as_bytes();
+                if pending & (1 << i) != 0 && !scrub_keeps_str(text, max_len) {
+                    return false;
+                }
+                text.len()
+            }
             Value::Array(_) => return false,
             _ => 0,
         };
@@ -126,7 +148,7 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         p = put_byte(p, key(span::END, WireType::SixtyFourBit));
         p = put_array(p, end.to_le_bytes());
         for a in inline {
-            p = put_attribute(p, a);
+            p = put_attribute(p, a, &mut on_heap);
         }
         p = put_slice(p, code);
         let mut tail = TAIL;
@@ -139,67 +161,115 @@ pub(super) fn encode(r: &Record, cache: &mut CodeCache, buf: &mut Vec<u8>) -> bo
         );
         p = put_array(p, tail);
         let len = p.offset_from(fields) as usize;
-        let head = 1 + encoded_len_varint(len as u64);
-        if head != HEAD_ROOM {
-            // Below 128 bytes or past 16 383: the fields move next to their head.
-            ptr::copy(fields, base.add(head), len);
-        }
-        let mut h = put_byte(base, key(SCOPE_SPANS_SPANS, WireType::LengthDelimited));
-        h = put_varint(h, len as u64);
-        debug_assert_eq!(h, base.add(head));
+        let head = put_span_head(base, len);
         let whole = head + len;
         assert!(whole <= bound, "a plain span past its bound");
         buf.set_len(buf.len() + whole);
     }
+    record.note_inline_own_nothing(on_heap);
     true
 }
 
+/// Writes the head of a span whose `len` bytes of fields were written `HEAD_ROOM` bytes past
+/// `base`, moving them next to it unless it takes `HEAD_ROOM` bytes; returns its length.
+///
+/// # Safety
+/// `base` must be valid for `FIELD_HEAD_MAX + len` bytes of writes, and the first
+/// `HEAD_ROOM + len` initialized.
+#[inline(always)]
+unsafe fn put_span_head(base: *mut u8, len: usize) -> usize {
+    // SAFETY: the caller's: the head takes at most `FIELD_HEAD_MAX` bytes, the fields
+    // `len` after it.
+    unsafe {
+        if (0x80..0x4000).contains(&len) {
+            // The usual span: its two-byte length fills the room kept, written directly.
+            put_array(
+                base,
+                [
+                    key(SCOPE_SPANS_SPANS, WireType::LengthDelimited),
+                    len as u8 | 0x80,
+                    (len >> 7) as u8,
+                ],
+            );
+            return HEAD_ROOM;
+        }
+        // Below 128 bytes or past 16 383: the fields move next to their head.
+        let head = 1 + encoded_len_varint(len as u64);
+        ptr::copy(base.add(HEAD_ROOM), base.add(head), len);
+        let mut h = put_byte(base, key(SCOPE_SPANS_SPANS, WireType::LengthDelimited));
+        h = put_varint(h, len as u64);
+        debug_assert_eq!(h, base.add(head));
+        head
+    }
+}
+
 /// Writes an inline attribute as a `Span.attributes` field: `KeyValue { 1: key, 2: value }`.
+/// One match on the value, whose arm computes the lengths and writes: each length is known
+/// before the bytes it covers. Sets `on_heap` if the value owns memory.
 ///
 /// # Safety
 /// `p` must be valid for the field's bytes (at most `4 * FIELD_HEAD_MAX` besides the key and
 /// a string's bytes), and the value must not be an array.
 #[inline(always)]
-unsafe fn put_attribute(mut p: *mut u8, a: &Attr) -> *mut u8 {
-    let value_len = any_value_len(&a.value).unwrap_or(0);
-    let kv_len = field_len(a.key.len()) + field_len(value_len);
-    // SAFETY: the caller's.
+unsafe fn put_attribute(p: *mut u8, a: &Attr, on_heap: &mut bool) -> *mut u8 {
+    let name = a.key.as_bytes();
+    let key_field = field_len(name.len());
+    // SAFETY: the caller's; `put_key_value` writes the field's head, the key and the
+    // `AnyValue` head, and each arm then its bounded content.
     unsafe {
-        p = put_byte(p, key(span::ATTRIBUTES, WireType::LengthDelimited));
-        p = put_varint(p, kv_len as u64);
-        // KeyValue { 1: key, 2: value }
-        p = put_byte(p, key(1, WireType::LengthDelimited));
-        p = put_varint(p, a.key.len() as u64);
-        p = put_slice(p, a.key.as_bytes());
-        p = put_byte(p, key(2, WireType::LengthDelimited));
-        p = match &a.value {
+        match &a.value {
             Value::I64(v) => {
                 let v = *v as u64;
-                p = put_varint(p, 1 + encoded_len_varint(v) as u64);
-                p = put_byte(p, key(any::INT, WireType::Varint));
+                let p = put_key_value(p, name, key_field, 1 + varint_len(v));
+                let p = put_byte(p, key(any::INT, WireType::Varint));
                 put_varint(p, v)
             }
             Value::String(s) => {
+                *on_heap |= a.value.owns_memory();
                 let s = s.as_str().as_bytes();
-                p = put_varint(p, field_len(s.len()) as u64);
-                p = put_byte(p, key(any::STRING, WireType::LengthDelimited));
-                p = put_varint(p, s.len() as u64);
+                let p = put_key_value(p, name, key_field, field_len(s.len()));
+                let p = put_byte(p, key(any::STRING, WireType::LengthDelimited));
+                let p = put_varint(p, s.len() as u64);
                 put_slice(p, s)
             }
             Value::Bool(v) => {
-                p = put_byte(p, 2);
-                p = put_byte(p, key(any::BOOL, WireType::Varint));
+                let p = put_key_value(p, name, key_field, 2);
+                let p = put_byte(p, key(any::BOOL, WireType::Varint));
                 put_byte(p, u8::from(*v))
             }
             Value::F64(v) => {
-                p = put_byte(p, 9);
-                p = put_byte(p, key(any::DOUBLE, WireType::SixtyFourBit));
+                let p = put_key_value(p, name, key_field, 9);
+                let p = put_byte(p, key(any::DOUBLE, WireType::SixtyFourBit));
                 put_array(p, v.to_bits().to_le_bytes())
             }
             // Pass 1 returned for an array.
             Value::Array(_) => p,
-        };
-        p
+        }
+    }
+}
+
+/// Writes the head of a `Span.attributes` field up to its `AnyValue`'s content: the
+/// `KeyValue`'s key and length, its key field (`key_field` bytes whole), and the head of its
+/// value field, whose content (`value_len` bytes) comes next.
+///
+/// # Safety
+/// `p` must be valid for `3 * FIELD_HEAD_MAX + name.len()` bytes of writes.
+#[inline(always)]
+unsafe fn put_key_value(
+    mut p: *mut u8,
+    name: &[u8],
+    key_field: usize,
+    value_len: usize,
+) -> *mut u8 {
+    // SAFETY: the caller's: three heads and the key.
+    unsafe {
+        p = put_byte(p, key(span::ATTRIBUTES, WireType::LengthDelimited));
+        p = put_varint(p, (key_field + field_len(value_len)) as u64);
+        p = put_byte(p, key(1, WireType::LengthDelimited));
+        p = put_varint(p, name.len() as u64);
+        p = put_slice(p, name);
+        p = put_byte(p, key(2, WireType::LengthDelimited));
+        put_varint(p, value_len as u64)
     }
 }
 
