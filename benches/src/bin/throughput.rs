@@ -16,7 +16,9 @@
 //! per thread instead of 2 M), `--chunk C` (paced: calls between two pauses, 2048 unless
 //! told), `--queue N` (traced's `max_queue_size`, 2048 unless told), `--root` (each call a new trace instead of a child in a root of
 //! 256). `traced-counting` is traced with the counting processor and no background thread, the
-//! reference for what the batch processor costs the calling thread.
+//! reference for what the batch processor costs the calling thread; `traced` is the batch
+//! processor into an exporter that counts the spans and drops them in place, and
+//! `traced-spandata` the same into one that takes them as `SpanData` (built by the worker).
 //!
 //! Each prints one JSON object on stdout. With no arguments: every `cpu` mode in
 //! [`THROUGHPUT_ROUNDS`](traced_benches::THROUGHPUT_ROUNDS) interleaved rounds (one run per
@@ -184,6 +186,7 @@ fn setup(lib: &str, options: Options) -> (Case, Shutdown) {
             )
         }
         "traced" => traced_batch(sinks::TracedCountingExporter, options),
+        "traced-spandata" => traced_batch(sinks::TracedSpanDataCountingExporter, options),
         "traced-otlp" => traced_batch(sinks::TracedOtlpEncodingExporter::default(), options),
         "traced-otlp-messages" => {
             traced_batch(sinks::TracedOtlpMessagesExporter::default(), options)
