@@ -287,6 +287,13 @@ struct Reserve {
     since: Instant,
 }
 
+/// The most boxes the worker allocates for the [`Reserve`] after one export (a quarter of a
+/// megabyte, some 30 µs): the reserve of a fast stream builds up over a few exports instead
+/// of holding the worker off the queue. In one go, the first top-up of a stream of 2 M spans/s
+/// (8 700 boxes, 4 MiB of fresh pages) took the worker 0.7 to 3.9 ms, as long as the queue
+/// lasts at that rate (`throughput paced traced-otlp`).
+const TOP_UP_STEP: usize = 512;
+
 /// How long a peak of the queue keeps the reserve up (see [`Reserve`]).
 const RESERVE_WINDOW: Duration = Duration::from_secs(30);
 
@@ -1150,9 +1157,13 @@ impl Worker {
                 st.free.push(b);
             }
         }
-        // Spares for the threads to fill the queue up to the reserve again.
-        let boxes = (keep.saturating_sub(st.queued)).saturating_sub(st.boxes.len());
-        let free = keep_batches.saturating_sub(st.queue.len() + st.free.len());
+        // Spares for the threads to fill the queue up to the reserve again, a step at a time.
+        let boxes = (keep.saturating_sub(st.queued))
+            .saturating_sub(st.boxes.len())
+            .min(TOP_UP_STEP);
+        let free = keep_batches
+            .saturating_sub(st.queue.len() + st.free.len())
+            .min(TOP_UP_STEP / LOCAL_BATCH);
         drop(st);
         self.boxes.clear();
         if boxes > 0 || free > 0 {
@@ -1647,7 +1658,8 @@ mod tests {
         let mut spans = batch(64);
         let capacity = spans.capacity();
         p.on_end(&mut spans);
-        assert_eq!(p.queue_len(), 100, "36 of them fit");
+        // 36 of them fit (the worker, woken by a full queue, may be exporting already).
+        assert_eq!(p.stats().dropped, 28);
         assert!(spans.is_empty() && spans.refused);
         assert_eq!(spans.capacity(), capacity, "no new batch for the thread");
         p.shutdown(Duration::from_secs(10)).unwrap();
