@@ -332,7 +332,7 @@ impl Reserve {
         // A window that ran longer (nobody looked: the timer is off) counts as one.
         self.spans[1] = self.spans[0];
         self.batches[1] = self.batches[0];
-        self.rate = per_second(received - self.received, elapsed);
+        self.rate = per_second(received.saturating_sub(self.received), elapsed);
         self.spans[0] = 0;
         self.batches[0] = 0;
         self.received = received;
@@ -346,7 +346,7 @@ impl Reserve {
         let elapsed = now
             .saturating_duration_since(self.since)
             .max(Duration::from_millis(1));
-        let rate = per_second(received - self.received, elapsed).max(self.rate);
+        let rate = per_second(received.saturating_sub(self.received), elapsed).max(self.rate);
         let stall = usize::try_from(rate.saturating_mul(STALL.as_micros() as u64) / 1_000_000)
             .unwrap_or(usize::MAX);
         self.spans[0]
@@ -366,6 +366,7 @@ impl Reserve {
     }
 }
 
+/// `n` over `over`, per second.
 fn per_second(n: u64, over: Duration) -> u64 {
     u64::try_from(u128::from(n) * 1_000_000 / over.as_micros().max(1)).unwrap_or(u64::MAX)
 }
@@ -600,9 +601,10 @@ impl SpanProcessor for BatchSpanProcessor {
         let records = spans.in_boxes();
         // Empty boxes for the thread: as many as its pool has room for when it says so (a
         // pool that ran short while the worker lagged fills up again), else one per record
-        // taken; the boxes of records refused stay with it anyway.
+        // taken; `left`: the boxes of records refused, which stay with it anyway.
         let keeps = spans.keeps.take();
-        let wanted = |left: usize| keeps.map_or(accepted, |k| k.saturating_sub(left));
+        let boxed = accepted.min(records);
+        let wanted = |left: usize| keeps.map_or(boxed, |k| k.saturating_sub(left));
         if accepted == n
             && records == n
             && let Some(back) = st.queue.back_mut()
@@ -630,7 +632,8 @@ impl SpanProcessor for BatchSpanProcessor {
             // batch's room and allocates nothing.
             let mut front = st.free.pop().unwrap_or_default();
             spans.move_front_into(accepted, &mut front);
-            spans.take_spare(&mut st.boxes, wanted(n - accepted));
+            let left = spans.in_boxes();
+            spans.take_spare(&mut st.boxes, wanted(left));
             st.queue.push_back(front);
         }
         st.queued += accepted;
