@@ -15,8 +15,18 @@
 //! CPU over every span they made, to compare with one thread), `--rate R` (paced: R spans/s
 //! per thread instead of 2 M), `--chunk C` (paced: calls between two pauses, 2048 unless
 //! told), `--queue N` (traced's `max_queue_size`, 2048 unless told), `--root` (each call a new trace instead of a child in a root of
-//! 256). `traced-counting` is traced with the counting processor and no background thread, the
-//! reference for what the batch processor costs the calling thread.
+//! 256), `--stalls` (a thread that does nothing but sleep 1 ms at a time runs alongside, and
+//! its worst overshoot is printed as `host_stall_max_us`: how long the host kept a ready
+//! thread off a core. A paced run that drops spans while it is 4 ms or more lost them to the
+//! host's scheduling, not to the pipeline; the thread costs about 0.5 % of a core).
+//!
+//! A paced run also prints, for its first calling thread, `caller_behind_max_us` (the most
+//! it fell behind its schedule: a stall of its own) and `caller_burst_max` (the most calls it
+//! made back to back, catching up): a burst larger than the queue arrives faster than a
+//! worker that shares a core with it can drain. `traced-counting` is traced with the counting processor and no background thread, the
+//! reference for what the batch processor costs the calling thread; `traced` is the batch
+//! processor into an exporter that counts the spans and drops them in place, and
+//! `traced-spandata` the same into one that takes them as `SpanData` (built by the worker).
 //!
 //! Each prints one JSON object on stdout. With no arguments: every `cpu` mode in
 //! [`THROUGHPUT_ROUNDS`](traced_benches::THROUGHPUT_ROUNDS) interleaved rounds (one run per
@@ -107,23 +117,55 @@ const PACED_RATE: u64 = 2_000_000;
 /// spreads the same rate over pauses of about 128 µs.
 const PACED_CHUNK: u64 = 8 * traced_benches::CHUNK;
 
+/// How a paced thread kept to its schedule.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pacing {
+    /// The most it fell behind its schedule.
+    behind_max: Duration,
+    /// The most calls it made without sleeping in between.
+    burst_max: u64,
+}
+
 /// Runs `case` `spans` times, as fast as it goes (`rate` `None`) or at `rate` calls per second,
 /// sleeping (not spinning: a sleeping thread costs no CPU) between chunks of `chunk` calls.
-fn drive(case: Case, spans: u64, rate: Option<u64>, chunk: u64) {
+fn drive(case: Case, spans: u64, rate: Option<u64>, chunk: u64) -> Pacing {
+    let mut pacing = Pacing::default();
     let Some(rate) = rate else {
         traced_benches::run(case, spans, &mut Nothing);
-        return;
+        return pacing;
     };
     let start = Instant::now();
     let mut done = 0;
+    let mut burst = 0;
     while done < spans {
         traced_benches::run(case, chunk, &mut Nothing);
         done += chunk;
+        burst += chunk;
         let due = Duration::from_nanos(done * 1_000_000_000 / rate);
-        if let Some(wait) = due.checked_sub(start.elapsed()) {
-            std::thread::sleep(wait);
+        let elapsed = start.elapsed();
+        match due.checked_sub(elapsed) {
+            Some(wait) => {
+                pacing.burst_max = pacing.burst_max.max(burst);
+                burst = 0;
+                std::thread::sleep(wait);
+            }
+            None => pacing.behind_max = pacing.behind_max.max(elapsed.saturating_sub(due)),
         }
     }
+    pacing.burst_max = pacing.burst_max.max(burst);
+    pacing
+}
+
+/// Sleeps 1 ms at a time until `stop`, and returns the worst overshoot: how long the host
+/// kept this ready thread off a core.
+fn sleeper(stop: &std::sync::atomic::AtomicBool) -> Duration {
+    let mut worst = Duration::ZERO;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let t = Instant::now();
+        std::thread::sleep(Duration::from_millis(1));
+        worst = worst.max(t.elapsed().saturating_sub(Duration::from_millis(1)));
+    }
+    worst
 }
 
 /// What `cpu` and `paced` run, from the arguments after the library.
@@ -135,6 +177,8 @@ struct Options {
     root: bool,
     /// traced's `max_queue_size`, when not the default.
     queue: Option<usize>,
+    /// Measure the host's scheduling stalls alongside (`--stalls`).
+    stalls: bool,
 }
 
 impl Options {
@@ -145,6 +189,7 @@ impl Options {
             chunk: PACED_CHUNK,
             root: false,
             queue: None,
+            stalls: false,
         };
         let mut args = args.iter();
         while let Some(a) = args.next() {
@@ -158,6 +203,7 @@ impl Options {
                 "--rate" if paced => o.rate = Some(value().max(1)),
                 "--chunk" if paced => o.chunk = value().max(1),
                 "--root" => o.root = true,
+                "--stalls" => o.stalls = true,
                 "--queue" => o.queue = Some(usize::try_from(value()).expect("queue")),
                 other => panic!("unknown option {other}"),
             }
@@ -184,6 +230,7 @@ fn setup(lib: &str, options: Options) -> (Case, Shutdown) {
             )
         }
         "traced" => traced_batch(sinks::TracedCountingExporter, options),
+        "traced-spandata" => traced_batch(sinks::TracedSpanDataCountingExporter, options),
         "traced-otlp" => traced_batch(sinks::TracedOtlpEncodingExporter::default(), options),
         "traced-otlp-messages" => {
             traced_batch(sinks::TracedOtlpMessagesExporter::default(), options)
@@ -252,52 +299,68 @@ fn cpu(lib: &str, options: Options) {
     // Every thread runs one round first, so that the one-time setup is not counted; then
     // they start together.
     let start = std::sync::Barrier::new(threads);
-    let (calling, calling_cpu, dropped, failed, wall, cpu, spans_before, bytes_before) =
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (1..threads)
-                .map(|_| {
-                    let start = &start;
-                    scope.spawn(move || {
-                        traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
-                        // Everyone's warm-up done; then the counters are read; then go.
-                        start.wait();
-                        start.wait();
-                        let before = thread_cpu_ns();
-                        drive(case, SPANS, rate, chunk);
-                        thread_cpu_ns() - before
-                    })
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (
+        calling,
+        calling_cpu,
+        dropped,
+        failed,
+        wall,
+        cpu,
+        spans_before,
+        bytes_before,
+        pacing,
+        stall,
+    ) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads)
+            .map(|_| {
+                let start = &start;
+                scope.spawn(move || {
+                    traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
+                    // Everyone's warm-up done; then the counters are read; then go.
+                    start.wait();
+                    start.wait();
+                    let before = thread_cpu_ns();
+                    drive(case, SPANS, rate, chunk);
+                    thread_cpu_ns() - before
                 })
-                .collect();
-            traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
-            start.wait();
-            // The warm-ups' spans, handed over as their roots ended, reach the exporter.
-            traced::pipeline::force_flush(Duration::from_secs(10)).ok();
-            let spans_before = spans();
-            let bytes_before = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed);
-            let cpu_before = process_cpu_ns();
-            let thread_before = thread_cpu_ns();
-            let wall = Instant::now();
-            start.wait();
-            drive(case, SPANS, rate, chunk);
-            let mut calling_cpu = thread_cpu_ns() - thread_before;
-            for w in workers {
-                calling_cpu += w.join().expect("a calling thread");
-            }
-            let calling = wall.elapsed();
-            let (dropped, failed) = shutdown();
-            let wall = wall.elapsed();
-            let cpu = process_cpu_ns() - cpu_before;
-            (
-                calling,
-                calling_cpu,
-                dropped,
-                failed,
-                wall,
-                cpu,
-                spans_before,
-                bytes_before,
-            )
-        });
+            })
+            .collect();
+        traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
+        start.wait();
+        // The warm-ups' spans, handed over as their roots ended, reach the exporter.
+        traced::pipeline::force_flush(Duration::from_secs(10)).ok();
+        let spans_before = spans();
+        let bytes_before = traced_benches::BYTES.load(std::sync::atomic::Ordering::Relaxed);
+        let cpu_before = process_cpu_ns();
+        let thread_before = thread_cpu_ns();
+        let wall = Instant::now();
+        let stalls = options.stalls.then(|| scope.spawn(|| sleeper(&stop)));
+        start.wait();
+        let pacing = drive(case, SPANS, rate, chunk);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let stall = stalls.map(|s| s.join().expect("the sleeping thread"));
+        let mut calling_cpu = thread_cpu_ns() - thread_before;
+        for w in workers {
+            calling_cpu += w.join().expect("a calling thread");
+        }
+        let calling = wall.elapsed();
+        let (dropped, failed) = shutdown();
+        let wall = wall.elapsed();
+        let cpu = process_cpu_ns() - cpu_before;
+        (
+            calling,
+            calling_cpu,
+            dropped,
+            failed,
+            wall,
+            cpu,
+            spans_before,
+            bytes_before,
+            pacing,
+            stall,
+        )
+    });
     // Children and their roots, on every thread.
     let made = if options.root {
         SPANS
@@ -312,8 +375,9 @@ fn cpu(lib: &str, options: Options) {
     } else {
         dropped
     };
+    let extra = pacing_fields(rate.is_some(), pacing, stall);
     println!(
-        "{{\"mode\":\"{}\",\"lib\":\"{lib}\",\"threads\":{threads},\"root\":{},\"rate_per_thread\":{},\"chunk\":{},\"spans\":{made},\"exported\":{exported},\"dropped\":{dropped},\"failed\":{failed},\"calling_ns_per_span\":{:.1},\"calling_cpu_ns_per_span\":{:.1},\"wall_ns_per_span\":{:.1},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1},\"otlp_bytes_per_span\":{:.1}}}",
+        "{{\"mode\":\"{}\",\"lib\":\"{lib}\",\"threads\":{threads},\"root\":{},\"rate_per_thread\":{},\"chunk\":{},\"spans\":{made},\"exported\":{exported},\"dropped\":{dropped},\"failed\":{failed},\"calling_ns_per_span\":{:.1},\"calling_cpu_ns_per_span\":{:.1},\"wall_ns_per_span\":{:.1},\"cpu_ns_per_span\":{:.1},\"cpu_ns_per_exported_span\":{:.1},\"otlp_bytes_per_span\":{:.1}{extra}}}",
         if rate.is_some() { "paced" } else { "cpu" },
         options.root,
         rate.unwrap_or(0),
@@ -325,6 +389,25 @@ fn cpu(lib: &str, options: Options) {
         cpu as f64 / exported.max(1) as f64,
         bytes as f64 / exported.max(1) as f64,
     );
+}
+
+/// The JSON fields a run adds about its pacing (paced runs) and the host's stalls
+/// (`--stalls`), each with its leading comma.
+fn pacing_fields(paced: bool, pacing: Pacing, stall: Option<Duration>) -> String {
+    use std::fmt::Write as _;
+    let mut fields = String::new();
+    if paced {
+        let _ = write!(
+            fields,
+            ",\"caller_behind_max_us\":{},\"caller_burst_max\":{}",
+            pacing.behind_max.as_micros(),
+            pacing.burst_max
+        );
+    }
+    if let Some(stall) = stall {
+        let _ = write!(fields, ",\"host_stall_max_us\":{}", stall.as_micros());
+    }
+    fields
 }
 
 fn overload() {

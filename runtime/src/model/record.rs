@@ -981,6 +981,10 @@ pub struct SpanBatch {
     /// Set by the batch processor when its queue refused spans of this batch: the handing
     /// thread then sheds its next spans.
     pub(crate) refused: bool,
+    /// Set by the handing thread: the empty boxes it can keep (the room in its pool). The
+    /// batch processor leaves that many in the batch, as far as it has them, so that a
+    /// thread whose pool ran short refills it; `None`: one per record handed over.
+    pub(crate) keeps: Option<usize>,
 }
 
 impl From<Vec<SpanData>> for SpanBatch {
@@ -991,6 +995,7 @@ impl From<Vec<SpanData>> for SpanBatch {
             data,
             shed: 0,
             refused: false,
+            keeps: None,
         }
     }
 }
@@ -1012,6 +1017,7 @@ impl SpanBatch {
             data: Vec::new(),
             shed: 0,
             refused: false,
+            keeps: None,
         }
     }
 
@@ -1125,9 +1131,13 @@ impl SpanBatch {
         self.data.append(&mut other.data);
     }
 
-    /// Takes up to `n` empty boxes from `from`, to keep for reuse.
+    /// Takes up to `n` empty boxes from `from`, to keep for reuse, as far as the batch has
+    /// room: it never grows for them (the batch processor gives them back on the thread that
+    /// ends spans).
     pub(crate) fn take_spare(&mut self, from: &mut Vec<Slot>, n: usize) {
-        let n = n.min(from.len());
+        let n = n
+            .min(from.len())
+            .min(self.slots.capacity() - self.slots.len());
         self.slots.extend(from.drain(from.len() - n..));
     }
 
@@ -1167,6 +1177,7 @@ impl SpanBatch {
             data: Vec::new(),
             shed: 0,
             refused: false,
+            keeps: None,
         }
     }
 
@@ -1198,6 +1209,22 @@ impl SpanBatch {
         self.slots.drain(..)
     }
 
+    /// Moves the first `n` spans to the end of `front` (records before spans given as
+    /// `SpanData`, as [`append`](Self::append) does): the batch processor queues what fits of
+    /// a batch in one of its own batches, so that neither side allocates.
+    pub(crate) fn move_front_into(&mut self, n: usize, front: &mut SpanBatch) {
+        debug_assert!(
+            front.full == front.slots.len(),
+            "a batch being filled holds no spare box"
+        );
+        let records = n.min(self.full);
+        front.slots.extend(self.slots.drain(..records));
+        front.full = front.slots.len();
+        self.full -= records;
+        let data = (n - records).min(self.data.len());
+        front.data.extend(self.data.drain(..data));
+    }
+
     /// Moves the first `n` records into a new batch (the queue of the batch processor keeps
     /// what fits).
     pub(crate) fn split_off_front(&mut self, n: usize) -> SpanBatch {
@@ -1213,6 +1240,7 @@ impl SpanBatch {
             data: std::mem::replace(&mut self.data, rest),
             shed: 0,
             refused: false,
+            keeps: None,
         }
     }
 }

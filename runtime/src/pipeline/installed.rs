@@ -434,7 +434,7 @@ fn warn_gone() {
 
 /// Empty record boxes a thread keeps for its next spans: as deep as spans usually nest,
 /// plus a batch's worth, which is what comes back from a processor at once.
-const POOL_MAX: usize = 2 * LOCAL_BATCH;
+pub(crate) const POOL_MAX: usize = 2 * LOCAL_BATCH;
 
 /// How many spans ahead a thread asks for the cache lines of the box its span will take.
 /// Boxes come back from a batch processor whose worker read them on another core, and
@@ -482,6 +482,11 @@ struct Finished {
     shedding: bool,
     /// Spans shed since the last hand-over, reported with the next one.
     shed_count: usize,
+    /// Room for the empty boxes the processor lends when the pool runs dry (see
+    /// [`refill`](Self::refill)).
+    lent: SpanBatch,
+    /// The processor had no box to lend since the last hand-over: not asked again before it.
+    dry: bool,
 }
 
 impl Finished {
@@ -497,12 +502,32 @@ impl Finished {
             return;
         }
         self.spans.shed = std::mem::take(&mut self.shed_count);
+        let room = POOL_MAX.saturating_sub(self.pool.len());
+        self.spans.keeps = Some(room);
         p.processor.on_end(&mut self.spans);
         self.shedding = std::mem::take(&mut self.spans.refused);
         self.spans.shed = 0;
-        let room = POOL_MAX.saturating_sub(self.pool.len());
+        self.dry = false;
         let mut boxes = self.spans.recycle();
         self.pool.extend(boxes.by_ref().take(room));
+    }
+
+    /// Refills an empty pool with boxes the processor keeps spare, if it has some.
+    ///
+    /// A thread gets boxes back when it hands spans over; when the processor had none then
+    /// (its worker lagging), the pool stays short until it runs dry, by which time the worker
+    /// may have put boxes aside again. Asking for them costs a lock where the alternative is
+    /// allocating.
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) {
+        let Some(p) = self.pipeline else { return };
+        if self.dry {
+            return;
+        }
+        p.processor.lend_boxes(&mut self.lent);
+        self.pool.extend(self.lent.recycle());
+        self.dry = self.pool.is_empty();
     }
 
     /// A box from the pool, asking for the one it will hand out [`POOL_PREFETCH_AHEAD`]
@@ -545,6 +570,8 @@ thread_local! {
             pool: Vec::new(),
             shedding: false,
             shed_count: 0,
+            lent: SpanBatch::new(),
+            dry: false,
         })
     };
 }
@@ -601,9 +628,20 @@ pub(crate) fn shed_one() -> bool {
         .unwrap_or(false)
 }
 
+/// A box for a span when the thread's pool is empty: from the processor's spares if it has
+/// some (see [`Finished::refill`]), else a new one.
 #[cold]
 fn new_slot() -> Slot {
-    Box::new_uninit()
+    FINISHED
+        .try_with(|f| {
+            f.try_borrow_mut().ok().and_then(|mut f| {
+                f.refill();
+                f.pool.pop()
+            })
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(Box::new_uninit)
 }
 
 /// Gives an empty box back to the thread's pool (or frees it, when the pool is full or the
@@ -643,6 +681,10 @@ pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
         f.pipeline = Some(pipeline);
         if f.spans.capacity() == 0 {
             f.spans.reserve(LOCAL_BATCH);
+            // The pool's whole room at once: growing it later, when boxes come back after a
+            // lag, would allocate on this thread.
+            f.pool.reserve_exact(POOL_MAX);
+            f.lent.reserve(LOCAL_BATCH);
         }
         let Some(s) = slot.take() else { return };
         let len = f.spans.push(s);

@@ -19,7 +19,7 @@ pub use installed::{
     force_flush, install, installed, shutdown,
 };
 pub(crate) use installed::{
-    finish, get, off, recycle_slot, shed_one, take_recording_slot, take_slot,
+    POOL_MAX, finish, get, off, recycle_slot, shed_one, take_recording_slot, take_slot,
 };
 pub(crate) use processor::Counters;
 pub use processor::{ProcessorStats, SimpleSpanProcessor, SpanProcessor};

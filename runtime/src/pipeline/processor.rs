@@ -59,6 +59,11 @@ pub trait SpanProcessor: Send + Sync + fmt::Debug {
     fn stats(&self) -> ProcessorStats {
         ProcessorStats::default()
     }
+    /// Puts empty record boxes in `spare`, as many as it has room for, when the processor
+    /// keeps some (the batch processor: its spare boxes): a thread whose pool ran dry asks
+    /// this before it allocates. Gives none by default.
+    #[doc(hidden)]
+    fn lend_boxes(&self, _spare: &mut SpanBatch) {}
 }
 
 /// The counts behind [`ProcessorStats`]. `received` has a cache line of its own: the threads
