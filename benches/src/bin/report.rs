@@ -758,7 +758,13 @@ fn targets(
             "paced 2 M spans/s from one thread (traced-otlp): dropped",
             paced_dropped,
             paced.map_or("–".to_owned(), |v| {
-                format!("{} of {}", v["dropped"], v["spans"])
+                format!(
+                    "{} of {} (caller's longest stall {:.1} ms, {} schedule restarts)",
+                    v["dropped"],
+                    v["spans"],
+                    v["caller_behind_max_us"].as_f64().unwrap_or(0.0) / 1000.0,
+                    v["caller_restarts"]
+                )
             }),
         ),
         Target {
@@ -992,7 +998,7 @@ fn paced_search(throughput: &[Value]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "\n### Paced: traced-otlp from one thread at a steady rate (1 M sampled children in roots of 256, once per rate)\n\n| rate asked | rate reached | spans | exported | dropped | process CPU ns/span | process CPU ns/exported span |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+        "\n### Paced: traced-otlp from one thread at a steady rate (1 M sampled children in roots of 256, once per rate; a caller kept off its core for over a chunk's time restarts its schedule rather than burst the missed calls)\n\n| rate asked | rate reached | spans | exported | dropped | process CPU ns/span | process CPU ns/exported span | caller's longest stall | schedule restarts |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mega = |v: &Value| {
         v.as_f64()
@@ -1001,7 +1007,7 @@ fn paced_search(throughput: &[Value]) -> String {
     for v in runs {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             mega(&v["rate"]),
             mega(&v["reached_rate"]),
             v["spans"],
@@ -1009,6 +1015,10 @@ fn paced_search(throughput: &[Value]) -> String {
             v["dropped"],
             fmt_num(&v["cpu_ns_per_span"]),
             fmt_num(&v["cpu_ns_per_exported_span"]),
+            v["caller_behind_max_us"]
+                .as_f64()
+                .map_or("–".to_owned(), |us| format!("{:.1} ms", us / 1000.0)),
+            v["caller_restarts"],
         );
     }
     let _ = writeln!(

@@ -21,9 +21,10 @@
 //! host's scheduling, not to the pipeline; the thread costs about 0.5 % of a core).
 //!
 //! A paced run also prints, for its first calling thread, `caller_behind_max_us` (the most
-//! it fell behind its schedule: a stall of its own) and `caller_burst_max` (the most calls it
-//! made back to back, catching up): a burst larger than the queue arrives faster than a
-//! worker that shares a core with it can drain. `traced-counting` is traced with the counting processor and no background thread, the
+//! it fell behind its schedule: a stall of its own), `caller_burst_max` (the most calls it
+//! made back to back) and `caller_restarts` (how often it fell more than a chunk behind and
+//! started its schedule again rather than burst the missed calls: see
+//! [`traced_benches::pace`]). `traced-counting` is traced with the counting processor and no background thread, the
 //! reference for what the batch processor costs the calling thread; `traced` is the batch
 //! processor into an exporter that counts the spans and drops them in place, and
 //! `traced-spandata` the same into one that takes them as `SpanData` (built by the worker).
@@ -33,7 +34,7 @@
 //! library per round), then the overload.
 
 use std::time::{Duration, Instant};
-use traced_benches::{Case, Lib, Meter, Scenario, sinks};
+use traced_benches::{Case, Lib, Meter, Pacing, Scenario, sinks};
 
 const SPANS: u64 = 1 << 20;
 const OVERLOAD: Duration = Duration::from_secs(3);
@@ -117,43 +118,15 @@ const PACED_RATE: u64 = 2_000_000;
 /// spreads the same rate over pauses of about 128 µs.
 const PACED_CHUNK: u64 = 8 * traced_benches::CHUNK;
 
-/// How a paced thread kept to its schedule.
-#[derive(Clone, Copy, Debug, Default)]
-struct Pacing {
-    /// The most it fell behind its schedule.
-    behind_max: Duration,
-    /// The most calls it made without sleeping in between.
-    burst_max: u64,
-}
-
-/// Runs `case` `spans` times, as fast as it goes (`rate` `None`) or at `rate` calls per second,
-/// sleeping (not spinning: a sleeping thread costs no CPU) between chunks of `chunk` calls.
+/// Runs `case` `spans` times, as fast as it goes (`rate` `None`) or at `rate` calls per second
+/// ([`traced_benches::pace`]: chunks of `chunk` calls, a sleep between two, no catch-up burst
+/// after a stall).
 fn drive(case: Case, spans: u64, rate: Option<u64>, chunk: u64) -> Pacing {
-    let mut pacing = Pacing::default();
     let Some(rate) = rate else {
         traced_benches::run(case, spans, &mut Nothing);
-        return pacing;
+        return Pacing::default();
     };
-    let start = Instant::now();
-    let mut done = 0;
-    let mut burst = 0;
-    while done < spans {
-        traced_benches::run(case, chunk, &mut Nothing);
-        done += chunk;
-        burst += chunk;
-        let due = Duration::from_nanos(done * 1_000_000_000 / rate);
-        let elapsed = start.elapsed();
-        match due.checked_sub(elapsed) {
-            Some(wait) => {
-                pacing.burst_max = pacing.burst_max.max(burst);
-                burst = 0;
-                std::thread::sleep(wait);
-            }
-            None => pacing.behind_max = pacing.behind_max.max(elapsed.saturating_sub(due)),
-        }
-    }
-    pacing.burst_max = pacing.burst_max.max(burst);
-    pacing
+    traced_benches::pace(case, spans, rate, chunk)
 }
 
 /// Sleeps 1 ms at a time until `stop`, and returns the worst overshoot: how long the host
@@ -399,9 +372,10 @@ fn pacing_fields(paced: bool, pacing: Pacing, stall: Option<Duration>) -> String
     if paced {
         let _ = write!(
             fields,
-            ",\"caller_behind_max_us\":{},\"caller_burst_max\":{}",
+            ",\"caller_behind_max_us\":{},\"caller_burst_max\":{},\"caller_restarts\":{}",
             pacing.behind_max.as_micros(),
-            pacing.burst_max
+            pacing.burst_max,
+            pacing.restarts
         );
     }
     if let Some(stall) = stall {
