@@ -18,6 +18,9 @@
 //! - `async`: the two-argument `async fn` created and polled to its end under a root;
 //! - `child-batch`, `root-batch`: `child` and `root` through `with_batch_exporter` into a
 //!   counting exporter (the worker drains them; only the calling thread is counted);
+//! - `unsampled`: `child` under a root the sampler dropped (parent-based, roots off: as a
+//!   ratio sampler for the traces it leaves out);
+//! - `unsampled-root`: `child` with no parent, dropped by that sampler;
 //! - `plain`: the function with no instrumentation.
 
 #![allow(
@@ -118,7 +121,12 @@ fn main() {
     let case = args.next().expect("usage: instr <case> <n>");
     let n: u64 = args.next().expect("n").parse().expect("n: a number");
     let batch = case.ends_with("-batch");
-    let builder = traced::pipeline::Pipeline::builder().with_sampler(traced::Sampler::AlwaysOn);
+    let sampler = if case.starts_with("unsampled") {
+        traced::Sampler::parent_based(traced::Sampler::AlwaysOff)
+    } else {
+        traced::Sampler::AlwaysOn
+    };
+    let builder = traced::pipeline::Pipeline::builder().with_sampler(sampler);
     let builder = if batch {
         builder.with_batch_exporter(sinks::TracedCountingExporter)
     } else {
@@ -127,12 +135,13 @@ fn main() {
     let guard = builder.install();
     let (call, rooted): (fn() -> u64, bool) = match case.trim_end_matches("-batch") {
         "plain" => (call_plain, true),
-        "child" => (call_child, true),
+        // (The sampler tells `unsampled` from `child`, and `unsampled-root` from `root`.)
+        "child" | "unsampled" => (call_child, true),
         "child6" => (call_child6, true),
         "child3-attrs2" => (call_child3_attrs2, true),
         "child8" => (call_child8, true),
         "async" => (call_async, true),
-        "root" => (call_child, false),
+        "root" | "unsampled-root" => (call_child, false),
         other => panic!("unknown case {other}"),
     };
     let mut acc = 0;

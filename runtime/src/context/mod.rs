@@ -262,6 +262,59 @@ pub(crate) fn start_and_enter<S>(
         .flatten()
 }
 
+/// [`start_and_enter`] for the most common spans, each on a path of its own: a child of
+/// the thread's active span when that span is sampled, of this process, and has no trace
+/// state (with `children`: the caller may start such children without its sampler); and a
+/// root, when no span is active. `child` gets the parent's ids and returns the new span and
+/// its span id (`None`: nothing to enter); its frame is known here field by field (the
+/// parent's trace and flags, a recording span, no state), with none of the general path's
+/// choices to carry through. `root` returns the new span and the context to enter, as
+/// `start_and_enter`'s `start` does for a root. `Err(())` when the active span is anything
+/// else, `root` declined ([`Active::DECLINED`]), or the stack is unavailable: start the span
+/// the general way.
+#[inline(always)]
+pub(crate) fn start_and_enter_fast<S>(
+    children: bool,
+    child: impl FnOnce(Active) -> (S, Option<SpanId>),
+    root: impl FnOnce() -> (S, Option<Active>),
+) -> Result<(S, Option<Saved>), ()> {
+    STACK
+        .try_with(|s| {
+            let mut s = s.try_borrow_mut().map_err(|_| ())?;
+            let Some(top) = s.last() else {
+                let (started, new) = root();
+                return match new {
+                    // A root has no trace state: only `DECLINED` has the bit.
+                    Some(new) if new.has_state => Err(()),
+                    new => Ok((
+                        started,
+                        new.map(|new| push_frame(&mut s, new, TraceState::NONE)),
+                    )),
+                };
+            };
+            let parent = top.active;
+            let sampled_child = children
+                && parent.is_valid()
+                && !parent.is_remote
+                && parent.flags.is_sampled()
+                && !parent.has_state;
+            if !sampled_child {
+                return Err(());
+            }
+            let (started, span_id) = child(parent);
+            let saved = span_id.map(|span_id| {
+                let new = Active {
+                    span_id,
+                    recording: true,
+                    ..parent
+                };
+                push_frame(&mut s, new, TraceState::NONE)
+            });
+            Ok((started, saved))
+        })
+        .unwrap_or(Err(()))
+}
+
 /// Pushes a frame and makes it the thread's active context.
 #[inline(always)]
 fn push_frame(s: &mut Vec<Frame>, new: Active, state: TraceState) -> Saved {

@@ -138,6 +138,14 @@ pub(crate) struct Record {
     /// would change nothing: see [`SpanBatch`] and [`Unscrubbed`]). A value forgotten here
     /// is scrubbed, never leaked.
     pub(crate) raw: u8,
+    /// Bit `i`: inline attribute `i` may have owned memory when written (a long string, an
+    /// array). The record's drop frees only these, and those that [`Record::scrub`] may have
+    /// rewritten since (bits of `raw` not in `settled`): a span of numbers and short strings
+    /// is dropped without a look at its attributes.
+    pub(crate) owned: u8,
+    /// The bits of `raw` set where an attribute is written or replaced (and `owned` kept
+    /// up to date); any other bit of `raw` was set by [`Record::scrub`].
+    pub(crate) settled: u8,
     /// The span of a `#[traced]` function, entered: where the thread's context stack stood
     /// before, plus one (0: not entered). Kept here, in padding, so that the guard in every
     /// traced frame is one pointer.
@@ -222,10 +230,33 @@ impl PipelineRef {
 impl Drop for Record {
     #[inline]
     fn drop(&mut self) {
-        for a in &mut self.attrs[..usize::from(self.len)] {
-            // SAFETY: the first `len` entries are initialized, and dropped only here.
-            let value = unsafe { &mut (*a.as_mut_ptr()).value };
-            // Numbers and short strings own nothing: no call for them.
+        let owning = self.inline_owning();
+        if owning != 0 {
+            self.drop_owning(owning);
+        }
+    }
+}
+
+impl Record {
+    /// The inline attributes that may own memory (bit `i` for attribute `i`): those that may
+    /// have when written, and those a scrub may have rewritten since. Numbers and short
+    /// strings own nothing: no look at them.
+    #[inline(always)]
+    fn inline_owning(&self) -> u8 {
+        self.owned | (self.raw & !self.settled)
+    }
+
+    /// The drop of the inline attributes in `owning` (bits below `len`) that own memory.
+    #[cold]
+    #[inline(never)]
+    fn drop_owning(&mut self, mut owning: u8) {
+        // Only bits of written entries are ever set; the mask is a second guard.
+        owning &= ((1_u16 << self.len) - 1) as u8;
+        while owning != 0 {
+            let i = owning.trailing_zeros() as usize;
+            owning &= owning - 1;
+            // SAFETY: `i < len`: the entry is initialized, and dropped only here.
+            let value = unsafe { &mut (*self.attrs[i].as_mut_ptr()).value };
             if value.owns_memory() {
                 // SAFETY: as above.
                 unsafe { std::ptr::drop_in_place(value) };
@@ -236,14 +267,14 @@ impl Drop for Record {
 
 impl Record {
     /// Whether dropping the record would free nothing: no cold part, and no inline value
-    /// that owns memory (numbers, short and static strings: almost every span). A batch
+    /// that may own memory, as its bits tell without a look at the values
+    /// ([`Record::inline_owning`]; numbers, short and static strings: almost every span). A batch
     /// then leaves it as it is ([`SpanBatch::clear`]), with no call: forgetting it is all
     /// its drop would do.
     #[inline(always)]
     fn frees_nothing(&self) -> bool {
         self.cold.is_none()
-            && (self.bits & bits::INLINE_OWN_NOTHING != 0
-                || !self.inline().iter().any(|a| a.value.owns_memory()))
+            && (self.bits & bits::INLINE_OWN_NOTHING != 0 || self.inline_owning() == 0)
     }
 }
 
@@ -349,9 +380,13 @@ impl Record {
         let limits = self.limits();
         truncate(&mut kv.value, limits.max_attribute_value_length);
         if let Some(i) = self.inline().iter().position(|a| a.key == kv.key) {
+            if kv.value.owns_memory() {
+                self.owned |= 1 << i;
+            }
             self.inline_mut()[i].value = kv.value;
             // Set here, cut above: it replaces one that may have been to scrub.
             self.raw |= 1 << i;
+            self.settled |= 1 << i;
             return;
         }
         if let Some(c) = &mut self.cold
@@ -367,11 +402,15 @@ impl Record {
         match kv.key {
             Cow::Borrowed(key) if self.inline_room() => {
                 let len = usize::from(self.len);
+                if kv.value.owns_memory() {
+                    self.owned |= 1 << len;
+                }
                 self.attrs[len].write(Attr {
                     key,
                     value: kv.value,
                 });
                 self.raw |= 1 << len;
+                self.settled |= 1 << len;
                 self.len += 1;
             }
             key => self.push_cold_attribute(KeyValue {
@@ -399,6 +438,7 @@ impl Record {
     /// value has the password of a URL in it replaced before it is exported
     /// ([`crate::secret`]): for an inline attribute, later and off this thread
     /// ([`Record::scrub`]).
+    #[cfg(any(test, feature = "tracing"))]
     #[inline(always)]
     pub(crate) fn push_attribute_marked(
         &mut self,
@@ -406,18 +446,24 @@ impl Record {
         scrub_urls: bool,
         write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
     ) {
+        self.push_attribute_told(key, scrub_urls, true, write);
+    }
+
+    /// [`push_attribute_marked`](Self::push_attribute_marked), told `may_own`: whether the
+    /// value may own memory, as far as the caller knows before writing it (`false` spares the
+    /// look at the written value; a wrong `false` leaks it).
+    #[inline(always)]
+    pub(crate) fn push_attribute_told(
+        &mut self,
+        key: &'static str,
+        scrub_urls: bool,
+        may_own: bool,
+        write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
+    ) {
         let len = usize::from(self.len);
         if !self.inline_room() {
-            let mut value = MaybeUninit::uninit();
-            let at: *const Value = value.as_ptr();
-            if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
-                // SAFETY: `write` returned a reference to `value` itself: it wrote it.
-                let mut value = unsafe { value.assume_init() };
-                if scrub_urls && let Value::String(s) = &mut value {
-                    scrub_url(s);
-                }
-                self.push_cold(key, value);
-            }
+            // Out of line: the common case keeps a small frame (no stack for a value).
+            self.push_attribute_past_inline(key, scrub_urls, write);
             return;
         }
         debug_assert!(len < INLINE_ATTRS, "room is at most INLINE_ATTRS");
@@ -434,17 +480,46 @@ impl Record {
                 return;
             }
             (&raw mut (*slot).key).write(key);
-            self.len += 1;
+            // (From `len`, not read back: the value's stores may alias `self.len` as far as
+            // the compiler knows.)
+            self.len = len as u8 + 1;
+            // (A cut below never makes a value own memory it did not.)
+            if may_own && (*place).owns_memory() {
+                self.owned |= 1 << len;
+            }
             // A value to scrub is left as written, whatever its type (what is not a string
             // long enough to hold a URL is passed over at export, off this thread), and cut
             // after it is scrubbed: a cut could leave a password whose URL no longer parses.
             // Any other is cut now and marked final.
             if !scrub_urls {
                 self.raw |= 1 << len;
+                self.settled |= 1 << len;
                 if let Some(max) = self.limits().max_attribute_value_length {
                     truncate(&mut (*slot).value, Some(max));
                 }
             }
+        }
+    }
+
+    /// [`push_attribute_told`](Self::push_attribute_told) once the inline entries are
+    /// full: the value is built on the stack and goes to the cold part.
+    #[cold]
+    #[inline(never)]
+    fn push_attribute_past_inline(
+        &mut self,
+        key: &'static str,
+        scrub_urls: bool,
+        write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
+    ) {
+        let mut value = MaybeUninit::uninit();
+        let at: *const Value = value.as_ptr();
+        if write(&mut value).is_some_and(|v| std::ptr::eq(v, at)) {
+            // SAFETY: `write` returned a reference to `value` itself: it wrote it.
+            let mut value = unsafe { value.assume_init() };
+            if scrub_urls && let Value::String(s) = &mut value {
+                scrub_url(s);
+            }
+            self.push_cold(key, value);
         }
     }
 
@@ -502,6 +577,9 @@ impl Record {
             let mut value = value.clone();
             if max.is_some() {
                 truncate(&mut value, max);
+            }
+            if value.owns_memory() {
+                self.owned |= 1 << self.len;
             }
             self.attrs[usize::from(self.len)].write(Attr { key, value });
             self.len += 1;
@@ -1321,6 +1399,8 @@ pub(crate) mod tests {
             len: 0,
             room: INLINE_ATTRS as u8,
             raw: 0,
+            owned: 0,
+            settled: 0,
             entered: 0,
             attrs: [const { MaybeUninit::uninit() }; INLINE_ATTRS],
         });
@@ -1417,6 +1497,31 @@ pub(crate) mod tests {
         assert_eq!(r.len, 1);
         let data = SpanBatch::one(slot).to_vec().pop().unwrap();
         assert_eq!(data.attributes.len(), 1);
+    }
+
+    /// The drop of a record looks only at the values that may own memory: those written so
+    /// (as far as the writer knew), those replaced by one that does, and, once scrubbed, all
+    /// that were written to be scrubbed.
+    #[test]
+    fn only_values_that_may_own_memory_are_looked_at_when_dropped() {
+        let mut slot = record("s", 1);
+        let r = rec(&mut slot);
+        let long = "x".repeat(40);
+        r.push_attribute_told("n", true, false, |out| Some(out.write(Value::I64(1))));
+        r.push_attribute_told("short", true, false, |out| {
+            Some(out.write("short".to_value()))
+        });
+        r.push_attribute_told("long", true, true, |out| Some(out.write(long.to_value())));
+        // Told it may, written a number: looked at, and found to own nothing.
+        r.push_attribute_told("m", false, true, |out| Some(out.write(Value::I64(2))));
+        assert_eq!((r.owned, r.raw, r.settled), (0b0100, 0b1000, 0b1000));
+        r.set_attribute(KeyValue::new("short", long.as_str()));
+        assert_eq!((r.owned, r.raw, r.settled), (0b0110, 0b1010, 0b1010));
+        r.scrub();
+        assert_eq!(r.owned | (r.raw & !r.settled), 0b0111);
+        let data = SpanBatch::one(slot).to_vec().pop().unwrap();
+        assert_eq!(data.attribute("short"), Some(&long.to_value()));
+        assert_eq!(data.attribute("long"), Some(&long.to_value()));
     }
 
     #[test]

@@ -209,6 +209,27 @@ pub trait ToValue {
     fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
         out.write(self.to_value())
     }
+
+    /// Whether the value [`__write_value`](ToValue::__write_value) writes may own memory (a
+    /// long string, an array), told from `self` before it is written: a span frees only such
+    /// values when it is dropped, and looks at no other. `true` unless known otherwise (a
+    /// wrong `false` would leak the value, never free it twice). Not meant to be called or
+    /// overridden outside this crate.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        true
+    }
+}
+
+/// The longest string a [`StringValue`] holds inline (longer ones are on the heap).
+const INLINE_STRING: usize = size_of::<StringValue>();
+
+/// Whether a string value of `s` may own memory: `StringValue::from(s)` copies it inline
+/// unless it is longer than [`INLINE_STRING`].
+#[inline(always)]
+fn string_may_own(s: &str) -> bool {
+    s.len() > INLINE_STRING
 }
 
 impl ToValue for Value {
@@ -220,12 +241,18 @@ impl ToValue for bool {
     fn to_value(&self) -> Value {
         Value::Bool(*self)
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        false
+    }
 }
 macro_rules! lossless_int {
     ($($t:ty)*) => {$(
         impl ToValue for $t {
             #[inline]
             fn to_value(&self) -> Value { Value::I64(i64::from(*self)) }
+            #[inline(always)]
+            fn __may_own_memory(&self) -> bool { false }
         }
     )*};
 }
@@ -251,6 +278,10 @@ macro_rules! wide_int {
                     Err(_) => write_digits(out, self),
                 }
             }
+            #[inline(always)]
+            fn __may_own_memory(&self) -> bool {
+                i64::try_from(*self).is_err()
+            }
         }
     )*};
 }
@@ -266,10 +297,18 @@ impl ToValue for f64 {
     fn to_value(&self) -> Value {
         Value::F64(*self)
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        false
+    }
 }
 impl ToValue for f32 {
     fn to_value(&self) -> Value {
         Value::F64(f64::from(*self))
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        false
     }
 }
 impl ToValue for str {
@@ -277,16 +316,28 @@ impl ToValue for str {
     fn to_value(&self) -> Value {
         Value::String(self.into())
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        string_may_own(self)
+    }
 }
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::String(self.as_str().into())
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        string_may_own(self)
     }
 }
 impl ToValue for char {
     fn to_value(&self) -> Value {
         let mut buf = [0; 4];
         Value::String((&*self.encode_utf8(&mut buf)).into())
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        false
     }
 }
 impl ToValue for StringValue {
@@ -298,31 +349,57 @@ impl ToValue for Cow<'_, str> {
     fn to_value(&self) -> Value {
         Value::String(self.as_ref().into())
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        string_may_own(self)
+    }
 }
+// The wrappers below write what their target writes (`__write_value`'s default: through
+// `to_value`), so they may own what it may.
 impl<T: ToValue + ?Sized> ToValue for &T {
     #[inline(always)]
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        (**self).__may_own_memory()
     }
 }
 impl<T: ToValue + ?Sized> ToValue for &mut T {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        (**self).__may_own_memory()
+    }
 }
 impl<T: ToValue + ?Sized> ToValue for Box<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        (**self).__may_own_memory()
     }
 }
 impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        (**self).__may_own_memory()
+    }
 }
 impl<T: ToValue + ?Sized> ToValue for std::rc::Rc<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        (**self).__may_own_memory()
     }
 }
 macro_rules! array {
@@ -361,6 +438,15 @@ pub trait OptionalValue {
     fn __write_optional<'a>(&self, out: &'a mut MaybeUninit<Value>) -> Option<&'a mut Value> {
         self.optional_value().map(|v| out.write(v))
     }
+
+    /// Whether the value written by [`__write_optional`](OptionalValue::__write_optional)
+    /// may own memory (see [`ToValue::__may_own_memory`]). Not meant to be called or
+    /// implemented outside this crate.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        true
+    }
 }
 impl<T: ToValue + ?Sized> OptionalValue for T {
     #[inline(always)]
@@ -371,6 +457,10 @@ impl<T: ToValue + ?Sized> OptionalValue for T {
     fn __write_optional<'a>(&self, out: &'a mut MaybeUninit<Value>) -> Option<&'a mut Value> {
         Some(self.__write_value(out))
     }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        ToValue::__may_own_memory(self)
+    }
 }
 impl<T: ToValue> OptionalValue for Option<T> {
     #[inline]
@@ -380,5 +470,40 @@ impl<T: ToValue> OptionalValue for Option<T> {
     #[inline(always)]
     fn __write_optional<'a>(&self, out: &'a mut MaybeUninit<Value>) -> Option<&'a mut Value> {
         self.as_ref().map(|v| v.__write_value(out))
+    }
+    #[inline(always)]
+    fn __may_own_memory(&self) -> bool {
+        self.as_ref().is_some_and(ToValue::__may_own_memory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OptionalValue;
+
+    /// Whether a value may own memory is told before it is written, never `false` for a
+    /// value that does (an integer past `i64` may: its digits fit inline).
+    #[test]
+    fn may_own_memory_is_told_before_writing() {
+        fn told<T: OptionalValue + ?Sized>(v: &T, may: bool) {
+            let owns = v.optional_value().is_some_and(|v| v.owns_memory());
+            assert_eq!(v.__may_own_memory(), may);
+            assert!(may || !owns);
+        }
+        let inline = "x".repeat(24);
+        let long = "x".repeat(25);
+        told(inline.as_str(), false);
+        told(long.as_str(), true);
+        told(&long, true);
+        told(&&*long, true);
+        told(&Some(long.as_str()), true);
+        told(&None::<&str>, false);
+        told(&7_u64, false);
+        told(&u64::MAX, true);
+        told(&-3_i32, false);
+        told(&1.5_f64, false);
+        told(&true, false);
+        told(&'c', false);
+        told(&std::borrow::Cow::Borrowed(long.as_str()), true);
     }
 }

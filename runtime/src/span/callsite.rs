@@ -152,6 +152,14 @@ pub trait AttrArg {
         false
     }
 
+    /// Whether the value [`write_attr`](AttrArg::write_attr) writes may own memory (a long
+    /// string, an array): only then is it looked at when the record is dropped. `true` unless
+    /// known otherwise.
+    #[inline(always)]
+    fn may_own_memory(&self) -> bool {
+        true
+    }
+
     /// Writes the value, if any, into `out` (the attribute's slot) and returns it.
     #[inline(always)]
     fn write_attr(self, out: &mut std::mem::MaybeUninit<Value>) -> Option<&mut Value>
@@ -167,6 +175,10 @@ impl AttrArg for Option<Value> {
     #[inline(always)]
     fn into_attr(self) -> Option<Value> {
         self
+    }
+    #[inline(always)]
+    fn may_own_memory(&self) -> bool {
+        self.as_ref().is_some_and(Value::owns_memory)
     }
 }
 
@@ -219,6 +231,10 @@ impl<T: OptionalValue + ?Sized> AttrArg for Typed<'_, T> {
     #[inline(always)]
     fn scrub_urls(&self) -> bool {
         self.scrub
+    }
+    #[inline(always)]
+    fn may_own_memory(&self) -> bool {
+        self.value.__may_own_memory()
     }
     /// Writes the value as it is: it is scrubbed on its way to the exporter
     /// ([`AttrArg::scrub_urls`]).

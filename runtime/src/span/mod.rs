@@ -280,11 +280,7 @@ impl Span {
         if sampled {
             flag_bits |= bits::SAMPLED;
         }
-        let now = if recording {
-            clock::now()
-        } else {
-            clock::Instant::ZERO
-        };
+        let now = recording.then(clock::now).unwrap_or(clock::Instant::ZERO);
         let r = slot.write(Record {
             trace_id,
             span_id: SpanId::random(),
@@ -302,6 +298,8 @@ impl Span {
             len: 0,
             room: inline_room(&pipeline.limits),
             raw: 0,
+            owned: 0,
+            settled: 0,
             entered: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
@@ -388,7 +386,8 @@ impl Span {
             // The value is built only once its slot exists, straight into it; a URL in it is
             // scrubbed on the way to the exporter, not here.
             let scrub_urls = value.scrub_urls();
-            r.push_attribute_marked(key, scrub_urls, |out| value.write_attr(out));
+            let may_own = value.may_own_memory();
+            r.push_attribute_told(key, scrub_urls, may_own, |out| value.write_attr(out));
         }
     }
 
@@ -717,6 +716,22 @@ impl Guard {
     /// One access to the context stack reads the parent and pushes the new span.
     #[inline(never)]
     fn start_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Guard {
+        // The common cases first, each on a path of its own: a sampled child
+        // (`start_under`'s first branch), and a root.
+        let started = context::start_and_enter_fast(
+            pipeline.follows_sampled_local_parent(),
+            |parent| match sampled_child(pipeline, cs, parent) {
+                Some((span, span_id)) => (span, Some(span_id)),
+                // Shed: as an unsampled child, the parent's context stays current.
+                None => (Span::none(), None),
+            },
+            || start_root_entering(pipeline, cs),
+        );
+        // (Whether the thread is panicking is read once the span is started, rather than
+        // kept live across the start: starting a span does not change it.)
+        if let Ok((span, saved)) = started {
+            return Guard::entered(span, saved, std::thread::panicking());
+        }
         let was_panicking = std::thread::panicking();
         let started = context::start_and_enter(|parent, state| {
             start_under::<true>(pipeline, cs, ParentOf::active_with_state(parent, state))
@@ -752,6 +767,20 @@ impl Guard {
         }
         Guard { span }
     }
+}
+
+/// Starts the span of `cs` as a root, to be entered at once: `start_under` with no span
+/// active.
+#[inline(always)]
+fn start_root_entering(
+    pipeline: &'static Pipeline,
+    cs: &'static Callsite,
+) -> (Span, Option<Active>) {
+    start_under::<true>(
+        pipeline,
+        cs,
+        ParentOf::active_with_state(Active::NONE, &TraceState::NONE),
+    )
 }
 
 /// Starts the span of `cs` under the thread's active span `parent`; returns it and the
@@ -809,10 +838,27 @@ fn start_sampled_child(
     cs: &'static Callsite,
     parent: Active,
 ) -> (Span, Option<Active>) {
-    let Some(mut slot) = pipeline::take_recording_slot() else {
+    let Some((span, span_id)) = sampled_child(pipeline, cs, parent) else {
         // Shed: as an unsampled child, the parent's context stays current.
         return (Span::none(), None);
     };
+    let active = Active {
+        span_id,
+        recording: true,
+        has_state: false,
+        ..parent
+    };
+    (span, Some(active))
+}
+
+/// The span of [`start_sampled_child`] and its id, or `None` when the thread sheds it.
+#[inline(always)]
+fn sampled_child(
+    pipeline: &'static Pipeline,
+    cs: &'static Callsite,
+    parent: Active,
+) -> Option<(Span, SpanId)> {
+    let mut slot = pipeline::take_recording_slot()?;
     let span_id = SpanId::random();
     let now = clock::now();
     slot.write(sampled_record(
@@ -822,13 +868,7 @@ fn start_sampled_child(
         parent.flags,
         now,
     ));
-    let active = Active {
-        span_id,
-        recording: true,
-        has_state: false,
-        ..parent
-    };
-    (Span { rec: Some(slot) }, Some(active))
+    Some((Span { rec: Some(slot) }, span_id))
 }
 
 /// The record of a sampled span of `cs` started at `now` on one of the fast paths above
@@ -858,6 +898,8 @@ fn sampled_record(
         len: 0,
         room: inline_room(&pipeline.limits),
         raw: 0,
+        owned: 0,
+        settled: 0,
         entered: 0,
         attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
     }
