@@ -1537,7 +1537,7 @@ mod tests {
     }
 
     impl SpanExporter for Gate {
-        fn export(&mut self, _batch: Vec<crate::SpanData>) -> Result<(), ExportError> {
+        fn export(&mut self, _batch: Vec<crate::model::SpanData>) -> Result<(), ExportError> {
             let (closed, open) = &*self.0;
             let mut closed = closed.lock().unwrap();
             while *closed {
