@@ -748,7 +748,22 @@ fn targets(
         ),
         Target {
             name: "end to end into OTLP (traced-otlp): process CPU per exported span",
-            shown: otlp_ns.map_or("–".to_owned(), |v| format!("{v:.1} ns")),
+            shown: {
+                // Flat out, the thread may outrun the worker: the share it dropped (and shed)
+                // weighs on the CPU per exported span, so it is shown beside it, with the
+                // same pipeline's figure at a steady 2 M spans/s.
+                let mut shown = otlp_ns.map_or("–".to_owned(), |v| format!("{v:.1} ns flat out"));
+                if let Some(v) = otlp
+                    && let (Some(d), Some(n)) = (v["dropped"].as_f64(), v["spans"].as_f64())
+                    && n > 0.0
+                {
+                    let _ = write!(shown, " ({:.1} % dropped)", 100.0 * d / n);
+                }
+                if let Some(ns) = paced.and_then(|v| v["cpu_ns_per_exported_span"].as_f64()) {
+                    let _ = write!(shown, "; {ns:.1} ns paced at 2 M spans/s");
+                }
+                shown
+            },
             value: otlp_ns,
             goal: "≤ 80 ns".to_owned(),
             limit: Some(80.0),
