@@ -32,7 +32,7 @@ use traced_benches::{BURST, Lib, Scenario};
 /// Cases counted by `alloc <case>` when the `alloc` binary's own list lacks them.
 const EXTRA_ALLOC: [&str; 5] = [
     "child6/traced",
-    "child3_attrs2/traced",
+    "child3-attrs2/traced",
     "child8/traced",
     "two_threads/traced",
     "two_threads/traced-batch",

@@ -4,8 +4,8 @@
 //! and add [`layer()`]** (or, with no subscriber of your own,
 //! `traced::Config::from_env().with_tracing(true)`, which does that): a `#[traced]` span
 //! then costs what it costs without the layer until something asks for the current `tracing`
-//! span. [`layer()`] on `tracing_subscriber::registry()` works too, but adds about 3 400
-//! instructions to every `#[traced]` span, about six times its own cost (see
+//! span. [`layer()`] on `tracing_subscriber::registry()` works too, but adds about 3 500
+//! instructions to every `#[traced]` span, about eight times its own cost (see
 //! [the costs](#sampling-and-cost)).
 //!
 //! ```
@@ -66,22 +66,22 @@
 //!
 //! Instructions per call (callgrind, `benches/src/bin/bridge.rs`, a `#[traced]` child with
 //! two arguments, or an `info_span!` with two fields and `otel.kind` entered, exited and
-//! closed, under a sampled traced root; at 6bd579c, with all of issue 19's hot-path work):
+//! closed, under a sampled traced root; at bfb8fc4, after the second round of issue 19's
+//! hot-path work):
 //!
 //! | case | instructions |
 //! |---|---|
-//! | `#[traced]` child, built without the `tracing` feature | 542 |
-//! | the same, feature compiled, no layer installed | 547 |
-//! | the same under [`registry()`] + [`layer()`] (lazy) | 547 |
-//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 950 |
+//! | `#[traced]` child, built without the `tracing` feature | 458 |
+//! | the same, feature compiled, no layer installed | 459 |
+//! | the same under [`registry()`] + [`layer()`] (lazy) | 459 |
+//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 946 |
 //! | a `tracing` span through the registry and a counting layer (`tracing` itself) | 1 310 |
-//! | the `tracing` span through [`layer()`] | 3 849 |
-//! | the same on [`registry()`] (lazy) | 3 878 |
-//! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 827 |
+//! | the `tracing` span through [`layer()`] | 3 832 |
+//! | the same on [`registry()`] (lazy) | 3 861 |
+//! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 815 |
 //!
-//! (The 5 instructions between the first two rows are in the span's start (3) and end (2),
-//! whose generated code the feature's cold branches change; no hook is checked there. The
-//! two measured 561 and 562 before the last merges.)
+//! (The instruction between the first two rows is code layout: the feature's cold branches
+//! change the generated code of the span's start and end; no hook is checked there.)
 //!
 //! - **No layer.** Nothing is checked on the `#[traced]` path: each place the bridge
 //!   hooks rides on a branch that path takes anyway. A layer on a registry that needs every
