@@ -17,8 +17,9 @@
 //! lengths also checks that the scrub would leave each string still to scrub as it is (no
 //! `@` in it, within the length limit, [`scrub_keeps_str`]), so the usual argument costs a
 //! look at two words rather than a pass of its own; a record with one the scrub would change
-//! takes the general path, scrubbed first. Having seen every value, the path also notes a
-//! record whose inline values own no memory, so that the batch's drop need not look again.
+//! takes the general path, scrubbed first. It writes nothing into the record: a line the
+//! worker wrote would have to come back from its core before the thread that ended the span
+//! could write its next span into the same box.
 
 use super::{CodeCache, SCOPE_SPANS_SPANS, TAIL, any, flags, kind, span};
 use crate::model::Value;
@@ -74,8 +75,6 @@ pub(super) fn encode(
     };
     // The checks, and a bound on what is written that does not depend on exact lengths.
     let mut attrs_bound = 0;
-    // Whether a value owns memory: the batch's drop skips the record if none does.
-    let mut on_heap = false;
     for (i, a) in inline.iter().enumerate() {
         if a.key.is_empty() || (r.code.is_some() && a.key.starts_with("code.")) {
             return false;
@@ -148,7 +147,7 @@ pub(super) fn encode(
         p = put_byte(p, key(span::END, WireType::SixtyFourBit));
         p = put_array(p, end.to_le_bytes());
         for a in inline {
-            p = put_attribute(p, a, &mut on_heap);
+            p = put_attribute(p, a);
         }
         p = put_slice(p, code);
         let mut tail = TAIL;
@@ -166,7 +165,6 @@ pub(super) fn encode(
         assert!(whole <= bound, "a plain span past its bound");
         buf.set_len(buf.len() + whole);
     }
-    record.note_inline_own_nothing(on_heap);
     true
 }
 
@@ -205,13 +203,13 @@ unsafe fn put_span_head(base: *mut u8, len: usize) -> usize {
 
 /// Writes an inline attribute as a `Span.attributes` field: `KeyValue { 1: key, 2: value }`.
 /// One match on the value, whose arm computes the lengths and writes: each length is known
-/// before the bytes it covers. Sets `on_heap` if the value owns memory.
+/// before the bytes it covers.
 ///
 /// # Safety
 /// `p` must be valid for the field's bytes (at most `4 * FIELD_HEAD_MAX` besides the key and
 /// a string's bytes), and the value must not be an array.
 #[inline(always)]
-unsafe fn put_attribute(p: *mut u8, a: &Attr, on_heap: &mut bool) -> *mut u8 {
+unsafe fn put_attribute(p: *mut u8, a: &Attr) -> *mut u8 {
     let name = a.key.as_bytes();
     let key_field = field_len(name.len());
     // SAFETY: the caller's; `put_key_value` writes the field's head, the key and the
@@ -225,7 +223,6 @@ unsafe fn put_attribute(p: *mut u8, a: &Attr, on_heap: &mut bool) -> *mut u8 {
                 put_varint(p, v)
             }
             Value::String(s) => {
-                *on_heap |= a.value.owns_memory();
                 let s = s.as_str().as_bytes();
                 let p = put_key_value(p, name, key_field, field_len(s.len()));
                 let p = put_byte(p, key(any::STRING, WireType::LengthDelimited));
