@@ -57,6 +57,17 @@ fn run(builder: PipelineBuilder, f: impl FnOnce()) {
     drop(guard);
 }
 
+/// Runs `f` as [`run`] does, with the pipeline `builder` makes around an in-memory
+/// exporter; the spans that exporter got.
+fn exported(
+    builder: impl FnOnce(InMemoryExporter) -> PipelineBuilder,
+    f: impl FnOnce(),
+) -> Vec<SpanData> {
+    let exporter = InMemoryExporter::default();
+    run(builder(exporter.clone()), f);
+    exporter.spans()
+}
+
 fn url_of(spans: &[SpanData], name: &str) -> Value {
     let span = traced::testing::one(spans, name);
     span.attribute("url").cloned().expect("a url attribute")
@@ -64,26 +75,24 @@ fn url_of(spans: &[SpanData], name: &str) -> Value {
 
 #[test]
 fn simple_processor() {
-    let exporter = InMemoryExporter::default();
-    run(
-        Pipeline::builder().with_simple_exporter(exporter.clone()),
+    let spans = exported(
+        |e| Pipeline::builder().with_simple_exporter(e),
         || {
             connect(URL, 5432);
         },
     );
-    assert_eq!(url_of(&exporter.spans(), "connect"), s(SCRUBBED));
+    assert_eq!(url_of(&spans, "connect"), s(SCRUBBED));
 }
 
 #[test]
 fn batch_processor() {
-    let exporter = InMemoryExporter::default();
-    run(
-        Pipeline::builder().with_batch_exporter(exporter.clone()),
+    let spans = exported(
+        |e| Pipeline::builder().with_batch_exporter(e),
         || {
             connect(URL, 5432);
         },
     );
-    assert_eq!(url_of(&exporter.spans(), "connect"), s(SCRUBBED));
+    assert_eq!(url_of(&spans, "connect"), s(SCRUBBED));
 }
 
 /// A processor of one's own: keeps what `drain` gives it.
@@ -183,32 +192,32 @@ fn the_otlp_encoder_cuts_after_scrubbing() {
 
 #[test]
 fn a_value_cut_to_the_limit_is_cut_after_scrubbing() {
-    let exporter = InMemoryExporter::default();
     let limits = SpanLimits {
         max_attribute_value_length: Some(20),
         ..SpanLimits::default()
     };
-    run(
-        Pipeline::builder()
-            .with_limits(limits)
-            .with_simple_exporter(exporter.clone()),
+    let spans = exported(
+        |e| {
+            Pipeline::builder()
+                .with_limits(limits)
+                .with_simple_exporter(e)
+        },
         || {
             connect(URL, 5432);
         },
     );
-    assert_eq!(url_of(&exporter.spans(), "connect"), s(&SCRUBBED[..20]));
+    assert_eq!(url_of(&spans, "connect"), s(&SCRUBBED[..20]));
 }
 
 #[test]
 fn an_argument_past_the_inline_attributes() {
-    let exporter = InMemoryExporter::default();
-    run(
-        Pipeline::builder().with_batch_exporter(exporter.clone()),
+    let spans = exported(
+        |e| Pipeline::builder().with_batch_exporter(e),
         || {
             wide(1, 2, 3, 4, 5, 6, 7, 8, URL);
         },
     );
-    assert_eq!(url_of(&exporter.spans(), "wide"), s(SCRUBBED));
+    assert_eq!(url_of(&spans, "wide"), s(SCRUBBED));
 }
 
 #[test]
@@ -218,12 +227,11 @@ fn a_value_set_over_an_argument_is_kept_as_set() {
         let _ = url;
         traced::current().set_attribute("url", "set by hand");
     }
-    let exporter = InMemoryExporter::default();
-    run(
-        Pipeline::builder().with_simple_exporter(exporter.clone()),
+    let spans = exported(
+        |e| Pipeline::builder().with_simple_exporter(e),
         || replaced(URL),
     );
-    assert_eq!(url_of(&exporter.spans(), "replaced"), s("set by hand"));
+    assert_eq!(url_of(&spans, "replaced"), s("set by hand"));
 }
 
 fn s(v: &str) -> Value {

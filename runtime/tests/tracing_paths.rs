@@ -24,6 +24,22 @@ fn current_stand_in() -> Option<tracing::Id> {
     (current.metadata()?.name() == "traced").then(|| current.id())?
 }
 
+/// On another thread, under the `tracing` span current here (what `Span::current()` and
+/// `in_current_span` hand a worker): a traced span `on-worker` and an event.
+fn on_a_worker_under_the_current_tracing_span() {
+    let captured = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    std::thread::spawn(move || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            let _in = captured.enter();
+            span("on-worker").start().end();
+            tracing::info!("from the worker");
+        });
+    })
+    .join()
+    .unwrap();
+}
+
 #[test]
 fn eager_stand_in_for_a_callsite_span_leads_a_worker_back_to_it() {
     let subscriber = tracing_subscriber::registry().with(traced_runtime::tracing::layer());
@@ -36,17 +52,7 @@ fn eager_stand_in_for_a_callsite_span_leads_a_worker_back_to_it() {
             let guard = Guard::start(&CHILD);
             let child_stand_in = current_stand_in().expect("a stand-in for child");
             assert_ne!(child_stand_in, root_stand_in);
-            let captured = tracing::Span::current();
-            let dispatch = tracing::dispatcher::get_default(Clone::clone);
-            std::thread::spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    let _in = captured.enter();
-                    span("on-worker").start().end();
-                    tracing::info!("from the worker");
-                });
-            })
-            .join()
-            .unwrap();
+            on_a_worker_under_the_current_tracing_span();
             drop(guard);
             // Exited with its span: root's stand-in is current again.
             assert_eq!(current_stand_in(), Some(root_stand_in));
@@ -73,17 +79,7 @@ fn lazy_stand_in_is_left_once_its_span_exits() {
             let entered = root.enter();
             let guard = Guard::start(&CHILD);
             let child_stand_in = current_stand_in().expect("a stand-in for child, on demand");
-            let captured = tracing::Span::current();
-            let dispatch = tracing::dispatcher::get_default(Clone::clone);
-            std::thread::spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    let _in = captured.enter();
-                    span("on-worker").start().end();
-                    tracing::info!("from the worker");
-                });
-            })
-            .join()
-            .unwrap();
+            on_a_worker_under_the_current_tracing_span();
             drop(guard);
             let root_stand_in = current_stand_in().expect("a stand-in for root, on demand");
             assert_ne!(root_stand_in, child_stand_in);

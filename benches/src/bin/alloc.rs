@@ -7,10 +7,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::hint::black_box;
 use std::process::Command;
-use traced::traced;
-use traced_benches::{A, B, Case, Lib, Meter, Scenario, sinks};
+use traced_benches::{Case, Lib, Meter, Scenario};
 
 struct Counting;
 
@@ -94,6 +92,11 @@ fn cases() -> Vec<Case> {
         Scenario::Root,
         Scenario::AsyncCall,
         Scenario::AsyncPoll,
+        // The wider children: six arguments, three and two `attrs`, six and two (eight
+        // attributes: as many as a record holds inline).
+        Scenario::Child6,
+        Scenario::Child3Attrs2,
+        Scenario::Child8,
     ] {
         cases.push(Case {
             scenario,
@@ -105,98 +108,15 @@ fn cases() -> Vec<Case> {
 
 const CALLS: u64 = 100_000;
 
-/// A third string argument, as long as a short identifier can be.
-const C: &str = "customer-77";
-/// The longest string argument kept in the record itself: 24 bytes.
-const D: &str = "tenant-0123456789abcdefg";
-
-#[traced(kind = "client")]
-fn child6(id: u64, note: &str, qty: u64, customer: &str, total: u64, tenant: &str) -> u64 {
-    id ^ qty ^ total ^ (note.len() + customer.len() + tenant.len()) as u64
-}
-
-#[traced(kind = "client", attrs(order.id = a + 1, order.note = b))]
-fn child3_attrs2(a: u64, b: &str, c: u64) -> u64 {
-    a ^ c ^ b.len() as u64
-}
-
-#[traced(kind = "client", attrs(order.id = id + 1, order.note = note))]
-fn child8(id: u64, note: &str, qty: u64, customer: &str, total: u64, tenant: &str) -> u64 {
-    id ^ qty ^ total ^ (note.len() + customer.len() + tenant.len()) as u64
-}
-
-/// traced's own wider children, under the counting processor as `child/traced` is: the
-/// cases past the attributes a record holds inline (`child6`: six arguments,
-/// `child3-attrs2`: three and two `attrs`, `child8`: six and two, the last `&str` 24 bytes).
-const WIDE: [&str; 3] = ["child6/traced", "child3-attrs2/traced", "child8/traced"];
-
-fn call_wide(case: &str) -> u64 {
-    match case {
-        "child6/traced" => child6(
-            black_box(A),
-            black_box(B),
-            black_box(A + 1),
-            black_box(C),
-            black_box(A + 2),
-            black_box(D),
-        ),
-        "child3-attrs2/traced" => child3_attrs2(black_box(A), black_box(B), black_box(A + 1)),
-        "child8/traced" => child8(
-            black_box(A),
-            black_box(B),
-            black_box(A + 1),
-            black_box(C),
-            black_box(A + 2),
-            black_box(D),
-        ),
-        other => panic!("unknown case {other}"),
-    }
-}
-
-/// Runs a [`WIDE`] case: calls inside roots of [`traced_benches::CHUNK`], the roots started
-/// and ended outside the count.
-fn run_wide(case: &str, meter: &mut Allocs) {
-    let mut acc = 0;
-    let mut done = 0;
-    while done < CALLS {
-        let mut root = traced::span("root").start();
-        let entered = root.enter();
-        let n = traced_benches::CHUNK.min(CALLS - done);
-        meter.begin();
-        for _ in 0..n {
-            acc ^= call_wide(case);
-        }
-        meter.end();
-        drop(entered);
-        root.end();
-        done += n;
-    }
-    black_box(acc);
-}
-
 fn main() {
     let Some(id) = std::env::args().nth(1) else {
         let exe = std::env::current_exe().expect("own path");
-        let wide = WIDE.iter().map(|id| (*id).to_owned());
-        let ids = cases().into_iter().map(Case::id).chain(wide);
-        for id in ids {
+        for id in cases().into_iter().map(Case::id) {
             let status = Command::new(&exe).arg(&id).status().expect("start a case");
             assert!(status.success(), "{id} failed: {status}");
         }
         return;
     };
-    if WIDE.contains(&id.as_str()) {
-        let guard = traced::pipeline::Pipeline::builder()
-            .with_sampler(traced::Sampler::AlwaysOn)
-            .with_processor(sinks::TracedCountingProcessor)
-            .install();
-        run_wide(&id, &mut Allocs::default());
-        let mut allocs = Allocs::default();
-        run_wide(&id, &mut allocs);
-        drop(guard);
-        print(&id, &allocs);
-        return;
-    }
     let case = Case::parse(&id).unwrap_or_else(|| panic!("unknown case {id}"));
     // Warm up: thread-local buffers and queues reach their steady size.
     traced_benches::run(case, CALLS, &mut Allocs::default());

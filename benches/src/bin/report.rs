@@ -30,13 +30,7 @@ use std::process::{Command, Stdio};
 use traced_benches::{BURST, Lib, Scenario};
 
 /// Cases counted by `alloc <case>` when the `alloc` binary's own list lacks them.
-const EXTRA_ALLOC: [&str; 5] = [
-    "child6/traced",
-    "child3-attrs2/traced",
-    "child8/traced",
-    "two_threads/traced",
-    "two_threads/traced-batch",
-];
+const EXTRA_ALLOC: [&str; 2] = ["two_threads/traced", "two_threads/traced-batch"];
 
 /// Rates of the paced search, in M spans/s: each tried once.
 const PACED_RATES: [u64; 5] = [2, 3, 4, 6, 8];

@@ -256,6 +256,24 @@ fn setup(lib: &str, options: Options) -> (Case, Shutdown) {
     }
 }
 
+/// What a [`cpu`] run measured while its threads ran, read once they are done.
+struct Measured {
+    /// Wall time the calling threads took.
+    calling: Duration,
+    /// Their CPU time, in ns.
+    calling_cpu: u64,
+    dropped: u64,
+    failed: u64,
+    /// Wall time until the pipeline was shut down.
+    wall: Duration,
+    /// The process's CPU time, in ns, background threads included.
+    cpu: u64,
+    spans_before: u64,
+    bytes_before: u64,
+    pacing: Pacing,
+    stall: Option<Duration>,
+}
+
 fn cpu(lib: &str, options: Options) {
     let rate = options.rate;
     let (case, shutdown) = setup(lib, options);
@@ -273,7 +291,7 @@ fn cpu(lib: &str, options: Options) {
     // they start together.
     let start = std::sync::Barrier::new(threads);
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let (
+    let Measured {
         calling,
         calling_cpu,
         dropped,
@@ -284,7 +302,7 @@ fn cpu(lib: &str, options: Options) {
         bytes_before,
         pacing,
         stall,
-    ) = std::thread::scope(|scope| {
+    } = std::thread::scope(|scope| {
         let workers: Vec<_> = (1..threads)
             .map(|_| {
                 let start = &start;
@@ -320,19 +338,18 @@ fn cpu(lib: &str, options: Options) {
         let calling = wall.elapsed();
         let (dropped, failed) = shutdown();
         let wall = wall.elapsed();
-        let cpu = process_cpu_ns() - cpu_before;
-        (
+        Measured {
             calling,
             calling_cpu,
             dropped,
             failed,
             wall,
-            cpu,
+            cpu: process_cpu_ns() - cpu_before,
             spans_before,
             bytes_before,
             pacing,
             stall,
-        )
+        }
     });
     // Children and their roots, on every thread.
     let made = if options.root {

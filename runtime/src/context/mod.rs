@@ -364,9 +364,7 @@ pub(crate) fn exit(saved: Saved) -> bool {
             {
                 drop_frame(f);
             }
-            let top = s.last();
-            UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
-            top.is_some_and(|f| f.active.recording)
+            now_active(&s)
         })
         .unwrap_or(false)
 }
@@ -385,6 +383,13 @@ fn exit_elsewhere(mut s: std::cell::RefMut<'_, Vec<Frame>>, saved: Saved) -> boo
         return exit_past_end(saved);
     }
     truncate(&mut s, depth);
+    now_active(&s)
+}
+
+/// After an exit: notes whether the frame now on top is an unsampled span of this process,
+/// and returns whether it records.
+#[inline(always)]
+fn now_active(s: &[Frame]) -> bool {
     let top = s.last();
     UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
     top.is_some_and(|f| f.active.recording)
@@ -407,9 +412,7 @@ fn exit_past_end(saved: Saved) -> bool {
                 return false;
             };
             s.truncate(saved.depth() as usize);
-            let top = s.last();
-            UNSAMPLED_LOCAL.set(top.is_some_and(|f| f.unsampled_local));
-            top.is_some_and(|f| f.active.recording)
+            now_active(&s)
         })
         .unwrap_or(false)
 }
