@@ -66,18 +66,18 @@
 //!
 //! Instructions per call (callgrind, `benches/src/bin/bridge.rs`, a `#[traced]` child with
 //! two arguments, or an `info_span!` with two fields and `otel.kind` entered, exited and
-//! closed, under a sampled traced root; at bfb8fc4, after the second round of issue 19's
+//! closed, under a sampled traced root; at 313c804, after the second round of issue 19's
 //! hot-path work):
 //!
 //! | case | instructions |
 //! |---|---|
-//! | `#[traced]` child, built without the `tracing` feature | 458 |
-//! | the same, feature compiled, no layer installed | 459 |
-//! | the same under [`registry()`] + [`layer()`] (lazy) | 459 |
-//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 946 |
+//! | `#[traced]` child, built without the `tracing` feature | 451 |
+//! | the same, feature compiled, no layer installed | 452 |
+//! | the same under [`registry()`] + [`layer()`] (lazy) | 452 |
+//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 949 |
 //! | a `tracing` span through the registry and a counting layer (`tracing` itself) | 1 310 |
-//! | the `tracing` span through [`layer()`] | 3 832 |
-//! | the same on [`registry()`] (lazy) | 3 861 |
+//! | the `tracing` span through [`layer()`] | 3 824 |
+//! | the same on [`registry()`] (lazy) | 3 853 |
 //! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 815 |
 //!
 //! (The instruction between the first two rows is code layout: the feature's cold branches
