@@ -180,6 +180,35 @@ fn defaults_are_opentelemetry_s_but_a_larger_queue() {
 }
 
 #[test]
+fn threads_wake_the_worker_at_a_quarter_of_the_queue_not_at_each_full_batch() {
+    let mock = Mock::default();
+    let p = BatchSpanProcessor::with_config(
+        mock.clone(),
+        config()
+            .with_max_queue_size(1000)
+            .with_max_export_batch_size(100),
+    );
+    // The worker asleep, as between bursts.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut n = 0;
+    while n < 192 {
+        let mut chunk = spans(n..n + 64);
+        n += 64;
+        p.on_end(&mut chunk);
+    }
+    // Nearly two full batches wait: a burst goes on without the worker.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(mock.exported(), 0);
+    let mut chunk = spans(192..256);
+    p.on_end(&mut chunk);
+    // Past 250: the worker wakes and exports the full batches.
+    wait_until(|| mock.exported() == 200);
+    assert_eq!(p.queue_len(), 56);
+    p.shutdown(LONG).unwrap();
+    assert_eq!(mock.exported(), 256);
+}
+
+#[test]
 fn full_batches_go_at_once_and_never_exceed_the_batch_size() {
     let mock = Mock::default();
     let p = BatchSpanProcessor::with_config(
@@ -196,7 +225,8 @@ fn full_batches_go_at_once_and_never_exceed_the_batch_size() {
         p.on_end(&mut chunk);
         assert!(chunk.is_empty(), "on_end takes the spans out");
     }
-    // Two full batches leave without waiting for the (hour-long) delay; 50 stay queued.
+    // A quarter of the queue (250 spans) wakes the worker: two full batches leave without
+    // waiting for the (hour-long) delay; 50 stay queued.
     wait_until(|| mock.exported() == 200);
     assert_eq!(mock.batches(), [100, 100]);
     assert_eq!(p.queue_len(), 50);
@@ -400,6 +430,7 @@ fn a_hung_exporter_is_abandoned_at_its_timeout_and_the_worker_moves_on() {
     let p = BatchSpanProcessor::with_config(
         mock.clone(),
         config()
+            .with_max_queue_size(20)
             .with_max_export_batch_size(5)
             .with_export_timeout(timeout),
     );
@@ -684,7 +715,8 @@ fn the_batch_processor_hands_the_exporter_merged_thread_batches_in_place() {
     let guard = Pipeline::builder()
         .with_batch_exporter_config(exporter.clone(), config)
         .install();
-    // Each root span is handed over alone as it ends: 4 threads x 40 batches of one.
+    // Each thread keeps its roots until it exits, then hands the 40 over: batches of 40
+    // merged up to the export batch size.
     let threads: Vec<_> = (0..4)
         .map(|_| {
             thread::spawn(|| {

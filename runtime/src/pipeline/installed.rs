@@ -3,15 +3,18 @@
 //! Finished spans go first to a buffer of the thread that ended them (no lock, no
 //! allocation once it has grown), and reach the processor in batches: when the thread's
 //! outermost local span ends, when the buffer holds [`LOCAL_BATCH`] spans, or at once for a
-//! processor that wants every span as it ends (the simple processor).
+//! processor that wants every span as it ends (the simple processor). The batch processor
+//! has the thread keep what an outermost span leaves, short of a batch, in a place of the
+//! thread's own that its worker collects (see [`SpanProcessor::park`]).
 
-use super::{BatchConfig, BatchSpanProcessor, Sampler, SimpleSpanProcessor, SpanProcessor};
+use super::{BatchConfig, BatchSpanProcessor, Parked, Sampler, SimpleSpanProcessor, SpanProcessor};
 use crate::export::{ExportError, SpanExporter};
 use crate::model::record::{PipelineRef, Slot, SpanBatch};
 use crate::model::{Resource, SpanLimits};
 use std::cell::RefCell;
 use std::fmt;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -487,6 +490,9 @@ struct Finished {
     lent: SpanBatch,
     /// The processor had no box to lend since the last hand-over: not asked again before it.
     dry: bool,
+    /// Where the processor of `pipeline` keeps the spans this thread's outermost spans left
+    /// (see [`SpanProcessor::park`]).
+    parked: Option<Arc<Parked>>,
 }
 
 impl Finished {
@@ -510,6 +516,18 @@ impl Finished {
         self.dry = false;
         let mut boxes = self.spans.recycle();
         self.pool.extend(boxes.by_ref().take(room));
+    }
+
+    /// The thread's outermost local span has ended: its spans go to the processor, kept
+    /// where its own thread collects them when it keeps spans so (no lock shared with other
+    /// threads), else handed over.
+    #[inline(never)]
+    fn end_outer(&mut self) {
+        let Some(p) = self.pipeline else { return };
+        if self.shed_count == 0 && p.processor.park(&mut self.spans, &mut self.parked) {
+            return;
+        }
+        self.hand_over();
     }
 
     /// Refills an empty pool with boxes the processor keeps spare, if it has some.
@@ -557,7 +575,10 @@ impl Finished {
 
 impl Drop for Finished {
     fn drop(&mut self) {
-        // The thread is exiting: hand over what is left.
+        // The thread is exiting: hand over what is left, its parked spans first.
+        if let Some(place) = self.parked.take() {
+            place.take_into(&mut self.spans);
+        }
         self.hand_over();
     }
 }
@@ -572,6 +593,7 @@ thread_local! {
             shed_count: 0,
             lent: SpanBatch::new(),
             dry: false,
+            parked: None,
         })
     };
 }
@@ -677,6 +699,8 @@ pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
         let f = &mut *f;
         if f.pipeline.is_some_and(|p| !std::ptr::eq(p, pipeline)) {
             f.hand_over();
+            // What the old processor keeps is collected by its own thread.
+            f.parked = None;
         }
         f.pipeline = Some(pipeline);
         if f.spans.capacity() == 0 {
@@ -688,11 +712,10 @@ pub(crate) unsafe fn finish(slot: Slot, outer_recording: Option<bool>) {
         }
         let Some(s) = slot.take() else { return };
         let len = f.spans.push(s);
-        if !pipeline.buffered
-            || len >= LOCAL_BATCH
-            || !outer_recording.unwrap_or_else(|| crate::context::active().recording)
-        {
+        if !pipeline.buffered || len >= LOCAL_BATCH {
             f.hand_over();
+        } else if !outer_recording.unwrap_or_else(|| crate::context::active().recording) {
+            f.end_outer();
         }
     });
     if let Some(s) = slot {

@@ -22,5 +22,7 @@ pub(crate) use installed::{
     POOL_MAX, finish, get, off, recycle_slot, shed_one, take_recording_slot, take_slot,
 };
 pub(crate) use processor::Counters;
+#[doc(hidden)]
+pub use processor::Parked;
 pub use processor::{ProcessorStats, SimpleSpanProcessor, SpanProcessor};
 pub use sampler::{ParentBased, Sampler, SamplingDecision, ShouldSample};

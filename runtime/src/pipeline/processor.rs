@@ -6,14 +6,16 @@ use crate::model::Resource;
 use crate::model::SpanData;
 use crate::model::record::SpanBatch;
 use std::fmt;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Counts kept by a processor, readable at run time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProcessorStats {
-    /// Spans handed to the processor, and spans shed while it was full.
+    /// Spans handed to the processor (or kept for it by the thread that ended them, see
+    /// [`BatchSpanProcessor`](crate::pipeline::BatchSpanProcessor)), and spans shed while
+    /// it was full.
     pub received: u64,
     /// Spans the exporter accepted.
     pub exported: u64,
@@ -64,6 +66,62 @@ pub trait SpanProcessor: Send + Sync + fmt::Debug {
     /// this before it allocates. Gives none by default.
     #[doc(hidden)]
     fn lend_boxes(&self, _spare: &mut SpanBatch) {}
+    /// Keeps `spans`, left on this thread as its outermost local span ended, where the
+    /// processor's own thread collects them (`place`: this thread's place, made on first
+    /// use), so that the thread goes on without handing them over. `false` when the
+    /// processor does not keep spans so (the default), or not these: the caller hands
+    /// `spans` over with [`on_end`](Self::on_end), and they may then be spans the place held,
+    /// ended earlier, while the place keeps these.
+    #[doc(hidden)]
+    fn park(&self, _spans: &mut SpanBatch, _place: &mut Option<Arc<Parked>>) -> bool {
+        false
+    }
+}
+
+/// A thread's spans that a processor keeps for its own thread to collect (see
+/// [`SpanProcessor::park`]): the batch processor's, for the spans a thread's outermost
+/// spans leave short of a full batch.
+///
+/// A thread whose outermost spans are roots ended one at a time handed each over under the
+/// processor's lock, a lock its worker takes too: `instr root-batch` took 87 ns per root
+/// against 36 ns with a processor that counts on the thread, the lock's cache line and the
+/// queue's coming back from the worker's core at each root. The place's lock is the thread's
+/// own, taken by the worker only when its timer, a flush or the shutdown collects.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Parked(Mutex<ParkedSpans>);
+
+#[derive(Debug)]
+pub(crate) struct ParkedSpans {
+    /// Spans kept, in the order they ended.
+    pub(crate) batch: SpanBatch,
+    /// The processor shut down and collected this place for the last time: it keeps nothing
+    /// more.
+    pub(crate) closed: bool,
+}
+
+impl Parked {
+    pub(crate) fn new(batch: SpanBatch) -> Arc<Self> {
+        Arc::new(Parked(Mutex::new(ParkedSpans {
+            batch,
+            closed: false,
+        })))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ParkedSpans> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves the spans kept here to the front of `spans`, which the thread is about to hand
+    /// over itself (it is exiting).
+    pub(crate) fn take_into(&self, spans: &mut SpanBatch) {
+        let mut parked = self.lock();
+        if parked.batch.is_empty() {
+            return;
+        }
+        std::mem::swap(&mut parked.batch, spans);
+        spans.append(&mut parked.batch);
+    }
 }
 
 /// The counts behind [`ProcessorStats`]. `received` has a cache line of its own: the threads

@@ -1,0 +1,132 @@
+//! Roots ended one at a time under the batch processor: a thread keeps them in a place of its
+//! own until they make a batch, and the worker collects the rest. None is lost or left behind,
+//! whatever the thread does next: waits for ever, exits, or ends spans while the pipeline shuts
+//! down.
+
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use traced::export::InMemoryExporter;
+use traced::pipeline::{BatchConfig, Pipeline, PipelineGuard};
+use traced::traced;
+
+/// One pipeline at a time: each test installs its own.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+#[traced]
+fn request(n: u64) -> u64 {
+    n + 1
+}
+
+fn install(delay: Duration) -> (InMemoryExporter, PipelineGuard) {
+    let exporter = InMemoryExporter::default();
+    let guard = Pipeline::builder()
+        .with_batch_exporter_config(
+            exporter.clone(),
+            BatchConfig::default().with_scheduled_delay(delay),
+        )
+        .install();
+    (exporter, guard)
+}
+
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: not in 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_root_whose_thread_then_waits_is_exported_after_the_scheduled_delay() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (exporter, guard) = install(Duration::from_millis(50));
+    let (ended, ended_rx) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        request(1);
+        ended.send(()).unwrap();
+        // Blocked: the thread will not end another span, nor exit, until released.
+        release_rx.recv().unwrap();
+    });
+    ended_rx.recv().unwrap();
+    wait_for("the waiting thread's root", || exporter.spans().len() == 1);
+    assert_eq!(exporter.spans()[0].name, "request");
+    release.send(()).unwrap();
+    thread.join().unwrap();
+    drop(guard);
+}
+
+#[test]
+fn a_flush_exports_the_roots_other_threads_ended() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (exporter, guard) = install(Duration::from_secs(3600));
+    let (ended, ended_rx) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        for i in 0..3 {
+            request(i);
+        }
+        ended.send(()).unwrap();
+        release_rx.recv().unwrap();
+    });
+    ended_rx.recv().unwrap();
+    guard.force_flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(exporter.spans().len(), 3, "the flush collects them");
+    release.send(()).unwrap();
+    thread.join().unwrap();
+    drop(guard);
+}
+
+#[test]
+fn an_exiting_thread_hands_its_roots_over() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (exporter, guard) = install(Duration::from_secs(3600));
+    std::thread::spawn(|| {
+        for i in 0..5 {
+            request(i);
+        }
+    })
+    .join()
+    .unwrap();
+    let stats = guard.pipeline().processor().stats();
+    assert_eq!(stats.received, 5, "handed over as the thread exited");
+    guard.force_flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(exporter.spans().len(), 5);
+    drop(guard);
+}
+
+#[test]
+fn every_root_is_counted_when_the_pipeline_shuts_down_under_threads_ending_them() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (exporter, guard) = install(Duration::from_millis(5));
+    const THREADS: u64 = 4;
+    const ROOTS: u64 = 100_000;
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for i in 0..ROOTS {
+                    request(i);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(2));
+    let processor = guard.pipeline().processor();
+    processor.shutdown(Duration::from_secs(10)).unwrap();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = processor.stats();
+    assert_eq!(
+        s.received,
+        THREADS * ROOTS,
+        "every root reached the processor"
+    );
+    assert_eq!(s.exported + s.dropped + s.failed, s.received, "{s:?}");
+    assert_eq!(s.exported, exporter.spans().len() as u64);
+    drop(guard);
+}
