@@ -34,7 +34,8 @@
 //!    and status and hands the record to `pipeline/`, which buffers it for the thread.
 //! 5. When the thread's outermost span ends (or its buffer fills) the buffer goes, as a
 //!    [`export::SpanBatch`], to the [`pipeline::SpanProcessor`]: the simple one exports at
-//!    once, the batch one queues it for its background thread.
+//!    once, the batch one queues it for its background thread (a batch at a time: short of
+//!    one, the thread keeps the spans where that thread collects them).
 //! 6. There, an [`export::SpanExporter`] turns records into [`SpanData`] or OTLP bytes
 //!    (`export/otlp/`) and ships them; the records go back to the pool.
 

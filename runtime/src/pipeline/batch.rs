@@ -53,10 +53,11 @@ const FREE_BATCHES: usize = 16;
 /// rate, and on a busy machine a woken thread can wait longer than that (`throughput paced
 /// traced-otlp`, 2 M spans/s in chunks of 2048 calls on a loaded 2-core VM: each of 12 runs
 /// with a queue of 2048 dropped spans, 4 000 to 48 000 of 1 M; 8 of 9 with 8192 none). A
-/// queued span is a record
-/// of 496 bytes, and up to as many emptied records are kept for reuse, so the default
-/// bounds the processor's memory to about 8 MiB (2 MiB with OpenTelemetry's 2048, which
-/// `OTEL_BSP_MAX_QUEUE_SIZE=2048` restores).
+/// queued span is a record of 496 bytes, and up to as many emptied records are kept for
+/// reuse, so the default bounds the processor's memory to about 8 MiB (2 MiB with
+/// OpenTelemetry's 2048, which `OTEL_BSP_MAX_QUEUE_SIZE=2048` restores), plus what each
+/// thread keeps before it hands spans over: less than a batch (64 spans) waiting for the
+/// worker, and its pool of empty records.
 ///
 /// ```
 /// use std::time::Duration;
@@ -676,7 +677,7 @@ impl SpanProcessor for BatchSpanProcessor {
             && back.in_boxes() == back.len()
             && back.capacity() - back.len() >= n
         {
-            // A few spans (a root's, handed over as it ended) join the last batch queued,
+            // A few spans (of a thread that exits, or flushes) join the last batch queued,
             // where there is room: their pointers move, the thread keeps its batch and takes
             // back empty boxes, and the worker gets fewer, fuller batches.
             back.append(spans);
