@@ -40,23 +40,42 @@ fn wait_for(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// A thread that ended some roots and now waits, neither ending another span nor exiting,
+/// until released.
+struct Waiting {
+    release: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Waiting {
+    fn after_roots(n: u64) -> Self {
+        let (ended, ended_rx) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            for i in 0..n {
+                request(i);
+            }
+            ended.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        ended_rx.recv().unwrap();
+        Waiting { release, thread }
+    }
+
+    fn release(self) {
+        self.release.send(()).unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
 #[test]
 fn a_root_whose_thread_then_waits_is_exported_after_the_scheduled_delay() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (exporter, guard) = install(Duration::from_millis(50));
-    let (ended, ended_rx) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        request(1);
-        ended.send(()).unwrap();
-        // Blocked: the thread will not end another span, nor exit, until released.
-        release_rx.recv().unwrap();
-    });
-    ended_rx.recv().unwrap();
+    let waiting = Waiting::after_roots(1);
     wait_for("the waiting thread's root", || exporter.spans().len() == 1);
     assert_eq!(exporter.spans()[0].name, "request");
-    release.send(()).unwrap();
-    thread.join().unwrap();
+    waiting.release();
     drop(guard);
 }
 
@@ -64,20 +83,10 @@ fn a_root_whose_thread_then_waits_is_exported_after_the_scheduled_delay() {
 fn a_flush_exports_the_roots_other_threads_ended() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (exporter, guard) = install(Duration::from_secs(3600));
-    let (ended, ended_rx) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        for i in 0..3 {
-            request(i);
-        }
-        ended.send(()).unwrap();
-        release_rx.recv().unwrap();
-    });
-    ended_rx.recv().unwrap();
+    let waiting = Waiting::after_roots(3);
     guard.force_flush(Duration::from_secs(10)).unwrap();
     assert_eq!(exporter.spans().len(), 3, "the flush collects them");
-    release.send(()).unwrap();
-    thread.join().unwrap();
+    waiting.release();
     drop(guard);
 }
 

@@ -151,6 +151,28 @@ fn wait_until(cond: impl Fn() -> bool) {
     }
 }
 
+/// A processor whose worker threads wake at 250 spans (a quarter of the queue), and which
+/// exports in batches of 100.
+fn queue_1000_batch_100(mock: &Mock) -> BatchSpanProcessor {
+    BatchSpanProcessor::with_config(
+        mock.clone(),
+        config()
+            .with_max_queue_size(1000)
+            .with_max_export_batch_size(100),
+    )
+}
+
+/// Hands spans `range` to `p` in the thread-sized chunks the pipeline hands over.
+fn hand_over(p: &BatchSpanProcessor, range: std::ops::Range<u64>) {
+    let mut n = range.start;
+    while n < range.end {
+        let mut chunk = spans(n..(n + 64).min(range.end));
+        n += chunk.len() as u64;
+        p.on_end(&mut chunk);
+        assert!(chunk.is_empty(), "on_end takes the spans out");
+    }
+}
+
 fn assert_balanced(stats: ProcessorStats) {
     assert_eq!(
         stats.exported + stats.dropped + stats.failed,
@@ -182,25 +204,14 @@ fn defaults_are_opentelemetry_s_but_a_larger_queue() {
 #[test]
 fn threads_wake_the_worker_at_a_quarter_of_the_queue_not_at_each_full_batch() {
     let mock = Mock::default();
-    let p = BatchSpanProcessor::with_config(
-        mock.clone(),
-        config()
-            .with_max_queue_size(1000)
-            .with_max_export_batch_size(100),
-    );
+    let p = queue_1000_batch_100(&mock);
     // The worker asleep, as between bursts.
     std::thread::sleep(Duration::from_millis(50));
-    let mut n = 0;
-    while n < 192 {
-        let mut chunk = spans(n..n + 64);
-        n += 64;
-        p.on_end(&mut chunk);
-    }
+    hand_over(&p, 0..192);
     // Nearly two full batches wait: a burst goes on without the worker.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(mock.exported(), 0);
-    let mut chunk = spans(192..256);
-    p.on_end(&mut chunk);
+    hand_over(&p, 192..256);
     // Past 250: the worker wakes and exports the full batches.
     wait_until(|| mock.exported() == 200);
     assert_eq!(p.queue_len(), 56);
@@ -211,20 +222,8 @@ fn threads_wake_the_worker_at_a_quarter_of_the_queue_not_at_each_full_batch() {
 #[test]
 fn full_batches_go_at_once_and_never_exceed_the_batch_size() {
     let mock = Mock::default();
-    let p = BatchSpanProcessor::with_config(
-        mock.clone(),
-        config()
-            .with_max_queue_size(1000)
-            .with_max_export_batch_size(100),
-    );
-    // 250 spans in the thread-sized chunks the pipeline hands over.
-    let mut n = 0;
-    while n < 250 {
-        let mut chunk = spans(n..(n + 64).min(250));
-        n += chunk.len() as u64;
-        p.on_end(&mut chunk);
-        assert!(chunk.is_empty(), "on_end takes the spans out");
-    }
+    let p = queue_1000_batch_100(&mock);
+    hand_over(&p, 0..250);
     // A quarter of the queue (250 spans) wakes the worker: two full batches leave without
     // waiting for the (hour-long) delay; 50 stay queued.
     wait_until(|| mock.exported() == 200);
