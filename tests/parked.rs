@@ -3,8 +3,8 @@
 //! whatever the thread does next: waits for ever, exits, or ends spans while the pipeline shuts
 //! down.
 
-use std::sync::Mutex;
 use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use traced::export::InMemoryExporter;
 use traced::pipeline::{BatchConfig, Pipeline, PipelineGuard};
@@ -12,6 +12,10 @@ use traced::traced;
 
 /// One pipeline at a time: each test installs its own.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 #[traced]
 fn request(n: u64) -> u64 {
@@ -70,7 +74,7 @@ impl Waiting {
 
 #[test]
 fn a_root_whose_thread_then_waits_is_exported_after_the_scheduled_delay() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let (exporter, guard) = install(Duration::from_millis(50));
     let waiting = Waiting::after_roots(1);
     wait_for("the waiting thread's root", || exporter.spans().len() == 1);
@@ -81,7 +85,7 @@ fn a_root_whose_thread_then_waits_is_exported_after_the_scheduled_delay() {
 
 #[test]
 fn a_flush_exports_the_roots_other_threads_ended() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let (exporter, guard) = install(Duration::from_secs(3600));
     let waiting = Waiting::after_roots(3);
     guard.force_flush(Duration::from_secs(10)).unwrap();
@@ -92,7 +96,7 @@ fn a_flush_exports_the_roots_other_threads_ended() {
 
 #[test]
 fn an_exiting_thread_hands_its_roots_over() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let (exporter, guard) = install(Duration::from_secs(3600));
     std::thread::spawn(|| {
         for i in 0..5 {
@@ -110,7 +114,7 @@ fn an_exiting_thread_hands_its_roots_over() {
 
 #[test]
 fn every_root_is_counted_when_the_pipeline_shuts_down_under_threads_ending_them() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let (exporter, guard) = install(Duration::from_millis(5));
     const THREADS: u64 = 4;
     const ROOTS: u64 = 100_000;
