@@ -114,10 +114,10 @@ fn an_exiting_thread_hands_its_roots_over() {
 
 #[test]
 fn every_root_is_counted_when_the_pipeline_shuts_down_under_threads_ending_them() {
-    let _one = one_at_a_time();
-    let (exporter, guard) = install(Duration::from_millis(5));
     const THREADS: u64 = 4;
     const ROOTS: u64 = 100_000;
+    let _one = one_at_a_time();
+    let (exporter, guard) = install(Duration::from_millis(5));
     let threads: Vec<_> = (0..THREADS)
         .map(|_| {
             std::thread::spawn(|| {
