@@ -1286,6 +1286,13 @@ impl SpanBatch {
         self.slots.len() - self.full
     }
 
+    /// Where the batch keeps its pointers: the same memory as long as the batch is not
+    /// swapped for another.
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> *const Slot {
+        self.slots.as_ptr()
+    }
+
     pub(crate) fn capacity(&self) -> usize {
         self.slots.capacity()
     }

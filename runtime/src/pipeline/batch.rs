@@ -682,6 +682,17 @@ impl SpanProcessor for BatchSpanProcessor {
             // back empty boxes, and the worker gets fewer, fuller batches.
             back.append(spans);
             spans.take_spare(&mut st.boxes, wanted(0));
+        } else if accepted == n
+            && records == n
+            && let Some(mut queued) = st.free.pop_if(|b| b.capacity() >= n)
+        {
+            // The pointers move into a batch of the queue's own: the thread keeps its batch,
+            // whose memory only its core writes. Handing its batch over instead, it got back
+            // one the worker had read, and the next spans it ended waited at each line of
+            // it for the worker's core to give that line up.
+            queued.append(spans);
+            spans.take_spare(&mut st.boxes, wanted(0));
+            st.queue.push_back(queued);
         } else if accepted == n {
             // The whole batch moves into the queue; the caller gets an empty one back, with
             // empty boxes, where the worker has them.
@@ -1240,8 +1251,15 @@ impl Worker {
         // One batch for the exporter (pointers move); the records are read or turned into
         // `SpanData` by the exporter, on this thread, never on the threads that ended them.
         let mut batch = std::mem::take(&mut self.outgoing);
-        for b in &mut taken {
-            batch.append(b);
+        if let [one] = taken.as_mut_slice()
+            && batch.is_empty()
+        {
+            // A batch of the queue's own, filled by the threads: exported as it is.
+            std::mem::swap(&mut batch, one);
+        } else {
+            for b in &mut taken {
+                batch.append(b);
+            }
         }
         let given_up = self.role().given_up;
         let answer = if given_up {
@@ -1347,10 +1365,13 @@ impl Worker {
         for _ in 0..boxes {
             self.boxes.push(Box::new_uninit());
         }
+        // Room for an export's spans: threads append their spans to the last one queued
+        // until it is full.
+        let room = self.shared.config.max_export_batch_size().max(LOCAL_BATCH);
         let mut batches: Vec<SpanBatch> = (0..free)
             .map(|_| {
                 let mut b = SpanBatch::new();
-                b.reserve(LOCAL_BATCH);
+                b.reserve(room);
                 b
             })
             .collect();
@@ -1871,6 +1892,35 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_keeps_its_batch_once_the_queue_has_batches_of_its_own() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
+        );
+        let mut spans = batch(LOCAL_BATCH);
+        p.on_end(&mut spans);
+        p.force_flush(Duration::from_secs(10)).unwrap();
+        // The worker keeps batches as large as an export for the queue (two, twice the most
+        // queued lately): room for 16 thread batches.
+        for i in 0..16 {
+            let mut spans = batch(LOCAL_BATCH);
+            spans.reserve(LOCAL_BATCH);
+            let memory = spans.memory();
+            p.on_end(&mut spans);
+            assert_eq!(spans.memory(), memory, "the thread's own memory, {i}");
+            assert!(spans.is_empty());
+        }
+        assert_eq!(p.queue_len(), 16 * LOCAL_BATCH);
+        assert_eq!(
+            p.shared.lock().queue.len(),
+            2,
+            "appended to batches of an export's size"
+        );
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        assert_eq!(p.stats().exported, 17 * LOCAL_BATCH as u64);
+    }
+
+    #[test]
     fn a_thread_whose_pool_ran_short_gets_more_boxes_than_it_handed_over() {
         let p = BatchSpanProcessor::with_config(
             NoopExporter,
@@ -1878,13 +1928,15 @@ mod tests {
         );
         p.on_end(&mut batch(LOCAL_BATCH));
         p.force_flush(Duration::from_secs(10)).unwrap();
+        // A thread's batch, with room for its pool's.
         let mut one = batch(1);
+        one.reserve(2 * LOCAL_BATCH);
         one.keeps = Some(2 * LOCAL_BATCH);
         p.on_end(&mut one);
         assert_eq!(
             one.spare_boxes(),
-            LOCAL_BATCH,
-            "as many as the batch it got back has room for"
+            2 * LOCAL_BATCH,
+            "as many as its pool has room for (the worker keeps twice the peak spare)"
         );
         let mut lent = SpanBatch::new();
         lent.reserve(LOCAL_BATCH);
