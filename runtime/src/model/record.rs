@@ -1281,9 +1281,35 @@ impl SpanBatch {
     }
 
     /// Empty boxes kept for reuse.
-    #[cfg(test)]
     pub(crate) fn spare_boxes(&self) -> usize {
         self.slots.len() - self.full
+    }
+
+    /// Takes up to `n` of `from`'s empty boxes, the last first, as far as the batch has room
+    /// (it never grows for them); returns how many. The batch processor lends the boxes of
+    /// an exported batch so, from where they are.
+    pub(crate) fn take_spare_from(&mut self, from: &mut SpanBatch, n: usize) -> usize {
+        let n = n
+            .min(from.slots.len() - from.full)
+            .min(self.slots.capacity() - self.slots.len());
+        let at = from.slots.len() - n;
+        self.slots.extend(from.slots.drain(at..));
+        n
+    }
+
+    /// Moves up to `n` empty boxes, the last first, to `out`; returns how many.
+    pub(crate) fn give_spare(&mut self, out: &mut Vec<Slot>, n: usize) -> usize {
+        let n = n.min(self.slots.len() - self.full);
+        let at = self.slots.len() - n;
+        out.extend(self.slots.drain(at..));
+        n
+    }
+
+    /// Where the batch keeps its pointers: the same memory as long as the batch is not
+    /// swapped for another.
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> *const Slot {
+        self.slots.as_ptr()
     }
 
     pub(crate) fn capacity(&self) -> usize {

@@ -264,7 +264,7 @@ struct State {
     /// [`Reserve`]). A thread that hands spans over takes some back (as many as its pool has
     /// room for), so the boxes circulate between the threads and the worker instead of being
     /// freed on one side and allocated on the other.
-    boxes: Vec<Slot>,
+    spares: Spares,
     /// The recent peaks of the queue, which size the reserve of `boxes` and `free`.
     reserve: Reserve,
     /// No span is accepted any more.
@@ -284,6 +284,101 @@ struct State {
     active: usize,
     /// The thread that stopped the worker (the one to join).
     stopper: usize,
+}
+
+/// Empty record boxes for the threads: exported batches with their boxes left in place, and
+/// boxes on their own.
+///
+/// The boxes of an exported batch stay in it, their pointers where the threads that handed
+/// the spans over wrote them: a thread reads them back without waiting for the worker's
+/// core. When the worker copied them out into a list of its own, each thread that took
+/// boxes back read pointers the worker's core had just written: with one thread ending
+/// children flat out (`instr child-batch` under `perf`), that read was a tenth of the
+/// thread's time.
+#[derive(Default)]
+struct Spares {
+    /// Batches of empty boxes, no records; some may have lent all their boxes, until the
+    /// worker takes them back ([`take_empty`](Self::take_empty)).
+    batches: Vec<SpanBatch>,
+    /// Boxes on their own: allocated ahead by the worker, or what a batch over the reserve
+    /// left.
+    loose: Vec<Slot>,
+    /// Boxes in both.
+    count: usize,
+}
+
+impl Spares {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Moves up to `n` boxes into `to`'s room (it never grows), those in place first.
+    fn lend(&mut self, to: &mut SpanBatch, n: usize) {
+        let mut left = n;
+        for batch in self.batches.iter_mut().rev() {
+            if left == 0 {
+                break;
+            }
+            left -= to.take_spare_from(batch, left);
+        }
+        let before = self.loose.len();
+        to.take_spare(&mut self.loose, left);
+        left -= before - self.loose.len();
+        self.count -= n - left;
+    }
+
+    /// Keeps an exported batch's empty boxes where they are (the worker; may allocate).
+    fn keep_batch(&mut self, batch: SpanBatch) {
+        self.count += batch.spare_boxes();
+        self.batches.push(batch);
+    }
+
+    /// Keeps boxes on their own (the worker; may allocate).
+    fn keep_loose(&mut self, boxes: impl Iterator<Item = Slot>) {
+        let before = self.loose.len();
+        self.loose.extend(boxes);
+        self.count += self.loose.len() - before;
+    }
+
+    /// The batches that lent all their boxes, for their room (the worker).
+    fn take_empty(&mut self, into: &mut Vec<SpanBatch>) {
+        let mut i = 0;
+        while i < self.batches.len() {
+            if self.batches[i].spare_boxes() == 0 {
+                into.push(self.batches.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Takes out the boxes above `keep`, to be freed outside the lock (the worker).
+    fn trim(&mut self, keep: usize) -> (Vec<Slot>, Vec<SpanBatch>) {
+        let mut over = self.count.saturating_sub(keep);
+        let loose = over.min(self.loose.len());
+        let boxes = self.loose.split_off(self.loose.len() - loose);
+        over -= loose;
+        let mut batches = Vec::new();
+        while over > 0
+            && let Some(mut batch) = self.batches.pop()
+        {
+            let n = batch.spare_boxes();
+            if n > over {
+                // Part of it: the rest stays.
+                let mut surplus = SpanBatch::new();
+                surplus.reserve(over);
+                surplus.take_spare_from(&mut batch, over);
+                self.batches.push(batch);
+                batches.push(surplus);
+                over = 0;
+            } else {
+                over -= n;
+                batches.push(batch);
+            }
+        }
+        self.count = keep.min(self.count);
+        (boxes, batches)
+    }
 }
 
 /// How many empty boxes and batches the worker keeps ready for the threads, ahead of their
@@ -499,12 +594,16 @@ impl BatchSpanProcessor {
                 queue: VecDeque::with_capacity(config.max_queue_size.min(PREALLOCATED_MAX)),
                 queued: 0,
                 free: Vec::with_capacity(FREE_BATCHES),
-                boxes: Vec::with_capacity(
-                    config
-                        .max_queue_size
-                        .saturating_add(config.max_export_batch_size())
-                        .min(PREALLOCATED_MAX),
-                ),
+                spares: Spares {
+                    batches: Vec::with_capacity(FREE_BATCHES),
+                    loose: Vec::with_capacity(
+                        config
+                            .max_queue_size
+                            .saturating_add(config.max_export_batch_size())
+                            .min(PREALLOCATED_MAX),
+                    ),
+                    count: 0,
+                },
                 reserve: Reserve::new(Instant::now()),
                 shutdown: false,
                 stopped: false,
@@ -681,7 +780,18 @@ impl SpanProcessor for BatchSpanProcessor {
             // where there is room: their pointers move, the thread keeps its batch and takes
             // back empty boxes, and the worker gets fewer, fuller batches.
             back.append(spans);
-            spans.take_spare(&mut st.boxes, wanted(0));
+            st.spares.lend(spans, wanted(0));
+        } else if accepted == n
+            && records == n
+            && let Some(mut queued) = st.free.pop_if(|b| b.capacity() >= n)
+        {
+            // The pointers move into a batch of the queue's own: the thread keeps its batch,
+            // whose memory only its core writes. Handing its batch over instead, it got back
+            // one the worker had read, and the next spans it ended waited at each line of
+            // it for the worker's core to give that line up.
+            queued.append(spans);
+            st.spares.lend(spans, wanted(0));
+            st.queue.push_back(queued);
         } else if accepted == n {
             // The whole batch moves into the queue; the caller gets an empty one back, with
             // empty boxes, where the worker has them.
@@ -691,7 +801,7 @@ impl SpanProcessor for BatchSpanProcessor {
                 b.reserve(LOCAL_BATCH);
                 b
             });
-            empty.take_spare(&mut st.boxes, wanted(0));
+            st.spares.lend(&mut empty, wanted(0));
             st.queue.push_back(std::mem::replace(spans, empty));
         } else if accepted > 0 {
             // What fits moves into a batch of the queue's own, so that the thread keeps its
@@ -699,7 +809,7 @@ impl SpanProcessor for BatchSpanProcessor {
             let mut front = st.free.pop().unwrap_or_default();
             spans.move_front_into(accepted, &mut front);
             let left = spans.in_boxes();
-            spans.take_spare(&mut st.boxes, wanted(left));
+            st.spares.lend(spans, wanted(left));
             st.queue.push_back(front);
         }
         st.queued += accepted;
@@ -785,7 +895,7 @@ impl SpanProcessor for BatchSpanProcessor {
 
     fn lend_boxes(&self, spare: &mut SpanBatch) {
         let mut st = self.shared.lock();
-        spare.take_spare(&mut st.boxes, usize::MAX);
+        st.spares.lend(spare, usize::MAX);
     }
 
     /// Keeps the spans in the thread's place, under the place's own lock, until they make a
@@ -1240,8 +1350,15 @@ impl Worker {
         // One batch for the exporter (pointers move); the records are read or turned into
         // `SpanData` by the exporter, on this thread, never on the threads that ended them.
         let mut batch = std::mem::take(&mut self.outgoing);
-        for b in &mut taken {
-            batch.append(b);
+        if let [one] = taken.as_mut_slice()
+            && batch.is_empty()
+        {
+            // A batch of the queue's own, filled by the threads: exported as it is.
+            std::mem::swap(&mut batch, one);
+        } else {
+            for b in &mut taken {
+                batch.append(b);
+            }
         }
         let given_up = self.role().given_up;
         let answer = if given_up {
@@ -1308,15 +1425,23 @@ impl Worker {
     /// short set left it allocating: with roots of 256 children (`throughput cpu
     /// traced-otlp`), the calling thread allocated a box for one span in four.
     fn recycle(&mut self, batches: &mut Vec<SpanBatch>, exported: &mut SpanBatch) {
-        self.boxes.extend(exported.recycle());
+        // The records go; their boxes stay in the batch, as spares.
+        exported.clear();
         let limit = self.shared.config.max_queue_size;
         let (now, received) = (Instant::now(), self.received());
         let mut st = self.shared.lock();
         st.reserve.roll(now, received);
         let keep = st.reserve.boxes(now, received, self.most_boxes());
-        let room = keep.saturating_sub(st.boxes.len()).min(self.boxes.len());
-        let from = self.boxes.len() - room;
-        st.boxes.extend(self.boxes.drain(from..));
+        let room = keep.saturating_sub(st.spares.len());
+        let boxes = exported.spare_boxes();
+        if boxes > 0 && boxes <= room {
+            st.spares.keep_batch(std::mem::take(exported));
+        } else {
+            // Above the reserve: what it has room for, on their own; the rest is freed below.
+            exported.give_spare(&mut self.boxes, room);
+            st.spares.keep_loose(self.boxes.drain(..));
+        }
+        st.spares.take_empty(batches);
         let keep_batches = st.reserve.batches(limit);
         for b in batches.drain(..) {
             // Batches cut short by a split would make a thread grow them again: not kept.
@@ -1326,13 +1451,15 @@ impl Worker {
         }
         // Spares for the threads to fill the queue up to the reserve again, a step at a time.
         let boxes = (keep.saturating_sub(st.queued))
-            .saturating_sub(st.boxes.len())
+            .saturating_sub(st.spares.len())
             .min(TOP_UP_STEP);
         let free = keep_batches
             .saturating_sub(st.queue.len() + st.free.len())
             .min(TOP_UP_STEP / LOCAL_BATCH);
         drop(st);
-        self.boxes.clear();
+        // Above the reserve: freed here, outside the lock.
+        exported.recycle();
+        batches.clear();
         if boxes > 0 || free > 0 {
             self.top_up(boxes, free);
         }
@@ -1347,10 +1474,13 @@ impl Worker {
         for _ in 0..boxes {
             self.boxes.push(Box::new_uninit());
         }
+        // Room for an export's spans: threads append their spans to the last one queued
+        // until it is full.
+        let room = self.shared.config.max_export_batch_size().max(LOCAL_BATCH);
         let mut batches: Vec<SpanBatch> = (0..free)
             .map(|_| {
                 let mut b = SpanBatch::new();
-                b.reserve(LOCAL_BATCH);
+                b.reserve(room);
                 b
             })
             .collect();
@@ -1361,9 +1491,9 @@ impl Worker {
             .reserve
             .boxes(now, received, self.most_boxes())
             .saturating_sub(st.queued);
-        let room = keep.saturating_sub(st.boxes.len()).min(self.boxes.len());
+        let room = keep.saturating_sub(st.spares.len()).min(self.boxes.len());
         let from = self.boxes.len() - room;
-        st.boxes.extend(self.boxes.drain(from..));
+        st.spares.keep_loose(self.boxes.drain(from..));
         let keep_batches = st.reserve.batches(limit);
         let room = keep_batches
             .saturating_sub(st.queue.len() + st.free.len())
@@ -1381,9 +1511,9 @@ impl Worker {
         st.reserve.roll(now, received);
         let limit = self.shared.config.max_queue_size;
         let keep = st.reserve.boxes(now, received, self.most_boxes());
-        let boxes = st.boxes.split_off(keep.min(st.boxes.len()));
+        let (boxes, mut batches) = st.spares.trim(keep);
         let keep_batches = st.reserve.batches(limit);
-        let batches = st.free.split_off(keep_batches.min(st.free.len()));
+        batches.extend(st.free.split_off(keep_batches.min(st.free.len())));
         (boxes, batches)
     }
 
@@ -1805,7 +1935,7 @@ mod tests {
     }
 
     fn spares(p: &BatchSpanProcessor) -> usize {
-        p.shared.lock().boxes.len()
+        p.shared.lock().spares.len()
     }
 
     #[test]
@@ -1871,6 +2001,86 @@ mod tests {
     }
 
     #[test]
+    fn spares_lend_boxes_in_place_first_and_count_what_they_hold() {
+        let mut spares = Spares::default();
+        let mut exported = batch(10);
+        exported.clear();
+        let first = exported.memory();
+        spares.keep_batch(exported);
+        spares.keep_loose((0..5).map(|_| Box::new_uninit()));
+        assert_eq!(spares.len(), 15);
+        let mut to = SpanBatch::new();
+        to.reserve(8);
+        spares.lend(&mut to, 8);
+        assert_eq!((to.spare_boxes(), spares.len()), (8, 7));
+        assert_eq!(
+            spares.loose.len(),
+            5,
+            "the exported batch's boxes went first"
+        );
+        let mut more = SpanBatch::new();
+        more.reserve(100);
+        spares.lend(&mut more, 100);
+        assert_eq!(
+            (more.spare_boxes(), spares.len()),
+            (7, 0),
+            "then the loose ones"
+        );
+        let mut empty = Vec::new();
+        spares.take_empty(&mut empty);
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].memory(), first, "its room, for the queue");
+        assert!(spares.batches.is_empty());
+    }
+
+    #[test]
+    fn spares_trim_to_what_the_reserve_keeps() {
+        let mut spares = Spares::default();
+        for n in [10, 20] {
+            let mut exported = batch(n);
+            exported.clear();
+            spares.keep_batch(exported);
+        }
+        spares.keep_loose((0..5).map(|_| Box::new_uninit()));
+        let (boxes, batches) = spares.trim(12);
+        assert_eq!(boxes.len(), 5, "the loose ones first");
+        let freed: usize = batches.iter().map(SpanBatch::spare_boxes).sum();
+        assert_eq!(freed, 18, "then from the batches, part of one");
+        assert_eq!(spares.len(), 12);
+        let kept: usize = spares.batches.iter().map(SpanBatch::spare_boxes).sum();
+        assert_eq!(kept, 12);
+    }
+
+    #[test]
+    fn a_thread_keeps_its_batch_once_the_queue_has_batches_of_its_own() {
+        let p = BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
+        );
+        let mut spans = batch(LOCAL_BATCH);
+        p.on_end(&mut spans);
+        p.force_flush(Duration::from_secs(10)).unwrap();
+        // The worker keeps batches as large as an export for the queue (two, twice the most
+        // queued lately): room for 16 thread batches.
+        for i in 0..16 {
+            let mut spans = batch(LOCAL_BATCH);
+            spans.reserve(LOCAL_BATCH);
+            let memory = spans.memory();
+            p.on_end(&mut spans);
+            assert_eq!(spans.memory(), memory, "the thread's own memory, {i}");
+            assert!(spans.is_empty());
+        }
+        assert_eq!(p.queue_len(), 16 * LOCAL_BATCH);
+        assert_eq!(
+            p.shared.lock().queue.len(),
+            2,
+            "appended to batches of an export's size"
+        );
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        assert_eq!(p.stats().exported, 17 * LOCAL_BATCH as u64);
+    }
+
+    #[test]
     fn a_thread_whose_pool_ran_short_gets_more_boxes_than_it_handed_over() {
         let p = BatchSpanProcessor::with_config(
             NoopExporter,
@@ -1878,18 +2088,27 @@ mod tests {
         );
         p.on_end(&mut batch(LOCAL_BATCH));
         p.force_flush(Duration::from_secs(10)).unwrap();
+        // A thread's batch, with room for its pool's.
         let mut one = batch(1);
+        one.reserve(2 * LOCAL_BATCH);
         one.keeps = Some(2 * LOCAL_BATCH);
         p.on_end(&mut one);
         assert_eq!(
             one.spare_boxes(),
-            LOCAL_BATCH,
-            "as many as the batch it got back has room for"
+            2 * LOCAL_BATCH,
+            "as many as its pool has room for (the worker keeps twice the peak spare)"
         );
         let mut lent = SpanBatch::new();
         lent.reserve(LOCAL_BATCH);
+        // (How many more the worker keeps depends on the rate it saw: timing.)
+        let kept = spares(&p);
+        assert!(kept > 0);
         p.lend_boxes(&mut lent);
-        assert_eq!(lent.spare_boxes(), LOCAL_BATCH, "a dry pool borrows spares");
+        assert_eq!(
+            lent.spare_boxes(),
+            kept.min(LOCAL_BATCH),
+            "a dry pool borrows spares"
+        );
         p.shutdown(Duration::from_secs(10)).unwrap();
         assert_balanced(p.stats());
     }
