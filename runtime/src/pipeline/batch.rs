@@ -1,9 +1,10 @@
 //! The batch span processor: a bounded queue in front of one background thread that exports.
 //!
-//! The thread that ends spans only moves its batch into a preallocated queue under a short
-//! lock (a pointer move, whatever the batch's size) and takes back an empty batch and as many
-//! reusable boxes as it handed over; what does not fit is dropped and counted, never waited
-//! for, and the thread sheds its next children while the queue stays full. Turning records into
+//! The thread that ends spans only copies its batch's pointers (a batch is 64 spans) into a
+//! batch of the queue's own under a short lock, and takes back as many reusable boxes as its
+//! pool has room for; what does not fit is dropped and counted, never waited for, and the
+//! thread sheds its next children while the queue stays full. What its outermost span leaves
+//! short of a batch waits in a place of the thread's own for the worker to collect. Turning records into
 //! [`SpanData`] happens on the worker. The worker (the `traced-batch` thread, or
 //! `traced-export` after an export was abandoned, see [`Worker`]) calls the exporter itself and
 //! exports batches of at most `max_export_batch_size` spans, when a batch is full or when
