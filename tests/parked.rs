@@ -84,6 +84,16 @@ fn a_root_whose_thread_then_waits_is_exported_after_the_scheduled_delay() {
 }
 
 #[test]
+fn with_a_zero_delay_a_root_is_exported_at_once() {
+    let _one = one_at_a_time();
+    let (exporter, guard) = install(Duration::ZERO);
+    let waiting = Waiting::after_roots(1);
+    wait_for("the root, with no delay", || exporter.spans().len() == 1);
+    waiting.release();
+    drop(guard);
+}
+
+#[test]
 fn a_flush_exports_the_roots_other_threads_ended() {
     let _one = one_at_a_time();
     let (exporter, guard) = install(Duration::from_secs(3600));

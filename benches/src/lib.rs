@@ -1390,3 +1390,27 @@ pub fn pace(case: Case, calls: u64, rate: u64, chunk: u64) -> Pacing {
     pacing.burst_max = pacing.burst_max.max(burst);
     pacing
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn a_paced_run_keeps_to_its_rate_and_never_makes_up_a_stall_in_one_burst() {
+        let case = Case::parse("baseline/plain").expect("a case");
+        let start = Instant::now();
+        let pacing = pace(case, 100_000, 1_000_000, 1000);
+        let took = start.elapsed();
+        assert_eq!(pacing.calls, 100_000);
+        // 100 000 calls at 1 M/s: 100 ms, less the last chunk's sleep, at the least.
+        assert!(
+            took >= Duration::from_millis(99),
+            "{took:?}: faster than the rate"
+        );
+        // Behind by more than a chunk's time, it starts its schedule again instead of making
+        // the missed calls up: a burst is a few chunks at most, whatever the host's stalls
+        // (catching up, a 5 ms stall would come out as 5000 calls back to back).
+        assert!(pacing.burst_max <= 5 * 1000, "{pacing:?}");
+    }
+}

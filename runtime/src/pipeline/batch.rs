@@ -900,10 +900,15 @@ impl SpanProcessor for BatchSpanProcessor {
     }
 
     /// Keeps the spans in the thread's place, under the place's own lock, until they make a
-    /// batch: then the thread hands over those kept, and keeps the new ones. The worker
+    /// batch: then the thread hands over those kept, and keeps the new ones. Not with a zero
+    /// scheduled delay, which exports as soon as anything is queued. The worker
     /// collects places when its timer expires (the scheduled delay, as for any span queued),
     /// at a flush and at shutdown; they are counted as received then.
     fn park(&self, spans: &mut SpanBatch, place: &mut Option<Arc<Parked>>) -> bool {
+        if self.shared.config.scheduled_delay.is_zero() {
+            // Exported as soon as anything is queued: nothing waits.
+            return false;
+        }
         let place = match place {
             Some(place) => place,
             None => match self.shared.new_place() {
@@ -1183,7 +1188,18 @@ impl Worker {
             st = match deadline {
                 None => {
                     st.idle = true;
-                    shared.work.wait(st).unwrap_or_else(PoisonError::into_inner)
+                    let (mut st, waited) = shared
+                        .work
+                        .wait_timeout(st, RESERVE_WINDOW)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if waited.timed_out() && st.queued == 0 {
+                        // No timer gives the spares back: a window without work does.
+                        let surplus = self.trim(&mut st);
+                        drop(st);
+                        drop(surplus);
+                        st = shared.lock();
+                    }
+                    st
                 }
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
