@@ -326,6 +326,11 @@ impl Spares {
         to.take_spare(&mut self.loose, left);
         left -= before - self.loose.len();
         self.count -= n - left;
+        // The next thread's boxes: their pointers were written long ago, and the lines may
+        // have left this core's caches.
+        if let Some(next) = self.batches.iter().rev().find(|b| b.spare_boxes() > 0) {
+            next.prefetch_spare(LOCAL_BATCH);
+        }
     }
 
     /// Keeps an exported batch's empty boxes where they are (the worker; may allocate).
