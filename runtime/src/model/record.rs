@@ -143,6 +143,148 @@ pub(crate) struct Record {
     pub(crate) attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
 }
 
+/// Appends attributes whose static keys are known to be new (a `#[traced]` function's
+/// arguments and `attrs`) to a record, one after the other. It points at the next inline
+/// entry to fill and counts the entries left, so that each attribute of a run is checked
+/// against a register and written at a fixed distance from the last: no reload of `len` (the
+/// stores of a value may alias it as far as the compiler knows) and no address computed from
+/// it. The record's `len` grows as each attribute is written, so a panic between two (in a
+/// user's `attrs` expression) leaves the record whole.
+#[derive(Debug)]
+pub(crate) struct AttrCursor<'a> {
+    rec: NonNull<Record>,
+    /// Entry `rec.len` of `rec.attrs`: the next to fill.
+    next: NonNull<MaybeUninit<Attr>>,
+    /// `rec.room - rec.len`: the entries left to fill.
+    left: usize,
+    _rec: std::marker::PhantomData<&'a mut Record>,
+}
+
+impl<'a> AttrCursor<'a> {
+    #[inline(always)]
+    pub(crate) fn new(rec: &'a mut Record) -> Self {
+        let rec = NonNull::from(rec);
+        // SAFETY: `rec` comes from a live `&mut Record`, which the cursor borrows for `'a`.
+        let (next, left) = unsafe { Self::entries(rec) };
+        AttrCursor {
+            rec,
+            next,
+            left,
+            _rec: std::marker::PhantomData,
+        }
+    }
+
+    /// Entry `len` of the record's `attrs`, and the entries left before `room`.
+    ///
+    /// # Safety
+    /// `rec` points at a live record that nothing else uses meanwhile.
+    #[inline(always)]
+    unsafe fn entries(rec: NonNull<Record>) -> (NonNull<MaybeUninit<Attr>>, usize) {
+        // SAFETY: the caller's contract; `len <= room <= INLINE_ATTRS`: entry `len` is within
+        // the array, or one past its end.
+        unsafe {
+            let r = rec.as_ptr();
+            let base = NonNull::new_unchecked((&raw mut (*r).attrs).cast::<MaybeUninit<Attr>>());
+            let len = usize::from((*r).len);
+            (base.add(len), usize::from((*r).room) - len)
+        }
+    }
+
+    /// The record, for what is not an appended attribute (a link); the cursor reads `len`
+    /// and `room` again afterwards.
+    #[inline]
+    pub(crate) fn with_record<R>(&mut self, f: impl FnOnce(&mut Record) -> R) -> R {
+        // SAFETY: the cursor borrows the record for `'a`, and `self` for as long as `f` runs.
+        unsafe {
+            let out = f(&mut *self.rec.as_ptr());
+            (self.next, self.left) = Self::entries(self.rec);
+            out
+        }
+    }
+
+    /// Appends an attribute: see [`Record::push_attribute_told`].
+    #[inline(always)]
+    pub(crate) fn push(
+        &mut self,
+        key: &'static str,
+        scrub_urls: bool,
+        may_own: bool,
+        write: impl for<'b> FnOnce(&'b mut MaybeUninit<Value>) -> Option<&'b mut Value>,
+    ) {
+        if self.left == 0 {
+            // Out of line: the common case keeps a small frame (no stack for a value). It
+            // lowers `room` to `len`, where it already is: later attributes follow.
+            // SAFETY: the cursor borrows the record; no pointer into it is in use meanwhile.
+            unsafe { (*self.rec.as_ptr()).push_attribute_past_inline(key, scrub_urls, write) };
+            return;
+        }
+        // SAFETY: `left > 0`, entry `len < room <= INLINE_ATTRS`: it exists and is unused
+        // (`room` starts at most at `INLINE_ATTRS` and only ever drops to `len`; nothing but
+        // the cursor changes either while it borrows the record, and `with_record` reads
+        // them again). The value is written first, through a `MaybeUninit` view of its
+        // field, and counts as written only if `write` hands back that very place; the key
+        // next (in `commit`); `len` covers the entry only once both are written. If `write`
+        // panics or writes nothing, the entry stays outside `len`.
+        unsafe {
+            let slot = self.next.as_ptr().cast::<Attr>();
+            let place = &raw mut (*slot).value;
+            let value = &mut *place.cast::<MaybeUninit<Value>>();
+            // Two copies of the write: in the common one the value is known to own nothing,
+            // which spares the look at it, and lets the write drop its own branch on the same
+            // question (a string of more than 24 bytes, an integer past `i64`).
+            if may_own {
+                if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
+                    return;
+                }
+                // (A cut in `commit` never makes a value own memory it did not.)
+                let owns = (*place).owns_memory();
+                self.commit(key, scrub_urls, owns);
+            } else {
+                if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
+                    return;
+                }
+                self.commit(key, scrub_urls, false);
+            }
+        }
+    }
+
+    /// The end of [`push`](Self::push), once the value of entry `len` is written: the key,
+    /// then `len` covers the entry.
+    ///
+    /// # Safety
+    /// `left > 0`, and the value of entry `len` is written.
+    #[inline(always)]
+    unsafe fn commit(&mut self, key: &'static str, scrub_urls: bool, owns: bool) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let rec = self.rec.as_ptr();
+            let slot = self.next.as_ptr().cast::<Attr>();
+            (&raw mut (*slot).key).write(key);
+            // (Added to in place: the common case keeps no copy of `len`.)
+            (*rec).len += 1;
+            // Bit `i` of entry `i`, from its address: only where it is needed (rare).
+            let entries = (&raw mut (*rec).attrs).cast::<Attr>();
+            let bit = 1_u8 << slot.offset_from(entries);
+            self.next = self.next.add(1);
+            self.left -= 1;
+            if owns {
+                (*rec).owned |= bit;
+            }
+            // A value to scrub is left as written, whatever its type (what is not a string
+            // long enough to hold a URL is passed over at export, off this thread), and cut
+            // after it is scrubbed: a cut could leave a password whose URL no longer parses.
+            // Any other is cut now and marked final.
+            if !scrub_urls {
+                (*rec).raw |= bit;
+                (*rec).settled |= bit;
+                if let Some(max) = (*rec).limits().max_attribute_value_length {
+                    truncate(&mut (*slot).value, Some(max));
+                }
+            }
+        }
+    }
+}
+
 /// What few spans have.
 #[derive(Default)]
 pub(crate) struct Cold {
@@ -440,7 +582,9 @@ impl Record {
 
     /// [`push_attribute_marked`](Self::push_attribute_marked), told `may_own`: whether the
     /// value may own memory, as far as the caller knows before writing it (`false` spares the
-    /// look at the written value; a wrong `false` leaks it).
+    /// look at the written value; a wrong `false` leaks it). A run of them goes through one
+    /// [`AttrCursor`].
+    #[cfg(any(test, feature = "tracing"))]
     #[inline(always)]
     pub(crate) fn push_attribute_told(
         &mut self,
@@ -449,45 +593,7 @@ impl Record {
         may_own: bool,
         write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
     ) {
-        let len = usize::from(self.len);
-        if !self.inline_room() {
-            // Out of line: the common case keeps a small frame (no stack for a value).
-            self.push_attribute_past_inline(key, scrub_urls, write);
-            return;
-        }
-        debug_assert!(len < INLINE_ATTRS, "room is at most INLINE_ATTRS");
-        // SAFETY: `len < room <= INLINE_ATTRS` (`room` starts at most there and only ever
-        // drops to `len`): the entry exists and is unused. The value is written first,
-        // through a `MaybeUninit` view of its field, and counts as written only if `write`
-        // hands back that very place; the key next; `len` covers the entry only once both
-        // are written. If `write` panics or writes nothing, the entry stays outside `len`.
-        unsafe {
-            let slot = self.attrs.get_unchecked_mut(len).as_mut_ptr();
-            let place = &raw mut (*slot).value;
-            let value = &mut *place.cast::<MaybeUninit<Value>>();
-            if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
-                return;
-            }
-            (&raw mut (*slot).key).write(key);
-            // (From `len`, not read back: the value's stores may alias `self.len` as far as
-            // the compiler knows.)
-            self.len = len as u8 + 1;
-            // (A cut below never makes a value own memory it did not.)
-            if may_own && (*place).owns_memory() {
-                self.owned |= 1 << len;
-            }
-            // A value to scrub is left as written, whatever its type (what is not a string
-            // long enough to hold a URL is passed over at export, off this thread), and cut
-            // after it is scrubbed: a cut could leave a password whose URL no longer parses.
-            // Any other is cut now and marked final.
-            if !scrub_urls {
-                self.raw |= 1 << len;
-                self.settled |= 1 << len;
-                if let Some(max) = self.limits().max_attribute_value_length {
-                    truncate(&mut (*slot).value, Some(max));
-                }
-            }
-        }
+        AttrCursor::new(self).push(key, scrub_urls, may_own, write);
     }
 
     /// [`push_attribute_told`](Self::push_attribute_told) once the inline entries are

@@ -37,6 +37,73 @@ impl StringValue {
     }
 }
 
+/// Copies `len` bytes (at most 16) from `src` to `dst` with two loads and two stores, which
+/// may overlap: no call, and no shifts to assemble words in registers (which is how
+/// `CompactString::new` copies, for a value read back at once; a record's is read much later,
+/// on another thread).
+///
+/// # Safety
+/// `src` is valid for reads of `len` bytes, `dst` for writes of `len` bytes, and they do not
+/// overlap.
+#[inline(always)]
+unsafe fn copy_short(src: *const u8, dst: *mut u8, len: usize) {
+    use std::ptr::{read_unaligned as load, write_unaligned as store};
+    debug_assert!(len <= SHORT_STRING);
+    // SAFETY: each access lies within `[0, len)` of both buffers (the caller's contract):
+    // `len - 8 >= 0`, `len - 4 >= 0`, `len - 2 >= 0` in their branches.
+    unsafe {
+        if len >= 8 {
+            let head = load(src.cast::<u64>());
+            let tail = load(src.add(len - 8).cast::<u64>());
+            store(dst.cast::<u64>(), head);
+            store(dst.add(len - 8).cast::<u64>(), tail);
+        } else if len >= 4 {
+            let head = load(src.cast::<u32>());
+            let tail = load(src.add(len - 4).cast::<u32>());
+            store(dst.cast::<u32>(), head);
+            store(dst.add(len - 4).cast::<u32>(), tail);
+        } else if len >= 2 {
+            let head = load(src.cast::<u16>());
+            let tail = load(src.add(len - 2).cast::<u16>());
+            store(dst.cast::<u16>(), head);
+            store(dst.add(len - 2).cast::<u16>(), tail);
+        } else if len == 1 {
+            *dst = *src;
+        }
+    }
+}
+
+/// The longest string [`StringValue::write`] copies with [`copy_short`].
+const SHORT_STRING: usize = 16;
+
+impl StringValue {
+    /// Writes a string value of `s` into `out`: as `Value::String(s.into())`, with a cheaper
+    /// copy of a short string (see [`copy_short`]).
+    #[inline(always)]
+    fn write<'a>(out: &'a mut MaybeUninit<Value>, s: &str) -> &'a mut Value {
+        let len = s.len();
+        if len > SHORT_STRING {
+            return out.write(Value::String(s.into()));
+        }
+        // An empty string is stored inline, its 24 bytes zeroed but for the length.
+        let value = out.write(Value::String(StringValue(CompactString::const_new(""))));
+        let Value::String(StringValue(inline)) = value else {
+            unreachable!("written just above")
+        };
+        // The pointer and the length first: both look at the last byte of the buffer, which
+        // is known here, and not once bytes were written through the pointer.
+        let dst = inline.as_mut_ptr();
+        // SAFETY: `len <= 16 < 24 = capacity()` of an inline string, whose bytes are initialized
+        // (zeros): `set_len`'s contract. The bytes then become those of `s` (valid UTF-8),
+        // written within `[0, len)` of the inline buffer, which `s` does not overlap.
+        unsafe {
+            inline.set_len(len);
+            copy_short(s.as_ptr(), dst, len);
+        }
+        value
+    }
+}
+
 impl From<&str> for StringValue {
     #[inline]
     fn from(s: &str) -> Self {
@@ -317,6 +384,10 @@ impl ToValue for str {
         Value::String(self.into())
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        StringValue::write(out, self)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         string_may_own(self)
     }
@@ -324,6 +395,10 @@ impl ToValue for str {
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::String(self.as_str().into())
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        StringValue::write(out, self)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -350,16 +425,23 @@ impl ToValue for Cow<'_, str> {
         Value::String(self.as_ref().into())
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        StringValue::write(out, self)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         string_may_own(self)
     }
 }
-// The wrappers below write what their target writes (`__write_value`'s default: through
-// `to_value`), so they may own what it may.
+// The wrappers below write what their target writes, and so may own what it may.
 impl<T: ToValue + ?Sized> ToValue for &T {
     #[inline(always)]
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -371,6 +453,10 @@ impl<T: ToValue + ?Sized> ToValue for &mut T {
         (**self).to_value()
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         (**self).__may_own_memory()
     }
@@ -378,6 +464,10 @@ impl<T: ToValue + ?Sized> ToValue for &mut T {
 impl<T: ToValue + ?Sized> ToValue for Box<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -389,6 +479,10 @@ impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
         (**self).to_value()
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         (**self).__may_own_memory()
     }
@@ -396,6 +490,10 @@ impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
 impl<T: ToValue + ?Sized> ToValue for std::rc::Rc<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -479,7 +577,33 @@ impl<T: ToValue> OptionalValue for Option<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::OptionalValue;
+    use super::{OptionalValue, ToValue, Value};
+    use std::mem::MaybeUninit;
+
+    /// A string written in place (the short ones copied by `copy_short`) is the value
+    /// `to_value` builds, at every length around the inline ones, through every wrapper.
+    #[test]
+    fn strings_written_in_place_equal_their_values() {
+        let text = "abcdefghijklmnopqrstuvwxyzé0123456789";
+        for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
+            let s = &text[..end];
+            let check = |v: &dyn Fn(&mut MaybeUninit<Value>) -> *const Value| {
+                let mut out = MaybeUninit::uninit();
+                let at = v(&mut out);
+                assert!(std::ptr::eq(at, out.as_ptr()));
+                // SAFETY: written, as `__write_value` returned the slot itself.
+                let written = unsafe { out.assume_init() };
+                assert_eq!(written, s.to_value(), "{s:?}");
+                assert_eq!(written.as_str(), Some(s));
+                assert_eq!(written.owns_memory(), s.to_value().owns_memory(), "{s:?}");
+            };
+            check(&|out| s.__write_value(out));
+            check(&|out| (&s).__write_value(out));
+            check(&|out| s.to_owned().__write_value(out));
+            check(&|out| std::borrow::Cow::Borrowed(s).__write_value(out));
+            check(&|out| Box::<str>::from(s).__write_value(out));
+        }
+    }
 
     /// Whether a value may own memory is told before it is written, never `false` for a
     /// value that does (an integer past `i64` may: its digits fit inline).
