@@ -155,8 +155,8 @@ pub(crate) struct AttrCursor<'a> {
     rec: NonNull<Record>,
     /// Entry `rec.len` of `rec.attrs`: the next to fill.
     next: NonNull<MaybeUninit<Attr>>,
-    /// `rec.room - rec.len`: the entries left to fill.
-    left: usize,
+    /// Entry `rec.room`: where the entries attributes may fill end.
+    end: NonNull<MaybeUninit<Attr>>,
     _rec: std::marker::PhantomData<&'a mut Record>,
 }
 
@@ -165,28 +165,32 @@ impl<'a> AttrCursor<'a> {
     pub(crate) fn new(rec: &'a mut Record) -> Self {
         let rec = NonNull::from(rec);
         // SAFETY: `rec` comes from a live `&mut Record`, which the cursor borrows for `'a`.
-        let (next, left) = unsafe { Self::entries(rec) };
+        let (next, end) = unsafe { Self::entries(rec) };
         AttrCursor {
             rec,
             next,
-            left,
+            end,
             _rec: std::marker::PhantomData,
         }
     }
 
-    /// Entry `len` of the record's `attrs`, and the entries left before `room`.
+    /// Entries `len` and `room` of the record's `attrs`.
     ///
     /// # Safety
     /// `rec` points at a live record that nothing else uses meanwhile.
     #[inline(always)]
-    unsafe fn entries(rec: NonNull<Record>) -> (NonNull<MaybeUninit<Attr>>, usize) {
+    unsafe fn entries(
+        rec: NonNull<Record>,
+    ) -> (NonNull<MaybeUninit<Attr>>, NonNull<MaybeUninit<Attr>>) {
         // SAFETY: the caller's contract; `len <= room <= INLINE_ATTRS`: entry `len` is within
         // the array, or one past its end.
         unsafe {
             let r = rec.as_ptr();
             let base = NonNull::new_unchecked((&raw mut (*r).attrs).cast::<MaybeUninit<Attr>>());
-            let len = usize::from((*r).len);
-            (base.add(len), usize::from((*r).room) - len)
+            (
+                base.add(usize::from((*r).len)),
+                base.add(usize::from((*r).room)),
+            )
         }
     }
 
@@ -197,7 +201,7 @@ impl<'a> AttrCursor<'a> {
         // SAFETY: the cursor borrows the record for `'a`, and `self` for as long as `f` runs.
         unsafe {
             let out = f(&mut *self.rec.as_ptr());
-            (self.next, self.left) = Self::entries(self.rec);
+            (self.next, self.end) = Self::entries(self.rec);
             out
         }
     }
@@ -211,14 +215,14 @@ impl<'a> AttrCursor<'a> {
         may_own: bool,
         write: impl for<'b> FnOnce(&'b mut MaybeUninit<Value>) -> Option<&'b mut Value>,
     ) {
-        if self.left == 0 {
+        if self.next == self.end {
             // Out of line: the common case keeps a small frame (no stack for a value). It
             // lowers `room` to `len`, where it already is: later attributes follow.
             // SAFETY: the cursor borrows the record; no pointer into it is in use meanwhile.
             unsafe { (*self.rec.as_ptr()).push_attribute_past_inline(key, scrub_urls, write) };
             return;
         }
-        // SAFETY: `left > 0`, entry `len < room <= INLINE_ATTRS`: it exists and is unused
+        // SAFETY: `next < end`: entry `len < room <= INLINE_ATTRS` exists and is unused
         // (`room` starts at most at `INLINE_ATTRS` and only ever drops to `len`; nothing but
         // the cursor changes either while it borrows the record, and `with_record` reads
         // them again). The value is written first, through a `MaybeUninit` view of its
@@ -252,7 +256,7 @@ impl<'a> AttrCursor<'a> {
     /// then `len` covers the entry.
     ///
     /// # Safety
-    /// `left > 0`, and the value of entry `len` is written.
+    /// `len < room`, and the value of entry `len` is written.
     #[inline(always)]
     unsafe fn commit(&mut self, key: &'static str, scrub_urls: bool, owns: bool) {
         // SAFETY: the caller's contract.
@@ -266,7 +270,6 @@ impl<'a> AttrCursor<'a> {
             let entries = (&raw mut (*rec).attrs).cast::<Attr>();
             let bit = 1_u8 << slot.offset_from(entries);
             self.next = self.next.add(1);
-            self.left -= 1;
             if owns {
                 (*rec).owned |= bit;
             }
@@ -1499,7 +1502,12 @@ pub(crate) mod tests {
     /// A finished, sampled record named `name` with span id `id`.
     pub(crate) fn record(name: &'static str, id: u64) -> Slot {
         let mut slot: Slot = Box::new_uninit();
-        let now = clock::now();
+        // (Miri runs no clock.)
+        let now = if cfg!(miri) {
+            clock::Instant::ZERO
+        } else {
+            clock::now()
+        };
         slot.write(Record {
             trace_id: TraceId::from_u128(1),
             span_id: SpanId::from_u64(id),
@@ -1558,6 +1566,56 @@ pub(crate) mod tests {
         assert_eq!(data.attribute("b"), Some(&"replaced".to_value()));
         assert_eq!(data.attribute("j"), Some(&Value::I64(60)));
         assert!(batch.is_empty());
+    }
+
+    /// One cursor for a run that does not fit: a value not written takes no entry, the run
+    /// goes on in the cold part once the room is full, in order, with its marks; a link in
+    /// between (through `with_record`) leaves the cursor where it was.
+    #[test]
+    fn a_cursor_fills_the_room_then_the_cold_part_in_order() {
+        let mut slot = record("s", 1);
+        let r = rec(&mut slot);
+        r.push_attribute_with("first", |out| Some(out.write(Value::I64(0))));
+        let long = "x".repeat(40);
+        let mut cursor = AttrCursor::new(r);
+        for i in 1..INLINE_ATTRS + 2 {
+            let key = ["a", "b", "c", "d", "e", "f", "g", "h", "i"][i - 1];
+            if i == 3 {
+                cursor.push("none", true, false, |_| None);
+                cursor.with_record(|r| r.add_link(Link::new(SpanContext::NONE, Vec::new())));
+            }
+            let (scrub, may_own) = (i % 2 == 0, i == 5);
+            if i == 3 {
+                // A short string, copied in place as the expansion's writes do.
+                cursor.push(key, scrub, may_own, |out| {
+                    Some("short text".__write_value(out))
+                });
+                continue;
+            }
+            let value = if i == 5 {
+                long.to_value()
+            } else {
+                Value::I64(i as i64)
+            };
+            cursor.push(key, scrub, may_own, |out| Some(out.write(value)));
+        }
+        assert_eq!(r.len as usize, INLINE_ATTRS);
+        assert_eq!(r.room as usize, INLINE_ATTRS);
+        assert_eq!(r.owned, 1 << 5);
+        // Final (not marked to scrub): "first" and the odd ones.
+        assert_eq!((r.raw, r.settled), (0b1010_1011, 0b1010_1011));
+        // (Read from the record itself, with no clock: this test runs under Miri.)
+        let inline: Vec<&str> = r.inline().iter().map(|a| a.key).collect();
+        assert_eq!(inline, ["first", "a", "b", "c", "d", "e", "f", "g"]);
+        assert_eq!(r.inline()[3].value, "short text".to_value());
+        assert_eq!(r.inline()[5].value, long.to_value());
+        let cold = r.cold.as_ref().unwrap();
+        let keys: Vec<&str> = cold.attributes.iter().map(|kv| &*kv.key).collect();
+        assert_eq!(keys, ["h", "i"]);
+        assert_eq!(cold.attributes[1].value, Value::I64(9));
+        assert_eq!(cold.links.len(), 1);
+        // SAFETY: made by `record`; dropped once.
+        unsafe { slot.assume_init_drop() };
     }
 
     /// A value marked for scrubbing is scrubbed, then cut, where it is read for export; one

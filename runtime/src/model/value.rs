@@ -37,70 +37,82 @@ impl StringValue {
     }
 }
 
-/// Copies `len` bytes (at most 16) from `src` to `dst` with two loads and two stores, which
-/// may overlap: no call, and no shifts to assemble words in registers (which is how
-/// `CompactString::new` copies, for a value read back at once; a record's is read much later,
-/// on another thread).
-///
-/// # Safety
-/// `src` is valid for reads of `len` bytes, `dst` for writes of `len` bytes, and they do not
-/// overlap.
-#[inline(always)]
-unsafe fn copy_short(src: *const u8, dst: *mut u8, len: usize) {
-    use std::ptr::{read_unaligned as load, write_unaligned as store};
-    debug_assert!(len <= SHORT_STRING);
-    // SAFETY: each access lies within `[0, len)` of both buffers (the caller's contract):
-    // `len - 8 >= 0`, `len - 4 >= 0`, `len - 2 >= 0` in their branches.
-    unsafe {
-        if len >= 8 {
-            let head = load(src.cast::<u64>());
-            let tail = load(src.add(len - 8).cast::<u64>());
-            store(dst.cast::<u64>(), head);
-            store(dst.add(len - 8).cast::<u64>(), tail);
-        } else if len >= 4 {
-            let head = load(src.cast::<u32>());
-            let tail = load(src.add(len - 4).cast::<u32>());
-            store(dst.cast::<u32>(), head);
-            store(dst.add(len - 4).cast::<u32>(), tail);
-        } else if len >= 2 {
-            let head = load(src.cast::<u16>());
-            let tail = load(src.add(len - 2).cast::<u16>());
-            store(dst.cast::<u16>(), head);
-            store(dst.add(len - 2).cast::<u16>(), tail);
-        } else if len == 1 {
-            *dst = *src;
-        }
-    }
-}
-
-/// The longest string [`StringValue::write`] copies with [`copy_short`].
+/// The longest string [`StringValue::write`] copies itself.
 const SHORT_STRING: usize = 16;
 
 impl StringValue {
     /// Writes a string value of `s` into `out`: as `Value::String(s.into())`, with a cheaper
-    /// copy of a short string (see [`copy_short`]).
+    /// copy of a string of at most [`SHORT_STRING`] bytes: two loads and two stores, which may
+    /// overlap, straight into the value's buffer. No call, and no shifts to assemble words in
+    /// registers (which is how `CompactString::new` copies, for a value read back at once; a
+    /// record's is read much later, on another thread).
     #[inline(always)]
     fn write<'a>(out: &'a mut MaybeUninit<Value>, s: &str) -> &'a mut Value {
-        let len = s.len();
+        use std::ptr::{read_unaligned as load, write_unaligned as store};
+        let (len, src) = (s.len(), s.as_ptr());
         if len > SHORT_STRING {
             return out.write(Value::String(s.into()));
         }
+        // SAFETY (each branch): `len <= SHORT_STRING`, `empty`'s contract. `s` is valid for
+        // reads of `len` bytes, and `empty` hands back a buffer valid for writes of `len` bytes
+        // that `s` does not overlap; each access lies within `[0, len)` of both (`len - 8`,
+        // `len - 4`, `len - 2` are not negative in their branches). The value is then written:
+        // `empty` wrote all of it but the bytes, which are now those of `s` (valid UTF-8).
+        unsafe {
+            if len >= 8 {
+                let dst = Self::empty(out, len);
+                let (head, tail) = (
+                    load(src.cast::<u64>()),
+                    load(src.add(len - 8).cast::<u64>()),
+                );
+                store(dst.cast::<u64>(), head);
+                store(dst.add(len - 8).cast::<u64>(), tail);
+            } else if len >= 4 {
+                let dst = Self::empty(out, len);
+                let (head, tail) = (
+                    load(src.cast::<u32>()),
+                    load(src.add(len - 4).cast::<u32>()),
+                );
+                store(dst.cast::<u32>(), head);
+                store(dst.add(len - 4).cast::<u32>(), tail);
+            } else if len >= 2 {
+                let dst = Self::empty(out, len);
+                let (head, tail) = (
+                    load(src.cast::<u16>()),
+                    load(src.add(len - 2).cast::<u16>()),
+                );
+                store(dst.cast::<u16>(), head);
+                store(dst.add(len - 2).cast::<u16>(), tail);
+            } else {
+                let dst = Self::empty(out, len);
+                if len == 1 {
+                    *dst = *src;
+                }
+            }
+            out.assume_init_mut()
+        }
+    }
+
+    /// Writes an inline string value of `len` zero bytes into `out`, and returns a pointer to
+    /// its bytes, to be overwritten with valid UTF-8. (Each branch of the caller writes its
+    /// own, so that the compiler leaves out the zeros it overwrites at once.)
+    ///
+    /// # Safety
+    /// `len <= SHORT_STRING`.
+    #[inline(always)]
+    unsafe fn empty(out: &mut MaybeUninit<Value>, len: usize) -> *mut u8 {
         // An empty string is stored inline, its 24 bytes zeroed but for the length.
         let value = out.write(Value::String(StringValue(CompactString::const_new(""))));
         let Value::String(StringValue(inline)) = value else {
             unreachable!("written just above")
         };
-        // The pointer and the length first: both look at the last byte of the buffer, which
-        // is known here, and not once bytes were written through the pointer.
-        let dst = inline.as_mut_ptr();
-        // SAFETY: `len <= 16 < 24 = capacity()` of an inline string, whose bytes are initialized
-        // (zeros): `set_len`'s contract. The bytes then become those of `s` (valid UTF-8),
-        // written within `[0, len)` of the inline buffer, which `s` does not overlap.
-        unsafe {
-            inline.set_len(len);
-            copy_short(s.as_ptr(), dst, len);
-        }
-        value
+        // SAFETY: `len <= 16 < 24 = capacity()` of an inline string (the caller's contract),
+        // whose bytes are initialized (zeros): `set_len`'s contract.
+        unsafe { inline.set_len(len) };
+        // The length and the pointer before any byte is written through the pointer: both look
+        // at the last byte of the buffer, known to the compiler only until then. (The pointer
+        // last: it must stay valid, and so the string is not used after it.)
+        inline.as_mut_ptr()
     }
 }
 
@@ -293,10 +305,14 @@ pub trait ToValue {
 const INLINE_STRING: usize = size_of::<StringValue>();
 
 /// Whether a string value of `s` may own memory: `StringValue::from(s)` copies it inline
-/// unless it is longer than [`INLINE_STRING`].
+/// unless it is longer than [`INLINE_STRING`]. Told from a shorter length, [`SHORT_STRING`]:
+/// the written value of a longer one is looked at (a 17 to 24-byte one owns nothing), and the
+/// write of one that is not needs no second look at its length (see
+/// [`StringValue::write`]).
 #[inline(always)]
 fn string_may_own(s: &str) -> bool {
-    s.len() > INLINE_STRING
+    const _: () = assert!(SHORT_STRING <= INLINE_STRING);
+    s.len() > SHORT_STRING
 }
 
 impl ToValue for Value {
@@ -614,9 +630,12 @@ mod tests {
             assert_eq!(v.__may_own_memory(), may);
             assert!(may || !owns);
         }
+        let short = "x".repeat(16);
+        // Inline, but told as may-own (looked at once written).
         let inline = "x".repeat(24);
         let long = "x".repeat(25);
-        told(inline.as_str(), false);
+        told(short.as_str(), false);
+        told(inline.as_str(), true);
         told(long.as_str(), true);
         told(&long, true);
         told(&&*long, true);
