@@ -533,13 +533,13 @@ pub fn link_attr(key: &'static str, value: impl AttrArg) -> Option<KeyValue> {
 /// unless `to` holds no valid span context.
 #[inline]
 pub fn add_link<T: LinkTo + ?Sized, const N: usize>(
-    span: &mut Attrs<'_>,
+    attrs: &mut Attrs<'_>,
     to: &T,
     attributes: [Option<KeyValue>; N],
 ) {
     if let Some(cx) = to.link_context().filter(SpanContext::is_valid) {
         let link = crate::model::Link::new(cx, attributes.into_iter().flatten().collect());
-        span.with_record(|r| {
+        attrs.with_record(|r| {
             if r.is_recording() {
                 r.add_link(link);
             }

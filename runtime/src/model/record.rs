@@ -145,7 +145,7 @@ pub(crate) struct Record {
 
 /// Appends attributes whose static keys are known to be new (a `#[traced]` function's
 /// arguments and `attrs`) to a record, one after the other. It points at the next inline
-/// entry to fill and counts the entries left, so that each attribute of a run is checked
+/// entry to fill and at the end of the room, so that each attribute of a run is checked
 /// against a register and written at a fixed distance from the last: no reload of `len` (the
 /// stores of a value may alias it as far as the compiler knows) and no address computed from
 /// it. The record's `len` grows as each attribute is written, so a panic between two (in a
@@ -206,7 +206,14 @@ impl<'a> AttrCursor<'a> {
         }
     }
 
-    /// Appends an attribute: see [`Record::push_attribute_told`].
+    /// Appends an attribute whose key is known to be new, within the limits. `write` builds
+    /// the value straight into its slot and returns it (`None`: no value, nothing recorded),
+    /// with no temporary to copy; only a reference to the slot itself counts as written (safe
+    /// code cannot make one without writing it, so a `write` that lies is not unsound). With
+    /// `scrub_urls` a string value has the password of a URL in it replaced before it is
+    /// exported ([`crate::secret`]), later and off this thread ([`Record::scrub`]); `may_own`
+    /// tells whether the value may own memory, as far as the caller knows before writing it
+    /// (`false` spares the look at the written value; a wrong `false` leaks it).
     #[inline(always)]
     pub(crate) fn push(
         &mut self,
@@ -222,6 +229,7 @@ impl<'a> AttrCursor<'a> {
             unsafe { (*self.rec.as_ptr()).push_attribute_past_inline(key, scrub_urls, write) };
             return;
         }
+        debug_assert!(self.next < self.end, "next <= end");
         // SAFETY: `next < end`: entry `len < room <= INLINE_ATTRS` exists and is unused
         // (`room` starts at most at `INLINE_ATTRS` and only ever drops to `len`; nothing but
         // the cursor changes either while it borrows the record, and `with_record` reads
@@ -235,7 +243,7 @@ impl<'a> AttrCursor<'a> {
             let value = &mut *place.cast::<MaybeUninit<Value>>();
             // Two copies of the write: in the common one the value is known to own nothing,
             // which spares the look at it, and lets the write drop its own branch on the same
-            // question (a string of more than 24 bytes, an integer past `i64`).
+            // question (a string of more than 16 bytes, an integer past `i64`).
             if may_own {
                 if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
                     return;
@@ -599,8 +607,8 @@ impl Record {
         AttrCursor::new(self).push(key, scrub_urls, may_own, write);
     }
 
-    /// [`push_attribute_told`](Self::push_attribute_told) once the inline entries are
-    /// full: the value is built on the stack and goes to the cold part.
+    /// [`AttrCursor::push`] once the inline entries are full: the value is built on the stack
+    /// and goes to the cold part.
     #[cold]
     #[inline(never)]
     fn push_attribute_past_inline(

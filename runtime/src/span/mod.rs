@@ -375,7 +375,9 @@ impl Span {
     }
 
     /// The writer of a `#[traced]` function's arguments and `attrs`, right after the start;
-    /// `None` for a span with no record.
+    /// `None` for a span with no record. The expansion asks for it only once
+    /// [`is_recording`](Span::is_recording) said yes, so it does not ask again (on a span
+    /// that does not record, the values would only be dropped with the record).
     #[inline(always)]
     pub(crate) fn attrs(&mut self) -> Option<Attrs<'_>> {
         self.rec_mut().map(Attrs::new)
