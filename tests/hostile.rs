@@ -253,3 +253,26 @@ fn a_caught_formatter_panic_prints_nothing() {
     assert!(!stderr.contains("hostile Debug"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+fn panics_past_zero(n: u64) -> u64 {
+    assert!(n == 0, "hostile attrs");
+    n
+}
+
+#[traced(attrs(first = n + 1, second = panics_past_zero(n), third = "never"))]
+fn attrs_panics(n: u64, text: &str) -> usize {
+    text.len() + usize::from(n == 0)
+}
+
+#[test]
+fn a_panicking_attrs_expression_keeps_the_attributes_before_it() {
+    let (r, spans) = capture(|| std::panic::catch_unwind(|| attrs_panics(1, "short text")));
+    assert!(r.is_err());
+    let span = one(&spans, "attrs_panics");
+    assert_eq!(span.attribute("n"), Some(&Value::I64(1)));
+    assert_eq!(span.attribute("text"), Some(&s("short text")));
+    assert_eq!(span.attribute("first"), Some(&Value::I64(2)));
+    assert_eq!(span.attribute("second"), None);
+    assert_eq!(span.attribute("third"), None);
+    assert_eq!(span.attributes.len(), 3);
+}

@@ -25,9 +25,9 @@ pub fn list_orders(
     if __traced_span.is_recording() {
         ::traced::__private::record(
             &mut __traced_span,
-            |__traced_span: &mut ::traced::__private::Span| {
+            |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                 use ::traced::__private::autoref::*;
-                __traced_span
+                __traced_attrs
                     .attr("page", (&&&::traced::__private::Arg(&page)).__traced_value());
             },
         );

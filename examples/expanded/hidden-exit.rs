@@ -22,16 +22,16 @@ pub fn reserve(stock: &mut Stock, sku: &str, count: u32) -> anyhow::Result<u32> 
     if __traced_span.is_recording() {
         ::traced::__private::record(
             &mut __traced_span,
-            |__traced_span: &mut ::traced::__private::Span| {
+            |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                 use ::traced::__private::autoref::*;
-                __traced_span
+                __traced_attrs
                     .attr(
                         "stock",
                         (&&&::traced::__private::Arg(&stock)).__traced_value(),
                     );
-                __traced_span
+                __traced_attrs
                     .attr("sku", (&&&::traced::__private::Arg(&sku)).__traced_value());
-                __traced_span
+                __traced_attrs
                     .attr(
                         "count",
                         (&&&::traced::__private::Arg(&count)).__traced_value(),

@@ -29,9 +29,9 @@ impl<S: Store> Repository for Users<S> {
         if __traced_span.is_recording() {
             ::traced::__private::record(
                 &mut __traced_span,
-                |__traced_span: &mut ::traced::__private::Span| {
+                |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                     use ::traced::__private::autoref::*;
-                    __traced_span
+                    __traced_attrs
                         .attr("id", (&&&::traced::__private::Arg(&id)).__traced_value());
                 },
             );
@@ -60,8 +60,8 @@ impl<S: Store> Repository for Users<S> {
         if __traced_span.is_recording() {
             ::traced::__private::record(
                 &mut __traced_span,
-                |__traced_span: &mut ::traced::__private::Span| {
-                    __traced_span.attr("email", ::traced::__private::redacted());
+                |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
+                    __traced_attrs.attr("email", ::traced::__private::redacted());
                 },
             );
         }

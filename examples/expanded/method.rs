@@ -31,19 +31,19 @@ impl Cart {
         if __traced_span.is_recording() {
             ::traced::__private::record(
                 &mut __traced_span,
-                |__traced_span: &mut ::traced::__private::Span| {
+                |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                     use ::traced::__private::autoref::*;
-                    __traced_span
+                    __traced_attrs
                         .attr(
                             "self",
                             (&&&::traced::__private::Arg(&self)).__traced_self_value(),
                         );
-                    __traced_span
+                    __traced_attrs
                         .attr(
                             "item",
                             (&&&::traced::__private::Arg(&item)).__traced_value(),
                         );
-                    __traced_span
+                    __traced_attrs
                         .attr(
                             "cart.size",
                             (&&&::traced::__private::Arg(&(self.items.len())))

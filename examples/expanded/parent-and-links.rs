@@ -36,15 +36,15 @@ pub fn process(message: &Message) -> Result<(), ProcessError> {
     if __traced_span.is_recording() {
         ::traced::__private::record(
             &mut __traced_span,
-            |__traced_span: &mut ::traced::__private::Span| {
+            |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                 use ::traced::__private::autoref::*;
-                __traced_span
+                __traced_attrs
                     .attr(
                         "message",
                         (&&&::traced::__private::Arg(&message)).__traced_value(),
                     );
                 ::traced::__private::add_link(
-                    __traced_span,
+                    __traced_attrs,
                     &(message.sent_by),
                     [
                         ::traced::__private::link_attr(

@@ -24,14 +24,14 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
     if __traced_span.is_recording() {
         ::traced::__private::record(
             &mut __traced_span,
-            |__traced_span: &mut ::traced::__private::Span| {
+            |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                 use ::traced::__private::autoref::*;
-                __traced_span
+                __traced_attrs
                     .attr(
                         "amount",
                         (&&&::traced::__private::Arg(&amount)).__traced_value(),
                     );
-                __traced_span.attr("card_number", ::traced::__private::redacted());
+                __traced_attrs.attr("card_number", ::traced::__private::redacted());
             },
         );
     }

@@ -31,14 +31,14 @@ pub trait Handler {
         if __traced_span.is_recording() {
             ::traced::__private::record(
                 &mut __traced_span,
-                |__traced_span: &mut ::traced::__private::Span| {
+                |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
                     use ::traced::__private::autoref::*;
-                    __traced_span
+                    __traced_attrs
                         .attr(
                             "self",
                             (&&&::traced::__private::Arg(&self)).__traced_self_value(),
                         );
-                    __traced_span
+                    __traced_attrs
                         .attr(
                             "message",
                             (&&&::traced::__private::Arg(&message)).__traced_value(),

@@ -260,6 +260,7 @@ impl<'a> Options<'a> {
 /// The generated locals and label. Mixed-site: the user's body cannot name them.
 struct Names {
     span: Ident,
+    attrs: Ident,
     ret: Ident,
     out: Ident,
     never: Ident,
@@ -273,6 +274,7 @@ impl Names {
         let local = |name: &str| Ident::new(name, Span::mixed_site());
         Names {
             span: local("__traced_span"),
+            attrs: local("__traced_attrs"),
             ret: local("__traced_ret"),
             out: local("__traced_out"),
             never: local("__traced_never"),
@@ -688,7 +690,8 @@ fn read_by_context(options: &Options, name: &str) -> bool {
         .any(|expr| mentions(expr, name))
 }
 
-/// `if span.is_recording() { span.attr("a", ...); ... }`, or nothing if nothing is recorded.
+/// `if span.is_recording() { record(&mut span, |attrs| { attrs.attr("a", ...); ... }) }`, or
+/// nothing if nothing is recorded.
 fn recording(
     options: &Options,
     func: &Func,
@@ -696,6 +699,7 @@ fn recording(
     krate: &TokenStream,
 ) -> Option<TokenStream> {
     let span = &names.span;
+    let writer = &names.attrs;
     let attrs = options.attrs();
     let mut calls = Vec::new();
     let mut autoref = !attrs.is_empty();
@@ -723,16 +727,16 @@ fn recording(
         let call = match (treatment, &param) {
             (Treatment::Skip, _) => continue,
             (Treatment::Redact, _) => quote_spanned! {at=>
-                #span.attr(#key, #krate::__private::redacted());
+                #writer.attr(#key, #krate::__private::redacted());
             },
             (Treatment::Record | Treatment::Reveal, Param::Receiver(_)) => quote_spanned! {at=>
-                #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_self_value());
+                #writer.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_self_value());
             },
             (Treatment::Record, Param::Ident(..)) => quote_spanned! {at=>
-                #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_value());
+                #writer.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_value());
             },
             (Treatment::Reveal, Param::Ident(..)) => quote_spanned! {at=>
-                #span.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_revealed());
+                #writer.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_revealed());
             },
         };
         calls.push(quote!(#(#cfgs)* #call));
@@ -743,7 +747,7 @@ fn recording(
         let at = Span::call_site().located_at(value.span());
         let krate = located_at(krate, at);
         calls.push(quote_spanned! {at=>
-            #span.attr(#key, (&&&#krate::__private::Arg(&(#value))).__traced_value());
+            #writer.attr(#key, (&&&#krate::__private::Arg(&(#value))).__traced_value());
         });
     }
     for link in options.own.links.iter().flat_map(|links| &links.value) {
@@ -764,7 +768,7 @@ fn recording(
         autoref |= !link.attrs.is_empty();
         let krate = located_at(krate, at);
         calls.push(quote_spanned! {at=>
-            #krate::__private::add_link(#span, &(#context), [#(#attrs),*]);
+            #krate::__private::add_link(#writer, &(#context), [#(#attrs),*]);
         });
     }
     if calls.is_empty() {
@@ -775,7 +779,7 @@ fn recording(
     // stack in `record`'s frame, only while recording, not in the traced function's own.
     Some(quote! {
         if #span.is_recording() {
-            #krate::__private::record(&mut #span, |#span: &mut #krate::__private::Span| {
+            #krate::__private::record(&mut #span, |#writer: &mut #krate::__private::Attrs<'_>| {
                 #autoref
                 #(#calls)*
             });
@@ -1660,12 +1664,12 @@ pub trait Handler {
             ),
         );
         assert!(
-            out.contains(":: traced :: __private :: add_link (__traced_span , & (cx) , []) ;"),
+            out.contains(":: traced :: __private :: add_link (__traced_attrs , & (cx) , []) ;"),
             "{out}"
         );
         assert!(
             out.contains(
-                ":: traced :: __private :: add_link (__traced_span , & (batch . first) , \
+                ":: traced :: __private :: add_link (__traced_attrs , & (batch . first) , \
                  [:: traced :: __private :: link_attr (\"index\" , (& & & :: traced :: __private \
                  :: Arg (& (0))) . __traced_value () ,)]) ;"
             ),

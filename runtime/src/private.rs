@@ -13,7 +13,7 @@ use crate::span::{Parent, Span};
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 
-pub use crate::span::callsite::{AttrArg, Callsite, Typed};
+pub use crate::span::callsite::{AttrArg, Attrs, Callsite, Typed};
 pub use crate::span::future::Instrumented;
 pub use core::future::Future;
 pub use core::ops::ControlFlow;
@@ -25,8 +25,10 @@ pub use std::sync::LazyLock;
 /// inlined, so the values it builds take stack in this frame, only when the span records,
 /// and not in every frame of the traced function (176 -> see tests/stack.rs).
 #[inline(never)]
-pub fn record(span: &mut Span, attrs: impl FnOnce(&mut Span)) {
-    attrs(span);
+pub fn record(span: &mut Span, attrs: impl FnOnce(&mut Attrs<'_>)) {
+    if let Some(mut writer) = span.attrs() {
+        attrs(&mut writer);
+    }
 }
 
 /// The traits the expansion calls by autoref specialization, imported as `_` so that one
@@ -527,15 +529,21 @@ pub fn link_attr(key: &'static str, value: impl AttrArg) -> Option<KeyValue> {
     })
 }
 
-/// `links(..)`: adds a link to a recording span, unless `to` holds no valid span context.
+/// `links(..)`: adds a link to a recording span (through the writer of its arguments),
+/// unless `to` holds no valid span context.
 #[inline]
 pub fn add_link<T: LinkTo + ?Sized, const N: usize>(
-    span: &mut Span,
+    attrs: &mut Attrs<'_>,
     to: &T,
     attributes: [Option<KeyValue>; N],
 ) {
     if let Some(cx) = to.link_context().filter(SpanContext::is_valid) {
-        span.add_link(cx, attributes.into_iter().flatten().collect());
+        let link = crate::model::Link::new(cx, attributes.into_iter().flatten().collect());
+        attrs.with_record(|r| {
+            if r.is_recording() {
+                r.add_link(link);
+            }
+        });
     }
 }
 
@@ -723,8 +731,10 @@ mod tests {
     fn a_write_path_that_lies_records_nothing() {
         let spans = crate::testing::spans(|| {
             let mut span = crate::span::span("x").start();
-            span.attr("liar", (&&&Arg(&Liar)).__traced_value());
-            span.attr("honest", (&&&Arg(&7u64)).__traced_value());
+            super::record(&mut span, |attrs| {
+                attrs.attr("liar", (&&&Arg(&Liar)).__traced_value());
+                attrs.attr("honest", (&&&Arg(&7u64)).__traced_value());
+            });
             span.end();
         });
         assert_eq!(spans[0].attribute("liar"), None);
@@ -741,9 +751,11 @@ mod tests {
             |b| b.with_limits(limits),
             || {
                 let mut span = crate::span::span("x").start();
-                for key in ["a", "b", "c"] {
-                    span.attr(key, (&&&Arg(&1u64)).__traced_value());
-                }
+                super::record(&mut span, |attrs| {
+                    for key in ["a", "b", "c"] {
+                        attrs.attr(key, (&&&Arg(&1u64)).__traced_value());
+                    }
+                });
                 span.end();
             },
         )

@@ -143,6 +143,159 @@ pub(crate) struct Record {
     pub(crate) attrs: [MaybeUninit<Attr>; INLINE_ATTRS],
 }
 
+/// Appends attributes whose static keys are known to be new (a `#[traced]` function's
+/// arguments and `attrs`) to a record, one after the other. It points at the next inline
+/// entry to fill and at the end of the room, so that each attribute of a run is checked
+/// against a register and written at a fixed distance from the last: no reload of `len` (the
+/// stores of a value may alias it as far as the compiler knows) and no address computed from
+/// it. The record's `len` grows as each attribute is written, so a panic between two (in a
+/// user's `attrs` expression) leaves the record whole.
+#[derive(Debug)]
+pub(crate) struct AttrCursor<'a> {
+    rec: NonNull<Record>,
+    /// Entry `rec.len` of `rec.attrs`: the next to fill.
+    next: NonNull<MaybeUninit<Attr>>,
+    /// Entry `rec.room`: where the entries attributes may fill end.
+    end: NonNull<MaybeUninit<Attr>>,
+    _rec: std::marker::PhantomData<&'a mut Record>,
+}
+
+impl<'a> AttrCursor<'a> {
+    #[inline(always)]
+    pub(crate) fn new(rec: &'a mut Record) -> Self {
+        let rec = NonNull::from(rec);
+        // SAFETY: `rec` comes from a live `&mut Record`, which the cursor borrows for `'a`.
+        let (next, end) = unsafe { Self::entries(rec) };
+        AttrCursor {
+            rec,
+            next,
+            end,
+            _rec: std::marker::PhantomData,
+        }
+    }
+
+    /// Entries `len` and `room` of the record's `attrs`.
+    ///
+    /// # Safety
+    /// `rec` points at a live record that nothing else uses meanwhile.
+    #[inline(always)]
+    unsafe fn entries(
+        rec: NonNull<Record>,
+    ) -> (NonNull<MaybeUninit<Attr>>, NonNull<MaybeUninit<Attr>>) {
+        // SAFETY: the caller's contract; `len <= room <= INLINE_ATTRS`: entry `len` is within
+        // the array, or one past its end.
+        unsafe {
+            let r = rec.as_ptr();
+            let base = NonNull::new_unchecked((&raw mut (*r).attrs).cast::<MaybeUninit<Attr>>());
+            (
+                base.add(usize::from((*r).len)),
+                base.add(usize::from((*r).room)),
+            )
+        }
+    }
+
+    /// The record, for what is not an appended attribute (a link); the cursor reads `len`
+    /// and `room` again afterwards.
+    #[inline]
+    pub(crate) fn with_record<R>(&mut self, f: impl FnOnce(&mut Record) -> R) -> R {
+        // SAFETY: the cursor borrows the record for `'a`, and `self` for as long as `f` runs.
+        unsafe {
+            let out = f(&mut *self.rec.as_ptr());
+            (self.next, self.end) = Self::entries(self.rec);
+            out
+        }
+    }
+
+    /// Appends an attribute whose key is known to be new, within the limits. `write` builds
+    /// the value straight into its slot and returns it (`None`: no value, nothing recorded),
+    /// with no temporary to copy; only a reference to the slot itself counts as written (safe
+    /// code cannot make one without writing it, so a `write` that lies is not unsound). With
+    /// `scrub_urls` a string value has the password of a URL in it replaced before it is
+    /// exported ([`crate::secret`]), later and off this thread ([`Record::scrub`]); `may_own`
+    /// tells whether the value may own memory, as far as the caller knows before writing it
+    /// (`false` spares the look at the written value; a wrong `false` leaks it).
+    #[inline(always)]
+    pub(crate) fn push(
+        &mut self,
+        key: &'static str,
+        scrub_urls: bool,
+        may_own: bool,
+        write: impl for<'b> FnOnce(&'b mut MaybeUninit<Value>) -> Option<&'b mut Value>,
+    ) {
+        if self.next == self.end {
+            // Out of line: the common case keeps a small frame (no stack for a value). It
+            // lowers `room` to `len`, where it already is: later attributes follow.
+            // SAFETY: the cursor borrows the record; no pointer into it is in use meanwhile.
+            unsafe { (*self.rec.as_ptr()).push_attribute_past_inline(key, scrub_urls, write) };
+            return;
+        }
+        debug_assert!(self.next < self.end, "next <= end");
+        // SAFETY: `next < end`: entry `len < room <= INLINE_ATTRS` exists and is unused
+        // (`room` starts at most at `INLINE_ATTRS` and only ever drops to `len`; nothing but
+        // the cursor changes either while it borrows the record, and `with_record` reads
+        // them again). The value is written first, through a `MaybeUninit` view of its
+        // field, and counts as written only if `write` hands back that very place; the key
+        // next (in `commit`); `len` covers the entry only once both are written. If `write`
+        // panics or writes nothing, the entry stays outside `len`.
+        unsafe {
+            let slot = self.next.as_ptr().cast::<Attr>();
+            let place = &raw mut (*slot).value;
+            let value = &mut *place.cast::<MaybeUninit<Value>>();
+            // Two copies of the write: in the common one the value is known to own nothing,
+            // which spares the look at it, and lets the write drop its own branch on the same
+            // question (a string of more than 16 bytes, an integer past `i64`).
+            if may_own {
+                if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
+                    return;
+                }
+                // (A cut in `commit` never makes a value own memory it did not.)
+                let owns = (*place).owns_memory();
+                self.commit(key, scrub_urls, owns);
+            } else {
+                if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
+                    return;
+                }
+                self.commit(key, scrub_urls, false);
+            }
+        }
+    }
+
+    /// The end of [`push`](Self::push), once the value of entry `len` is written: the key,
+    /// then `len` covers the entry.
+    ///
+    /// # Safety
+    /// `len < room`, and the value of entry `len` is written.
+    #[inline(always)]
+    unsafe fn commit(&mut self, key: &'static str, scrub_urls: bool, owns: bool) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let rec = self.rec.as_ptr();
+            let slot = self.next.as_ptr().cast::<Attr>();
+            (&raw mut (*slot).key).write(key);
+            // (Added to in place: the common case keeps no copy of `len`.)
+            (*rec).len += 1;
+            // Bit `i` of entry `i`, from its address: only where it is needed (rare).
+            let entries = (&raw mut (*rec).attrs).cast::<Attr>();
+            let bit = 1_u8 << slot.offset_from(entries);
+            self.next = self.next.add(1);
+            if owns {
+                (*rec).owned |= bit;
+            }
+            // A value to scrub is left as written, whatever its type (what is not a string
+            // long enough to hold a URL is passed over at export, off this thread), and cut
+            // after it is scrubbed: a cut could leave a password whose URL no longer parses.
+            // Any other is cut now and marked final.
+            if !scrub_urls {
+                (*rec).raw |= bit;
+                (*rec).settled |= bit;
+                if let Some(max) = (*rec).limits().max_attribute_value_length {
+                    truncate(&mut (*slot).value, Some(max));
+                }
+            }
+        }
+    }
+}
+
 /// What few spans have.
 #[derive(Default)]
 pub(crate) struct Cold {
@@ -440,7 +593,9 @@ impl Record {
 
     /// [`push_attribute_marked`](Self::push_attribute_marked), told `may_own`: whether the
     /// value may own memory, as far as the caller knows before writing it (`false` spares the
-    /// look at the written value; a wrong `false` leaks it).
+    /// look at the written value; a wrong `false` leaks it). A run of them goes through one
+    /// [`AttrCursor`].
+    #[cfg(any(test, feature = "tracing"))]
     #[inline(always)]
     pub(crate) fn push_attribute_told(
         &mut self,
@@ -449,49 +604,11 @@ impl Record {
         may_own: bool,
         write: impl for<'a> FnOnce(&'a mut MaybeUninit<Value>) -> Option<&'a mut Value>,
     ) {
-        let len = usize::from(self.len);
-        if !self.inline_room() {
-            // Out of line: the common case keeps a small frame (no stack for a value).
-            self.push_attribute_past_inline(key, scrub_urls, write);
-            return;
-        }
-        debug_assert!(len < INLINE_ATTRS, "room is at most INLINE_ATTRS");
-        // SAFETY: `len < room <= INLINE_ATTRS` (`room` starts at most there and only ever
-        // drops to `len`): the entry exists and is unused. The value is written first,
-        // through a `MaybeUninit` view of its field, and counts as written only if `write`
-        // hands back that very place; the key next; `len` covers the entry only once both
-        // are written. If `write` panics or writes nothing, the entry stays outside `len`.
-        unsafe {
-            let slot = self.attrs.get_unchecked_mut(len).as_mut_ptr();
-            let place = &raw mut (*slot).value;
-            let value = &mut *place.cast::<MaybeUninit<Value>>();
-            if !write(value).is_some_and(|v| std::ptr::eq(v, place)) {
-                return;
-            }
-            (&raw mut (*slot).key).write(key);
-            // (From `len`, not read back: the value's stores may alias `self.len` as far as
-            // the compiler knows.)
-            self.len = len as u8 + 1;
-            // (A cut below never makes a value own memory it did not.)
-            if may_own && (*place).owns_memory() {
-                self.owned |= 1 << len;
-            }
-            // A value to scrub is left as written, whatever its type (what is not a string
-            // long enough to hold a URL is passed over at export, off this thread), and cut
-            // after it is scrubbed: a cut could leave a password whose URL no longer parses.
-            // Any other is cut now and marked final.
-            if !scrub_urls {
-                self.raw |= 1 << len;
-                self.settled |= 1 << len;
-                if let Some(max) = self.limits().max_attribute_value_length {
-                    truncate(&mut (*slot).value, Some(max));
-                }
-            }
-        }
+        AttrCursor::new(self).push(key, scrub_urls, may_own, write);
     }
 
-    /// [`push_attribute_told`](Self::push_attribute_told) once the inline entries are
-    /// full: the value is built on the stack and goes to the cold part.
+    /// [`AttrCursor::push`] once the inline entries are full: the value is built on the stack
+    /// and goes to the cold part.
     #[cold]
     #[inline(never)]
     fn push_attribute_past_inline(
@@ -1436,7 +1553,12 @@ pub(crate) mod tests {
     /// A finished, sampled record named `name` with span id `id`.
     pub(crate) fn record(name: &'static str, id: u64) -> Slot {
         let mut slot: Slot = Box::new_uninit();
-        let now = clock::now();
+        // (Miri runs no clock.)
+        let now = if cfg!(miri) {
+            clock::Instant::ZERO
+        } else {
+            clock::now()
+        };
         slot.write(Record {
             trace_id: TraceId::from_u128(1),
             span_id: SpanId::from_u64(id),
@@ -1495,6 +1617,56 @@ pub(crate) mod tests {
         assert_eq!(data.attribute("b"), Some(&"replaced".to_value()));
         assert_eq!(data.attribute("j"), Some(&Value::I64(60)));
         assert!(batch.is_empty());
+    }
+
+    /// One cursor for a run that does not fit: a value not written takes no entry, the run
+    /// goes on in the cold part once the room is full, in order, with its marks; a link in
+    /// between (through `with_record`) leaves the cursor where it was.
+    #[test]
+    fn a_cursor_fills_the_room_then_the_cold_part_in_order() {
+        let mut slot = record("s", 1);
+        let r = rec(&mut slot);
+        r.push_attribute_with("first", |out| Some(out.write(Value::I64(0))));
+        let long = "x".repeat(40);
+        let mut cursor = AttrCursor::new(r);
+        for i in 1..INLINE_ATTRS + 2 {
+            let key = ["a", "b", "c", "d", "e", "f", "g", "h", "i"][i - 1];
+            if i == 3 {
+                cursor.push("none", true, false, |_| None);
+                cursor.with_record(|r| r.add_link(Link::new(SpanContext::NONE, Vec::new())));
+            }
+            let (scrub, may_own) = (i % 2 == 0, i == 5);
+            if i == 3 {
+                // A short string, copied in place as the expansion's writes do.
+                cursor.push(key, scrub, may_own, |out| {
+                    Some("short text".__write_value(out))
+                });
+                continue;
+            }
+            let value = if i == 5 {
+                long.to_value()
+            } else {
+                Value::I64(i as i64)
+            };
+            cursor.push(key, scrub, may_own, |out| Some(out.write(value)));
+        }
+        assert_eq!(r.len as usize, INLINE_ATTRS);
+        assert_eq!(r.room as usize, INLINE_ATTRS);
+        assert_eq!(r.owned, 1 << 5);
+        // Final (not marked to scrub): "first" and the odd ones.
+        assert_eq!((r.raw, r.settled), (0b1010_1011, 0b1010_1011));
+        // (Read from the record itself, with no clock: this test runs under Miri.)
+        let inline: Vec<&str> = r.inline().iter().map(|a| a.key).collect();
+        assert_eq!(inline, ["first", "a", "b", "c", "d", "e", "f", "g"]);
+        assert_eq!(r.inline()[3].value, "short text".to_value());
+        assert_eq!(r.inline()[5].value, long.to_value());
+        let cold = r.cold.as_ref().unwrap();
+        let keys: Vec<&str> = cold.attributes.iter().map(|kv| &*kv.key).collect();
+        assert_eq!(keys, ["h", "i"]);
+        assert_eq!(cold.attributes[1].value, Value::I64(9));
+        assert_eq!(cold.links.len(), 1);
+        // SAFETY: made by `record`; dropped once.
+        unsafe { slot.assume_init_drop() };
     }
 
     /// A value marked for scrubbing is scrubbed, then cut, where it is read for export; one

@@ -37,6 +37,85 @@ impl StringValue {
     }
 }
 
+/// The longest string [`StringValue::write`] copies itself.
+const SHORT_STRING: usize = 16;
+
+impl StringValue {
+    /// Writes a string value of `s` into `out`: as `Value::String(s.into())`, with a cheaper
+    /// copy of a string of at most [`SHORT_STRING`] bytes: two loads and two stores, which may
+    /// overlap, straight into the value's buffer. No call, and no shifts to assemble words in
+    /// registers (which is how `CompactString::new` copies, for a value read back at once; a
+    /// record's is read much later, on another thread).
+    #[inline(always)]
+    fn write<'a>(out: &'a mut MaybeUninit<Value>, s: &str) -> &'a mut Value {
+        use std::ptr::{read_unaligned as load, write_unaligned as store};
+        let (len, src) = (s.len(), s.as_ptr());
+        if len > SHORT_STRING {
+            return out.write(Value::String(s.into()));
+        }
+        // SAFETY (each branch): `len <= SHORT_STRING`, `empty`'s contract. `s` is valid for
+        // reads of `len` bytes, and `empty` hands back a buffer valid for writes of `len` bytes
+        // that `s` does not overlap; each access lies within `[0, len)` of both (`len - 8`,
+        // `len - 4`, `len - 2` are not negative in their branches). The value is then written:
+        // `empty` wrote all of it but the bytes, which are now those of `s` (valid UTF-8).
+        unsafe {
+            if len >= 8 {
+                let dst = Self::empty(out, len);
+                let (head, tail) = (
+                    load(src.cast::<u64>()),
+                    load(src.add(len - 8).cast::<u64>()),
+                );
+                store(dst.cast::<u64>(), head);
+                store(dst.add(len - 8).cast::<u64>(), tail);
+            } else if len >= 4 {
+                let dst = Self::empty(out, len);
+                let (head, tail) = (
+                    load(src.cast::<u32>()),
+                    load(src.add(len - 4).cast::<u32>()),
+                );
+                store(dst.cast::<u32>(), head);
+                store(dst.add(len - 4).cast::<u32>(), tail);
+            } else if len >= 2 {
+                let dst = Self::empty(out, len);
+                let (head, tail) = (
+                    load(src.cast::<u16>()),
+                    load(src.add(len - 2).cast::<u16>()),
+                );
+                store(dst.cast::<u16>(), head);
+                store(dst.add(len - 2).cast::<u16>(), tail);
+            } else {
+                let dst = Self::empty(out, len);
+                if len == 1 {
+                    *dst = *src;
+                }
+            }
+            out.assume_init_mut()
+        }
+    }
+
+    /// Writes an inline string value of `len` zero bytes into `out`, and returns a pointer to
+    /// its bytes, to be overwritten with valid UTF-8. (Each branch of the caller writes its
+    /// own, so that the compiler leaves out the zeros it overwrites at once.)
+    ///
+    /// # Safety
+    /// `len <= SHORT_STRING`.
+    #[inline(always)]
+    unsafe fn empty(out: &mut MaybeUninit<Value>, len: usize) -> *mut u8 {
+        // An empty string is stored inline, its 24 bytes zeroed but for the length.
+        let value = out.write(Value::String(StringValue(CompactString::const_new(""))));
+        let Value::String(StringValue(inline)) = value else {
+            unreachable!("written just above")
+        };
+        // SAFETY: `len <= 16 < 24 = capacity()` of an inline string (the caller's contract),
+        // whose bytes are initialized (zeros): `set_len`'s contract.
+        unsafe { inline.set_len(len) };
+        // The length and the pointer before any byte is written through the pointer: both look
+        // at the last byte of the buffer, known to the compiler only until then. (The pointer
+        // last: it must stay valid, and so the string is not used after it.)
+        inline.as_mut_ptr()
+    }
+}
+
 impl From<&str> for StringValue {
     #[inline]
     fn from(s: &str) -> Self {
@@ -226,10 +305,14 @@ pub trait ToValue {
 const INLINE_STRING: usize = size_of::<StringValue>();
 
 /// Whether a string value of `s` may own memory: `StringValue::from(s)` copies it inline
-/// unless it is longer than [`INLINE_STRING`].
+/// unless it is longer than [`INLINE_STRING`]. Told from a shorter length, [`SHORT_STRING`]:
+/// the written value of a longer one is looked at (a 17 to 24-byte one owns nothing), and the
+/// write of one that is not needs no second look at its length (see
+/// [`StringValue::write`]).
 #[inline(always)]
 fn string_may_own(s: &str) -> bool {
-    s.len() > INLINE_STRING
+    const _: () = assert!(SHORT_STRING <= INLINE_STRING);
+    s.len() > SHORT_STRING
 }
 
 impl ToValue for Value {
@@ -317,6 +400,10 @@ impl ToValue for str {
         Value::String(self.into())
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        StringValue::write(out, self)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         string_may_own(self)
     }
@@ -324,6 +411,10 @@ impl ToValue for str {
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::String(self.as_str().into())
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        StringValue::write(out, self)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -350,16 +441,23 @@ impl ToValue for Cow<'_, str> {
         Value::String(self.as_ref().into())
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        StringValue::write(out, self)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         string_may_own(self)
     }
 }
-// The wrappers below write what their target writes (`__write_value`'s default: through
-// `to_value`), so they may own what it may.
+// The wrappers below write what their target writes, and so may own what it may.
 impl<T: ToValue + ?Sized> ToValue for &T {
     #[inline(always)]
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -371,6 +469,10 @@ impl<T: ToValue + ?Sized> ToValue for &mut T {
         (**self).to_value()
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         (**self).__may_own_memory()
     }
@@ -378,6 +480,10 @@ impl<T: ToValue + ?Sized> ToValue for &mut T {
 impl<T: ToValue + ?Sized> ToValue for Box<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -389,6 +495,10 @@ impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
         (**self).to_value()
     }
     #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
+    }
+    #[inline(always)]
     fn __may_own_memory(&self) -> bool {
         (**self).__may_own_memory()
     }
@@ -396,6 +506,10 @@ impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
 impl<T: ToValue + ?Sized> ToValue for std::rc::Rc<T> {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    #[inline(always)]
+    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+        (**self).__write_value(out)
     }
     #[inline(always)]
     fn __may_own_memory(&self) -> bool {
@@ -479,7 +593,33 @@ impl<T: ToValue> OptionalValue for Option<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::OptionalValue;
+    use super::{OptionalValue, ToValue, Value};
+    use std::mem::MaybeUninit;
+
+    /// A string written in place (the short ones copied by `copy_short`) is the value
+    /// `to_value` builds, at every length around the inline ones, through every wrapper.
+    #[test]
+    fn strings_written_in_place_equal_their_values() {
+        let text = "abcdefghijklmnopqrstuvwxyzé0123456789";
+        for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
+            let s = &text[..end];
+            let check = |v: &dyn Fn(&mut MaybeUninit<Value>) -> *const Value| {
+                let mut out = MaybeUninit::uninit();
+                let at = v(&mut out);
+                assert!(std::ptr::eq(at, out.as_ptr()));
+                // SAFETY: written, as `__write_value` returned the slot itself.
+                let written = unsafe { out.assume_init() };
+                assert_eq!(written, s.to_value(), "{s:?}");
+                assert_eq!(written.as_str(), Some(s));
+                assert_eq!(written.owns_memory(), s.to_value().owns_memory(), "{s:?}");
+            };
+            check(&|out| s.__write_value(out));
+            check(&|out| (&s).__write_value(out));
+            check(&|out| s.to_owned().__write_value(out));
+            check(&|out| std::borrow::Cow::Borrowed(s).__write_value(out));
+            check(&|out| Box::<str>::from(s).__write_value(out));
+        }
+    }
 
     /// Whether a value may own memory is told before it is written, never `false` for a
     /// value that does (an integer past `i64` may: its digits fit inline).
@@ -490,9 +630,12 @@ mod tests {
             assert_eq!(v.__may_own_memory(), may);
             assert!(may || !owns);
         }
+        let short = "x".repeat(16);
+        // Inline, but told as may-own (looked at once written).
         let inline = "x".repeat(24);
         let long = "x".repeat(25);
-        told(inline.as_str(), false);
+        told(short.as_str(), false);
+        told(inline.as_str(), true);
         told(long.as_str(), true);
         told(&long, true);
         told(&&*long, true);

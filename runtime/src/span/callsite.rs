@@ -1,13 +1,12 @@
 //! What the macro's callsite hands the hot path: the static [`Callsite`] of a `#[traced]`
-//! function, and [`AttrArg`], what [`Span::attr`] accepts for an argument. The expansion
-//! reaches both through `__private`.
+//! function, the [`Attrs`] writer of its arguments, and [`AttrArg`], what [`Attrs::attr`]
+//! accepts for an argument. The expansion reaches them through `__private`.
 
 use super::Start;
+use crate::model::record::{AttrCursor, Record};
 use crate::model::{
     CodeLocation, InstrumentationScope, OptionalValue, SpanKind, StringValue, Value,
 };
-#[cfg(doc)]
-use crate::span::Span;
 use std::borrow::Cow;
 
 /// The static description of one `#[traced]` function.
@@ -135,7 +134,38 @@ fn owner_of(here: &str) -> Option<&str> {
     (!owner.is_empty()).then_some(owner)
 }
 
-/// What `Span::attr` accepts.
+/// Writes the arguments of a `#[traced]` function (and its `attrs`) into its span, right
+/// after the start, once [`Span::is_recording`](crate::Span::is_recording) said yes: the
+/// expansion calls [`attr`](Attrs::attr) once per argument, in order.
+#[derive(Debug)]
+pub struct Attrs<'a>(AttrCursor<'a>);
+
+impl<'a> Attrs<'a> {
+    #[inline(always)]
+    pub(crate) fn new(rec: &'a mut Record) -> Self {
+        Attrs(AttrCursor::new(rec))
+    }
+
+    /// Adds a static-keyed attribute that may be absent. The expansion guarantees the keys
+    /// are distinct, so there is no search for an earlier value with the same key.
+    #[inline(always)]
+    pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
+        // The value is built only once its slot exists, straight into it; a URL in it is
+        // scrubbed on the way to the exporter, not here.
+        let scrub_urls = value.scrub_urls();
+        let may_own = value.may_own_memory();
+        self.0
+            .push(key, scrub_urls, may_own, |out| value.write_attr(out));
+    }
+
+    /// The record, for a link.
+    #[inline]
+    pub(crate) fn with_record<R>(&mut self, f: impl FnOnce(&mut Record) -> R) -> R {
+        self.0.with_record(f)
+    }
+}
+
+/// What [`Attrs::attr`] accepts.
 #[diagnostic::on_unimplemented(
     message = "this argument cannot be recorded as a span attribute",
     label = "its type implements neither `Debug` nor `traced::ToValue`",
@@ -182,7 +212,7 @@ impl AttrArg for Option<Value> {
     }
 }
 
-/// A typed argument, not yet converted: [`Span::attr`] builds its value straight into the
+/// A typed argument, not yet converted: [`Attrs::attr`] builds its value straight into the
 /// attribute's slot, so no `Option<Value>` temporary is built and copied. A string value has
 /// the password of a URL in it replaced unless revealed ([`crate::secret`]): on the way to
 /// the exporter for a value written in place, at once for one converted here.

@@ -16,7 +16,7 @@ use crate::model::{Key, KeyValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::pipeline::SamplingDecision;
 use crate::pipeline::{self, Pipeline};
-use callsite::{AttrArg, Callsite};
+use callsite::{Attrs, Callsite};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -374,21 +374,13 @@ impl Span {
         }
     }
 
-    /// Adds a static-keyed attribute that may be absent: the arguments of a `#[traced]`
-    /// function, right after the start. The expansion guarantees the keys are distinct, so
-    /// there is no search for an earlier value with the same key, and calls it only once
-    /// [`is_recording`](Span::is_recording) said yes, so it does not ask again per argument
-    /// (on a span that does not record, the value would only be dropped with the record).
-    #[doc(hidden)]
+    /// The writer of a `#[traced]` function's arguments and `attrs`, right after the start;
+    /// `None` for a span with no record. The expansion asks for it only once
+    /// [`is_recording`](Span::is_recording) said yes, so it does not ask again (on a span
+    /// that does not record, the values would only be dropped with the record).
     #[inline(always)]
-    pub fn attr<V: AttrArg>(&mut self, key: &'static str, value: V) {
-        if let Some(r) = self.rec_mut() {
-            // The value is built only once its slot exists, straight into it; a URL in it is
-            // scrubbed on the way to the exporter, not here.
-            let scrub_urls = value.scrub_urls();
-            let may_own = value.may_own_memory();
-            r.push_attribute_told(key, scrub_urls, may_own, |out| value.write_attr(out));
-        }
+    pub(crate) fn attrs(&mut self) -> Option<Attrs<'_>> {
+        self.rec_mut().map(Attrs::new)
     }
 
     /// Adds an event at the current time.
