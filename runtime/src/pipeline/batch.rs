@@ -904,6 +904,11 @@ impl SpanProcessor for BatchSpanProcessor {
         st.spares.lend(spare, usize::MAX);
     }
 
+    fn parks(&self) -> bool {
+        // With no delay, what is queued is exported at once: nothing waits in a place.
+        !self.shared.config.scheduled_delay.is_zero()
+    }
+
     /// Keeps the spans in the thread's place, under the place's own lock, until they make a
     /// batch: then the thread hands over those kept, and keeps the new ones. Not with a zero
     /// scheduled delay, which exports as soon as anything is queued. The worker

@@ -32,6 +32,9 @@ pub struct Pipeline {
     pub(crate) resource: Resource,
     pub(crate) processor: Box<dyn SpanProcessor>,
     buffered: bool,
+    /// The processor keeps what a thread's outermost span leaves (see
+    /// [`SpanProcessor::parks`]).
+    parks: bool,
     /// The sampler drops every child of an unsampled local parent (OpenTelemetry's default).
     pub(crate) follows_local_parent: bool,
     /// The sampler samples every child of a sampled local parent (OpenTelemetry's default):
@@ -85,6 +88,7 @@ impl fmt::Debug for Pipeline {
             .field("resource", &self.resource)
             .field("processor", &self.processor)
             .field("buffered", &self.buffered)
+            .field("parks", &self.parks)
             .field("follows_local_parent", &self.follows_local_parent)
             .field("samples_roots", &self.samples_roots)
             .field("shutdown_timeout", &self.shutdown_timeout)
@@ -263,6 +267,7 @@ impl PipelineBuilder {
             limits: self.limits.unwrap_or_default(),
             resource,
             buffered: processor.accepts_thread_batches(),
+            parks: processor.parks(),
             processor,
             shutdown_timeout: Some(self.shutdown_timeout.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT))
                 .filter(|t| !t.is_zero()),
@@ -524,7 +529,7 @@ impl Finished {
     #[inline(never)]
     fn end_outer(&mut self) {
         let Some(p) = self.pipeline else { return };
-        if self.shed_count == 0 && p.processor.park(&mut self.spans, &mut self.parked) {
+        if p.parks && self.shed_count == 0 && p.processor.park(&mut self.spans, &mut self.parked) {
             return;
         }
         self.hand_over();

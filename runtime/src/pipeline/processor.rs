@@ -76,6 +76,12 @@ pub trait SpanProcessor: Send + Sync + fmt::Debug {
     fn park(&self, _spans: &mut SpanBatch, _place: &mut Option<Arc<Parked>>) -> bool {
         false
     }
+    /// Whether [`park`](Self::park) may keep spans: asked once, when the pipeline is built,
+    /// so that a thread ending roots into a processor that never does makes no call for it.
+    #[doc(hidden)]
+    fn parks(&self) -> bool {
+        false
+    }
 }
 
 /// A thread's spans that a processor keeps for its own thread to collect (see
