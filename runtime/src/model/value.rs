@@ -40,6 +40,24 @@ impl StringValue {
 /// The longest string [`StringValue::write`] copies itself.
 const SHORT_STRING: usize = 16;
 
+/// Copies `len` bytes from `src` to `dst` as two words of `W`, the first and the last, which
+/// overlap when `len` is under two words.
+///
+/// # Safety
+/// `size_of::<W>() <= len`; `src` valid for reads and `dst` for writes of `len` bytes, not
+/// overlapping.
+#[inline(always)]
+unsafe fn copy_ends<W: Copy>(src: *const u8, dst: *mut u8, len: usize) {
+    use std::ptr::{read_unaligned as load, write_unaligned as store};
+    let last = len - size_of::<W>();
+    // SAFETY: the caller's contract: both words lie within `[0, len)` of each buffer.
+    unsafe {
+        let (head, tail) = (load(src.cast::<W>()), load(src.add(last).cast::<W>()));
+        store(dst.cast::<W>(), head);
+        store(dst.add(last).cast::<W>(), tail);
+    }
+}
+
 impl StringValue {
     /// Writes a string value of `s` into `out`: as `Value::String(s.into())`, with a cheaper
     /// copy of a string of at most [`SHORT_STRING`] bytes: two loads and two stores, which may
@@ -48,41 +66,22 @@ impl StringValue {
     /// record's is read much later, on another thread).
     #[inline(always)]
     fn write<'a>(out: &'a mut MaybeUninit<Value>, s: &str) -> &'a mut Value {
-        use std::ptr::{read_unaligned as load, write_unaligned as store};
         let (len, src) = (s.len(), s.as_ptr());
         if len > SHORT_STRING {
             return out.write(Value::String(s.into()));
         }
         // SAFETY (each branch): `len <= SHORT_STRING`, `empty`'s contract. `s` is valid for
         // reads of `len` bytes, and `empty` hands back a buffer valid for writes of `len` bytes
-        // that `s` does not overlap; each access lies within `[0, len)` of both (`len - 8`,
-        // `len - 4`, `len - 2` are not negative in their branches). The value is then written:
-        // `empty` wrote all of it but the bytes, which are now those of `s` (valid UTF-8).
+        // that `s` does not overlap; each branch's word is at most `len` bytes (`copy_ends`'s
+        // contract). The value is then written: `empty` wrote all of it but the bytes, which
+        // are now those of `s` (valid UTF-8).
         unsafe {
             if len >= 8 {
-                let dst = Self::empty(out, len);
-                let (head, tail) = (
-                    load(src.cast::<u64>()),
-                    load(src.add(len - 8).cast::<u64>()),
-                );
-                store(dst.cast::<u64>(), head);
-                store(dst.add(len - 8).cast::<u64>(), tail);
+                copy_ends::<u64>(src, Self::empty(out, len), len);
             } else if len >= 4 {
-                let dst = Self::empty(out, len);
-                let (head, tail) = (
-                    load(src.cast::<u32>()),
-                    load(src.add(len - 4).cast::<u32>()),
-                );
-                store(dst.cast::<u32>(), head);
-                store(dst.add(len - 4).cast::<u32>(), tail);
+                copy_ends::<u32>(src, Self::empty(out, len), len);
             } else if len >= 2 {
-                let dst = Self::empty(out, len);
-                let (head, tail) = (
-                    load(src.cast::<u16>()),
-                    load(src.add(len - 2).cast::<u16>()),
-                );
-                store(dst.cast::<u16>(), head);
-                store(dst.add(len - 2).cast::<u16>(), tail);
+                copy_ends::<u16>(src, Self::empty(out, len), len);
             } else {
                 let dst = Self::empty(out, len);
                 if len == 1 {

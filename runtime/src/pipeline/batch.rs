@@ -512,6 +512,14 @@ struct InFlight {
 }
 
 impl State {
+    /// Notes what the processor holds now (queued and being exported) for the [`Reserve`].
+    #[inline]
+    fn note_held(&mut self) {
+        let held = self.queued + self.in_flight.as_ref().map_or(0, |f| f.spans);
+        let batches = self.queue.len();
+        self.reserve.note(held, batches);
+    }
+
     /// Counts an overdue in-flight batch as failed, once.
     fn settle_overdue(&mut self, counters: &Counters) {
         if let Some(f) = &mut self.in_flight
@@ -817,9 +825,7 @@ impl SpanProcessor for BatchSpanProcessor {
             st.queue.push_back(front);
         }
         st.queued += accepted;
-        let held = st.queued + st.in_flight.as_ref().map_or(0, |f| f.spans);
-        let batches = st.queue.len();
-        st.reserve.note(held, batches);
+        st.note_held();
         let wake = st.idle && before < shared.wake_at && st.queued >= shared.wake_at;
         drop(st);
         if wake {
@@ -913,8 +919,7 @@ impl SpanProcessor for BatchSpanProcessor {
     /// collects places when its timer expires (the scheduled delay, as for any span queued),
     /// at a flush and at shutdown; they are counted as received then.
     fn park(&self, spans: &mut SpanBatch, place: &mut Option<Arc<Parked>>) -> bool {
-        if self.shared.config.scheduled_delay.is_zero() {
-            // Exported as soon as anything is queued: nothing waits.
+        if !self.parks() {
             return false;
         }
         let place = match place {
@@ -1202,10 +1207,7 @@ impl Worker {
                         .unwrap_or_else(PoisonError::into_inner);
                     if waited.timed_out() && st.queued == 0 {
                         // No timer gives the spares back: a window without work does.
-                        let surplus = self.trim(&mut st);
-                        drop(st);
-                        drop(surplus);
-                        st = shared.lock();
+                        st = self.trim(&shared, st);
                     }
                     st
                 }
@@ -1219,13 +1221,7 @@ impl Worker {
                             return Job::Batch;
                         }
                         self.restart_timer();
-                        let surplus = self.trim(&mut st);
-                        if !surplus.0.is_empty() || !surplus.1.is_empty() {
-                            // Freed outside the lock.
-                            drop(st);
-                            drop(surplus);
-                            st = shared.lock();
-                        }
+                        st = self.trim(&shared, st);
                         continue;
                     }
                     st.idle = true;
@@ -1288,9 +1284,7 @@ impl Worker {
                 st.queue.push_back(batch);
             }
         }
-        let held = st.queued + st.in_flight.as_ref().map_or(0, |f| f.spans);
-        let batches = st.queue.len();
-        st.reserve.note(held, batches);
+        st.note_held();
         drop(st);
         // Dropped outside the lock.
         drop(refused);
@@ -1531,15 +1525,22 @@ impl Worker {
     /// Gives back what is above the reserve, once its window is over: called when the worker
     /// wakes with nothing queued, so that an idle service does not keep the spares of its
     /// last burst.
-    fn trim(&self, st: &mut State) -> (Vec<Slot>, Vec<SpanBatch>) {
+    /// What is above is freed outside the lock, which this takes again.
+    fn trim<'a>(&self, shared: &'a Shared, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let (now, received) = (Instant::now(), self.received());
         st.reserve.roll(now, received);
         let limit = self.shared.config.max_queue_size;
         let keep = st.reserve.boxes(now, received, self.most_boxes());
         let (boxes, mut batches) = st.spares.trim(keep);
         let keep_batches = st.reserve.batches(limit);
-        batches.extend(st.free.split_off(keep_batches.min(st.free.len())));
-        (boxes, batches)
+        let kept = keep_batches.min(st.free.len());
+        batches.extend(st.free.split_off(kept));
+        if boxes.is_empty() && batches.is_empty() {
+            return st;
+        }
+        drop(st);
+        drop((boxes, batches));
+        shared.lock()
     }
 
     /// The most boxes the processor keeps, queued and spare together: a full queue, the
@@ -1734,6 +1735,15 @@ mod tests {
     use crate::export::NoopExporter;
     use crate::model::record::tests::batch;
 
+    /// A processor into a no-op exporter whose timer never fires in a test: only full
+    /// batches, flushes and shutdown export.
+    fn untimed() -> BatchSpanProcessor {
+        BatchSpanProcessor::with_config(
+            NoopExporter,
+            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
+        )
+    }
+
     #[test]
     fn the_queue_never_reallocates_on_the_ending_thread() {
         let p = BatchSpanProcessor::with_config(
@@ -1757,10 +1767,7 @@ mod tests {
 
     #[test]
     fn exported_batches_come_back_with_their_boxes() {
-        let p = BatchSpanProcessor::with_config(
-            NoopExporter,
-            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
-        );
+        let p = untimed();
         let mut spans = batch(64);
         p.on_end(&mut spans);
         assert_eq!(
@@ -1816,10 +1823,7 @@ mod tests {
 
     #[test]
     fn a_flush_collects_parked_spans_and_after_shutdown_a_place_keeps_nothing() {
-        let p = BatchSpanProcessor::with_config(
-            NoopExporter,
-            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
-        );
+        let p = untimed();
         let mut place = None;
         assert!(p.park(&mut batch(3), &mut place));
         p.force_flush(Duration::from_secs(10)).unwrap();
@@ -1840,10 +1844,7 @@ mod tests {
 
     #[test]
     fn places_of_exited_threads_do_not_pile_up() {
-        let p = Arc::new(BatchSpanProcessor::with_config(
-            NoopExporter,
-            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
-        ));
+        let p = Arc::new(untimed());
         for _ in 0..1000 {
             let p = Arc::clone(&p);
             std::thread::spawn(move || {
@@ -1865,10 +1866,7 @@ mod tests {
 
     #[test]
     fn a_few_spans_join_the_last_queued_batch_where_there_is_room() {
-        let p = BatchSpanProcessor::with_config(
-            NoopExporter,
-            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
-        );
+        let p = untimed();
         let mut first = batch(1);
         first.reserve(LOCAL_BATCH);
         p.on_end(&mut first);
@@ -2078,10 +2076,7 @@ mod tests {
 
     #[test]
     fn a_thread_keeps_its_batch_once_the_queue_has_batches_of_its_own() {
-        let p = BatchSpanProcessor::with_config(
-            NoopExporter,
-            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
-        );
+        let p = untimed();
         let mut spans = batch(LOCAL_BATCH);
         p.on_end(&mut spans);
         p.force_flush(Duration::from_secs(10)).unwrap();
@@ -2107,10 +2102,7 @@ mod tests {
 
     #[test]
     fn a_thread_whose_pool_ran_short_gets_more_boxes_than_it_handed_over() {
-        let p = BatchSpanProcessor::with_config(
-            NoopExporter,
-            BatchConfig::default().with_scheduled_delay(Duration::from_secs(3600)),
-        );
+        let p = untimed();
         p.on_end(&mut batch(LOCAL_BATCH));
         p.force_flush(Duration::from_secs(10)).unwrap();
         // A thread's batch, with room for its pool's.
