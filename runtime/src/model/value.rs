@@ -393,33 +393,26 @@ impl ToValue for f32 {
         false
     }
 }
-impl ToValue for str {
-    #[inline(always)]
-    fn to_value(&self) -> Value {
-        Value::String(self.into())
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        StringValue::write(out, self)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        string_may_own(self)
-    }
+/// Text, written as a string value (see [`StringValue::write`]).
+macro_rules! text {
+    ($($t:ty),* $(,)?) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                let text: &str = self.as_ref();
+                Value::String(text.into())
+            }
+            #[inline(always)]
+            fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+                StringValue::write(out, self.as_ref())
+            }
+            #[inline(always)]
+            fn __may_own_memory(&self) -> bool {
+                string_may_own(self.as_ref())
+            }
+        }
+    )*};
 }
-impl ToValue for String {
-    fn to_value(&self) -> Value {
-        Value::String(self.as_str().into())
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        StringValue::write(out, self)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        string_may_own(self)
-    }
-}
+text!(str, String, Cow<'_, str>);
 impl ToValue for char {
     fn to_value(&self) -> Value {
         let mut buf = [0; 4];
@@ -435,86 +428,26 @@ impl ToValue for StringValue {
         Value::String(self.clone())
     }
 }
-impl ToValue for Cow<'_, str> {
-    fn to_value(&self) -> Value {
-        Value::String(self.as_ref().into())
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        StringValue::write(out, self)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        string_may_own(self)
-    }
+/// The wrappers write what their target writes, and so may own what it may.
+macro_rules! through {
+    ($($wrapper:ty),* $(,)?) => {$(
+        impl<T: ToValue + ?Sized> ToValue for $wrapper {
+            #[inline(always)]
+            fn to_value(&self) -> Value {
+                (**self).to_value()
+            }
+            #[inline(always)]
+            fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
+                (**self).__write_value(out)
+            }
+            #[inline(always)]
+            fn __may_own_memory(&self) -> bool {
+                (**self).__may_own_memory()
+            }
+        }
+    )*};
 }
-// The wrappers below write what their target writes, and so may own what it may.
-impl<T: ToValue + ?Sized> ToValue for &T {
-    #[inline(always)]
-    fn to_value(&self) -> Value {
-        (**self).to_value()
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        (**self).__write_value(out)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        (**self).__may_own_memory()
-    }
-}
-impl<T: ToValue + ?Sized> ToValue for &mut T {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        (**self).__write_value(out)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        (**self).__may_own_memory()
-    }
-}
-impl<T: ToValue + ?Sized> ToValue for Box<T> {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        (**self).__write_value(out)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        (**self).__may_own_memory()
-    }
-}
-impl<T: ToValue + ?Sized> ToValue for std::sync::Arc<T> {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        (**self).__write_value(out)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        (**self).__may_own_memory()
-    }
-}
-impl<T: ToValue + ?Sized> ToValue for std::rc::Rc<T> {
-    fn to_value(&self) -> Value {
-        (**self).to_value()
-    }
-    #[inline(always)]
-    fn __write_value<'a>(&self, out: &'a mut MaybeUninit<Value>) -> &'a mut Value {
-        (**self).__write_value(out)
-    }
-    #[inline(always)]
-    fn __may_own_memory(&self) -> bool {
-        (**self).__may_own_memory()
-    }
-}
+through!(&T, &mut T, Box<T>, std::sync::Arc<T>, std::rc::Rc<T>);
 macro_rules! array {
     ($($t:ty => $variant:ident($conv:expr)),* $(,)?) => {$(
         impl ToValue for [$t] {
