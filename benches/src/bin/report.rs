@@ -129,7 +129,8 @@ fn main() {
         {
             eprintln!("== throughput paced traced-otlp");
             throughput.extend(
-                try_capture(&throughput_exe, &["paced", "traced-otlp"]).unwrap_or_default(),
+                try_capture(&throughput_exe, &["paced", "traced-otlp", "--pin"])
+                    .unwrap_or_default(),
             );
         }
         eprintln!("== paced search: traced-otlp at {PACED_RATES:?} M spans/s");

@@ -15,7 +15,8 @@
 //! CPU over every span they made, to compare with one thread), `--rate R` (paced: R spans/s
 //! per thread instead of 2 M), `--chunk C` (paced: calls between two pauses, 2048 unless
 //! told), `--queue N` (traced's `max_queue_size`, 2048 unless told), `--root` (each call a new trace instead of a child in a root of
-//! 256), `--stalls` (a thread that does nothing but sleep 1 ms at a time runs alongside, and
+//! 256), `--pin` (the calling thread on CPU 0, the library's background threads on CPU 1: see
+//! `pin_apart`; one calling thread only), `--stalls` (a thread that does nothing but sleep 1 ms at a time runs alongside, and
 //! its worst overshoot is printed as `host_stall_max_us`: how long the host kept a ready
 //! thread off a core. A paced run that drops spans while it is 4 ms or more lost them to the
 //! host's scheduling, not to the pipeline; the thread costs about 0.5 % of a core).
@@ -141,6 +142,38 @@ fn sleeper(stop: &std::sync::atomic::AtomicBool) -> Duration {
     worst
 }
 
+/// With `pin` (`--pin`), pins this thread to CPU 0 and every other thread of the process
+/// (the library's background threads) to CPU 1. On a small VM the scheduler sometimes wakes a background
+/// thread on the core of the thread that woke it and leaves it there, the two taking turns
+/// on one core while the other idles (`perf sched timehist` showed it): what a run then
+/// measures is that placement, which changes from run to run, not the pipeline.
+fn pin_apart(pin: bool) {
+    if !pin {
+        return;
+    }
+    let to = |tid: libc::pid_t, cpu: usize| {
+        // SAFETY: `cpu_set_t` is plain old data, valid when zeroed.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `cpu` (0 or 1) is inside the set.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        // SAFETY: a valid set of the size given; a failure (a thread that exited) is ignored.
+        unsafe { libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &raw const set) };
+    };
+    // SAFETY: gettid has no preconditions.
+    let me = unsafe { libc::gettid() };
+    to(me, 0);
+    for task in std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .flatten()
+    {
+        if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok())
+            && tid != me
+        {
+            to(tid, 1);
+        }
+    }
+}
+
 /// What `cpu` and `paced` run, from the arguments after the library.
 #[derive(Clone, Copy, Debug)]
 struct Options {
@@ -152,6 +185,8 @@ struct Options {
     queue: Option<usize>,
     /// Measure the host's scheduling stalls alongside (`--stalls`).
     stalls: bool,
+    /// Pin the calling thread to CPU 0 and every other thread to CPU 1 (`--pin`).
+    pin: bool,
 }
 
 impl Options {
@@ -163,6 +198,7 @@ impl Options {
             root: false,
             queue: None,
             stalls: false,
+            pin: false,
         };
         let mut args = args.iter();
         while let Some(a) = args.next() {
@@ -177,6 +213,7 @@ impl Options {
                 "--chunk" if paced => o.chunk = value().max(1),
                 "--root" => o.root = true,
                 "--stalls" => o.stalls = true,
+                "--pin" => o.pin = true,
                 "--queue" => o.queue = Some(usize::try_from(value()).expect("queue")),
                 other => panic!("unknown option {other}"),
             }
@@ -318,6 +355,7 @@ fn cpu(lib: &str, options: Options) {
             })
             .collect();
         traced_benches::run(case, traced_benches::CHUNK, &mut Nothing);
+        pin_apart(options.pin);
         start.wait();
         // The warm-ups' spans, handed over as their roots ended, reach the exporter.
         traced::pipeline::force_flush(Duration::from_secs(10)).ok();
@@ -475,7 +513,8 @@ fn main() {
                     "otel-sdk",
                     "otel-sdk-otlp",
                 ] {
-                    run(&["cpu", lib]);
+                    // Pinned apart: see `pin_apart`.
+                    run(&["cpu", lib, "--pin"]);
                 }
             }
             run(&["overload", "traced"]);

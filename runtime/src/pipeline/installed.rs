@@ -457,17 +457,28 @@ const POOL_PREFETCH_AHEAD: usize = 4;
 /// A box coming back from the batch worker was last read on another core: fetched for
 /// reading, its lines arrive shared and the span's first stores still wait for the other
 /// core to give them up; fetched for writing (`prefetchw`), they arrive owned.
+///
+/// `prefetchw` is written out: `_mm_prefetch::<_MM_HINT_ET0>` compiles to a read prefetch
+/// (`prefetcht0`) unless the build targets CPUs with `prfchw`, which the default x86-64
+/// target does not. Every x86-64 CPU decodes it: AMD's since the first, Intel's since
+/// Broadwell, and older ones as a no-op (the `0f 0d` opcodes are reserved as one).
 #[inline(always)]
 fn prefetch_for_write(slot: &Slot) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
         let at = std::ptr::from_ref::<std::mem::MaybeUninit<crate::model::record::Record>>(slot)
-            .cast::<i8>();
+            .cast::<u8>();
         let mut line = 0;
         while line < size_of::<crate::model::record::Record>() {
-            // SAFETY: a prefetch never faults, and every address is inside the box.
-            unsafe { _mm_prefetch::<_MM_HINT_ET0>(at.add(line)) };
+            // SAFETY: a prefetch never faults and writes nothing; every address is inside
+            // the box.
+            unsafe {
+                std::arch::asm!(
+                    "prefetchw byte ptr [{}]",
+                    in(reg) at.add(line),
+                    options(nostack, preserves_flags, readonly)
+                );
+            }
             line += 64;
         }
     }
