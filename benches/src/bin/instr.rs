@@ -116,6 +116,12 @@ fn call_async() -> u64 {
     }
 }
 
+/// Calls made before the measured ones in the `-batch` cases (see `main`).
+const WARM_UP: u64 = 16 * FLUSH_EVERY;
+/// Calls between two drains of the batch processor's queue in the `-batch` cases: a
+/// quarter of its default size, where the worker would be woken.
+const FLUSH_EVERY: u64 = 2048;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().expect("usage: instr <case> <n>");
@@ -145,13 +151,35 @@ fn main() {
         other => panic!("unknown case {other}"),
     };
     let mut acc = 0;
+    // The batch processor's steady state: the worker has put its reserve of boxes and
+    // batches aside, and the queue is drained every `FLUSH_EVERY` calls (outside `call_*`),
+    // so that no call allocates a box while the worker is still building the reserve and
+    // none is shed because the worker, under valgrind, ran too rarely to drain the queue.
+    // Without this, the count mixed a first run's allocations with cheap shed calls.
+    let flush = || {
+        if batch {
+            traced::pipeline::force_flush(std::time::Duration::from_secs(60)).ok();
+        }
+    };
+    if batch {
+        for _ in 0..WARM_UP / FLUSH_EVERY {
+            for _ in 0..FLUSH_EVERY / 256 {
+                let mut root = traced::span("root").start();
+                let _e = root.enter();
+                for _ in 0..256 {
+                    acc ^= if rooted { call() } else { call_child() };
+                }
+            }
+            flush();
+        }
+    }
     if rooted {
         // Roots of 256 calls, as in the criterion benches; started outside `call_*`.
         let mut done = 0;
         let mut first = true;
         while first || done < n {
             let mut root = traced::span("root").start();
-            let _e = root.enter();
+            let entered = root.enter();
             let chunk = if first { 1 } else { 256.min(n - done) };
             for _ in 0..chunk {
                 acc ^= call();
@@ -160,11 +188,19 @@ fn main() {
                 done += chunk;
             }
             first = false;
+            drop(entered);
+            root.end();
+            if done % FLUSH_EVERY == 0 {
+                flush();
+            }
         }
     } else {
         acc ^= call();
-        for _ in 0..n {
+        for i in 0..n {
             acc ^= call();
+            if (i + 1) % FLUSH_EVERY == 0 {
+                flush();
+            }
         }
     }
     black_box(acc);
