@@ -304,6 +304,7 @@ pub fn install(pipeline: Pipeline) -> PipelineGuard {
     crate::context::panic::install_hook();
     // The clock calibrates now rather than in the first span.
     crate::model::clock::init();
+    detect_prefetchw();
     let leaked: &'static Pipeline = Box::leak(Box::new(pipeline));
     let previous = GLOBAL.swap(std::ptr::from_ref(leaked).cast_mut(), Ordering::AcqRel);
     // Built before an integration wanted every enter (checked after the swap: an integration
@@ -453,37 +454,74 @@ pub(crate) const POOL_MAX: usize = 2 * LOCAL_BATCH;
 /// the slow rounds are gone.
 const POOL_PREFETCH_AHEAD: usize = 4;
 
-/// Asks the CPU to fetch a box's cache lines for writing (a hint; nothing on other targets).
+/// Asks the CPU to fetch a box's cache lines for writing (a hint; nothing on other targets,
+/// nor under Miri, which runs no inline assembly).
 /// A box coming back from the batch worker was last read on another core: fetched for
 /// reading, its lines arrive shared and the span's first stores still wait for the other
 /// core to give them up; fetched for writing (`prefetchw`), they arrive owned.
 ///
 /// `prefetchw` is written out: `_mm_prefetch::<_MM_HINT_ET0>` compiles to a read prefetch
 /// (`prefetcht0`) unless the build targets CPUs with `prfchw`, which the default x86-64
-/// target does not. Every x86-64 CPU decodes it: AMD's since the first, Intel's since
-/// Broadwell, and older ones as a no-op (the `0f 0d` opcodes are reserved as one).
+/// target does not. It runs where the CPU reports it ([`PREFETCHW`]); elsewhere the lines
+/// are fetched for reading, as before.
 #[inline(always)]
 fn prefetch_for_write(slot: &Slot) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         let at = std::ptr::from_ref::<std::mem::MaybeUninit<crate::model::record::Record>>(slot)
             .cast::<u8>();
-        let mut line = 0;
-        while line < size_of::<crate::model::record::Record>() {
-            // SAFETY: a prefetch never faults and writes nothing; every address is inside
-            // the box.
+        if PREFETCHW.load(Ordering::Relaxed) {
+            // SAFETY: a prefetch never faults and writes nothing; the eight lines are those
+            // of the box (a record takes more than seven and at most eight, checked below),
+            // and the CPU reports `prefetchw`.
             unsafe {
                 std::arch::asm!(
-                    "prefetchw byte ptr [{}]",
-                    in(reg) at.add(line),
+                    "prefetchw byte ptr [{0}]",
+                    "prefetchw byte ptr [{0} + 64]",
+                    "prefetchw byte ptr [{0} + 128]",
+                    "prefetchw byte ptr [{0} + 192]",
+                    "prefetchw byte ptr [{0} + 256]",
+                    "prefetchw byte ptr [{0} + 320]",
+                    "prefetchw byte ptr [{0} + 384]",
+                    "prefetchw byte ptr [{0} + 448]",
+                    in(reg) at,
                     options(nostack, preserves_flags, readonly)
                 );
             }
-            line += 64;
+        } else {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let mut line = 0;
+            while line < size_of::<crate::model::record::Record>() {
+                // SAFETY: a prefetch never faults; the address is inside the box.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(at.add(line).cast::<i8>()) };
+                line += 64;
+            }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), miri))]
     let _ = slot;
+}
+
+/// The CPU reports `prefetchw` (CPUID leaf `0x8000_0001`, ECX bit 8: every AMD64 CPU, Intel's
+/// since Broadwell). Read when a pipeline is installed ([`detect_prefetchw`]).
+static PREFETCHW: AtomicBool = AtomicBool::new(false);
+
+// The eight lines `prefetch_for_write` asks for are a record's.
+const _: () = assert!(
+    size_of::<crate::model::record::Record>() > 7 * 64
+        && size_of::<crate::model::record::Record>() <= 8 * 64
+);
+
+/// Sets [`PREFETCHW`].
+fn detect_prefetchw() {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use std::arch::x86_64::__cpuid;
+        // Leaf 0x8000_0001 is read only where leaf 0x8000_0000 says it exists.
+        let reported =
+            __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0;
+        PREFETCHW.store(reported, Ordering::Relaxed);
+    }
 }
 
 /// What a thread keeps for the spans it starts and ends.
