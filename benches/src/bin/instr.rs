@@ -167,7 +167,7 @@ fn main() {
                 let mut root = traced::span("root").start();
                 let _e = root.enter();
                 for _ in 0..256 {
-                    acc ^= if rooted { call() } else { call_child() };
+                    acc ^= call();
                 }
             }
             flush();

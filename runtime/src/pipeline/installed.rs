@@ -795,3 +795,25 @@ pub fn force_flush(timeout: Duration) -> Result<(), ExportError> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CPUID bit read is the one the kernel reports as `3dnowprefetch` (its name for
+    /// `prefetchw`): a wrong leaf or bit would leave the boxes fetched for reading on a CPU
+    /// that has the instruction, or worse, fetched with one it lacks.
+    #[test]
+    #[cfg(all(target_os = "linux", target_arch = "x86_64", not(miri)))]
+    fn prefetchw_is_used_where_the_cpu_reports_it() {
+        let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else {
+            return;
+        };
+        let Some(flags) = cpuinfo.lines().find(|l| l.starts_with("flags")) else {
+            return;
+        };
+        let reported = flags.split_whitespace().any(|f| f == "3dnowprefetch");
+        detect_prefetchw();
+        assert_eq!(PREFETCHW.load(Ordering::Relaxed), reported, "{flags}");
+    }
+}
