@@ -766,6 +766,13 @@ fn parent_from_extracted_headers_joins_the_callers_trace() {
     assert_eq!(children.len(), 2);
     assert!(is_child(children[0], serve));
     assert!(is_child(children[1], one(&spans, "serve_async")));
+    // A child keeps its parent's trace state, the async one's (entered at each poll) too.
+    for child in children {
+        assert_eq!(
+            child.span_context.trace_state().get("rojo"),
+            Some("00f067aa0ba902b7")
+        );
+    }
 }
 
 #[test]

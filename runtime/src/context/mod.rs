@@ -127,6 +127,21 @@ pub(crate) fn active() -> Active {
         .unwrap_or(Active::NONE)
 }
 
+/// The thread's active context when it is a valid, sampled span of this process with no
+/// trace state (the parent of a sampled child's fast path), else `None`. A shared borrow, and
+/// only the checks that path needs.
+#[inline]
+pub(crate) fn sampled_local_active() -> Option<Active> {
+    STACK
+        .try_with(|s| {
+            let s = s.try_borrow().ok()?;
+            let a = s.last()?.active;
+            (a.is_valid() && !a.is_remote && a.flags.is_sampled() && !a.has_state).then_some(a)
+        })
+        .ok()
+        .flatten()
+}
+
 /// The thread's active context, its trace state, and its place on the stack.
 #[cfg(feature = "tracing")]
 pub(crate) fn active_frame() -> Option<(Active, TraceState, u32)> {
@@ -205,6 +220,12 @@ impl Saved {
     fn is_marked(self) -> bool {
         self.0.get() & Self::MARK != 0
     }
+}
+
+/// [`enter`], out of line: for a span with a trace state (rare), off the inlined path.
+#[inline(never)]
+pub(crate) fn enter_with_state(new: Active, state: &TraceState) -> Option<Saved> {
+    enter(new, state)
 }
 
 /// Makes `new` the thread's active context.

@@ -353,6 +353,14 @@ impl Span {
 
     #[inline(never)]
     fn start_callsite_slow(pipeline: &'static Pipeline, cs: &'static Callsite) -> Span {
+        // The common case (an `async fn` called under a sampled span of this process) on a
+        // path of its own, as `Guard::start_slow` has: `start_under`'s first branch without
+        // the general path's copies of the parent.
+        if pipeline.samples_sampled_local_children()
+            && let Some(parent) = context::sampled_local_active()
+        {
+            return sampled_child(pipeline, cs, parent).map_or_else(Span::none, |(span, _)| span);
+        }
         start_under::<false>(pipeline, cs, ParentOf::active(context::active())).0
     }
 
@@ -458,7 +466,17 @@ impl Span {
     #[inline(always)]
     pub(crate) fn activate(&mut self) -> Option<Saved> {
         let r = self.rec()?;
-        let saved = context::enter(active_of(r), r.trace_state());
+        let saved = match &r.cold {
+            // The common case, with no trace state to look at: a frame known field by field.
+            None => context::enter(
+                Active {
+                    has_state: false,
+                    ..active_of(r)
+                },
+                &TraceState::NONE,
+            ),
+            Some(c) => context::enter_with_state(active_of(r), &c.trace_state),
+        };
         #[cfg(feature = "tracing")]
         let saved = self.mirror(saved);
         saved
