@@ -97,6 +97,18 @@ impl<'a> Unscrubbed<'a> {
 }
 
 /// A span's record: see the module documentation.
+///
+/// In declaration order (`repr(C)`): the fields every span writes first (112 bytes), then the
+/// inline attributes, so that a span with two attributes writes about four cache lines, all
+/// together, rather than the two ends of the box. Left to the compiler, the attributes came
+/// first and the rest 384 bytes in, past the [`PREFETCH_BYTES`] the batch worker asks for
+/// ahead of reading a record: it fetched six attributes and waited for the header. Each line
+/// a span writes is also one the worker, which read the box last, must give up.
+/// `throughput cpu traced-otlp --pin`, two sets of 10 and 12
+/// interleaved runs against the layout before: process CPU per exported span 115.4 → 110.5
+/// and 125.2 → 113.8 ns (median of the runs in the fast cross-core mode), the counting
+/// exporter's 54.2 → 53.6 and 55.7 → 55.0; three more instructions a span (child 460).
+#[repr(C)]
 pub(crate) struct Record {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
@@ -1091,6 +1103,12 @@ const PREFETCH_AHEAD: usize = 2;
 const PREFETCH_BYTES: usize = 320;
 
 const _: () = assert!(PREFETCH_BYTES <= size_of::<Record>());
+// The header and four attributes are the first `PREFETCH_BYTES` (`Record` is `repr(C)`, the
+// attributes last).
+const _: () = assert!(
+    std::mem::offset_of!(Record, attrs) + 4 * size_of::<Attr>() <= PREFETCH_BYTES
+        && std::mem::offset_of!(Record, attrs) + 5 * size_of::<Attr>() > PREFETCH_BYTES
+);
 
 /// Asks the CPU to start loading a record's first cache lines (a hint; nothing on other
 /// targets).
