@@ -79,6 +79,8 @@ fn functions_called_while_the_queue_is_full_are_shed_and_counted() {
         .install();
     let processor = guard.pipeline().processor();
     let batch = LOCAL_BATCH;
+    // More calls than a batch holds.
+    let third = batch + batch / 2;
     // A request and its calls, a batch's worth: the worker takes it and is stuck exporting.
     assert_eq!(request(batch - 1), batch - 1);
     wait_until(|| exporter.entered() == 1);
@@ -87,12 +89,12 @@ fn functions_called_while_the_queue_is_full_are_shed_and_counted() {
     assert!(!processor.is_full());
     // In the third, the first batch of calls is refused; the calls after it are shed while
     // the queue stays full, and the request's own span (a root, never shed) is refused too.
-    assert_eq!(request(100), batch);
+    assert_eq!(request(third), batch);
     assert!(processor.is_full());
     let stats = processor.stats();
     assert_eq!(
         stats.dropped as usize,
-        batch + (100 - batch) + 1,
+        batch + (third - batch) + 1,
         "{stats:?}"
     );
     exporter.open();
@@ -101,8 +103,12 @@ fn functions_called_while_the_queue_is_full_are_shed_and_counted() {
     assert_eq!(request(10), 10);
     guard.force_flush(Duration::from_secs(10)).unwrap();
     let stats = processor.stats();
-    assert_eq!(stats.received as usize, 2 * batch + 101 + 11, "{stats:?}");
-    assert_eq!(stats.dropped as usize, 101, "{stats:?}");
+    assert_eq!(
+        stats.received as usize,
+        2 * batch + third + 1 + 11,
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped as usize, third + 1, "{stats:?}");
     assert_eq!(
         stats.exported + stats.dropped + stats.failed,
         stats.received,

@@ -1,6 +1,7 @@
 //! The batch span processor: a bounded queue in front of one background thread that exports.
 //!
-//! The thread that ends spans only copies its batch's pointers (a batch is 64 spans) into a
+//! The thread that ends spans only copies its batch's pointers (a batch is 64 spans,
+//! [`LOCAL_BATCH`](crate::pipeline::LOCAL_BATCH)) into a
 //! batch of the queue's own under a short lock, and takes back as many reusable boxes as its
 //! pool has room for; what does not fit is dropped and counted, never waited for, and the
 //! thread sheds its next children while the queue stays full. What its outermost span leaves
@@ -1802,7 +1803,11 @@ mod tests {
             assert!(p.park(&mut one, &mut place), "kept until a batch's worth");
             assert!(one.is_empty());
         }
-        assert_eq!(p.stats().received, 64, "kept spans count as received");
+        assert_eq!(
+            p.stats().received,
+            LOCAL_BATCH as u64,
+            "kept spans count as received"
+        );
         let mut next = batch(1);
         assert!(!p.park(&mut next, &mut place), "a batch's worth");
         assert_eq!(
@@ -1818,7 +1823,8 @@ mod tests {
         }
         p.shutdown(Duration::from_secs(10)).unwrap();
         let s = p.stats();
-        assert_eq!((s.received, s.exported), (65, 65));
+        let all = LOCAL_BATCH as u64 + 1;
+        assert_eq!((s.received, s.exported), (all, all));
     }
 
     #[test]
@@ -1883,7 +1889,8 @@ mod tests {
         assert_eq!(p.shared.lock().queue.len(), 2, "no room: queued on its own");
         p.shutdown(Duration::from_secs(10)).unwrap();
         let s = p.stats();
-        assert_eq!((s.received, s.exported), (75, 75));
+        let all = LOCAL_BATCH as u64 + 11;
+        assert_eq!((s.received, s.exported), (all, all));
         assert_balanced(s);
     }
 
@@ -2081,8 +2088,9 @@ mod tests {
         p.on_end(&mut spans);
         p.force_flush(Duration::from_secs(10)).unwrap();
         // The worker keeps batches as large as an export for the queue (two, twice the most
-        // queued lately): room for 16 thread batches.
-        for i in 0..16 {
+        // queued lately): room for `fit` thread batches.
+        let fit = 2 * BatchConfig::default().max_export_batch_size() / LOCAL_BATCH;
+        for i in 0..fit {
             let mut spans = batch(LOCAL_BATCH);
             spans.reserve(LOCAL_BATCH);
             let memory = spans.memory();
@@ -2090,14 +2098,14 @@ mod tests {
             assert_eq!(spans.memory(), memory, "the thread's own memory, {i}");
             assert!(spans.is_empty());
         }
-        assert_eq!(p.queue_len(), 16 * LOCAL_BATCH);
+        assert_eq!(p.queue_len(), fit * LOCAL_BATCH);
         assert_eq!(
             p.shared.lock().queue.len(),
             2,
             "appended to batches of an export's size"
         );
         p.shutdown(Duration::from_secs(10)).unwrap();
-        assert_eq!(p.stats().exported, 17 * LOCAL_BATCH as u64);
+        assert_eq!(p.stats().exported, (fit + 1) as u64 * LOCAL_BATCH as u64);
     }
 
     #[test]
