@@ -21,6 +21,10 @@
 //! - `unsampled`: `child` under a root the sampler dropped (parent-based, roots off: as a
 //!   ratio sampler for the traces it leaves out);
 //! - `unsampled-root`: `child` with no parent, dropped by that sampler;
+//! - `span`: `traced::span("step").start()` and its end under the root: the builder, through
+//!   the general start;
+//! - `remote`: the same span with a remote parent (`.parent(cx)`, a sampled `SpanContext` as
+//!   a `traceparent` gives it), a root under the root, as an HTTP server's span is;
 //! - `plain`: the function with no instrumentation.
 
 #![allow(
@@ -116,6 +120,37 @@ fn call_async() -> u64 {
     }
 }
 
+#[inline(never)]
+fn call_span() -> u64 {
+    traced::span(black_box("step")).start().end();
+    0
+}
+#[inline(never)]
+fn call_remote() -> u64 {
+    traced::span(black_box("GET /users/{id}"))
+        .kind(traced::SpanKind::Server)
+        .parent(black_box(remote()))
+        .start()
+        .end();
+    0
+}
+
+/// A sampled remote context, as extracted from a `traceparent` (parsed once).
+fn remote() -> traced::SpanContext {
+    static REMOTE: std::sync::OnceLock<traced::SpanContext> = std::sync::OnceLock::new();
+    REMOTE
+        .get_or_init(|| {
+            traced::SpanContext::new(
+                traced::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("trace id"),
+                traced::SpanId::from_hex("00f067aa0ba902b7").expect("span id"),
+                traced::model::TraceFlags::SAMPLED,
+                true,
+                traced::model::TraceState::default(),
+            )
+        })
+        .clone()
+}
+
 /// Calls made before the measured ones in the `-batch` cases (see `main`).
 const WARM_UP: u64 = 16 * FLUSH_EVERY;
 /// Calls between two drains of the batch processor's queue in the `-batch` cases: a
@@ -148,6 +183,8 @@ fn main() {
         "child8" => (call_child8, true),
         "async" => (call_async, true),
         "root" | "unsampled-root" => (call_child, false),
+        "span" => (call_span, true),
+        "remote" => (call_remote, true),
         other => panic!("unknown case {other}"),
     };
     let mut acc = 0;

@@ -120,11 +120,18 @@ fn is_unsampled_local(a: &Active) -> bool {
 /// The thread's active context.
 #[inline]
 pub(crate) fn active() -> Active {
-    STACK
-        .try_with(|s| s.try_borrow().ok().and_then(|s| s.last().map(|f| f.active)))
-        .ok()
-        .flatten()
-        .unwrap_or(Active::NONE)
+    // Copied once, whole, from the frame: through `Option`s (whose tag is a niche in the
+    // last field), the copies went in odd-sized pieces read back wider than written, each a
+    // store-forwarding stall.
+    let mut active = Active::NONE;
+    let _ = STACK.try_with(|s| {
+        if let Ok(s) = s.try_borrow()
+            && let Some(top) = s.last()
+        {
+            active = top.active;
+        }
+    });
+    active
 }
 
 /// The thread's active context when it is a valid, sampled span of this process with no

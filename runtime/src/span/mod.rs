@@ -121,8 +121,10 @@ pub(crate) struct Start {
 /// The parent of a new span, resolved: the active span's ids, or a given context's.
 #[derive(Clone, Copy)]
 struct ParentOf<'a> {
-    /// The parent's ids, if it has any.
-    ids: Option<Active>,
+    /// The parent's ids ([`Active::NONE`] for none): kept whole rather than in an `Option`,
+    /// whose copies (its tag a niche in the last field) go in odd-sized pieces read back
+    /// wider than written (store-forwarding stalls). Read through [`ParentOf::ids`].
+    active: Active,
     /// The trace state of a given parent context (`None` for the thread's active span, whose
     /// state is on the context stack).
     state: Option<&'a TraceState>,
@@ -136,22 +138,28 @@ impl<'a> ParentOf<'a> {
         match parent {
             Parent::Current => Self::active(context::active()),
             Parent::Context(cx) if cx.is_valid() => ParentOf {
-                ids: Some(Active::from_context(cx, false)),
+                active: Active::from_context(cx, false),
                 state: Some(cx.trace_state()),
                 current: false,
             },
             Parent::Root | Parent::Context(_) => ParentOf {
-                ids: None,
+                active: Active::NONE,
                 state: None,
                 current: false,
             },
         }
     }
 
+    /// The parent's ids, if it has any.
+    #[inline(always)]
+    fn ids(&self) -> Option<Active> {
+        self.active.is_valid().then_some(self.active)
+    }
+
     #[inline]
     fn active(a: Active) -> Self {
         ParentOf {
-            ids: a.is_valid().then_some(a),
+            active: a,
             state: None,
             current: true,
         }
@@ -161,7 +169,7 @@ impl<'a> ParentOf<'a> {
     #[inline]
     fn active_with_state(a: Active, state: &'a TraceState) -> Self {
         ParentOf {
-            ids: a.is_valid().then_some(a),
+            active: a,
             state: Some(state),
             current: true,
         }
@@ -205,11 +213,12 @@ impl Span {
 
     #[inline]
     fn start_inner(pipeline: &'static Pipeline, start: Start, parent: ParentOf<'_>) -> Span {
-        let trace_id = match parent.ids {
+        let ids = parent.ids();
+        let trace_id = match ids {
             Some(p) => p.trace_id,
             None => TraceId::random(),
         };
-        let decision = match parent.ids {
+        let decision = match ids {
             // The common case, without a call: a sampled parent of this process, under a
             // sampler that samples all of its children (OpenTelemetry's default).
             Some(p)
@@ -242,22 +251,22 @@ impl Span {
         // is always recorded: shed, it would leave everything under it unsampled, uncounted.
         let decision = if decision == SamplingDecision::RecordAndSample
             && parent.current
-            && parent.ids.is_some()
+            && ids.is_some()
             && pipeline::shed_one()
         {
             SamplingDecision::Drop
         } else {
             decision
         };
-        if decision == SamplingDecision::Drop && parent.current && parent.ids.is_some() {
+        if decision == SamplingDecision::Drop && parent.current && ids.is_some() {
             // An unsampled child of a span active here: the parent's context stays current
             // and goes on propagating; nothing else to do.
             return Span::none();
         }
         // A new trace's id is random through all 16 bytes (`TraceId::random`), so it carries
         // the W3C Level 2 random flag; a continued trace keeps its parent's flags as they are.
-        let parent_flags = parent.ids.map_or(TraceFlags::RANDOM, |p| p.flags);
-        let trace_state = match (parent.ids, parent.state) {
+        let parent_flags = ids.map_or(TraceFlags::RANDOM, |p| p.flags);
+        let trace_state = match (ids, parent.state) {
             (_, Some(s)) if !s.is_empty() => Some(s.clone()),
             (Some(p), None) if p.has_state => Some(p.span_context().trace_state().clone()),
             _ => None,
@@ -271,7 +280,7 @@ impl Span {
             Cow::Owned(name) => ("", Some(name)),
         };
         let mut flag_bits = 0;
-        if parent.ids.is_some_and(|p| p.is_remote) {
+        if ids.is_some_and(|p| p.is_remote) {
             flag_bits |= bits::PARENT_REMOTE;
         }
         if recording {
@@ -284,7 +293,7 @@ impl Span {
         let r = slot.write(Record {
             trace_id,
             span_id: SpanId::random(),
-            parent_span_id: parent.ids.map_or(SpanId::INVALID, |p| p.span_id),
+            parent_span_id: ids.map_or(SpanId::INVALID, |p| p.span_id),
             start: now,
             end: now,
             name,
@@ -663,7 +672,7 @@ impl<'a> BridgedParent<'a> {
     /// it.
     #[inline]
     pub(crate) fn samples_regardless(self, pipeline: &'static Pipeline) -> bool {
-        self.0.ids.is_some_and(|p| {
+        self.0.ids().is_some_and(|p| {
             pipeline.samples_sampled_local_children() && !p.is_remote && p.flags.is_sampled()
         })
     }
@@ -804,7 +813,7 @@ fn start_under<const ENTERING: bool>(
     cs: &'static Callsite,
     parent: ParentOf<'_>,
 ) -> (Span, Option<Active>) {
-    if let Some(p) = parent.ids
+    if let Some(p) = parent.ids()
         && !p.is_remote
     {
         // An unsampled child of a span active here, under a sampler that follows local
@@ -828,7 +837,7 @@ fn start_under<const ENTERING: bool>(
     if ENTERING && context::hook::every_enter() {
         return (Span::none(), Some(Active::DECLINED));
     }
-    if parent.ids.is_none()
+    if parent.ids().is_none()
         && pipeline.samples_roots
         && parent.state.is_none_or(TraceState::is_empty)
     {
