@@ -25,6 +25,10 @@
 //!   the general start;
 //! - `remote`: the same span with a remote parent (`.parent(cx)`, a sampled `SpanContext` as
 //!   a `traceparent` gives it), a root under the root, as an HTTP server's span is;
+//! - `attach`: a captured `Context` attached and detached (what a future wrapped with
+//!   `in_current_context`, or a task spawned through `traced::tokio`, pays at each poll);
+//! - `capture`: `Context::current()` under the root, dropped (what `in_current_context` and
+//!   `traced::tokio::spawn` pay once per future or task);
 //! - `plain`: the function with no instrumentation.
 
 #![allow(
@@ -135,6 +139,24 @@ fn call_remote() -> u64 {
     0
 }
 
+#[inline(never)]
+fn call_attach() -> u64 {
+    let _guard = black_box(captured()).attach();
+    0
+}
+
+#[inline(never)]
+fn call_capture() -> u64 {
+    drop(black_box(traced::context::Context::current()));
+    0
+}
+
+/// The context captured under the root, once (its span is the root, still open).
+fn captured() -> &'static traced::context::Context {
+    static CAPTURED: std::sync::OnceLock<traced::context::Context> = std::sync::OnceLock::new();
+    CAPTURED.get_or_init(traced::context::Context::current)
+}
+
 /// A sampled remote context, as extracted from a `traceparent` (parsed once).
 fn remote() -> traced::SpanContext {
     static REMOTE: std::sync::OnceLock<traced::SpanContext> = std::sync::OnceLock::new();
@@ -185,6 +207,8 @@ fn main() {
         "root" | "unsampled-root" => (call_child, false),
         "span" => (call_span, true),
         "remote" => (call_remote, true),
+        "attach" => (call_attach, true),
+        "capture" => (call_capture, true),
         other => panic!("unknown case {other}"),
     };
     let mut acc = 0;
