@@ -79,8 +79,8 @@ fn functions_called_while_the_queue_is_full_are_shed_and_counted() {
         .install();
     let processor = guard.pipeline().processor();
     let batch = LOCAL_BATCH;
-    // More calls than a batch holds.
-    let third = batch + batch / 2;
+    // The third request's calls: more than a batch holds.
+    let third_calls = batch + batch / 2;
     // A request and its calls, a batch's worth: the worker takes it and is stuck exporting.
     assert_eq!(request(batch - 1), batch - 1);
     wait_until(|| exporter.entered() == 1);
@@ -89,12 +89,12 @@ fn functions_called_while_the_queue_is_full_are_shed_and_counted() {
     assert!(!processor.is_full());
     // In the third, the first batch of calls is refused; the calls after it are shed while
     // the queue stays full, and the request's own span (a root, never shed) is refused too.
-    assert_eq!(request(third), batch);
+    assert_eq!(request(third_calls), batch);
     assert!(processor.is_full());
     let stats = processor.stats();
     assert_eq!(
         stats.dropped as usize,
-        batch + (third - batch) + 1,
+        batch + (third_calls - batch) + 1,
         "{stats:?}"
     );
     exporter.open();
@@ -105,10 +105,10 @@ fn functions_called_while_the_queue_is_full_are_shed_and_counted() {
     let stats = processor.stats();
     assert_eq!(
         stats.received as usize,
-        2 * batch + third + 1 + 11,
+        2 * batch + third_calls + 1 + 11,
         "{stats:?}"
     );
-    assert_eq!(stats.dropped as usize, third + 1, "{stats:?}");
+    assert_eq!(stats.dropped as usize, third_calls + 1, "{stats:?}");
     assert_eq!(
         stats.exported + stats.dropped + stats.failed,
         stats.received,

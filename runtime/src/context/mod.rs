@@ -61,6 +61,13 @@ impl Active {
         self.trace_id.is_valid()
     }
 
+    /// A valid, sampled span of this process with no trace state: the parent whose sampled
+    /// children start on the fast paths, without the sampler.
+    #[inline(always)]
+    pub(crate) fn is_sampled_local_without_state(&self) -> bool {
+        self.is_valid() && !self.is_remote && self.flags.is_sampled() && !self.has_state
+    }
+
     pub(crate) fn from_context(cx: &SpanContext, recording: bool) -> Self {
         Active {
             trace_id: cx.trace_id(),
@@ -143,7 +150,7 @@ pub(crate) fn sampled_local_active() -> Option<Active> {
         .try_with(|s| {
             let s = s.try_borrow().ok()?;
             let a = s.last()?.active;
-            (a.is_valid() && !a.is_remote && a.flags.is_sampled() && !a.has_state).then_some(a)
+            a.is_sampled_local_without_state().then_some(a)
         })
         .ok()
         .flatten()
@@ -321,11 +328,7 @@ pub(crate) fn start_and_enter_fast<S>(
                 };
             };
             let parent = top.active;
-            let sampled_child = children
-                && parent.is_valid()
-                && !parent.is_remote
-                && parent.flags.is_sampled()
-                && !parent.has_state;
+            let sampled_child = children && parent.is_sampled_local_without_state();
             if !sampled_child {
                 return Err(());
             }

@@ -104,9 +104,9 @@ impl<'a> Unscrubbed<'a> {
 /// first and the rest 384 bytes in, past the [`PREFETCH_BYTES`] the batch worker asks for
 /// ahead of reading a record: it fetched six attributes and waited for the header. Each line
 /// a span writes is also one the worker, which read the box last, must give up.
-/// `throughput cpu traced-otlp --pin`, two sets of 10 and 12
-/// interleaved runs against the layout before: process CPU per exported span 115.4 → 110.5
-/// and 125.2 → 113.8 ns (median of the runs in the fast cross-core mode), the counting
+/// `throughput cpu traced-otlp --pin`, three sets of 10 to 14 interleaved runs against the
+/// layout before: process CPU per exported span 115.4 → 110.5, 125.2 → 113.8 and
+/// 108.1 → 102.6 ns (median of the runs in the fast cross-core mode), the counting
 /// exporter's 54.2 → 53.6 and 55.7 → 55.0; three more instructions a span (child 460).
 #[repr(C)]
 pub(crate) struct Record {
