@@ -22,16 +22,21 @@ pub fn list_orders(
     let mut __traced_span = ::traced::__private::Span::start_callsite(
         &__TRACED_CALLSITE,
     );
-    if __traced_span.is_recording() {
+    let (page,) = if __traced_span.is_recording() {
+        let __traced_args = (page,);
         ::traced::__private::record(
             &mut __traced_span,
             |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
+                let (page,) = &__traced_args;
                 use ::traced::__private::autoref::*;
                 __traced_attrs
-                    .attr("page", (&&&::traced::__private::Arg(&page)).__traced_value());
+                    .attr("page", (&&&::traced::__private::Arg(page)).__traced_value());
             },
         );
-    }
+        __traced_args
+    } else {
+        (page,)
+    };
     ::traced::__private::Instrumented::new(
         __traced_span,
         async move {

@@ -19,10 +19,12 @@ pub fn reserve(stock: &mut Stock, sku: &str, count: u32) -> anyhow::Result<u32> 
         ::traced::__private::line!(),
     );
     let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
-    if __traced_span.is_recording() {
+    let (sku, count) = if __traced_span.is_recording() {
+        let __traced_args = (sku, count);
         ::traced::__private::record(
             &mut __traced_span,
             |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
+                let (sku, count) = &__traced_args;
                 use ::traced::__private::autoref::*;
                 __traced_attrs
                     .attr(
@@ -30,15 +32,18 @@ pub fn reserve(stock: &mut Stock, sku: &str, count: u32) -> anyhow::Result<u32> 
                         (&&&::traced::__private::Arg(&stock)).__traced_value(),
                     );
                 __traced_attrs
-                    .attr("sku", (&&&::traced::__private::Arg(&sku)).__traced_value());
+                    .attr("sku", (&&&::traced::__private::Arg(sku)).__traced_value());
                 __traced_attrs
                     .attr(
                         "count",
-                        (&&&::traced::__private::Arg(&count)).__traced_value(),
+                        (&&&::traced::__private::Arg(count)).__traced_value(),
                     );
             },
         );
-    }
+        __traced_args
+    } else {
+        (sku, count)
+    };
     let stock = stock;
     let sku = sku;
     let count = count;

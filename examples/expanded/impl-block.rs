@@ -26,16 +26,21 @@ impl<S: Store> Repository for Users<S> {
             ::traced::__private::SpanKind::Internal,
         );
         let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
-        if __traced_span.is_recording() {
+        let (id,) = if __traced_span.is_recording() {
+            let __traced_args = (id,);
             ::traced::__private::record(
                 &mut __traced_span,
                 |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
+                    let (id,) = &__traced_args;
                     use ::traced::__private::autoref::*;
                     __traced_attrs
-                        .attr("id", (&&&::traced::__private::Arg(&id)).__traced_value());
+                        .attr("id", (&&&::traced::__private::Arg(id)).__traced_value());
                 },
             );
-        }
+            __traced_args
+        } else {
+            (id,)
+        };
         let id = id;
         #[allow(clippy::diverging_sub_expression)]
         let __traced_ret: Option<User> = '__traced_body: { self.store.get(id) };

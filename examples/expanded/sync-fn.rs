@@ -21,20 +21,25 @@ pub fn charge(amount: u64, card_number: &str) -> Result<u64, PaymentError> {
         ::traced::__private::line!(),
     );
     let mut __traced_span = ::traced::__private::Guard::start(&__TRACED_CALLSITE);
-    if __traced_span.is_recording() {
+    let (amount,) = if __traced_span.is_recording() {
+        let __traced_args = (amount,);
         ::traced::__private::record(
             &mut __traced_span,
             |__traced_attrs: &mut ::traced::__private::Attrs<'_>| {
+                let (amount,) = &__traced_args;
                 use ::traced::__private::autoref::*;
                 __traced_attrs
                     .attr(
                         "amount",
-                        (&&&::traced::__private::Arg(&amount)).__traced_value(),
+                        (&&&::traced::__private::Arg(amount)).__traced_value(),
                     );
                 __traced_attrs.attr("card_number", ::traced::__private::redacted());
             },
         );
-    }
+        __traced_args
+    } else {
+        (amount,)
+    };
     let amount = amount;
     let card_number = card_number;
     #[allow(clippy::diverging_sub_expression)]

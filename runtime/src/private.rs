@@ -31,6 +31,13 @@ pub fn record(span: &mut Span, attrs: impl FnOnce(&mut Attrs<'_>)) {
     }
 }
 
+/// A copy of the arguments the expansion passes through its recording branch, read by the
+/// recording closure: capturing the tuple whole, it holds one pointer, not one per argument.
+#[inline(always)]
+pub fn copied<T: Copy>(args: &T) -> T {
+    *args
+}
+
 /// The traits the expansion calls by autoref specialization, imported as `_` so that one
 /// `use ::traced::__private::autoref::*;` brings them into scope without naming anything.
 pub mod autoref {
