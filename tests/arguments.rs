@@ -207,3 +207,53 @@ fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
         }
     }
 }
+
+/// References of every shape, wide integers, a char and a raw pointer (recorded as `Debug`).
+#[traced]
+#[allow(
+    clippy::many_single_char_names,
+    clippy::too_many_arguments,
+    clippy::ref_option,
+    reason = "one argument of each kind"
+)]
+fn shapes(
+    a: &dyn std::fmt::Debug,
+    b: &[u8],
+    c: &'static str,
+    d: &Option<u8>,
+    e: char,
+    f: u128,
+    g: i128,
+    h: *const u8,
+) -> usize {
+    format!("{a:?}").len()
+        + b.len()
+        + c.len()
+        + usize::from(d.is_some())
+        + e.len_utf8()
+        + usize::try_from(f).unwrap()
+        + usize::try_from(g).unwrap()
+        + usize::from(!h.is_null())
+}
+
+#[test]
+fn references_of_every_shape_pass_through() {
+    let byte = 0u8;
+    let (out, spans) = capture(|| {
+        shapes(
+            &7,
+            &[1, 2],
+            "abc",
+            &Some(1),
+            'é',
+            2,
+            3,
+            std::ptr::from_ref(&byte),
+        )
+    });
+    assert_eq!(out, 1 + 2 + 3 + 1 + 2 + 2 + 3 + 1);
+    let span = one(&spans, "shapes");
+    assert_eq!(span.attribute("c"), Some(&s("abc")));
+    assert_eq!(span.attribute("e"), Some(&s("é")));
+    assert!(span.attribute("a").is_some() && span.attribute("h").is_some());
+}
