@@ -29,6 +29,11 @@
 //!   `in_current_context`, or a task spawned through `traced::tokio`, pays at each poll);
 //! - `capture`: `Context::current()` under the root, dropped (what `in_current_context` and
 //!   `traced::tokio::spawn` pay once per future or task);
+//! - `server`, `server-plain`: one `GET /users/7` with a sampled `traceparent`, `host` and
+//!   `user-agent` through an axum router in process (tower's `oneshot`, the body read to its
+//!   end, where the server span ends), behind traced's `ServerLayer` or not; with no root
+//!   (the span's parent is the remote caller). The difference is what the layer costs a
+//!   request, the span's hand-over to the counting processor included;
 //! - `plain`: the function with no instrumentation.
 
 #![allow(
@@ -151,6 +156,50 @@ fn call_capture() -> u64 {
     0
 }
 
+/// One request through an axum router (`GET /users/{id}`), its response body read to the
+/// end (where the server span ends), behind traced's `ServerLayer` or not.
+fn request(router: &axum::Router) -> u64 {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let request = axum::http::Request::builder()
+        .uri("/users/7")
+        .header("host", "127.0.0.1:3000")
+        .header("user-agent", "bench/1.0")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .body(axum::body::Body::empty())
+        .expect("a request");
+    futures::executor::block_on(async {
+        let response = router.clone().oneshot(request).await.expect("a response");
+        let body = response.into_body().collect().await.expect("a body");
+        body.to_bytes().len() as u64
+    })
+}
+
+fn router(traced: bool) -> &'static axum::Router {
+    static PLAIN: std::sync::OnceLock<axum::Router> = std::sync::OnceLock::new();
+    static TRACED: std::sync::OnceLock<axum::Router> = std::sync::OnceLock::new();
+    let make =
+        || axum::Router::new().route("/users/{id}", axum::routing::get(|| async { "user-7" }));
+    if traced {
+        TRACED.get_or_init(|| make().layer(traced::tower::ServerLayer::new()))
+    } else {
+        PLAIN.get_or_init(make)
+    }
+}
+
+#[inline(never)]
+fn call_server() -> u64 {
+    request(router(true))
+}
+
+#[inline(never)]
+fn call_server_plain() -> u64 {
+    request(router(false))
+}
+
 /// The context captured under the root, once (its span is the root, still open).
 fn captured() -> &'static traced::context::Context {
     static CAPTURED: std::sync::OnceLock<traced::context::Context> = std::sync::OnceLock::new();
@@ -209,6 +258,8 @@ fn main() {
         "remote" => (call_remote, true),
         "attach" => (call_attach, true),
         "capture" => (call_capture, true),
+        "server" => (call_server, false),
+        "server-plain" => (call_server_plain, false),
         other => panic!("unknown case {other}"),
     };
     let mut acc = 0;

@@ -528,6 +528,39 @@ impl Record {
         self.cold().attributes.push(kv);
     }
 
+    /// [`set_attribute`](Record::set_attribute) for a key the record does not hold (see
+    /// `Span::set_new_attribute`): written inline where there is room, with no search;
+    /// anywhere else, through `set_attribute`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn set_new_attribute(&mut self, key: &'static str, value: Value) {
+        debug_assert!(
+            !self.inline().iter().any(|a| a.key == key)
+                && self
+                    .cold
+                    .as_ref()
+                    .is_none_or(|c| c.attributes.iter().all(|e| e.key != key)),
+            "{key} set twice"
+        );
+        if !self.inline_room() {
+            return self.set_attribute(KeyValue {
+                key: Cow::Borrowed(key),
+                value,
+            });
+        }
+        // Room inline means no attribute in the cold part and fewer than the limit (`room`
+        // is at most `max_attributes_per_span`).
+        let mut value = value;
+        truncate(&mut value, self.limits().max_attribute_value_length);
+        let len = usize::from(self.len);
+        if value.owns_memory() {
+            self.owned |= 1 << len;
+        }
+        self.attrs[len].write(Attr { key, value });
+        self.raw |= 1 << len;
+        self.settled |= 1 << len;
+        self.len += 1;
+    }
+
     /// Sets an attribute, replacing one with the same key, within the limits.
     pub(crate) fn set_attribute(&mut self, kv: KeyValue) {
         let mut kv = kv;

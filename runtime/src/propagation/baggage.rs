@@ -315,9 +315,7 @@ impl BaggagePropagator {
     /// there is no header or no valid member (see [`Baggage::parse`]).
     pub fn extract(&self, carrier: &dyn Extractor) -> Option<Baggage> {
         let mut baggage = Baggage::new();
-        for header in carrier.get_all(BAGGAGE_HEADER) {
-            baggage.absorb(header);
-        }
+        carrier.for_each_value(BAGGAGE_HEADER, &mut |header| baggage.absorb(header));
         (!baggage.is_empty()).then_some(baggage)
     }
 

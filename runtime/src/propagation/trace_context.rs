@@ -55,14 +55,31 @@ impl TraceContextPropagator {
     /// assert!(TraceContextPropagator.extract(&headers).is_none());
     /// ```
     pub fn extract(&self, carrier: &dyn Extractor) -> Option<SpanContext> {
-        let [traceparent] = carrier.get_all(TRACEPARENT_HEADER)[..] else {
+        // Read in place (`for_each_value`), not collected: no allocation per request.
+        let (mut traceparent, mut count) = (None, 0_usize);
+        carrier.for_each_value(TRACEPARENT_HEADER, &mut |value| {
+            traceparent = Some(value);
+            count += 1;
+        });
+        // A repeated `traceparent` is invalid.
+        let (1, Some(traceparent)) = (count, traceparent) else {
             return None;
         };
         let cx = parse_traceparent(trim_ows(traceparent)).ok()?;
-        let trace_state = match &carrier.get_all(TRACESTATE_HEADER)[..] {
-            [] => TraceState::NONE,
-            [one] => parse_trace_state(one).unwrap_or_default(),
-            many => parse_trace_state(&many.join(",")).unwrap_or_default(),
+        // Repeated `tracestate` headers are one list, joined in order.
+        let (mut first, mut joined) = (None::<&str>, None::<String>);
+        carrier.for_each_value(TRACESTATE_HEADER, &mut |value| match (&mut joined, first) {
+            (Some(joined), _) => {
+                joined.push(',');
+                joined.push_str(value);
+            }
+            (None, Some(one)) => joined = Some(format!("{one},{value}")),
+            (None, None) => first = Some(value),
+        });
+        let trace_state = match (joined, first) {
+            (Some(many), _) => parse_trace_state(&many).unwrap_or_default(),
+            (None, Some(one)) => parse_trace_state(one).unwrap_or_default(),
+            (None, None) => TraceState::NONE,
         };
         Some(cx.with_trace_state(trace_state))
     }

@@ -53,7 +53,11 @@ pub fn parse_traceparent(value: &str) -> Result<SpanContext, PropagationError> {
     if !well_terminated || head[2] != b'-' || head[35] != b'-' || head[52] != b'-' {
         return Err(ERR);
     }
-    let trace_id = hex_u128(&head[3..35]).map(TraceId::from_u128).ok_or(ERR)?;
+    let (high, low) = (hex_u64(&head[3..19]), hex_u64(&head[19..35]));
+    let trace_id = high
+        .zip(low)
+        .map(|(high, low)| TraceId::from_u128((u128::from(high) << 64) | u128::from(low)))
+        .ok_or(ERR)?;
     let span_id = hex_u64(&head[36..52]).map(SpanId::from_u64).ok_or(ERR)?;
     let flags = hex_u8(head[53], head[54]).map(TraceFlags::new).ok_or(ERR)?;
     if !trace_id.is_valid() || !span_id.is_valid() {
@@ -114,16 +118,32 @@ fn hex_u8(hi: u8, lo: u8) -> Option<u8> {
     Some((hex_digit(hi)? << 4) | hex_digit(lo)?)
 }
 
-fn hex_u128(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0u128, |acc, &b| {
-        Some((acc << 4) | u128::from(hex_digit(b)?))
-    })
-}
+/// [`hex_digit`] of every byte, `0xff` where it is none.
+const HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut b = 0;
+    while b < 256 {
+        if let Some(v) = hex_digit(b as u8) {
+            table[b] = v;
+        }
+        b += 1;
+    }
+    table
+};
 
+/// Sixteen lowercase hex digits (`None` for any other byte, or another length), with no
+/// branch per digit: a table look-up each, the misses gathered and checked once. The ids of
+/// every request's `traceparent` went through a fold that branched on each of their 48
+/// digits (about 680 instructions a header, `instr server`).
 fn hex_u64(digits: &[u8]) -> Option<u64> {
-    digits
-        .iter()
-        .try_fold(0u64, |acc, &b| Some((acc << 4) | u64::from(hex_digit(b)?)))
+    let digits: &[u8; 16] = digits.try_into().ok()?;
+    let (mut value, mut misses) = (0u64, 0u8);
+    for &b in digits {
+        let v = HEX[usize::from(b)];
+        misses |= v;
+        value = (value << 4) | u64::from(v & 0x0f);
+    }
+    (misses & 0xf0 == 0).then_some(value)
 }
 
 #[cfg(test)]

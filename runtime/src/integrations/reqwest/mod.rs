@@ -80,15 +80,15 @@ impl Middleware for TracingMiddleware {
         if span.is_recording() {
             http::record_method(&mut span, method, original);
             let url = request.url();
-            span.set_attribute(semconv::URL_FULL, http::redact_url(url.as_str()));
+            span.set_new_attribute(semconv::URL_FULL, http::redact_url(url.as_str()));
             if let Some(host) = url.host_str() {
-                span.set_attribute(semconv::SERVER_ADDRESS, host.to_owned());
+                span.set_new_attribute(semconv::SERVER_ADDRESS, host);
             }
             if let Some(port) = url.port_or_known_default() {
-                span.set_attribute(semconv::SERVER_PORT, i64::from(port));
+                span.set_new_attribute(semconv::SERVER_PORT, i64::from(port));
             }
             if resends > 0 {
-                span.set_attribute(semconv::HTTP_REQUEST_RESEND_COUNT, i64::from(resends));
+                span.set_new_attribute(semconv::HTTP_REQUEST_RESEND_COUNT, i64::from(resends));
             }
             self.headers.request.record(&mut span, request.headers());
         }

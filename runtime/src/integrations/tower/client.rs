@@ -121,7 +121,7 @@ where
             } else {
                 http::record_method(&mut span, method, original);
                 if request.uri().scheme().is_some() {
-                    span.set_attribute(
+                    span.set_new_attribute(
                         semconv::URL_FULL,
                         http::redact_url(&request.uri().to_string()),
                     );
@@ -155,9 +155,9 @@ fn record_request<B>(span: &mut Span, request: &Request<B>, config: &Config) {
         .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
     if let Some(authority) = authority {
         let (host, port) = http::host_port(authority);
-        span.set_attribute(semconv::SERVER_ADDRESS, host.to_owned());
+        span.set_new_attribute(semconv::SERVER_ADDRESS, host);
         if let Some(port) = port.or_else(|| uri.scheme_str().and_then(http::default_port)) {
-            span.set_attribute(semconv::SERVER_PORT, i64::from(port));
+            span.set_new_attribute(semconv::SERVER_PORT, i64::from(port));
         }
     }
     config.headers.request.record(span, headers);

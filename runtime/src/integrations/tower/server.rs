@@ -142,7 +142,7 @@ where
             } else {
                 http::record_method(&mut span, method, original);
                 if let Some(route) = route {
-                    span.set_attribute(semconv::HTTP_ROUTE, route.to_owned());
+                    span.set_new_attribute(semconv::HTTP_ROUTE, route);
                 }
             }
             record_request(&mut span, &request, &self.config, grpc.is_none());
@@ -174,20 +174,23 @@ fn route<B>(request: &Request<B>) -> Option<&str> {
     None
 }
 
+/// Parsed once: a name looked up by a `&str` is parsed at every lookup.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// The attributes known from the request.
 fn record_request<B>(span: &mut Span, request: &Request<B>, config: &Config, http: bool) {
     let uri = request.uri();
     let scheme = uri.scheme_str().unwrap_or("http");
     if http {
-        span.set_attribute(semconv::URL_PATH, uri.path().to_owned());
-        span.set_attribute(semconv::URL_SCHEME, scheme.to_owned());
+        span.set_new_attribute(semconv::URL_PATH, uri.path());
+        span.set_new_attribute(semconv::URL_SCHEME, scheme);
         if config.query
             && let Some(query) = uri.query()
         {
-            span.set_attribute(semconv::URL_QUERY, http::redact_query(query));
+            span.set_new_attribute(semconv::URL_QUERY, http::redact_query(query));
         }
         if let Some(version) = http::protocol_version(request.version()) {
-            span.set_attribute(semconv::NETWORK_PROTOCOL_VERSION, version);
+            span.set_new_attribute(semconv::NETWORK_PROTOCOL_VERSION, version);
         }
     }
     let headers = request.headers();
@@ -198,33 +201,39 @@ fn record_request<B>(span: &mut Span, request: &Request<B>, config: &Config, htt
         .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
     if let Some(authority) = authority {
         let (host, port) = http::host_port(authority);
-        span.set_attribute(semconv::SERVER_ADDRESS, host.to_owned());
+        span.set_new_attribute(semconv::SERVER_ADDRESS, host);
         if let Some(port) = port.or_else(|| http::default_port(scheme)) {
-            span.set_attribute(semconv::SERVER_PORT, i64::from(port));
+            span.set_new_attribute(semconv::SERVER_PORT, i64::from(port));
         }
     }
     let peer = peer(request);
+    let mut ip = [0; http::IP_TEXT];
     if let Some(peer) = peer {
-        span.set_attribute(semconv::NETWORK_PEER_ADDRESS, peer.ip().to_string());
-        span.set_attribute(semconv::NETWORK_PEER_PORT, i64::from(peer.port()));
+        span.set_new_attribute(
+            semconv::NETWORK_PEER_ADDRESS,
+            http::ip_text(peer.ip(), &mut ip),
+        );
+        span.set_new_attribute(semconv::NETWORK_PEER_PORT, i64::from(peer.port()));
     }
     // The original client: the first hop a proxy names, else the peer.
     let forwarded = headers
-        .get("x-forwarded-for")
+        .get(&X_FORWARDED_FOR)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.split(',').next())
         .map(str::trim)
         .filter(|h| !h.is_empty());
     match (forwarded, peer) {
-        (Some(client), _) => span.set_attribute(semconv::CLIENT_ADDRESS, client.to_owned()),
-        (None, Some(peer)) => span.set_attribute(semconv::CLIENT_ADDRESS, peer.ip().to_string()),
+        (Some(client), _) => span.set_new_attribute(semconv::CLIENT_ADDRESS, client),
+        (None, Some(peer)) => {
+            span.set_new_attribute(semconv::CLIENT_ADDRESS, http::ip_text(peer.ip(), &mut ip));
+        }
         (None, None) => {}
     }
     if let Some(agent) = headers
         .get(header::USER_AGENT)
         .and_then(|h| h.to_str().ok())
     {
-        span.set_attribute(semconv::USER_AGENT_ORIGINAL, agent.to_owned());
+        span.set_new_attribute(semconv::USER_AGENT_ORIGINAL, agent);
     }
     config.headers.request.record(span, headers);
 }
