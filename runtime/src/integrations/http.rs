@@ -32,6 +32,18 @@ pub(crate) fn name_method(method: &'static str) -> &'static str {
     if method == "_OTHER" { "HTTP" } else { method }
 }
 
+/// A server span's name, `{method} {route}`, in one allocation of the exact size (`format!`
+/// grew it twice and went through the formatting machinery: about 600 instructions a
+/// request, `instr server`).
+pub(crate) fn route_name(method: &'static str, route: &str) -> String {
+    let method = name_method(method);
+    let mut name = String::with_capacity(method.len() + 1 + route.len());
+    name.push_str(method);
+    name.push(' ');
+    name.push_str(route);
+    name
+}
+
 /// Records `http.request.method` (and `_original`), on a span just started.
 pub(crate) fn record_method(span: &mut Span, known: &'static str, original: Option<&str>) {
     span.set_new_attribute(semconv::HTTP_REQUEST_METHOD, known);
@@ -394,6 +406,12 @@ mod tests {
         let custom = Method::from_bytes(b"PURGE").unwrap();
         assert_eq!(method(&custom), ("_OTHER", Some("PURGE")));
         assert_eq!(name_method("_OTHER"), "HTTP");
+    }
+
+    #[test]
+    fn route_names() {
+        assert_eq!(route_name("GET", "/users/{id}"), "GET /users/{id}");
+        assert_eq!(route_name("_OTHER", "/"), "HTTP /");
     }
 
     #[test]
