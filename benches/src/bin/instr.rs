@@ -34,6 +34,9 @@
 //!   end, where the server span ends), behind traced's `ServerLayer` or not; with no root
 //!   (the span's parent is the remote caller). The difference is what the layer costs a
 //!   request, the span's hand-over to the counting processor included;
+//! - `client`, `client-plain`: one `GET` through a service that answers at once, behind
+//!   traced's `ClientLayer` or not, under the root (the client span is its child, its context
+//!   injected into the request);
 //! - `plain`: the function with no instrumentation.
 
 #![allow(
@@ -190,6 +193,58 @@ fn router(traced: bool) -> &'static axum::Router {
     }
 }
 
+/// One `GET http://127.0.0.1:3000/users/7` through a service that answers at once, behind
+/// traced's `ClientLayer` or not, the response body read to its end.
+fn client_request(traced: bool) -> u64 {
+    use http_body_util::BodyExt as _;
+    use tower::{Layer as _, ServiceExt as _};
+    let answer = tower::service_fn(|_request: axum::http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(axum::http::Response::new(http_body_util::Full::new(
+            &b"user-7"[..],
+        )))
+    });
+    let request = axum::http::Request::builder()
+        .uri("http://127.0.0.1:3000/users/7")
+        .body(String::new())
+        .expect("a request");
+    futures::executor::block_on(async {
+        let len = if traced {
+            let response = traced::tower::ClientLayer::new()
+                .layer(answer)
+                .oneshot(request)
+                .await
+                .expect("a response");
+            response
+                .into_body()
+                .collect()
+                .await
+                .expect("a body")
+                .to_bytes()
+                .len()
+        } else {
+            let response = answer.oneshot(request).await.expect("a response");
+            response
+                .into_body()
+                .collect()
+                .await
+                .expect("a body")
+                .to_bytes()
+                .len()
+        };
+        len as u64
+    })
+}
+
+#[inline(never)]
+fn call_client() -> u64 {
+    client_request(true)
+}
+
+#[inline(never)]
+fn call_client_plain() -> u64 {
+    client_request(false)
+}
+
 #[inline(never)]
 fn call_server() -> u64 {
     request(router(true))
@@ -260,6 +315,9 @@ fn main() {
         "capture" => (call_capture, true),
         "server" => (call_server, false),
         "server-plain" => (call_server_plain, false),
+        // (Under a root: the client span is the child of the span making the call.)
+        "client" => (call_client, true),
+        "client-plain" => (call_client_plain, true),
         other => panic!("unknown case {other}"),
     };
     let mut acc = 0;

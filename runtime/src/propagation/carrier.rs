@@ -174,10 +174,11 @@ fn propagated(key: &str) -> Option<&'static http::HeaderName> {
 #[cfg(feature = "http")]
 impl Injector for http::HeaderMap {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::try_from(value),
-        ) {
+        let name = match propagated(key) {
+            Some(name) => Ok(name.clone()),
+            None => http::HeaderName::from_bytes(key.as_bytes()),
+        };
+        if let (Ok(name), Ok(value)) = (name, http::HeaderValue::try_from(value)) {
             self.insert(name, value);
         }
     }

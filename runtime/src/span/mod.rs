@@ -402,6 +402,15 @@ impl Span {
         }
     }
 
+    /// [`set_new_attribute`](Span::set_new_attribute) of a string made for it: kept as it is
+    /// (a value longer than fits inline keeps the string's own allocation), not copied.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn set_new_string(&mut self, key: &'static str, value: String) {
+        if let Some(r) = self.recording() {
+            r.set_new_attribute(key, Value::String(value.into()));
+        }
+    }
+
     /// The writer of a `#[traced]` function's arguments and `attrs`, right after the start;
     /// `None` for a span with no record. The expansion asks for it only once
     /// [`is_recording`](Span::is_recording) said yes, so it does not ask again (on a span

@@ -80,7 +80,7 @@ impl Middleware for TracingMiddleware {
         if span.is_recording() {
             http::record_method(&mut span, method, original);
             let url = request.url();
-            span.set_new_attribute(semconv::URL_FULL, http::redact_url(url.as_str()));
+            span.set_new_string(semconv::URL_FULL, http::redact_url(url.as_str()));
             if let Some(host) = url.host_str() {
                 span.set_new_attribute(semconv::SERVER_ADDRESS, host);
             }

@@ -121,10 +121,7 @@ where
             } else {
                 http::record_method(&mut span, method, original);
                 if request.uri().scheme().is_some() {
-                    span.set_new_attribute(
-                        semconv::URL_FULL,
-                        http::redact_url(&request.uri().to_string()),
-                    );
+                    span.set_new_string(semconv::URL_FULL, http::url_full(request.uri()));
                 }
             }
             record_request(&mut span, &request, &self.config);
