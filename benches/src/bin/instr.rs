@@ -196,8 +196,7 @@ fn router(traced: bool) -> &'static axum::Router {
 /// One `GET http://127.0.0.1:3000/users/7` through a service that answers at once, behind
 /// traced's `ClientLayer` or not, the response body read to its end.
 fn client_request(traced: bool) -> u64 {
-    use http_body_util::BodyExt as _;
-    use tower::{Layer as _, ServiceExt as _};
+    use tower::Layer as _;
     let answer = tower::service_fn(|_request: axum::http::Request<String>| async {
         Ok::<_, std::convert::Infallible>(axum::http::Response::new(http_body_util::Full::new(
             &b"user-7"[..],
@@ -207,31 +206,27 @@ fn client_request(traced: bool) -> u64 {
         .uri("http://127.0.0.1:3000/users/7")
         .body(String::new())
         .expect("a request");
+    if traced {
+        respond(traced::tower::ClientLayer::new().layer(answer), request)
+    } else {
+        respond(answer, request)
+    }
+}
+
+/// The length of the body `service` answers `request` with, read to its end.
+fn respond<S, B>(service: S, request: axum::http::Request<String>) -> u64
+where
+    S: tower::Service<axum::http::Request<String>, Response = axum::http::Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: axum::body::HttpBody,
+    B::Error: std::fmt::Debug,
+{
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
     futures::executor::block_on(async {
-        let len = if traced {
-            let response = traced::tower::ClientLayer::new()
-                .layer(answer)
-                .oneshot(request)
-                .await
-                .expect("a response");
-            response
-                .into_body()
-                .collect()
-                .await
-                .expect("a body")
-                .to_bytes()
-                .len()
-        } else {
-            let response = answer.oneshot(request).await.expect("a response");
-            response
-                .into_body()
-                .collect()
-                .await
-                .expect("a body")
-                .to_bytes()
-                .len()
-        };
-        len as u64
+        let response = service.oneshot(request).await.expect("a response");
+        let body = response.into_body().collect().await.expect("a body");
+        body.to_bytes().len() as u64
     })
 }
 
