@@ -80,7 +80,14 @@ impl Middleware for TracingMiddleware {
         if span.is_recording() {
             http::record_method(&mut span, method, original);
             let url = request.url();
-            span.set_new_string(semconv::URL_FULL, http::redact_url(url.as_str()));
+            // Nothing to redact without credentials or a query: the URL as it is.
+            let full =
+                if url.username().is_empty() && url.password().is_none() && url.query().is_none() {
+                    url.as_str().to_owned()
+                } else {
+                    http::redact_url(url.as_str())
+                };
+            span.set_new_string(semconv::URL_FULL, full);
             if let Some(host) = url.host_str() {
                 span.set_new_attribute(semconv::SERVER_ADDRESS, host);
             }
