@@ -36,11 +36,19 @@ pub(crate) fn name_method(method: &'static str) -> &'static str {
 /// grew it twice and went through the formatting machinery: about 600 instructions a
 /// request, `instr server`).
 pub(crate) fn route_name(method: &'static str, route: &str) -> String {
-    let method = name_method(method);
-    let mut name = String::with_capacity(method.len() + 1 + route.len());
-    name.push_str(method);
-    name.push(' ');
-    name.push_str(route);
+    joined(name_method(method), ' ', route)
+}
+
+/// A gRPC span's name, `{package.Service}/{Method}`, the same way as [`route_name`].
+pub(crate) fn grpc_name(service: &str, method: &str) -> String {
+    joined(service, '/', method)
+}
+
+fn joined(first: &str, separator: char, second: &str) -> String {
+    let mut name = String::with_capacity(first.len() + separator.len_utf8() + second.len());
+    name.push_str(first);
+    name.push(separator);
+    name.push_str(second);
     name
 }
 
@@ -460,6 +468,7 @@ mod tests {
     fn route_names() {
         assert_eq!(route_name("GET", "/users/{id}"), "GET /users/{id}");
         assert_eq!(route_name("_OTHER", "/"), "HTTP /");
+        assert_eq!(grpc_name("pkg.Svc", "Get"), "pkg.Svc/Get");
     }
 
     #[test]

@@ -111,7 +111,7 @@ where
         let (method, original) = http::method(request.method());
         let head = request.method() == ::http::Method::HEAD;
         let name: Cow<'static, str> = match grpc {
-            Some((service, rpc)) => format!("{service}/{rpc}").into(),
+            Some((service, rpc)) => http::grpc_name(service, rpc).into(),
             None => http::name_method(method).into(),
         };
         let mut span = span(name).kind(SpanKind::Client).start();

@@ -131,7 +131,7 @@ where
         let head = request.method() == ::http::Method::HEAD;
         let route = route(&request);
         let name: Cow<'static, str> = match (grpc, route) {
-            (Some((service, rpc)), _) => format!("{service}/{rpc}").into(),
+            (Some((service, rpc)), _) => http::grpc_name(service, rpc).into(),
             (None, Some(route)) => http::route_name(method, route).into(),
             (None, None) => http::name_method(method).into(),
         };
