@@ -195,7 +195,7 @@ fn record_request<B>(span: &mut Span, request: &Request<B>, config: &Config, htt
         if config.query
             && let Some(query) = uri.query()
         {
-            span.set_new_attribute(semconv::URL_QUERY, http::redact_query(query));
+            span.set_new_string(semconv::URL_QUERY, http::redact_query(query));
         }
         if let Some(version) = http::protocol_version(request.version()) {
             span.set_new_attribute(semconv::NETWORK_PROTOCOL_VERSION, version);
