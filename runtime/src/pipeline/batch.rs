@@ -222,6 +222,10 @@ struct Shared {
     /// The queue refused spans, and the worker has not taken any off it since: threads it
     /// refused shed their next children (see [`SpanProcessor::is_full`]).
     full: AtomicBool,
+    /// A shutdown ran out of time and dropped what was queued (`give_up`): spans collected
+    /// from threads' places after it are dropped too, not queued. Written and read under the
+    /// state's lock.
+    gave_up: AtomicBool,
     /// Queue length at which an ending thread wakes the worker: a quarter of the queue (at
     /// least a full batch), or any span when the scheduled delay is zero.
     ///
@@ -644,6 +648,7 @@ impl BatchSpanProcessor {
             config,
             overflowed: AtomicBool::new(false),
             full: AtomicBool::new(false),
+            gave_up: AtomicBool::new(false),
             wake_at,
             batch_at,
             signal: ShutdownSignal::default(),
@@ -703,7 +708,31 @@ impl BatchSpanProcessor {
     /// under way counts as failed, so that every span is counted once whatever the exporter
     /// does (the worker, whenever it gets back, finds nothing left to count).
     fn give_up(&self) {
+        // Spans still parked in threads' places (a thread's last spans, short of a batch, left
+        // for the worker to collect at shutdown, which it had not reached): `stats` counts them
+        // as received while they are there, so they are received and dropped now, and the
+        // places are closed (a thread's later spans are handed over, and dropped and counted
+        // as a shut processor's are). Found by `tests/exit_time.rs` on a host slow to wake the
+        // worker: 56 spans of 3000 received and never settled.
+        let mut parked = Vec::new();
+        {
+            let mut places = self.shared.places();
+            places.closed = true;
+            let mut n = 0;
+            for place in &places.all {
+                let mut place = place.lock();
+                place.closed = true;
+                if !place.batch.is_empty() {
+                    n += place.batch.len();
+                    parked.push(std::mem::take(&mut place.batch));
+                }
+            }
+            Counters::add(&self.shared.counters.received, n);
+            Counters::add(&self.shared.counters.dropped, n);
+        }
+        drop(parked);
         let mut st = self.shared.lock();
+        self.shared.gave_up.store(true, Ordering::Relaxed);
         let queued = std::mem::take(&mut st.queued);
         let batches: Vec<SpanBatch> = st.queue.drain(..).collect();
         if let Some(f) = &mut st.in_flight
@@ -1269,6 +1298,13 @@ impl Worker {
         }
         let mut refused = Vec::new();
         let mut st = shared.lock();
+        if shared.gave_up.load(Ordering::Relaxed) {
+            // Collected after a shutdown gave up on the queue (see `give_up`): nothing more is
+            // queued, and these are dropped, counted as everything left then was.
+            let n: usize = found.iter().map(SpanBatch::len).sum();
+            Counters::add(&shared.counters.dropped, n);
+            refused.append(&mut found);
+        }
         for mut batch in found.drain(..) {
             let room = shared.config.max_queue_size - st.queued;
             let len = batch.len();
