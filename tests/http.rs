@@ -421,6 +421,64 @@ fn with_tracing_off_the_callers_context_still_propagates() {
     });
 }
 
+/// A caller that did not sample: the server span (unsampled, under the default parent-based
+/// sampler) is what the handler's calls carry on, with the caller's trace id, its decision
+/// and its baggage; nothing is exported.
+#[test]
+fn an_unsampled_callers_decision_and_baggage_propagate_through_the_server() {
+    let _lock = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let exporter = traced::export::InMemoryExporter::default();
+    let guard = traced::pipeline::Pipeline::builder()
+        .with_sampler(traced::Sampler::parent_based(traced::Sampler::AlwaysOn))
+        .with_simple_exporter(exporter.clone())
+        .install();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let echo = || async move {
+            let mut out = std::collections::HashMap::new();
+            traced::propagation::inject(&mut out);
+            format!(
+                "{} {}",
+                out.get("traceparent").cloned().unwrap_or_default(),
+                out.get("baggage").cloned().unwrap_or_default()
+            )
+        };
+        let app = Router::new()
+            .route("/echo", get(echo))
+            .layer(traced::tower::ServerLayer::new());
+        let addr = serve(app).await;
+        for baggage in [None, Some("tenant=acme")] {
+            let mut request = plain_client()
+                .get(format!("http://{addr}/echo"))
+                .header("traceparent", format!("00-{TRACE}-{PARENT}-00"));
+            if let Some(baggage) = baggage {
+                request = request.header("baggage", baggage);
+            }
+            let got = request
+                .send()
+                .await
+                .expect("a response")
+                .text()
+                .await
+                .expect("a body");
+            let (traceparent, sent_baggage) = got.split_once(' ').expect("two fields");
+            let fields: Vec<&str> = traceparent.split('-').collect();
+            assert_eq!(fields.len(), 4, "{got}");
+            assert_eq!(
+                (fields[0], fields[1], fields[3]),
+                ("00", TRACE, "00"),
+                "{got}"
+            );
+            assert_eq!(sent_baggage, baggage.unwrap_or_default(), "{got}");
+        }
+    });
+    guard.force_flush(Duration::from_secs(5)).expect("a flush");
+    drop(guard);
+    assert!(exporter.spans().is_empty(), "{:?}", exporter.spans());
+}
+
 // ---------------------------------------------------------------------------------------------
 // clients
 // ---------------------------------------------------------------------------------------------

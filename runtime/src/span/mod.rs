@@ -384,6 +384,13 @@ impl Span {
         self.rec().map_or(SpanContext::NONE, Record::span_context)
     }
 
+    /// The span has a record (sampled or not): a context of its own, which
+    /// [`activate`](Span::activate) makes current.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn has_record(&self) -> bool {
+        self.rec.is_some()
+    }
+
     /// Sets an attribute; a key set twice keeps the last value.
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
         if let Some(r) = self.recording() {

@@ -148,15 +148,15 @@ where
             record_request(&mut span, &request, &self.config, grpc.is_none());
         }
         // Attached while the request is handled only when there is something to carry:
-        // baggage, or the caller's span when this span does not record (the parent of what
-        // the handler starts and sends on). A recording span, active at every poll, is
-        // already what the handler's spans and calls descend from: attaching its parent
-        // under it cost about 450 instructions a request (`instr server`) for nothing.
-        let carry = if span.is_recording() {
-            context.baggage().is_some()
-        } else {
-            context.has_active_span() || context.baggage().is_some()
-        };
+        // baggage, or the caller's span when this span has no context of its own to make
+        // current (tracing off, or an unsampled child that leaves its parent's context
+        // active): then the caller's span is the parent of what the handler starts and sends
+        // on. A span with a record, sampled or not, is made current at every poll, above
+        // anything attached, and is what the handler's spans and calls descend from:
+        // attaching the caller's context under it cost about 450 instructions a request
+        // (`instr server`) for nothing.
+        let carry =
+            context.baggage().is_some() || (!span.has_record() && context.has_active_span());
         let context = carry.then_some(context);
         let mut exchange = Exchange {
             span,
