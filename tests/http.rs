@@ -387,6 +387,17 @@ fn query_is_recorded_redacted_when_asked() {
     );
 }
 
+/// The body of the response to `request`, as text.
+async fn body_of(request: reqwest::RequestBuilder) -> String {
+    request
+        .send()
+        .await
+        .expect("a response")
+        .text()
+        .await
+        .expect("a body")
+}
+
 #[test]
 fn with_tracing_off_the_callers_context_still_propagates() {
     let _lock = LOCK
@@ -405,15 +416,12 @@ fn with_tracing_off_the_callers_context_still_propagates() {
             .layer(traced::tower::ServerLayer::new());
         let addr = serve(app).await;
         let sent = format!("00-{TRACE}-{PARENT}-01");
-        let got = plain_client()
-            .get(format!("http://{addr}/echo"))
-            .header("traceparent", &sent)
-            .send()
-            .await
-            .expect("a response")
-            .text()
-            .await
-            .expect("a body");
+        let got = body_of(
+            plain_client()
+                .get(format!("http://{addr}/echo"))
+                .header("traceparent", &sent),
+        )
+        .await;
         assert_eq!(
             got, sent,
             "no pipeline: the caller's context is the current one"
@@ -456,13 +464,7 @@ fn an_unsampled_callers_decision_and_baggage_propagate_through_the_server() {
             if let Some(baggage) = baggage {
                 request = request.header("baggage", baggage);
             }
-            let got = request
-                .send()
-                .await
-                .expect("a response")
-                .text()
-                .await
-                .expect("a body");
+            let got = body_of(request).await;
             let (traceparent, sent_baggage) = got.split_once(' ').expect("two fields");
             let fields: Vec<&str> = traceparent.split('-').collect();
             assert_eq!(fields.len(), 4, "{got}");
