@@ -34,6 +34,9 @@
 //!   end, where the server span ends), behind traced's `ServerLayer` or not; with no root
 //!   (the span's parent is the remote caller). The difference is what the layer costs a
 //!   request, the span's hand-over to the counting processor included;
+//! - `unsampled-server`: `server` with a `traceparent` whose caller did not sample (flags
+//!   `00`), under a parent-based sampler: what the layer costs the requests a ratio sampler
+//!   leaves out (against `server-plain`);
 //! - `client`, `client-plain`: one `GET` through a service that answers at once, behind
 //!   traced's `ClientLayer` or not, under the root (the client span is its child, its context
 //!   injected into the request);
@@ -161,7 +164,7 @@ fn call_capture() -> u64 {
 
 /// One request through an axum router (`GET /users/{id}`), its response body read to the
 /// end (where the server span ends), behind traced's `ServerLayer` or not.
-fn request(router: &axum::Router) -> u64 {
+fn request(router: &axum::Router, sampled: bool) -> u64 {
     use http_body_util::BodyExt as _;
     use tower::ServiceExt as _;
     let request = axum::http::Request::builder()
@@ -170,7 +173,11 @@ fn request(router: &axum::Router) -> u64 {
         .header("user-agent", "bench/1.0")
         .header(
             "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            if sampled {
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            } else {
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+            },
         )
         .body(axum::body::Body::empty())
         .expect("a request");
@@ -242,12 +249,17 @@ fn call_client_plain() -> u64 {
 
 #[inline(never)]
 fn call_server() -> u64 {
-    request(router(true))
+    request(router(true), true)
+}
+
+#[inline(never)]
+fn call_unsampled_server() -> u64 {
+    request(router(true), false)
 }
 
 #[inline(never)]
 fn call_server_plain() -> u64 {
-    request(router(false))
+    request(router(false), true)
 }
 
 /// The context captured under the root, once (its span is the root, still open).
@@ -310,6 +322,8 @@ fn main() {
         "capture" => (call_capture, true),
         "server" => (call_server, false),
         "server-plain" => (call_server_plain, false),
+        // (The caller did not sample, and the sampler follows it.)
+        "unsampled-server" => (call_unsampled_server, false),
         // (Under a root: the client span is the child of the span making the call.)
         "client" => (call_client, true),
         "client-plain" => (call_client_plain, true),
