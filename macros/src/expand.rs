@@ -733,6 +733,12 @@ fn recording(
         autoref |= matches!(treatment, Treatment::Record | Treatment::Reveal);
         // A parameter under `#[cfg(..)]` is recorded only where it exists.
         let cfgs = param.cfgs();
+        // A parameter passed through the branch is bound there by reference already.
+        let arg = if in_place && moved.contains(&ident) {
+            quote_spanned!(at=> #ident)
+        } else {
+            quote_spanned!(at=> &#ident)
+        };
         let call = match (treatment, &param) {
             (Treatment::Skip, _) => continue,
             (Treatment::Redact, _) => quote_spanned! {at=>
@@ -741,21 +747,11 @@ fn recording(
             (Treatment::Record | Treatment::Reveal, Param::Receiver(_)) => quote_spanned! {at=>
                 #writer.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_self_value());
             },
-            (Treatment::Record, Param::Ident(..)) if in_place && moved.contains(&ident) => {
-                quote_spanned! {at=>
-                    #writer.attr(#key, (&&&#krate::__private::Arg(#ident)).__traced_value());
-                }
-            }
-            (Treatment::Reveal, Param::Ident(..)) if in_place && moved.contains(&ident) => {
-                quote_spanned! {at=>
-                    #writer.attr(#key, (&&&#krate::__private::Arg(#ident)).__traced_revealed());
-                }
-            }
             (Treatment::Record, Param::Ident(..)) => quote_spanned! {at=>
-                #writer.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_value());
+                #writer.attr(#key, (&&&#krate::__private::Arg(#arg)).__traced_value());
             },
             (Treatment::Reveal, Param::Ident(..)) => quote_spanned! {at=>
-                #writer.attr(#key, (&&&#krate::__private::Arg(&#ident)).__traced_revealed());
+                #writer.attr(#key, (&&&#krate::__private::Arg(#arg)).__traced_revealed());
             },
         };
         calls.push(quote!(#(#cfgs)* #call));

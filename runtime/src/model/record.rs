@@ -531,7 +531,7 @@ impl Record {
     /// [`set_attribute`](Record::set_attribute) for a key the record does not hold (see
     /// `Span::set_new_attribute`): written inline where there is room, with no search;
     /// anywhere else, through `set_attribute`.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
     pub(crate) fn set_new_attribute(&mut self, key: &'static str, value: Value) {
         debug_assert!(
             !self.inline().iter().any(|a| a.key == key)
@@ -551,6 +551,13 @@ impl Record {
         // is at most `max_attributes_per_span`).
         let mut value = value;
         truncate(&mut value, self.limits().max_attribute_value_length);
+        self.push_inline(key, value);
+    }
+
+    /// Appends an attribute inline, where [`inline_room`](Record::inline_room) said there is
+    /// room, its value already cut to the limit.
+    #[inline]
+    fn push_inline(&mut self, key: &'static str, value: Value) {
         let len = usize::from(self.len);
         if value.owns_memory() {
             self.owned |= 1 << len;
@@ -587,19 +594,7 @@ impl Record {
             return;
         }
         match kv.key {
-            Cow::Borrowed(key) if self.inline_room() => {
-                let len = usize::from(self.len);
-                if kv.value.owns_memory() {
-                    self.owned |= 1 << len;
-                }
-                self.attrs[len].write(Attr {
-                    key,
-                    value: kv.value,
-                });
-                self.raw |= 1 << len;
-                self.settled |= 1 << len;
-                self.len += 1;
-            }
+            Cow::Borrowed(key) if self.inline_room() => self.push_inline(key, kv.value),
             key => self.push_cold_attribute(KeyValue {
                 key,
                 value: kv.value,
