@@ -142,7 +142,9 @@ fn grpc_calls_get_client_and_server_spans_with_grpc_statuses() {
         assert!(
             spans
                 .iter()
-                .any(|s| s.name == "store" && s.parent_span_id == server.span_context.span_id())
+                .any(|s| s.name == "store" && s.parent_span_id == server.span_context.span_id()),
+            "no `store` span under {}:\n{tree}",
+            server.span_context.span_id()
         );
     }
     // Ended in the order the calls were made: OK, UNAVAILABLE (14), INVALID_ARGUMENT (3).

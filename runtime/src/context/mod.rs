@@ -365,7 +365,9 @@ fn push_frame(s: &mut Vec<Frame>, new: Active, state: TraceState) -> Saved {
         });
         s.set_len(depth + 1);
     }
-    UNSAMPLED_LOCAL.set(unsampled_local);
+    // Through `with`: `LocalKey::set` goes through `initialize_with`, which LLVM may leave
+    // out of line (a call and 20 instructions a span, `instr child`, when it did).
+    UNSAMPLED_LOCAL.with(|u| u.set(unsampled_local));
     Saved(std::num::NonZeroU32::MIN.saturating_add(depth as u32))
 }
 

@@ -3,7 +3,7 @@
 
 use crate::model::Status;
 use crate::model::semconv;
-use crate::span::Span;
+use crate::span::{Span, StartName};
 use http::{HeaderMap, HeaderName, Method, Version};
 use std::fmt::Display;
 use std::sync::Arc;
@@ -32,24 +32,50 @@ pub(crate) fn name_method(method: &'static str) -> &'static str {
     if method == "_OTHER" { "HTTP" } else { method }
 }
 
-/// A server span's name, `{method} {route}`, in one allocation of the exact size (`format!`
-/// grew it twice and went through the formatting machinery: about 600 instructions a
-/// request, `instr server`).
-pub(crate) fn route_name(method: &'static str, route: &str) -> String {
-    joined(name_method(method), ' ', route)
+/// Room on the stack for a span name joined from two parts; a longer one is allocated.
+pub(crate) const NAME_ROOM: usize = 128;
+
+/// A server span's name, `{method} {route}`, joined in `room`: the span copies it only if it
+/// records, so an unsampled request allocates no name (`format!` grew a `String` twice and
+/// went through the formatting machinery: about 600 instructions a request, `instr server`;
+/// an exact-size `String` still cost a request that is not recorded an allocation).
+pub(crate) fn route_name<'r>(
+    method: &'static str,
+    route: &str,
+    room: &'r mut [u8; NAME_ROOM],
+) -> StartName<'r> {
+    joined(name_method(method), b' ', route, room)
 }
 
 /// A gRPC span's name, `{package.Service}/{Method}`, the same way as [`route_name`].
-pub(crate) fn grpc_name(service: &str, method: &str) -> String {
-    joined(service, '/', method)
+pub(crate) fn grpc_name<'r>(
+    service: &str,
+    method: &str,
+    room: &'r mut [u8; NAME_ROOM],
+) -> StartName<'r> {
+    joined(service, b'/', method, room)
 }
 
-fn joined(first: &str, separator: char, second: &str) -> String {
-    let mut name = String::with_capacity(first.len() + separator.len_utf8() + second.len());
-    name.push_str(first);
-    name.push(separator);
-    name.push_str(second);
-    name
+fn joined<'r>(
+    first: &str,
+    separator: u8,
+    second: &str,
+    room: &'r mut [u8; NAME_ROOM],
+) -> StartName<'r> {
+    debug_assert!(separator.is_ascii());
+    let len = first.len() + 1 + second.len();
+    if len > NAME_ROOM {
+        let mut name = String::with_capacity(len);
+        name.push_str(first);
+        name.push(char::from(separator));
+        name.push_str(second);
+        return StartName::Owned(name);
+    }
+    room[..first.len()].copy_from_slice(first.as_bytes());
+    room[first.len()] = separator;
+    room[first.len() + 1..len].copy_from_slice(second.as_bytes());
+    // SAFETY: two `str`s joined by an ASCII byte are UTF-8.
+    StartName::Lent(unsafe { std::str::from_utf8_unchecked(&room[..len]) })
 }
 
 /// Records `http.request.method` (and `_original`), on a span just started.
@@ -466,9 +492,24 @@ mod tests {
 
     #[test]
     fn route_names() {
-        assert_eq!(route_name("GET", "/users/{id}"), "GET /users/{id}");
-        assert_eq!(route_name("_OTHER", "/"), "HTTP /");
-        assert_eq!(grpc_name("pkg.Svc", "Get"), "pkg.Svc/Get");
+        let room = &mut [0; NAME_ROOM];
+        assert_eq!(
+            route_name("GET", "/users/{id}", room).as_str(),
+            "GET /users/{id}"
+        );
+        assert_eq!(route_name("_OTHER", "/", room).as_str(), "HTTP /");
+        assert_eq!(grpc_name("pkg.Svc", "Get", room).as_str(), "pkg.Svc/Get");
+        // Joined on the stack up to its room, allocated past it.
+        let fits = "/".repeat(NAME_ROOM - 4);
+        let name = route_name("GET", &fits, room);
+        assert!(matches!(name, StartName::Lent(_)));
+        assert_eq!(name.as_str(), format!("GET {fits}"));
+        let long = "/".repeat(NAME_ROOM - 3);
+        let name = route_name("GET", &long, room);
+        assert!(matches!(name, StartName::Owned(_)));
+        assert_eq!(name.as_str(), format!("GET {long}"));
+        let name = grpc_name("é.Svc", "Dü", room);
+        assert_eq!(name.as_str(), "é.Svc/Dü");
     }
 
     #[test]

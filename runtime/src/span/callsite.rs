@@ -2,12 +2,11 @@
 //! function, the [`Attrs`] writer of its arguments, and [`AttrArg`], what [`Attrs::attr`]
 //! accepts for an argument. The expansion reaches them through `__private`.
 
-use super::Start;
+use super::{Start, StartName};
 use crate::model::record::{AttrCursor, Record};
 use crate::model::{
     CodeLocation, InstrumentationScope, OptionalValue, SpanKind, StringValue, Value,
 };
-use std::borrow::Cow;
 
 /// The static description of one `#[traced]` function.
 #[derive(Debug)]
@@ -89,9 +88,9 @@ impl Callsite {
 
     /// What its spans start from.
     #[inline]
-    pub(crate) fn start(&'static self) -> Start {
+    pub(crate) fn start(&'static self) -> Start<'static> {
         Start {
-            name: Cow::Borrowed(self.name),
+            name: StartName::Static(self.name),
             kind: self.kind,
             code: self.code.as_ref(),
             scope: &self.scope,

@@ -110,12 +110,52 @@ impl From<&Span> for SpanContext {
 
 /// Everything a span starts from besides its parent. The macro fills it from static data;
 /// [`SpanBuilder`] at run time.
-pub(crate) struct Start {
-    pub(crate) name: Cow<'static, str>,
+pub(crate) struct Start<'n> {
+    pub(crate) name: StartName<'n>,
     pub(crate) kind: SpanKind,
     pub(crate) code: Option<&'static CodeLocation>,
     pub(crate) scope: &'static InstrumentationScope,
     pub(crate) at: Option<u64>,
+}
+
+/// A new span's name, as the sampler reads it and as the record keeps it.
+pub(crate) enum StartName<'n> {
+    /// Kept by reference.
+    Static(&'static str),
+    /// Moved into the record.
+    Owned(String),
+    /// Copied into the record if the span records; a span that does not keeps no name.
+    /// A name built on the caller's stack (an HTTP server's `GET /users/{id}`) costs an
+    /// allocation only for a span that is recorded.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))] // Lent by the tower layers.
+    Lent(&'n str),
+}
+
+impl StartName<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            StartName::Static(name) | StartName::Lent(name) => name,
+            StartName::Owned(name) => name,
+        }
+    }
+
+    /// The name as a `String` the record keeps (out of line: most names are static).
+    #[inline(never)]
+    fn into_owned(self) -> String {
+        match self {
+            StartName::Owned(name) => name,
+            StartName::Static(name) | StartName::Lent(name) => name.to_owned(),
+        }
+    }
+}
+
+impl From<Cow<'static, str>> for StartName<'_> {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(name) => StartName::Static(name),
+            Cow::Owned(name) => StartName::Owned(name),
+        }
+    }
 }
 
 /// The parent of a new span, resolved: the active span's ids, or a given context's.
@@ -212,7 +252,7 @@ impl Span {
     }
 
     #[inline]
-    fn start_inner(pipeline: &'static Pipeline, start: Start, parent: ParentOf<'_>) -> Span {
+    fn start_inner(pipeline: &'static Pipeline, start: Start<'_>, parent: ParentOf<'_>) -> Span {
         let ids = parent.ids();
         let trace_id = match ids {
             Some(p) => p.trace_id,
@@ -238,11 +278,11 @@ impl Span {
                 );
                 pipeline
                     .sampler
-                    .should_sample(Some(&cx), trace_id, &start.name, start.kind)
+                    .should_sample(Some(&cx), trace_id, start.name.as_str(), start.kind)
             }
             None => pipeline
                 .sampler
-                .should_sample(None, trace_id, &start.name, start.kind),
+                .should_sample(None, trace_id, start.name.as_str(), start.kind),
         };
         // Shed by a thread whose spans the processor's full queue refused: not recorded,
         // counted as dropped (see `pipeline::take_recording_slot`). Only children of the span
@@ -275,10 +315,15 @@ impl Span {
         let mut slot = pipeline::take_slot();
         let recording = decision != SamplingDecision::Drop;
         let sampled = decision == SamplingDecision::RecordAndSample;
+        // A span that does not record keeps only what propagates (ids, flags, trace state):
+        // its name and start time are never seen, so it takes no owned name and no cold
+        // part for one (an unsampled request's span on an HTTP server costs no allocation).
         let (name, dynamic_name) = match start.name {
-            Cow::Borrowed(name) => (name, None),
-            Cow::Owned(name) => ("", Some(name)),
+            StartName::Static(name) => (name, None),
+            name if recording => ("", Some(name.into_owned())),
+            _ => ("", None),
         };
+        let at = start.at.filter(|_| recording);
         let mut flag_bits = 0;
         if ids.is_some_and(|p| p.is_remote) {
             flag_bits |= bits::PARENT_REMOTE;
@@ -312,7 +357,7 @@ impl Span {
             entered: 0,
             attrs: [const { MaybeUninit::uninit() }; crate::model::record::INLINE_ATTRS],
         });
-        if trace_state.is_some() || dynamic_name.is_some() || start.at.is_some() {
+        if trace_state.is_some() || dynamic_name.is_some() || at.is_some() {
             let cold = r.cold();
             if let Some(state) = trace_state {
                 cold.trace_state = state;
@@ -320,7 +365,7 @@ impl Span {
             if let Some(name) = dynamic_name {
                 cold.name = Some(Cow::Owned(name));
             }
-            cold.start_unix_nanos = start.at;
+            cold.start_unix_nanos = at;
         }
         Span { rec: Some(slot) }
     }
@@ -590,7 +635,7 @@ impl Span {
         parent: BridgedParent<'_>,
     ) -> Span {
         let start = Start {
-            name,
+            name: name.into(),
             kind,
             code: None,
             scope,
@@ -1175,13 +1220,20 @@ impl SpanBuilder {
         self
     }
     /// Starts the span.
-    pub fn start(self) -> Span {
+    pub fn start(mut self) -> Span {
+        let name = std::mem::take(&mut self.name);
+        self.start_named(name.into())
+    }
+
+    /// Starts the span under `name` instead of the builder's (for a name the caller builds
+    /// on its stack, [`StartName::Lent`]).
+    pub(crate) fn start_named(self, name: StartName<'_>) -> Span {
         let Some(pipeline) = pipeline::get() else {
             pipeline::off();
             return Span::none();
         };
         let start = Start {
-            name: self.name,
+            name,
             kind: self.kind,
             code: None,
             scope: self.scope,

@@ -6,10 +6,9 @@ use crate::integrations::http::{self, Captures, Side};
 use crate::model::SpanKind;
 use crate::model::semconv;
 use crate::propagation;
-use crate::span::{Span, span};
+use crate::span::{Span, StartName, span};
 use ::http::{HeaderName, Request, Response, header};
 use http_body::Body;
-use std::borrow::Cow;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -110,11 +109,15 @@ where
             .flatten();
         let (method, original) = http::method(request.method());
         let head = request.method() == ::http::Method::HEAD;
-        let name: Cow<'static, str> = match grpc {
-            Some((service, rpc)) => http::grpc_name(service, rpc).into(),
-            None => http::name_method(method).into(),
+        let mut room;
+        let name = match grpc {
+            Some((service, rpc)) => {
+                room = [0; http::NAME_ROOM];
+                http::grpc_name(service, rpc, &mut room)
+            }
+            None => StartName::Static(http::name_method(method)),
         };
-        let mut span = span(name).kind(SpanKind::Client).start();
+        let mut span = span("").kind(SpanKind::Client).start_named(name);
         if span.is_recording() {
             if let Some((service, rpc)) = grpc {
                 http::record_grpc_request(&mut span, service, rpc);

@@ -6,10 +6,9 @@ use crate::integrations::http::{self, Captures, Side};
 use crate::model::SpanKind;
 use crate::model::semconv;
 use crate::propagation;
-use crate::span::{Span, span};
+use crate::span::{Span, StartName, span};
 use ::http::{HeaderName, Request, Response, header};
 use http_body::Body;
-use std::borrow::Cow;
 use std::fmt::Display;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -130,12 +129,22 @@ where
         let (method, original) = http::method(request.method());
         let head = request.method() == ::http::Method::HEAD;
         let route = route(&request);
-        let name: Cow<'static, str> = match (grpc, route) {
-            (Some((service, rpc)), _) => http::grpc_name(service, rpc).into(),
-            (None, Some(route)) => http::route_name(method, route).into(),
-            (None, None) => http::name_method(method).into(),
+        let mut room;
+        let name = match (grpc, route) {
+            (Some((service, rpc)), _) => {
+                room = [0; http::NAME_ROOM];
+                http::grpc_name(service, rpc, &mut room)
+            }
+            (None, Some(route)) => {
+                room = [0; http::NAME_ROOM];
+                http::route_name(method, route, &mut room)
+            }
+            (None, None) => StartName::Static(http::name_method(method)),
         };
-        let mut span = span(name).kind(SpanKind::Server).parent(&context).start();
+        let mut span = span("")
+            .kind(SpanKind::Server)
+            .parent(&context)
+            .start_named(name);
         if span.is_recording() {
             if let Some((service, rpc)) = grpc {
                 http::record_grpc_request(&mut span, service, rpc);
