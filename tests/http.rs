@@ -387,6 +387,85 @@ fn query_is_recorded_redacted_when_asked() {
     );
 }
 
+#[test]
+fn captured_headers_that_carry_secrets_are_recorded_redacted() {
+    use axum::http::{HeaderName, HeaderValue, header};
+    const OPAQUE: &str = "not-secret-by-its-name";
+    let spans = run(2, || async {
+        let note = HeaderName::from_static("x-note");
+        let app = Router::new()
+            .route(
+                "/me",
+                get(|| async {
+                    (
+                        [
+                            (header::SET_COOKIE, "session=s3ss10n; HttpOnly"),
+                            (HeaderName::from_static("x-note"), "kept"),
+                        ],
+                        "me",
+                    )
+                }),
+            )
+            .layer(
+                traced::tower::ServerLayer::new()
+                    .request_headers([
+                        header::AUTHORIZATION,
+                        header::COOKIE,
+                        HeaderName::from_static("x-api-key"),
+                        HeaderName::from_static("x-request-id"),
+                    ])
+                    .response_headers([header::SET_COOKIE, note]),
+            );
+        let addr = serve(app).await;
+        let client = reqwest_middleware::ClientBuilder::new(plain_client())
+            .with(traced::reqwest::TracingMiddleware::new().request_headers([
+                header::AUTHORIZATION,
+                HeaderName::from_static("x-opaque"),
+                HeaderName::from_static("x-request-id"),
+            ]))
+            .build();
+        // Secret by its flag only: reqwest's `bearer_auth` sets it too.
+        let mut opaque = HeaderValue::from_static(OPAQUE);
+        opaque.set_sensitive(true);
+        let response = client
+            .get(format!("http://{addr}/me"))
+            .bearer_auth("t0k3n")
+            .header(header::COOKIE, "a=c00k1e")
+            .header(header::COOKIE, "b=c00k2e")
+            .header("x-api-key", "k3y")
+            .header("x-opaque", opaque)
+            .header("x-request-id", "r-9")
+            .send()
+            .await
+            .expect("a response");
+        assert_eq!(response.status(), 200);
+    });
+    let redacted = |n: usize| vec!["REDACTED"; n].to_value();
+    let server = find(&spans, "GET /me", SpanKind::Server);
+    for (key, want) in [
+        ("http.request.header.authorization", redacted(1)),
+        ("http.request.header.cookie", redacted(2)),
+        ("http.request.header.x-api-key", redacted(1)),
+        ("http.request.header.x-request-id", ["r-9"].to_value()),
+        ("http.response.header.set-cookie", redacted(1)),
+        ("http.response.header.x-note", ["kept"].to_value()),
+    ] {
+        assert_eq!(server.attribute(key), Some(&want), "server {key}");
+    }
+    let client = find(&spans, "GET", SpanKind::Client);
+    for (key, want) in [
+        ("http.request.header.authorization", redacted(1)),
+        ("http.request.header.x-opaque", redacted(1)),
+        ("http.request.header.x-request-id", ["r-9"].to_value()),
+    ] {
+        assert_eq!(client.attribute(key), Some(&want), "client {key}");
+    }
+    let everything = format!("{spans:?}");
+    for secret in ["t0k3n", "c00k", "k3y", "s3ss10n", OPAQUE] {
+        assert!(!everything.contains(secret), "{secret} in {everything}");
+    }
+}
+
 /// The body of the response to `request`, as text.
 async fn body_of(request: reqwest::RequestBuilder) -> String {
     request

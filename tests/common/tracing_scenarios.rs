@@ -592,3 +592,75 @@ fn a_tracing_span_is_in_the_scope_of_its_targets_crate() {
     // The default target is the module path: this test crate's name.
     assert_eq!(by_name(&spans, "local").scope.name(), module_path!().split("::").next().unwrap());
 }
+
+/// A library's credentials, as its own `Debug` writes them.
+#[derive(Debug)]
+#[allow(dead_code)] // Read through `Debug`.
+struct Login {
+    user: &'static str,
+    password: &'static str,
+}
+
+#[traced]
+fn bridges_secrets() {
+    let span = tracing::info_span!(
+        "connect",
+        db_password = "hunter2",
+        pin = 4321_u64,
+        user = "bob",
+        session_id = tracing::field::Empty,
+        note = tracing::field::Empty,
+    );
+    span.record("session_id", "s3ss");
+    span.record("note", "via postgres://app:n0te@db/orders");
+    let _in = span.entered();
+    tracing::info!(
+        api_key = "k3y",
+        login = ?Login { user: "bob", password: "l0g1n" },
+        url = "postgres://app:u4l@db/orders",
+        attempt = 2,
+        "connecting to postgres://app:m3ss@db/orders"
+    );
+    log::info!(token = "t0k", host = "db"; "log with key-values");
+}
+
+#[test]
+fn secrets_in_tracing_fields_and_log_key_values_are_redacted() {
+    setup();
+    let spans = testing::spans(bridges_secrets);
+    let redacted = Some(Value::String("[REDACTED]".into()));
+    let text = |s: &str| Some(Value::String(s.to_owned().into()));
+    let connect = by_name(&spans, "connect");
+    assert_eq!(connect.attribute("db_password").cloned(), redacted);
+    assert_eq!(connect.attribute("pin").cloned(), redacted, "a number too");
+    assert_eq!(connect.attribute("session_id").cloned(), redacted, "recorded later");
+    assert_eq!(connect.attribute("user").cloned(), text("bob"));
+    assert_eq!(
+        connect.attribute("note").cloned(),
+        text("via postgres://app:[REDACTED]@db/orders")
+    );
+    let event = connect
+        .event("connecting to postgres://app:[REDACTED]@db/orders")
+        .unwrap_or_else(|| panic!("{:?}", connect.events));
+    assert_eq!(event.attribute("api_key").cloned(), redacted);
+    assert_eq!(
+        event.attribute("login").cloned(),
+        text(r#"Login { user: "bob", password: [REDACTED] }"#)
+    );
+    assert_eq!(
+        event.attribute("url").cloned(),
+        text("postgres://app:[REDACTED]@db/orders")
+    );
+    assert_eq!(event.attribute("attempt"), Some(&Value::I64(2)));
+    let logged = connect
+        .event("log with key-values")
+        .unwrap_or_else(|| panic!("{:?}", connect.events));
+    assert_eq!(logged.attribute("token").cloned(), redacted);
+    assert_eq!(logged.attribute("host").cloned(), text("db"));
+    let everything = format!("{spans:?}");
+    for secret in [
+        "hunter2", "4321", "s3ss", "n0te", "k3y", "l0g1n", "u4l", "m3ss", "t0k",
+    ] {
+        assert!(!everything.contains(secret), "{secret} in {everything}");
+    }
+}

@@ -2,6 +2,7 @@
 //! semantic conventions' names, normalizations and redactions.
 
 use crate::model::Status;
+use crate::model::secret::looks_secret;
 use crate::model::semconv;
 use crate::span::{Span, StartName};
 use http::{HeaderMap, HeaderName, Method, Version};
@@ -332,27 +333,45 @@ impl Captures {
 }
 
 /// Headers captured by allow list, as `http.{request,response}.header.<name>` string arrays.
+///
+/// A value is recorded as `REDACTED` (as `url.query` values are; the key and the number of
+/// values kept) when the header's name looks secret by the rules of
+/// [`secret`](crate::secret) (`authorization`, `proxy-authorization`, `cookie`,
+/// `set-cookie`, `x-api-key`, `x-auth-token`, `x-csrf-token`...), or when the value is
+/// marked sensitive ([`HeaderValue::set_sensitive`](http::HeaderValue::set_sensitive):
+/// reqwest's `bearer_auth` and `basic_auth` mark theirs). Listing such a header still says
+/// whether a message carried it, never what it carried.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Capture {
-    names: Vec<(HeaderName, String)>,
+    /// Each header, its attribute key, and whether its name looks secret.
+    names: Vec<(HeaderName, String, bool)>,
 }
+
+/// What a captured header's secret value is recorded as.
+const REDACTED_VALUE: &str = "REDACTED";
 
 impl Capture {
     pub(crate) fn new(prefix: fn(&str) -> String, names: &[HeaderName]) -> Self {
         Capture {
             names: names
                 .iter()
-                .map(|n| (n.clone(), prefix(n.as_str())))
+                .map(|n| (n.clone(), prefix(n.as_str()), looks_secret(n.as_str())))
                 .collect(),
         }
     }
 
     pub(crate) fn record(&self, span: &mut Span, headers: &HeaderMap) {
-        for (name, key) in &self.names {
+        for (name, key, secret) in &self.names {
             let values: Vec<String> = headers
                 .get_all(name)
                 .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .map(|v| {
+                    if *secret || v.is_sensitive() {
+                        REDACTED_VALUE.to_owned()
+                    } else {
+                        String::from_utf8_lossy(v.as_bytes()).into_owned()
+                    }
+                })
                 .collect();
             if !values.is_empty() {
                 span.set_attribute(key.clone(), values);

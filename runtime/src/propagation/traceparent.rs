@@ -215,7 +215,11 @@ mod tests {
                 state ^= state >> 7;
                 state ^= state << 17;
                 // One draw in eight from the whole alphabet, the others from the digits.
-                let pool = if state.is_multiple_of(8) { ALPHABET.len() } else { 16 };
+                let pool = if state.is_multiple_of(8) {
+                    ALPHABET.len()
+                } else {
+                    16
+                };
                 *d = ALPHABET[(state >> 8) as usize % pool];
             }
             let want = hex_u64_by_digit(&digits);

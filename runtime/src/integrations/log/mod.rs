@@ -20,11 +20,13 @@
 //! | `log` record | span event |
 //! |---|---|
 //! | message (`args`) | event name |
-//! | key-values (`log` feature `kv`) | event attributes (as their text) |
+//! | key-values (`log` feature `kv`) | event attributes (as their text; `[REDACTED]` for a key that looks secret, see [`secret`](crate::secret)) |
 //! | level, target | attributes `level` (`INFO`...), `target` |
 //! | level `Error` | the span's status `Error` with the message ([`Logger::with_errors_to_status`]) |
 
 use crate::model::KeyValue;
+use crate::model::redacted::TEXT as REDACTED;
+use crate::model::secret::{looks_secret, scrub_url_value};
 use ::log::kv::{self, Key, Source, VisitSource};
 use ::log::{Level, LevelFilter, Log, Metadata, Record, SetLoggerError};
 
@@ -97,10 +99,22 @@ struct Attributes(Vec<KeyValue>);
 
 impl<'kvs> VisitSource<'kvs> for Attributes {
     fn visit_pair(&mut self, key: Key<'kvs>, value: kv::Value<'kvs>) -> Result<(), kv::Error> {
-        self.0
-            .push(KeyValue::new(key.as_str().to_owned(), value.to_string()));
+        let key = key.as_str();
+        // Secrets stay out of the span, as for `#[traced]`'s arguments (see `secret`): the
+        // value of a key that looks secret, and a URL's password.
+        let value = if looks_secret(key) {
+            REDACTED.to_owned()
+        } else {
+            scrubbed(value.to_string())
+        };
+        self.0.push(KeyValue::new(key.to_owned(), value));
         Ok(())
     }
+}
+
+/// `text` with the password of a URL in it replaced.
+fn scrubbed(text: String) -> String {
+    scrub_url_value(&text).unwrap_or(text)
 }
 
 impl<L: Log> Log for Logger<L> {
@@ -116,7 +130,7 @@ impl<L: Log> Log for Logger<L> {
             let mut attributes = attributes.0;
             attributes.push(KeyValue::new("level", record.level().as_str()));
             attributes.push(KeyValue::new("target", record.target().to_owned()));
-            let message = record.args().to_string();
+            let message = scrubbed(record.args().to_string());
             if self.errors_to_status && record.level() == Level::Error {
                 current.set_status(crate::model::Status::error(message.clone()));
             }

@@ -38,14 +38,18 @@ impl TracingMiddleware {
         TracingMiddleware::default()
     }
 
-    /// Captures these request headers as `http.request.header.<name>` (string arrays).
+    /// Captures these request headers as `http.request.header.<name>` (string arrays). The
+    /// value of a header whose name looks secret (`authorization`, `cookie`, `set-cookie`,
+    /// `x-api-key`...) or that is marked sensitive is recorded as `REDACTED`.
     #[must_use]
     pub fn request_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
         self.headers.set_request(names);
         self
     }
 
-    /// Captures these response headers as `http.response.header.<name>` (string arrays).
+    /// Captures these response headers as `http.response.header.<name>` (string arrays). The
+    /// value of a header whose name looks secret (`authorization`, `cookie`, `set-cookie`,
+    /// `x-api-key`...) or that is marked sensitive is recorded as `REDACTED`.
     #[must_use]
     pub fn response_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> Self {
         self.headers.set_response(names);

@@ -1,11 +1,13 @@
 //! What the layer works out once per `tracing` span callsite and keeps: the instrumentation
 //! scope, the attributes every span of the callsite carries (`code.*`, `target`, `level`),
-//! built once, and what each field is for (an attribute, or one of the `otel.*` fields), so
-//! that a span's fields are sorted by index rather than by comparing their names.
+//! built once, and what each field is for (an attribute, a secret, or one of the `otel.*`
+//! fields), so that a span's fields are sorted by index rather than by comparing their names.
+//! Event callsites are kept the same way, for their fields' roles.
 //!
 //! Callsites are the program's static metadata: their number is bounded by the program, so
 //! what is made for one is kept for the rest of the process (leaked, like the scopes).
 
+use crate::model::secret::looks_secret;
 use crate::model::{InstrumentationScope, StringValue, Value};
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +31,10 @@ pub(super) enum Role {
     StatusCode,
     /// `otel.status_description` or `otel.status_message`.
     StatusDescription,
+    /// An attribute whose name looks secret by the rules of [`secret`](crate::secret)
+    /// (`password`, `api_key`, `authorization`, `session_id`...): recorded as `[REDACTED]`,
+    /// as `#[traced]` records such a parameter.
+    Secret,
 }
 
 impl Role {
@@ -41,6 +47,7 @@ impl Role {
             "target" | "level" | "code.file.path" | "code.line.number" | "code.module.name" => {
                 Role::Ours
             }
+            name if looks_secret(name) => Role::Secret,
             _ => Role::Attribute,
         }
     }
@@ -90,7 +97,7 @@ impl SpanCallsite {
             location,
             attribute_fields: roles
                 .iter()
-                .filter(|(_, r)| matches!(r, Role::Attribute | Role::Ours))
+                .filter(|(_, r)| matches!(r, Role::Attribute | Role::Ours | Role::Secret))
                 .count(),
             roles,
         }
@@ -120,14 +127,33 @@ pub(super) fn span_callsite(meta: &'static Metadata<'static>) -> &'static SpanCa
         /// The last callsite seen on this thread: spans come in runs from one place.
         static LAST: Cell<Option<(usize, &'static SpanCallsite)>> = const { Cell::new(None) };
     }
+    callsite(&LAST, meta)
+}
+
+/// The callsite of an event's `meta`, for its fields' roles: made at its first event and
+/// kept. Cached apart from spans', so that events between spans do not evict theirs.
+#[inline]
+pub(super) fn event_callsite(meta: &'static Metadata<'static>) -> &'static SpanCallsite {
+    thread_local! {
+        /// The last event callsite seen on this thread.
+        static LAST: Cell<Option<(usize, &'static SpanCallsite)>> = const { Cell::new(None) };
+    }
+    callsite(&LAST, meta)
+}
+
+#[inline(always)]
+fn callsite(
+    last: &'static std::thread::LocalKey<Cell<Option<(usize, &'static SpanCallsite)>>>,
+    meta: &'static Metadata<'static>,
+) -> &'static SpanCallsite {
     let key = std::ptr::from_ref(meta) as usize;
-    if let Ok(Some((k, cs))) = LAST.try_with(Cell::get)
+    if let Ok(Some((k, cs))) = last.try_with(Cell::get)
         && k == key
     {
         return cs;
     }
     let cs = span_callsite_slow(meta, key);
-    let _ = LAST.try_with(|l| l.set(Some((key, cs))));
+    let _ = last.try_with(|l| l.set(Some((key, cs))));
     cs
 }
 

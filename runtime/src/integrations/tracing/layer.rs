@@ -2,7 +2,7 @@
 //! events. Per-span state lives in the registry's span extensions, as tracing-opentelemetry
 //! keeps it; the mapping is documented in the module above.
 
-use super::callsite::span_callsite;
+use super::callsite::{event_callsite, span_callsite};
 use super::mirror::{self, Inbox, MirrorData};
 use super::visit::{EventFields, FieldAttributes, SpanFields, Visitor};
 use crate::context::{self, Active, Saved};
@@ -530,7 +530,7 @@ impl TracedLayer {
     /// A `tracing` event as a span event, and the status it sets, if any.
     fn build_event(&self, event: &tracing_core::Event<'_>) -> (Event, Option<Status>) {
         let meta = event.metadata();
-        let mut fields = EventFields::default();
+        let mut fields = EventFields::new(event_callsite(meta));
         event.record(&mut Visitor(&mut fields));
         let is_error_level = *meta.level() == tracing_core::Level::ERROR;
         let mut attributes = fields.attributes;

@@ -52,6 +52,8 @@
 //! | event at level ERROR | status `Error` with the message as description | [`TracedLayer::with_error_events_to_status`]; in the `exception` shape with [`TracedLayer::with_error_events_to_exceptions`] |
 //! | event outside any span | dropped | as tracing-opentelemetry does |
 //! | event under a traced span's stand-in after the traced span ended (on another thread) | dropped | counted in [`late_events_dropped`] |
+//! | a span or event field whose name looks secret (`password`, `api_key`, `authorization`, `session_id`..., the rules of [`secret`](crate::secret)) | attribute `[REDACTED]` | as `#[traced]` records such a parameter |
+//! | secret-looking fields inside `Debug` text, the password of a URL in any text | `[REDACTED]` in the text | as for `#[traced]`'s arguments |
 //!
 //! # Sampling and cost
 //!

@@ -1,7 +1,9 @@
 //! `tracing` field values into traced attributes, keeping their types.
 
 use super::callsite::{Role, SpanCallsite};
-use crate::model::{KeyValue, ToValue, Value};
+use crate::model::redacted::TEXT as REDACTED;
+use crate::model::secret::{scrub_debug, scrub_url_value};
+use crate::model::{KeyValue, StringValue, ToValue, Value};
 use crate::model::{SpanKind, Status};
 use crate::span::Span;
 use std::fmt;
@@ -119,14 +121,17 @@ impl FieldSink for SpanFields<'_> {
     /// A value that is not text: always an attribute (`otel.*` fields are read as text).
     #[inline]
     fn value(&mut self, field: &Field, value: Value) {
-        let ours = self.callsite.role(field) == Role::Ours;
-        self.attribute(field.name(), value, ours);
+        match self.callsite.role(field) {
+            Role::Secret => self.attribute(field.name(), redacted(), false),
+            role => self.attribute(field.name(), value, role == Role::Ours),
+        }
     }
 
     /// A string-valued field: `otel.*` or an attribute.
     fn text(&mut self, field: &Field, text: &str) {
         let role = self.callsite.role(field);
         match role {
+            Role::Secret => return self.attribute(field.name(), redacted(), false),
             Role::Attribute | Role::Ours => {}
             Role::Name => return self.name = Some(text.to_owned()),
             Role::Kind => {
@@ -141,7 +146,22 @@ impl FieldSink for SpanFields<'_> {
             }
             Role::StatusDescription => return self.status_description = Some(text.to_owned()),
         }
-        self.attribute(field.name(), Value::String(text.into()), role == Role::Ours);
+        self.attribute(field.name(), scrubbed(text), role == Role::Ours);
+    }
+}
+
+/// What a field whose name looks secret is recorded as.
+fn redacted() -> Value {
+    Value::String(StringValue::from_static(REDACTED))
+}
+
+/// `text` as an attribute value, with the password of a URL in it replaced (as in a string
+/// argument of `#[traced]`, see [`secret`](crate::secret)).
+#[inline]
+fn scrubbed(text: &str) -> Value {
+    match scrub_url_value(text) {
+        Some(scrubbed) => Value::String(scrubbed.into()),
+        None => Value::String(text.into()),
     }
 }
 
@@ -184,7 +204,7 @@ impl<'s> SpanFields<'s> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn attribute(&mut self, key: &'static str, value: Value, ours: bool) {
         match &mut self.into {
             // A field named like one of the layer's own attributes replaces it.
@@ -238,8 +258,10 @@ fn set_status(span: &mut Span, code: Option<StatusCode>, description: Option<Str
 }
 
 /// An event's fields: its message, its `error`, the rest as attributes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct EventFields {
+    /// The event's callsite, for its fields' roles.
+    callsite: &'static SpanCallsite,
     pub(super) message: Option<String>,
     pub(super) error: Option<String>,
     pub(super) attributes: Vec<KeyValue>,
@@ -247,17 +269,32 @@ pub(super) struct EventFields {
     pub(super) log_target: Option<String>,
 }
 
+impl EventFields {
+    /// Nothing read yet, for an event of `callsite`.
+    pub(super) fn new(callsite: &'static SpanCallsite) -> Self {
+        EventFields {
+            callsite,
+            message: None,
+            error: None,
+            attributes: Vec::new(),
+            log_target: None,
+        }
+    }
+}
+
 impl FieldSink for EventFields {
     fn text(&mut self, field: &Field, text: &str) {
+        let owned = || scrub_url_value(text).unwrap_or_else(|| text.to_owned());
         match field.name() {
-            "message" => self.message = Some(text.to_owned()),
-            "error" => self.error = Some(text.to_owned()),
+            "message" => self.message = Some(owned()),
+            "error" => self.error = Some(owned()),
             "log.target" => self.log_target = Some(text.to_owned()),
             // The rest of tracing-log's record metadata: the event's own metadata says it.
             "log.module_path" | "log.file" | "log.line" => {}
-            name => self
-                .attributes
-                .push(KeyValue::new(name, Value::String(text.into()))),
+            name if self.callsite.role(field) == Role::Secret => {
+                self.attributes.push(KeyValue::new(name, redacted()));
+            }
+            name => self.attributes.push(KeyValue::new(name, scrubbed(text))),
         }
     }
     fn value(&mut self, field: &Field, value: Value) {
@@ -265,6 +302,9 @@ impl FieldSink for EventFields {
             "message" => self.message = Some(value.to_string()),
             "error" => self.error = Some(value.to_string()),
             "log.line" => {}
+            name if self.callsite.role(field) == Role::Secret => {
+                self.attributes.push(KeyValue::new(name, redacted()));
+            }
             name => self.attributes.push(KeyValue::new(name, value)),
         }
     }
@@ -299,6 +339,8 @@ impl<T: FieldSink> Visit for Visitor<'_, T> {
         self.0.text(field, &value.to_string());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.text(field, &format!("{value:?}"));
+        // Secret-looking fields inside `Debug` text are scrubbed, as for `#[traced]`'s
+        // arguments (a `Display` value, `%x`, comes here too: text with no `:` costs a scan).
+        self.0.text(field, &scrub_debug(format!("{value:?}")));
     }
 }
