@@ -1270,6 +1270,13 @@ impl Worker {
     /// as it has room (the rest is dropped, counted); `last`: at shutdown, after which the
     /// places keep nothing more (threads hand their spans over, to be dropped and counted).
     fn collect_parked(&mut self, last: bool) {
+        let found = self.take_parked(last);
+        self.queue_parked(found);
+    }
+
+    /// The first half of [`collect_parked`](Self::collect_parked): the parked batches, taken
+    /// out of their places and counted as received.
+    fn take_parked(&mut self, last: bool) -> Vec<SpanBatch> {
         let shared = Arc::clone(&self.shared);
         let mut found = std::mem::take(&mut self.taken);
         let mut n = 0;
@@ -1292,10 +1299,17 @@ impl Worker {
             });
             Counters::add(&shared.counters.received, n);
         }
+        found
+    }
+
+    /// The second half of [`collect_parked`](Self::collect_parked): the batches taken, into
+    /// the queue. A shutdown may give up between the two (see `give_up`).
+    fn queue_parked(&mut self, mut found: Vec<SpanBatch>) {
         if found.is_empty() {
             self.taken = found;
             return;
         }
+        let shared = Arc::clone(&self.shared);
         let mut refused = Vec::new();
         let mut st = shared.lock();
         if shared.gave_up.load(Ordering::Relaxed) {
@@ -1928,6 +1942,33 @@ mod tests {
         let all = LOCAL_BATCH as u64 + 11;
         assert_eq!((s.received, s.exported), (all, all));
         assert_balanced(s);
+    }
+
+    #[test]
+    fn spans_collected_as_a_shutdown_gives_up_are_dropped_and_counted_not_queued() {
+        let p = untimed();
+        let mut place = None;
+        for _ in 0..10 {
+            let mut one = batch(1);
+            assert!(p.park(&mut one, &mut place));
+        }
+        // A worker takes the parked spans, and the shutdown gives up before it queues them.
+        let exporter: Exporter = Arc::new(Mutex::new(Box::new(NoopExporter)));
+        let mut worker = Worker::new(Arc::clone(&p.shared), exporter, 1);
+        let found = worker.take_parked(false);
+        assert_eq!(found.iter().map(SpanBatch::len).sum::<usize>(), 10);
+        p.give_up();
+        worker.queue_parked(found);
+        assert_eq!(
+            p.queue_len(),
+            0,
+            "nothing is queued once a shutdown gave up"
+        );
+        let s = p.stats();
+        assert_eq!((s.received, s.dropped, s.exported), (10, 10, 0), "{s:?}");
+        assert_balanced(s);
+        p.shutdown(Duration::from_secs(10)).unwrap();
+        assert_balanced(p.stats());
     }
 
     fn assert_balanced(s: ProcessorStats) {
