@@ -354,3 +354,41 @@ fn passwords_in_urls_are_redacted() {
         Some(&s("postgres://app:hunter2@db"))
     );
 }
+
+#[traced]
+fn connect_or_panic(url: &str) {
+    let config = Config {
+        upstream: "amqp://svc:guest@mq:5672/vhost".into(),
+    };
+    let password = "s3cr3t";
+    panic!("cannot reach {url} with {config:?}, Login {{ user: \"bob\", password: {password:?} }}");
+}
+
+#[test]
+fn panic_messages_are_scrubbed_before_they_are_recorded() {
+    let (r, spans) = capture(|| {
+        std::panic::catch_unwind(|| connect_or_panic("postgres://app:hunter2@db:5432/orders"))
+    });
+    // The panic itself goes on as it was.
+    let payload = r.unwrap_err();
+    assert!(
+        payload
+            .downcast_ref::<String>()
+            .unwrap()
+            .contains("hunter2")
+    );
+    let span = one(&spans, "connect_or_panic");
+    let message = span
+        .event("exception")
+        .and_then(|e| e.attribute("exception.message"))
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        message,
+        "cannot reach postgres://app:[REDACTED]@db:5432/orders with \
+         Config { upstream: \"amqp://svc:[REDACTED]@mq:5672/vhost\" }, \
+         Login { user: \"bob\", password: [REDACTED] }"
+    );
+    assert_eq!(span.status, traced::Status::error(message));
+}

@@ -686,10 +686,13 @@ impl Span {
         Some(outer_recording)
     }
 
-    /// Records the panic unwinding the thread, if any.
+    /// Records the panic unwinding the thread, if any. Its message is scrubbed as `Debug`
+    /// text is (`expect` and `panic!` messages often format a value or a URL: see
+    /// [`secret`](crate::secret)).
     pub(crate) fn record_panic(&mut self) {
         if self.is_recording() {
-            self.record_exception("panic", crate::context::panic::message());
+            let message = crate::model::secret::scrub_debug(crate::context::panic::message());
+            self.record_exception("panic", message);
         }
     }
 
