@@ -3,6 +3,8 @@
 //! deep (the service calls itself, then a receiver), and a receiver that records the headers
 //! each callback carried.
 
+mod support;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -264,15 +266,6 @@ fn harness_cases() {
     });
 }
 
-/// A port free on 127.0.0.1 a moment ago, for the harness's own server.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The harness's service on traced's HTTP edges, as a user writes one: `ServerLayer` takes
 /// the caller's context from the request, and the reqwest middleware puts it on each
 /// callback.
@@ -335,7 +328,7 @@ fn the_official_w3c_harness_passes_at_both_spec_levels() {
                 .arg(format!("http://{service}/test"))
                 .current_dir(&dir)
                 .env("SPEC_LEVEL", level)
-                .env("HARNESS_PORT", free_port().to_string())
+                .env("HARNESS_PORT", support::free_port().to_string())
                 .output()
                 .expect("python3 runs");
             let report = format!(

@@ -49,3 +49,13 @@ pub fn run_with<R, F: Future<Output = R>>(
     drop(guard);
     (output, exporter.take())
 }
+
+/// A port free on 127.0.0.1 a moment ago, for a peer that must be told its port (the W3C
+/// harness's server, the Python service).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
