@@ -25,7 +25,7 @@
 //! A span's life, from the macro's callsite to the exporter:
 //!
 //! 1. `#[traced]` expands to a static callsite (name, kind, [`model::CodeLocation`]) and a
-//!    call into `__private`, which asks [`span`]'s start path for a span.
+//!    call into `__private`, which asks the start path in `span/` for a span.
 //! 2. `span/` reads the parent from the thread's stack (`context/`), asks the installed
 //!    pipeline's [`Sampler`] (skipped for a sampled child of a local sampled span), takes a
 //!    pooled record (`model/record.rs`) and writes ids, clock reading and arguments into it.

@@ -368,7 +368,7 @@ pub struct CodeLocation {
 ///
 /// A `#[traced]` function's spans carry the crate that holds the function, read from its
 /// `CARGO_PKG_NAME` and `CARGO_PKG_VERSION` where the macro expands. Spans started with
-/// [`span`](crate::span) carry [`InstrumentationScope::TRACED`] unless the builder is given
+/// [`span`](fn@crate::span) carry [`InstrumentationScope::TRACED`] unless the builder is given
 /// one: `span("x").scope(traced::scope!())` names the calling crate the same way.
 ///
 /// Built in statics (each span points at one, nothing is copied), so the strings are

@@ -1,12 +1,12 @@
 //! The batch span processor: a bounded queue in front of one background thread that exports.
 //!
 //! The thread that ends spans only copies its batch's pointers (a batch is 64 spans,
-//! [`LOCAL_BATCH`](crate::pipeline::LOCAL_BATCH)) into a
+//! [`crate::pipeline::LOCAL_BATCH`]) into a
 //! batch of the queue's own under a short lock, and takes back as many reusable boxes as its
 //! pool has room for; what does not fit is dropped and counted, never waited for, and the
 //! thread sheds its next children while the queue stays full. What its outermost span leaves
 //! short of a batch waits in a place of the thread's own for the worker to collect. Turning records into
-//! [`SpanData`] happens on the worker. The worker (the `traced-batch` thread, or
+//! [`SpanData`](crate::model::SpanData) happens on the worker. The worker (the `traced-batch` thread, or
 //! `traced-export` after an export was abandoned, see [`Worker`]) calls the exporter itself and
 //! exports batches of at most `max_export_batch_size` spans, when a batch is full or when
 //! `scheduled_delay` has passed since the last export, and on [`force_flush`] and
@@ -151,7 +151,7 @@ impl BatchConfig {
 /// program's threads stop paying for spans that could only be dropped (roots and children of
 /// remote parents are always recorded, so no trace loses its sampling decision).
 ///
-/// A thread hands its spans over a batch at a time ([`LOCAL_BATCH`](crate::pipeline::LOCAL_BATCH)):
+/// A thread hands its spans over a batch at a time ([`crate::pipeline::LOCAL_BATCH`]):
 /// what its outermost span leaves short of a batch (a root ending on its own, say) waits in a
 /// place of the thread's own, under a lock only the worker shares, and the worker collects it
 /// when its timer expires (the scheduled delay), at a flush and at shutdown. Such spans count

@@ -667,7 +667,7 @@ pub(crate) fn take_slot() -> Slot {
 /// thread sheds it.
 ///
 /// A thread sheds spans after the batch processor's full queue refused some of its batch, for
-/// as long as the queue stays full ([`SpanProcessor::is_full`](crate::pipeline::SpanProcessor::is_full)):
+/// as long as the queue stays full ([`crate::pipeline::SpanProcessor::is_full`]):
 /// the spans it would record meanwhile could only be dropped too, and recording them would
 /// cost the observed program for nothing. Only children of the span active on the thread are
 /// shed: the shed span is not recorded (as an unsampled child: its parent's context stays

@@ -616,7 +616,7 @@ impl Span {
     }
 
     /// Sets the kind of a span just started (the `tracing` layer reads `otel.kind` after
-    /// the start when the sampler does not need it, see [`Span::samples_regardless`]).
+    /// the start when the sampler does not need it, see [`BridgedParent::samples_regardless`]).
     #[cfg(feature = "tracing")]
     pub(crate) fn set_kind(&mut self, kind: SpanKind) {
         if let Some(r) = self.recording() {

@@ -21,7 +21,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// A `tracing_subscriber::Layer` that makes `tracing` spans and events part of traced's
 /// traces, and traced's active span the current `tracing` span. Build it with
-/// [`layer()`](super::layer) and put it on [`registry()`](super::registry), where it costs a
+/// [`layer()`](fn@super::layer) and put it on [`registry()`](super::registry), where it costs a
 /// `#[traced]` span nothing until something asks for the current `tracing` span; see the
 /// [module docs](super) for the mapping and the costs.
 #[derive(Debug, Clone)]
