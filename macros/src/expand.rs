@@ -1293,8 +1293,14 @@ impl ToTokens for Func {
 mod tests {
     use super::*;
 
+    /// [`try_expand`] as without the `off` feature, whatever this build has: the expansion
+    /// is what these tests check (`off` has its own below).
+    fn expanded(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+        try_expand_with(args, item, false)
+    }
+
     fn expand_str(args: TokenStream, item: TokenStream) -> String {
-        let out = try_expand(args, item).unwrap_or_else(|e| panic!("{e}"));
+        let out = expanded(args, item).unwrap_or_else(|e| panic!("{e}"));
         let file: syn::File = syn::parse2(out.clone()).unwrap_or_else(|e| panic!("{e}\n{out}"));
         file.into_token_stream().to_string()
     }
@@ -1449,7 +1455,7 @@ pub trait Handler {
                 syn::Meta::List(list) => list.tokens,
                 _ => TokenStream::new(),
             };
-            return try_expand(args, item.into_token_stream()).unwrap_or_else(|e| panic!("{e}"));
+            return expanded(args, item.into_token_stream()).unwrap_or_else(|e| panic!("{e}"));
         }
         // A plain impl: expand its methods' attributes one by one.
         let syn::Item::Impl(mut block) = item else {
@@ -1463,7 +1469,7 @@ pub trait Handler {
                 let syn::Meta::List(list) = attr.meta else {
                     panic!("no arguments");
                 };
-                let out = try_expand(list.tokens, method.to_token_stream())
+                let out = expanded(list.tokens, method.to_token_stream())
                     .unwrap_or_else(|e| panic!("{e}"));
                 *impl_item = syn::ImplItem::Verbatim(out);
             }
@@ -1589,7 +1595,7 @@ pub trait Handler {
 
     #[test]
     fn opaque_body_is_kept() {
-        let out = try_expand(quote!(), quote!(fn f() -> u8 { let x = ; x })).unwrap();
+        let out = expanded(quote!(), quote!(fn f() -> u8 { let x = ; x })).unwrap();
         let out = out.to_string();
         assert!(out.contains("{ let x = ; x }"), "{out}");
         assert!(out.contains("Guard :: start"), "{out}");
@@ -1796,7 +1802,7 @@ pub trait Handler {
 
     #[test]
     fn errors_are_combined() {
-        let err = try_expand(
+        let err = expanded(
             quote!(kind = "clinet", skip(pasword, tokn)),
             quote!(
                 const fn f(password: u8, token: u8) {}
