@@ -608,6 +608,7 @@ fn bridges_secrets() {
         db_password = "hunter2",
         pin = 4321_u64,
         user = "bob",
+        upstream = "postgres://app:cr34t3@db/orders",
         session_id = tracing::field::Empty,
         note = tracing::field::Empty,
     );
@@ -635,6 +636,11 @@ fn secrets_in_tracing_fields_and_log_key_values_are_redacted() {
     assert_eq!(connect.attribute("pin").cloned(), redacted, "a number too");
     assert_eq!(connect.attribute("session_id").cloned(), redacted, "recorded later");
     assert_eq!(connect.attribute("user").cloned(), text("bob"));
+    // Written at the start and scrubbed where the span is read for export.
+    assert_eq!(
+        connect.attribute("upstream").cloned(),
+        text("postgres://app:[REDACTED]@db/orders")
+    );
     assert_eq!(
         connect.attribute("note").cloned(),
         text("via postgres://app:[REDACTED]@db/orders")
@@ -659,7 +665,7 @@ fn secrets_in_tracing_fields_and_log_key_values_are_redacted() {
     assert_eq!(logged.attribute("host").cloned(), text("db"));
     let everything = format!("{spans:?}");
     for secret in [
-        "hunter2", "4321", "s3ss", "n0te", "k3y", "l0g1n", "u4l", "m3ss", "t0k",
+        "hunter2", "4321", "cr34t3", "s3ss", "n0te", "k3y", "l0g1n", "u4l", "m3ss", "t0k",
     ] {
         assert!(!everything.contains(secret), "{secret} in {everything}");
     }

@@ -120,6 +120,7 @@ fn header_str(value: &http::HeaderValue) -> &str {
 #[cfg(feature = "http")]
 impl Extractor for http::HeaderMap {
     fn get(&self, key: &str) -> Option<&str> {
+        // `HeaderMap::get` rather than the first of `values`: fewer instructions a request.
         match propagated(key) {
             Some(name) => http::HeaderMap::get(self, name),
             None => http::HeaderMap::get(self, key),
@@ -128,21 +129,11 @@ impl Extractor for http::HeaderMap {
     }
 
     fn get_all(&self, key: &str) -> Vec<&str> {
-        match propagated(key) {
-            Some(name) => http::HeaderMap::get_all(self, name),
-            None => http::HeaderMap::get_all(self, key),
-        }
-        .iter()
-        .map(header_str)
-        .collect()
+        values(self, key).iter().map(header_str).collect()
     }
 
     fn for_each_value<'a>(&'a self, key: &str, f: &mut dyn FnMut(&'a str)) {
-        let values = match propagated(key) {
-            Some(name) => http::HeaderMap::get_all(self, name),
-            None => http::HeaderMap::get_all(self, key),
-        };
-        for value in values {
+        for value in values(self, key) {
             f(header_str(value));
         }
     }
@@ -151,6 +142,16 @@ impl Extractor for http::HeaderMap {
         http::HeaderMap::keys(self)
             .map(http::HeaderName::as_str)
             .collect()
+    }
+}
+
+/// The values of `key` in `map`, the propagators' own headers looked up by their parsed names.
+#[cfg(feature = "http")]
+#[inline]
+fn values<'a>(map: &'a http::HeaderMap, key: &str) -> http::header::GetAll<'a, http::HeaderValue> {
+    match propagated(key) {
+        Some(name) => map.get_all(name),
+        None => map.get_all(key),
     }
 }
 

@@ -591,6 +591,16 @@ impl Span {
         }
     }
 
+    /// [`push_new_attribute`](Self::push_new_attribute) for a text value that may hold a
+    /// URL with a password: replaced where the record is read for export, off this thread,
+    /// as for a `#[traced]` function's string arguments ([`crate::secret`]).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn push_new_text(&mut self, key: &'static str, value: Value) {
+        if let Some(r) = self.recording() {
+            r.push_attribute_marked(key, true, |out| Some(out.write(value)));
+        }
+    }
+
     /// [`push_new_attribute`](Self::push_new_attribute) for each of `attributes` (their
     /// values cloned: a `tracing` callsite's static attributes, built once).
     #[cfg(feature = "tracing")]

@@ -146,7 +146,12 @@ impl FieldSink for SpanFields<'_> {
             }
             Role::StatusDescription => return self.status_description = Some(text.to_owned()),
         }
-        self.attribute(field.name(), scrubbed(text), role == Role::Ours);
+        let (key, ours) = (field.name(), role == Role::Ours);
+        match &mut self.into {
+            // A span just started scrubs its new text where it is exported, off this thread.
+            Dest::Span(span, true) if !ours => span.push_new_text(key, Value::String(text.into())),
+            _ => self.attribute(key, scrubbed(text), ours),
+        }
     }
 }
 
