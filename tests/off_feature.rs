@@ -29,7 +29,7 @@ fn order(id: u64) -> Result<f64, Declined> {
 
 #[traced]
 async fn later(n: u32) -> u32 {
-    n + 1
+    std::future::ready(n + 1).await
 }
 
 #[traced]
