@@ -68,21 +68,21 @@
 //!
 //! Instructions per call (callgrind, `benches/src/bin/bridge.rs`, a `#[traced]` child with
 //! two arguments, or an `info_span!` with two fields and `otel.kind` entered, exited and
-//! closed, under a sampled traced root; at 313c804, after the second round of issue 19's
-//! hot-path work):
+//! closed, under a sampled traced root; at a2837f5, secret-looking fields redacted and text
+//! scrubbed as [the mapping](#the-mapping) says):
 //!
 //! | case | instructions |
 //! |---|---|
-//! | `#[traced]` child, built without the `tracing` feature | 451 |
-//! | the same, feature compiled, no layer installed | 452 |
-//! | the same under [`registry()`] + [`layer()`] (lazy) | 452 |
-//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 949 |
+//! | `#[traced]` child, built without the `tracing` feature | 455 |
+//! | the same, feature compiled, no layer installed | 460 |
+//! | the same under [`registry()`] + [`layer()`] (lazy) | 460 |
+//! | the same under `tracing_subscriber::registry()` + [`layer()`] (eager) | 3 883 |
 //! | a `tracing` span through the registry and a counting layer (`tracing` itself) | 1 310 |
-//! | the `tracing` span through [`layer()`] | 3 824 |
-//! | the same on [`registry()`] (lazy) | 3 853 |
+//! | the `tracing` span through [`layer()`] | 3 796 |
+//! | the same on [`registry()`] (lazy) | 3 826 |
 //! | the `tracing` span through tracing-opentelemetry (SDK tracer) | 9 815 |
 //!
-//! (The instruction between the first two rows is code layout: the feature's cold branches
+//! (The instructions between the first two rows are code layout: the feature's cold branches
 //! change the generated code of the span's start and end; no hook is checked there.)
 //!
 //! - **No layer.** Nothing is checked on the `#[traced]` path: each place the bridge
