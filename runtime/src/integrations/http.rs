@@ -36,47 +36,52 @@ pub(crate) fn name_method(method: &'static str) -> &'static str {
 /// Room on the stack for a span name joined from two parts; a longer one is allocated.
 pub(crate) const NAME_ROOM: usize = 128;
 
-/// A server span's name, `{method} {route}`, joined in `room`: the span copies it only if it
-/// records, so an unsampled request allocates no name (`format!` grew a `String` twice and
-/// went through the formatting machinery: about 600 instructions a request, `instr server`;
-/// an exact-size `String` still cost a request that is not recorded an allocation).
-pub(crate) fn route_name<'r>(
-    method: &'static str,
-    route: &str,
-    room: &'r mut [u8; NAME_ROOM],
-) -> StartName<'r> {
-    joined(name_method(method), b' ', route, room)
-}
+/// Room on the stack where the server and client layers join a span's name, lent to the
+/// span's start: the span copies it only if it records, so an unsampled request allocates no
+/// name (`format!` grew a `String` twice and went through the formatting machinery: about 600
+/// instructions a request, `instr server`; an exact-size `String` still cost a request that is
+/// not recorded an allocation). Nothing is written to it until a name is.
+pub(crate) struct NameRoom([std::mem::MaybeUninit<u8>; NAME_ROOM]);
 
-/// A gRPC span's name, `{package.Service}/{Method}`, the same way as [`route_name`].
-pub(crate) fn grpc_name<'r>(
-    service: &str,
-    method: &str,
-    room: &'r mut [u8; NAME_ROOM],
-) -> StartName<'r> {
-    joined(service, b'/', method, room)
-}
-
-fn joined<'r>(
-    first: &str,
-    separator: u8,
-    second: &str,
-    room: &'r mut [u8; NAME_ROOM],
-) -> StartName<'r> {
-    debug_assert!(separator.is_ascii());
-    let len = first.len() + 1 + second.len();
-    if len > NAME_ROOM {
-        let mut name = String::with_capacity(len);
-        name.push_str(first);
-        name.push(char::from(separator));
-        name.push_str(second);
-        return StartName::Owned(name);
+impl NameRoom {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        NameRoom([std::mem::MaybeUninit::uninit(); NAME_ROOM])
     }
-    room[..first.len()].copy_from_slice(first.as_bytes());
-    room[first.len()] = separator;
-    room[first.len() + 1..len].copy_from_slice(second.as_bytes());
-    // SAFETY: two `str`s joined by an ASCII byte are UTF-8.
-    StartName::Lent(unsafe { std::str::from_utf8_unchecked(&room[..len]) })
+
+    /// A server span's name, `{method} {route}`.
+    pub(crate) fn route(&mut self, method: &'static str, route: &str) -> StartName<'_> {
+        self.joined(name_method(method), b' ', route)
+    }
+
+    /// A gRPC span's name, `{package.Service}/{Method}`.
+    pub(crate) fn grpc(&mut self, service: &str, method: &str) -> StartName<'_> {
+        self.joined(service, b'/', method)
+    }
+
+    fn joined(&mut self, first: &str, separator: u8, second: &str) -> StartName<'_> {
+        debug_assert!(separator.is_ascii());
+        let len = first.len() + 1 + second.len();
+        if len > NAME_ROOM {
+            let mut name = String::with_capacity(len);
+            name.push_str(first);
+            name.push(char::from(separator));
+            name.push_str(second);
+            return StartName::Owned(name);
+        }
+        let room = self.0.as_mut_ptr().cast::<u8>();
+        // SAFETY: `len <= NAME_ROOM`, so the three copies stay inside the room, one after the
+        // other; they initialize `room[..len]`, which is then read as two `str`s joined by an
+        // ASCII byte: UTF-8.
+        unsafe {
+            std::ptr::copy_nonoverlapping(first.as_ptr(), room, first.len());
+            room.add(first.len()).write(separator);
+            std::ptr::copy_nonoverlapping(second.as_ptr(), room.add(first.len() + 1), second.len());
+            StartName::Lent(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                room, len,
+            )))
+        }
+    }
 }
 
 /// Records `http.request.method` (and `_original`), on a span just started.
@@ -511,24 +516,23 @@ mod tests {
 
     #[test]
     fn route_names() {
-        let room = &mut [0; NAME_ROOM];
-        assert_eq!(
-            route_name("GET", "/users/{id}", room).as_str(),
-            "GET /users/{id}"
-        );
-        assert_eq!(route_name("_OTHER", "/", room).as_str(), "HTTP /");
-        assert_eq!(grpc_name("pkg.Svc", "Get", room).as_str(), "pkg.Svc/Get");
+        let mut room = NameRoom::new();
+        assert_eq!(room.route("GET", "/users/{id}").as_str(), "GET /users/{id}");
+        assert_eq!(room.route("_OTHER", "/").as_str(), "HTTP /");
+        assert_eq!(room.grpc("pkg.Svc", "Get").as_str(), "pkg.Svc/Get");
         // Joined on the stack up to its room, allocated past it.
         let fits = "/".repeat(NAME_ROOM - 4);
-        let name = route_name("GET", &fits, room);
+        let name = room.route("GET", &fits);
         assert!(matches!(name, StartName::Lent(_)));
         assert_eq!(name.as_str(), format!("GET {fits}"));
         let long = "/".repeat(NAME_ROOM - 3);
-        let name = route_name("GET", &long, room);
+        let name = room.route("GET", &long);
         assert!(matches!(name, StartName::Owned(_)));
         assert_eq!(name.as_str(), format!("GET {long}"));
-        let name = grpc_name("é.Svc", "Dü", room);
+        let name = room.grpc("é.Svc", "Dü");
         assert_eq!(name.as_str(), "é.Svc/Dü");
+        // Empty parts: the separator alone.
+        assert_eq!(room.grpc("", "").as_str(), "/");
     }
 
     #[test]

@@ -113,12 +113,9 @@ where
             .flatten();
         let (method, original) = http::method(request.method());
         let head = request.method() == ::http::Method::HEAD;
-        let mut room;
+        let mut room = http::NameRoom::new();
         let name = match grpc {
-            Some((service, rpc)) => {
-                room = [0; http::NAME_ROOM];
-                http::grpc_name(service, rpc, &mut room)
-            }
+            Some((service, rpc)) => room.grpc(service, rpc),
             None => StartName::Static(http::name_method(method)),
         };
         let mut span = span("").kind(SpanKind::Client).start_named(name);

@@ -133,16 +133,10 @@ where
         let (method, original) = http::method(request.method());
         let head = request.method() == ::http::Method::HEAD;
         let route = route(&request);
-        let mut room;
+        let mut room = http::NameRoom::new();
         let name = match (grpc, route) {
-            (Some((service, rpc)), _) => {
-                room = [0; http::NAME_ROOM];
-                http::grpc_name(service, rpc, &mut room)
-            }
-            (None, Some(route)) => {
-                room = [0; http::NAME_ROOM];
-                http::route_name(method, route, &mut room)
-            }
+            (Some((service, rpc)), _) => room.grpc(service, rpc),
+            (None, Some(route)) => room.route(method, route),
             (None, None) => StartName::Static(http::name_method(method)),
         };
         let mut span = span("")
