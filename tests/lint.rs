@@ -5,8 +5,9 @@
 //! With the `off` feature the functions are emitted unchanged, so clippy sees the code as
 //! written: a parameter read only by `parent = ..` or `links(..)` is unused there, an `async fn`
 //! with nothing to await is `unused_async`, an argument passed by value only to be recorded is
-//! `needless_pass_by_value`, as they would be in the user's own code. Those are allowed under
-//! `off` (`cargo clippy --workspace --all-targets --all-features`).
+//! `needless_pass_by_value`, a method returning a literal as `&str` is
+//! `unnecessary_literal_bound`, as they would be in the user's own code. Those are allowed
+//! under `off` only (`cargo clippy --workspace --all-targets --all-features`).
 
 #![deny(
     warnings,
