@@ -1126,9 +1126,10 @@ fn scrub_url(s: &mut StringValue) {
 const PREFETCH_AHEAD: usize = 2;
 
 /// The part of a record [`prefetch`] asks for: its header and first four attributes, what
-/// most spans use (a whole record, 496 bytes, would take three more hints per span on the
-/// thread that takes an empty box).
-const PREFETCH_BYTES: usize = 320;
+/// most spans use (a whole record, 496 bytes, would take three more hints per span). The
+/// thread that takes the box back asks for the same lines, for writing: those are the ones
+/// the worker may have read.
+pub(crate) const PREFETCH_BYTES: usize = 320;
 
 const _: () = assert!(PREFETCH_BYTES <= size_of::<Record>());
 // The header and four attributes are the first `PREFETCH_BYTES` (`Record` is `repr(C)`, the
