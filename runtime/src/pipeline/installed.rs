@@ -482,8 +482,10 @@ fn prefetch_for_write(slot: &Slot) {
         let at = std::ptr::from_ref::<std::mem::MaybeUninit<crate::model::record::Record>>(slot)
             .cast::<u8>();
         if PREFETCHW.load(Ordering::Relaxed) {
-            // SAFETY: a prefetch never faults and writes nothing; the five lines are the
-            // box's first `PREFETCH_BYTES` (checked below), and the CPU reports `prefetchw`.
+            // SAFETY: a prefetch never faults and writes nothing; the five addresses lie in
+            // the box's first `PREFETCH_BYTES`, a line apart (checked below; a box is not
+            // aligned to a line, so their lines may stop a few bytes short of that end: it is
+            // a hint), and the CPU reports `prefetchw`.
             unsafe {
                 std::arch::asm!(
                     "prefetchw byte ptr [{0}]",
@@ -513,7 +515,8 @@ fn prefetch_for_write(slot: &Slot) {
 /// since Broadwell). Read when a pipeline is installed ([`detect_prefetchw`]).
 static PREFETCHW: AtomicBool = AtomicBool::new(false);
 
-// The five lines `prefetch_for_write` asks for are the first `PREFETCH_BYTES` of a record.
+// The five addresses `prefetch_for_write` asks for, a line apart, span a record's first
+// `PREFETCH_BYTES`.
 const _: () = assert!(crate::model::record::PREFETCH_BYTES == 5 * 64);
 
 /// Sets [`PREFETCHW`].
