@@ -34,7 +34,7 @@ pub(crate) fn name_method(method: &'static str) -> &'static str {
 }
 
 /// Room on the stack for a span name joined from two parts; a longer one is allocated.
-pub(crate) const NAME_ROOM: usize = 128;
+const NAME_ROOM: usize = 128;
 
 /// Room on the stack where the server and client layers join a span's name, lent to the
 /// span's start: the span copies it only if it records, so an unsampled request allocates no
