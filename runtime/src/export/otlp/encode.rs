@@ -1128,18 +1128,45 @@ mod tests {
     #[test]
     fn plain_spans_of_every_head_size_encode_as_prost_encodes_them() {
         // Spans under 128 bytes (a one-byte length), the usual (two), past 16 383 (three)
-        // and past 2 097 151 (four): the plain path moves each next to its head.
+        // and past 2 097 151 (four): the plain path moves each next to its head. A long
+        // name makes the long spans (attributes that long take the general path, below).
         for text in [0, 10, 20_000, 2_200_000] {
-            let mut slot = record("s", 1);
-            if text > 0 {
-                let value = "x".repeat(text);
-                rec(&mut slot).push_attribute_with("t", |out| Some(out.write(value.to_value())));
-            }
+            let name: &'static str = Box::leak("x".repeat(text.max(1)).into_boxed_str());
+            let mut slot = record(name, 1);
+            rec(&mut slot).push_attribute_with("t", |out| Some(out.write(7_i64.to_value())));
             assert!(plain::encode(
                 &mut Unscrubbed::new(rec(&mut slot), &AtomicBool::new(false)),
                 &mut CodeCache::default(),
                 &mut Vec::new()
             ));
+            let (ours, official) = both(&mut SpanBatch::one(slot));
+            assert_eq!(ours, official, "{text}");
+        }
+    }
+
+    #[test]
+    fn attributes_past_the_plain_room_take_the_general_path_to_the_same_bytes() {
+        // Up to `ATTRS_ROOM` (heads included) the plain path writes them; one byte more and
+        // it declines, having moved nothing, and the general path writes the same message.
+        let key = "t";
+        let fits = plain::ATTRS_ROOM - plain::attr_room(key, 0);
+        for (text, plain) in [(fits, true), (fits + 1, false), (2_200_000, false)] {
+            let mut slot = record("s", 1);
+            let value = "x".repeat(text);
+            rec(&mut slot).push_attribute_with(key, |out| Some(out.write(value.to_value())));
+            let mut buf = vec![1, 2, 3];
+            assert_eq!(
+                plain::encode(
+                    &mut Unscrubbed::new(rec(&mut slot), &AtomicBool::new(false)),
+                    &mut CodeCache::default(),
+                    &mut buf
+                ),
+                plain,
+                "{text}"
+            );
+            if !plain {
+                assert_eq!(buf, [1, 2, 3]);
+            }
             let (ours, official) = both(&mut SpanBatch::one(slot));
             assert_eq!(ours, official, "{text}");
         }
@@ -1292,7 +1319,8 @@ mod tests {
 
     prop_compose! {
         /// Records as the hot path makes them, with nothing rare, unless an inline value is
-        /// an array or a key is empty or `code.*` (the plain path declines those).
+        /// an array or a key is empty or `code.*`, or the strings are long enough to pass the
+        /// plain path's room (it declines those).
         fn plain_span()(
             name in 0..NAMES.len(),
             kind in 0..5_u8,
@@ -1304,6 +1332,7 @@ mod tests {
             inline in proptest::collection::vec((0..KEYS.len(), prop_oneof![
                 4 => value(),
                 1 => ".{100,300}".prop_map(|s| s.as_str().to_value()),
+                1 => "[a-z]{1500,3000}".prop_map(|s| s.as_str().to_value()),
                 // Left to scrub when marked: URLs with a password (scrubbed), `@`s elsewhere
                 // (kept), around the two-word and the looped checks' lengths.
                 2 => ("[a-z@:/]{0,6}", prop_oneof!["", "a://b:c@d", "postgres://app:hunter2@db:5432/orders"], "[a-z@]{0,30}")
@@ -1411,13 +1440,19 @@ mod tests {
             for mut r in batch.records_unscrubbed() {
                 let rec = r.peek();
                 let pending = rec.pending();
-                let declines = rec.inline().iter().enumerate().any(|(i, a)| {
-                    a.key.is_empty()
-                        || matches!(a.value, Value::Array(_))
-                        || (rec.code.is_some() && a.key.starts_with("code."))
-                        || (pending & (1 << i) != 0
-                            && a.value.as_str().is_some_and(|s| s.len() >= 9 && s.contains('@')))
-                });
+                let room: usize = rec
+                    .inline()
+                    .iter()
+                    .map(|a| plain::attr_room(a.key, a.value.as_str().map_or(0, str::len)))
+                    .sum();
+                let declines = room > plain::ATTRS_ROOM
+                    || rec.inline().iter().enumerate().any(|(i, a)| {
+                        a.key.is_empty()
+                            || matches!(a.value, Value::Array(_))
+                            || (rec.code.is_some() && a.key.starts_with("code."))
+                            || (pending & (1 << i) != 0
+                                && a.value.as_str().is_some_and(|s| s.len() >= 9 && s.contains('@')))
+                    });
                 prop_assert_eq!(plain::encode(&mut r, &mut cache, &mut Vec::new()), !declines);
             }
             let (ours, official) = both(&mut batch);

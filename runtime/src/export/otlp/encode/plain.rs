@@ -9,15 +9,18 @@
 //! The span's own length, known only at the end, goes into three bytes kept in front (the
 //! usual span is 128 to 16 383 bytes; another moves by a byte or more once written), rather
 //! than being computed first in a pass of its own. The room it writes into is reserved up
-//! front for a bound that each write stays within by construction (every varint ≤ 10 bytes),
-//! so no length can make it write out of bounds. The bytes are those of the general path and
-//! of prost (tests compare them).
+//! front: the fixed parts by construction (every varint ≤ 10 bytes), the attributes up to
+//! [`ATTRS_ROOM`], each checked against what is left of it as it is written; so no length
+//! can make it write out of bounds, and a span with more than that takes the general path.
+//! The checks that send a span there are made where each attribute is written, not in a pass
+//! of their own: one that fails returns before the buffer's length moves. The bytes are those
+//! of the general path and of prost (tests compare them).
 //!
-//! The record is read before it is scrubbed ([`Unscrubbed`]): the pass that bounds the
-//! lengths also checks that the scrub would leave each string still to scrub as it is (no
-//! `@` in it, within the length limit, [`scrub_keeps_str`]), so the usual argument costs a
-//! look at two words rather than a pass of its own; a record with one the scrub would change
-//! takes the general path, scrubbed first. It writes nothing into the record: a line the
+//! The record is read before it is scrubbed ([`Unscrubbed`]): as it writes a string still to
+//! scrub, it checks that the scrub would leave it as it is (no `@` in it, within the length
+//! limit, [`scrub_keeps_str`]), so the usual argument costs a look at two words rather than a
+//! pass of its own; a record with one the scrub would change takes the general path,
+//! scrubbed first. It writes nothing into the record: a line the
 //! worker wrote would have to come back from its core before the thread that ended the span
 //! could write its next span into the same box.
 
@@ -53,8 +56,25 @@ const FIELD_HEAD_MAX: usize = 11;
 /// a longer one to the right).
 const HEAD_ROOM: usize = 3;
 
+/// Room kept for a span's inline attributes: each takes at most `4 * FIELD_HEAD_MAX` bytes
+/// besides its key and a string's bytes. A span whose attributes need more (eight of a
+/// kilobyte each) takes the general path, whose bytes are the same.
+pub(super) const ATTRS_ROOM: usize = 8192;
+
+/// What an inline attribute may take of [`ATTRS_ROOM`]: its key and `text` (a string's
+/// bytes, 0 for a number), and four heads (`KeyValue`, key, value, `AnyValue`'s own key and
+/// varint or 8 bytes or length).
+#[inline(always)]
+pub(super) const fn attr_room(key: &str, text: usize) -> usize {
+    4 * FIELD_HEAD_MAX + key.len() + text
+}
+
 /// Encodes `record` as an element of `ScopeSpans.spans` at the end of `buf`, if it is plain
-/// (see the module documentation); otherwise writes nothing and returns `false`.
+/// (see the module documentation); otherwise returns `false` and leaves `buf` as it was.
+///
+/// One pass: each inline attribute is checked where it is written, into room reserved for
+/// the span's fixed parts and [`ATTRS_ROOM`]. A check that fails returns before `buf`'s
+/// length moves, so what was written past it is not part of `buf`.
 #[inline]
 pub(super) fn encode(
     record: &mut Unscrubbed<'_>,
@@ -66,6 +86,10 @@ pub(super) fn encode(
     if r.cold.is_some() || r.name.is_empty() {
         return false;
     }
+    let (start, end) = clock::to_unix_nanos_pair(r.start, r.end);
+    if start == 0 || end == 0 {
+        return false;
+    }
     let inline = r.inline();
     let pending = r.pending();
     let max_len = if pending == 0 {
@@ -73,32 +97,6 @@ pub(super) fn encode(
     } else {
         r.pipeline.limits().max_attribute_value_length
     };
-    // The checks, and a bound on what is written that does not depend on exact lengths.
-    let mut attrs_bound = 0;
-    for (i, a) in inline.iter().enumerate() {
-        if a.key.is_empty() || (r.code.is_some() && a.key.starts_with("code.")) {
-            return false;
-        }
-        // Numbers are final as written; a string still to scrub is checked here.
-        let text = match &a.value {
-            Value::String(s) => {
-                let text = s.as_str().as_bytes();
-                if pending & (1 << i) != 0 && !scrub_keeps_str(text, max_len) {
-                    return false;
-                }
-                text.len()
-            }
-            Value::Array(_) => return false,
-            _ => 0,
-        };
-        // KeyValue head, key head and key, value head, AnyValue (key, varint or 8 bytes or
-        // length, text).
-        attrs_bound += 4 * FIELD_HEAD_MAX + a.key.len() + text;
-    }
-    let (start, end) = clock::to_unix_nanos_pair(r.start, r.end);
-    if start == 0 || end == 0 {
-        return false;
-    }
     let code: &[u8] = match r.code {
         Some(c) => cache.get(c),
         None => &[],
@@ -112,16 +110,17 @@ pub(super) fn encode(
         + r.name.len()
         + 2
         + 18
-        + attrs_bound
+        + ATTRS_ROOM
         + code.len()
         + TAIL.len();
     buf.reserve(bound);
     // SAFETY: `bound` bytes are reserved past the end of `buf`. The span's fields are
     // written from `HEAD_ROOM` bytes in, and every write stays within its term of `bound`
-    // (heads ≤ FIELD_HEAD_MAX, fixed parts as counted, copies of exactly their source), so
-    // the fields end at most `bound - (FIELD_HEAD_MAX - HEAD_ROOM)` bytes in: the span then
-    // moves by at most `FIELD_HEAD_MAX - HEAD_ROOM` bytes either way and stays inside. The
-    // first `whole` bytes are initialized, front to back.
+    // (heads ≤ FIELD_HEAD_MAX, fixed parts as counted, copies of exactly their source, and
+    // the attributes within `ATTRS_ROOM`, each checked against what is left of it before it
+    // is written), so the fields end at most `bound - (FIELD_HEAD_MAX - HEAD_ROOM)` bytes
+    // in: the span then moves by at most `FIELD_HEAD_MAX - HEAD_ROOM` bytes either way and
+    // stays inside. The first `whole` bytes are initialized, front to back.
     unsafe {
         let base = buf.as_mut_ptr().add(buf.len());
         let fields = base.add(HEAD_ROOM);
@@ -146,8 +145,13 @@ pub(super) fn encode(
         p = put_array(p, start.to_le_bytes());
         p = put_byte(p, key(span::END, WireType::SixtyFourBit));
         p = put_array(p, end.to_le_bytes());
-        for a in inline {
-            p = put_attribute(p, a);
+        let mut room = ATTRS_ROOM;
+        for (i, a) in inline.iter().enumerate() {
+            let to_scrub = pending & (1 << i) != 0;
+            match put_attribute(p, a, r.code.is_some(), to_scrub, max_len, &mut room) {
+                Some(next) => p = next,
+                None => return false,
+            }
         }
         p = put_slice(p, code);
         let mut tail = TAIL;
@@ -201,46 +205,80 @@ unsafe fn put_span_head(base: *mut u8, len: usize) -> usize {
     }
 }
 
-/// Writes an inline attribute as a `Span.attributes` field: `KeyValue { 1: key, 2: value }`.
-/// One match on the value, whose arm computes the lengths and writes: each length is known
-/// before the bytes it covers.
+/// Writes an inline attribute as a `Span.attributes` field, `KeyValue { 1: key, 2: value }`,
+/// if the plain path can: returns the next position, or `None` (having written nothing
+/// that counts) for an empty key, a `code.*` key beside a location (`code`), an array, a
+/// string that the scrub would change (`to_scrub`: the attribute is still to scrub, with
+/// `max_len` the length limit; see [`scrub_keeps_str`]), or more than what is left of `room`, which it
+/// takes its share of. One match on the value, whose arm checks, computes the lengths and
+/// writes: each length is known before the bytes it covers.
 ///
 /// # Safety
-/// `p` must be valid for the field's bytes (at most `4 * FIELD_HEAD_MAX` besides the key and
-/// a string's bytes), and the value must not be an array.
+/// `p` must be valid for `room` bytes of writes.
 #[inline(always)]
-unsafe fn put_attribute(p: *mut u8, a: &Attr) -> *mut u8 {
+unsafe fn put_attribute(
+    p: *mut u8,
+    a: &Attr,
+    code: bool,
+    to_scrub: bool,
+    max_len: Option<u32>,
+    room: &mut usize,
+) -> Option<*mut u8> {
+    if a.key.is_empty() || (code && a.key.starts_with("code.")) {
+        return None;
+    }
     let name = a.key.as_bytes();
     let key_field = field_len(name.len());
-    // SAFETY: the caller's; `put_key_value` writes the field's head, the key and the
-    // `AnyValue` head, and each arm then its bounded content.
+    let mut take = |text: usize| {
+        let need = attr_room(a.key, text);
+        let fits = need <= *room;
+        if fits {
+            *room -= need;
+        }
+        fits
+    };
+    // SAFETY: the caller's; each arm takes its bound from `room` first. `put_key_value`
+    // writes the field's head, the key and the `AnyValue` head, and the arm then its
+    // content.
     unsafe {
         match &a.value {
             Value::I64(v) => {
+                if !take(0) {
+                    return None;
+                }
                 let v = *v as u64;
                 let p = put_key_value(p, name, key_field, 1 + varint_len(v));
                 let p = put_byte(p, key(any::INT, WireType::Varint));
-                put_varint(p, v)
+                Some(put_varint(p, v))
             }
             Value::String(s) => {
+                // Numbers are final as written; a string still to scrub is checked here.
                 let s = s.as_str().as_bytes();
+                if (to_scrub && !scrub_keeps_str(s, max_len)) || !take(s.len()) {
+                    return None;
+                }
                 let p = put_key_value(p, name, key_field, field_len(s.len()));
                 let p = put_byte(p, key(any::STRING, WireType::LengthDelimited));
                 let p = put_varint(p, s.len() as u64);
-                put_slice(p, s)
+                Some(put_slice(p, s))
             }
             Value::Bool(v) => {
+                if !take(0) {
+                    return None;
+                }
                 let p = put_key_value(p, name, key_field, 2);
                 let p = put_byte(p, key(any::BOOL, WireType::Varint));
-                put_byte(p, u8::from(*v))
+                Some(put_byte(p, u8::from(*v)))
             }
             Value::F64(v) => {
+                if !take(0) {
+                    return None;
+                }
                 let p = put_key_value(p, name, key_field, 9);
                 let p = put_byte(p, key(any::DOUBLE, WireType::SixtyFourBit));
-                put_array(p, v.to_bits().to_le_bytes())
+                Some(put_array(p, v.to_bits().to_le_bytes()))
             }
-            // Pass 1 returned for an array.
-            Value::Array(_) => p,
+            Value::Array(_) => None,
         }
     }
 }
