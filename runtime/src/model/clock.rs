@@ -15,7 +15,19 @@ struct Anchored {
     clock: quanta::Clock,
     raw: u64,
     unix_nanos: u64,
+    /// Nanoseconds in `2^SCALE_SHIFT` ticks, as the clock converts them: a tick count then
+    /// converts with one multiplication and a shift by a constant, without the look at the
+    /// clock's kind and the shift by a variable that each of `quanta`'s conversions makes.
+    /// The result is `quanta`'s to the nanosecond: it converts with `ticks * factor >> shift`,
+    /// `shift` being the log2 of its calibration window in ticks (about 2^22 to 2^26, at most
+    /// `SCALE_SHIFT`), so this is `factor << (SCALE_SHIFT - shift)`, exact; with the
+    /// monotonic clock (ticks are nanoseconds), `2^SCALE_SHIFT`. With a counter of 1 GHz or
+    /// more it is below 2^53, so its product with any 64-bit count fits in 128 bits.
+    ns_per_scale: u64,
 }
+
+/// See [`Anchored::ns_per_scale`].
+const SCALE_SHIFT: u32 = 52;
 
 static CLOCK: OnceLock<Anchored> = OnceLock::new();
 
@@ -27,10 +39,12 @@ fn anchored() -> &'static Anchored {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         let raw = clock.raw();
+        let ns_per_scale = clock.delta_as_nanos(0, 1 << SCALE_SHIFT);
         Anchored {
             clock,
             raw,
             unix_nanos,
+            ns_per_scale,
         }
     })
 }
@@ -74,12 +88,17 @@ fn convert(a: &Anchored, t: Instant) -> u64 {
     // Every reading is taken after the anchor (it is taken when the clock is first used), and
     // the counter is invariant across cores; a reading from before it still converts.
     if t.0 >= a.raw {
-        a.unix_nanos
-            .saturating_add(a.clock.delta_as_nanos(a.raw, t.0))
+        a.unix_nanos.saturating_add(ticks_to_nanos(a, t.0 - a.raw))
     } else {
-        a.unix_nanos
-            .saturating_sub(a.clock.delta_as_nanos(t.0, a.raw))
+        a.unix_nanos.saturating_sub(ticks_to_nanos(a, a.raw - t.0))
     }
+}
+
+/// Nanoseconds in `ticks` of the clock.
+#[inline(always)]
+fn ticks_to_nanos(a: &Anchored, ticks: u64) -> u64 {
+    let ns = (u128::from(ticks) * u128::from(a.ns_per_scale)) >> SCALE_SHIFT;
+    u64::try_from(ns).unwrap_or(u64::MAX)
 }
 
 /// Converts two readings with one look at the anchor.
@@ -129,6 +148,29 @@ mod tests {
             "{apart} ns apart"
         );
         assert_eq!(to_unix_nanos(a), ua);
+    }
+
+    #[test]
+    fn tick_counts_convert_as_the_clock_converts_them() {
+        // `quanta`'s own conversion, from a tick to decades of ticks, and still a number past
+        // that.
+        let a = get();
+        for ticks in [
+            1_u64,
+            999,
+            1 << 20,
+            3_000_000_007,
+            1 << 40,
+            1 << 56,
+            1 << 62,
+        ] {
+            assert_eq!(
+                ticks_to_nanos(a, ticks),
+                a.clock.delta_as_nanos(0, ticks),
+                "{ticks}"
+            );
+        }
+        assert!(ticks_to_nanos(a, u64::MAX) > 0);
     }
 
     #[test]
