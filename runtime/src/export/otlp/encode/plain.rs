@@ -57,9 +57,11 @@ const FIELD_HEAD_MAX: usize = 11;
 const HEAD_ROOM: usize = 3;
 
 /// Room kept for a span's inline attributes: each takes at most `4 * FIELD_HEAD_MAX` bytes
-/// besides its key and a string's bytes. A span whose attributes need more (eight of a
-/// kilobyte each) takes the general path, whose bytes are the same.
-pub(super) const ATTRS_ROOM: usize = 8192;
+/// besides its key and a string's bytes. A span whose attributes need more (eight of some
+/// 200 bytes each, or one string of 2 KB) takes the general path, whose bytes are the same.
+/// Every buffer the encoder writes spans into keeps this much spare (one per scope in a
+/// batch, up to the encoder's limit on scopes), so it stays small.
+pub(super) const ATTRS_ROOM: usize = 2048;
 
 /// What an inline attribute may take of [`ATTRS_ROOM`]: its key and `text` (a string's
 /// bytes, 0 for a number), and four heads (`KeyValue`, key, value, `AnyValue`'s own key and
