@@ -418,7 +418,9 @@ fn render(
     // paced ones and any other mode, labelled with it.
     let e2e_runs: Vec<&Value> = throughput
         .iter()
-        .filter(|v| v["mode"] != "overload" && v["mode"] != "paced-search")
+        .filter(|v| {
+            v["mode"] != "overload" && v["mode"] != "paced-search" && v["mode"] != "roundtrip"
+        })
         .collect();
     // Each (mode, library) once, the flat-out runs first, each in the order its first run
     // came in.
@@ -455,6 +457,7 @@ fn render(
             },
         );
     }
+    out.push_str(&round_trips(throughput));
     out.push_str(&paced_search(throughput));
     for v in throughput.iter().filter(|v| v["mode"] == "overload") {
         let _ = writeln!(
@@ -838,6 +841,24 @@ fn targets(
 /// The highest rate of the paced search up to which nothing was dropped, in spans per second:
 /// a rate counts only when every lower rate tried dropped nothing too (one lucky run at a
 /// high rate after a drop at a lower one says nothing about the rates between).
+/// The machine's state while the end-to-end runs ran: the cache line round trips between the
+/// two CPUs that `throughput` took before each round (`throughput roundtrip`), in order.
+fn round_trips(throughput: &[Value]) -> String {
+    let trips: Vec<String> = throughput
+        .iter()
+        .filter(|v| v["mode"] == "roundtrip")
+        .filter_map(|v| v["round_trip_ns"].as_f64())
+        .map(|ns| format!("{ns:.0}"))
+        .collect();
+    if trips.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nThe machine during these runs: a cache line's round trip between CPU 0 and CPU 1, taken before each round (`throughput roundtrip`): {} ns. Every hand-over between a calling thread and a background thread pays it; a shared VM has spells of several times its usual figure, in which the background pipelines lag and drop.\n",
+        trips.join(", ")
+    )
+}
+
 fn best_paced_rate(throughput: &[Value]) -> Option<u64> {
     let mut runs: Vec<(u64, bool)> = throughput
         .iter()

@@ -30,9 +30,12 @@
 //! processor into an exporter that counts the spans and drops them in place, and
 //! `traced-spandata` the same into one that takes them as `SpanData` (built by the worker).
 //!
+//! `throughput roundtrip`: a cache line's round trip between CPU 0 and CPU 1 at this moment
+//! (see `roundtrip`), the machine's state for the runs that follow.
+//!
 //! Each prints one JSON object on stdout. With no arguments: every `cpu` mode in
-//! [`THROUGHPUT_ROUNDS`](traced_benches::THROUGHPUT_ROUNDS) interleaved rounds (one run per
-//! library per round), then the overload.
+//! [`THROUGHPUT_ROUNDS`](traced_benches::THROUGHPUT_ROUNDS) interleaved rounds (a round trip,
+//! then one run per library, each round), then the overload.
 
 use std::time::{Duration, Instant};
 use traced_benches::{Case, Lib, Meter, Pacing, Scenario, sinks};
@@ -151,17 +154,9 @@ fn pin_apart(pin: bool) {
     if !pin {
         return;
     }
-    let to = |tid: libc::pid_t, cpu: usize| {
-        // SAFETY: `cpu_set_t` is plain old data, valid when zeroed.
-        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `cpu` (0 or 1) is inside the set.
-        unsafe { libc::CPU_SET(cpu, &mut set) };
-        // SAFETY: a valid set of the size given; a failure (a thread that exited) is ignored.
-        unsafe { libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &raw const set) };
-    };
     // SAFETY: gettid has no preconditions.
     let me = unsafe { libc::gettid() };
-    to(me, 0);
+    pin_to(me, 0);
     for task in std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task")
         .flatten()
@@ -169,9 +164,62 @@ fn pin_apart(pin: bool) {
         if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok())
             && tid != me
         {
-            to(tid, 1);
+            pin_to(tid, 1);
         }
     }
+}
+
+/// Pins thread `tid` to CPU `cpu` (0 or 1); a failure (a thread that exited, a machine with
+/// one CPU) is ignored.
+fn pin_to(tid: libc::pid_t, cpu: usize) {
+    // SAFETY: `cpu_set_t` is plain old data, valid when zeroed.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` (0 or 1) is inside the set.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: a valid set of the size given.
+    unsafe { libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &raw const set) };
+}
+
+/// Round trips in [`roundtrip`].
+const TRIPS: u64 = 1 << 20;
+
+/// `throughput roundtrip`: how long a cache line takes to go from CPU 0 to CPU 1 and back at
+/// this moment, the price of every hand-over between a calling thread and a background
+/// thread pinned apart (`--pin`): two threads so pinned pass a counter back and forth
+/// [`TRIPS`] times, spinning on it. A shared VM has spells in which this is several times
+/// its usual figure; the report prints it beside the end-to-end runs, taken before each
+/// round of them.
+fn roundtrip() {
+    use std::sync::atomic::{
+        AtomicU64,
+        Ordering::{Acquire, Release},
+    };
+    /// The counter on a line of its own: nothing else of either thread's moves with it.
+    #[repr(align(128))]
+    struct Line(AtomicU64);
+    static LINE: Line = Line(AtomicU64::new(0));
+    let counter = &LINE.0;
+    // SAFETY: gettid has no preconditions.
+    pin_to(unsafe { libc::gettid() }, 0);
+    let other = std::thread::spawn(|| {
+        // SAFETY: gettid has no preconditions.
+        pin_to(unsafe { libc::gettid() }, 1);
+        for i in 0..TRIPS {
+            while LINE.0.load(Acquire) != 2 * i + 1 {}
+            LINE.0.store(2 * i + 2, Release);
+        }
+    });
+    let start = Instant::now();
+    for i in 0..TRIPS {
+        counter.store(2 * i + 1, Release);
+        while counter.load(Acquire) != 2 * i + 2 {}
+    }
+    let elapsed = start.elapsed();
+    other.join().expect("the other thread");
+    println!(
+        "{{\"mode\":\"roundtrip\",\"round_trip_ns\":{:.1}}}",
+        elapsed.as_nanos() as f64 / TRIPS as f64
+    );
 }
 
 /// What `cpu` and `paced` run, from the arguments after the library.
@@ -486,6 +534,7 @@ fn main() {
         ["cpu", lib, options @ ..] => cpu(lib, Options::parse(false, options)),
         ["paced", lib, options @ ..] => cpu(lib, Options::parse(true, options)),
         ["overload"] | ["overload", "traced"] => overload(),
+        ["roundtrip"] => roundtrip(),
         // For profilers: `throughput run child/traced 100000`.
         ["run", case, n] => {
             let case = traced_benches::Case::parse(case).expect("a case id");
@@ -503,6 +552,8 @@ fn main() {
             // Rounds over every library, so that each sees the machine in the same states;
             // the report takes each library's median run.
             for _ in 0..traced_benches::THROUGHPUT_ROUNDS {
+                // The machine's state for this round: see `roundtrip`.
+                run(&["roundtrip"]);
                 for lib in [
                     "traced",
                     "traced-otlp",
