@@ -65,6 +65,40 @@ fn name_and_kind_options() {
     assert_eq!(one(&spans, "renamed").kind, SpanKind::Client);
 }
 
+#[traced]
+fn renamed_inside() {
+    traced::current().update_name(format!("renamed inside, at run time, {}", 42));
+}
+
+#[test]
+fn names_set_at_run_time_reach_the_exporter_whole() {
+    // Short and long names built at run time (a short one is kept inline, a long one on the
+    // heap), renames to a static and to a built name, and a rename from inside the function.
+    let long = format!("GET /orders/{{id}}/lines/{{line}}/{}", "x".repeat(40));
+    let ((), spans) = capture(|| {
+        traced::span(format!("GET /users/{}", 7)).start().end();
+        traced::span(long.clone()).start().end();
+        let mut span = traced::span(format!("first {}", 1)).start();
+        span.update_name("a static name");
+        span.end();
+        let mut span = traced::span("static at first").start();
+        span.update_name(format!("built later, longer than twenty-four bytes {}", 2));
+        span.end();
+        renamed_inside();
+    });
+    let names: Vec<&str> = spans.iter().map(|s| &*s.name).collect();
+    for name in [
+        "GET /users/7",
+        long.as_str(),
+        "a static name",
+        "built later, longer than twenty-four bytes 2",
+        "renamed inside, at run time, 42",
+    ] {
+        assert!(names.contains(&name), "{name:?} not in {names:?}");
+    }
+    assert_eq!(spans.len(), 5, "{names:?}");
+}
+
 #[test]
 fn nested_spans_share_the_trace_and_point_at_their_parent() {
     let (r, spans) = capture(outer_sync);

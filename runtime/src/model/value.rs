@@ -23,6 +23,13 @@ impl StringValue {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+    /// The text as a `Cow`: borrowed when the value borrows a static string, else owned.
+    pub(crate) fn into_cow(self) -> Cow<'static, str> {
+        match self.0.as_static_str() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(self.0.into_string()),
+        }
+    }
     /// Cuts the value to at most `max` bytes, on a char boundary. Returns whether it was cut.
     pub(crate) fn truncate(&mut self, max: usize) -> bool {
         if self.0.len() <= max {

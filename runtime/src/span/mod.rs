@@ -12,7 +12,7 @@ use crate::context::{self, Active, Change, Context, Saved};
 use crate::model::clock;
 use crate::model::record::{PipelineRef, Record, Slot, bits, inline_room};
 use crate::model::{CodeLocation, Event, InstrumentationScope, Link, SpanKind, Status};
-use crate::model::{Key, KeyValue, ToValue, Value};
+use crate::model::{Key, KeyValue, StringValue, ToValue, Value};
 use crate::model::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use crate::pipeline::SamplingDecision;
 use crate::pipeline::{self, Pipeline};
@@ -139,12 +139,14 @@ impl StartName<'_> {
         }
     }
 
-    /// The name as a `String` the record keeps (out of line: most names are static).
+    /// The name as the record keeps it (out of line: most names are static): a lent one of
+    /// up to 24 bytes is copied inline, with no allocation.
     #[inline(never)]
-    fn into_owned(self) -> String {
+    fn into_owned(self) -> StringValue {
         match self {
-            StartName::Owned(name) => name,
-            StartName::Static(name) | StartName::Lent(name) => name.to_owned(),
+            StartName::Owned(name) => name.into(),
+            StartName::Static(name) => StringValue::from_static(name),
+            StartName::Lent(name) => name.into(),
         }
     }
 }
@@ -363,7 +365,7 @@ impl Span {
                 cold.trace_state = state;
             }
             if let Some(name) = dynamic_name {
-                cold.name = Some(Cow::Owned(name));
+                cold.name = Some(name);
             }
             cold.start_unix_nanos = at;
         }
@@ -503,7 +505,7 @@ impl Span {
                         c.name = None;
                     }
                 }
-                name @ Cow::Owned(_) => r.cold().name = Some(name),
+                name @ Cow::Owned(_) => r.cold().name = Some(name.into()),
             }
         }
     }
@@ -688,7 +690,7 @@ impl Span {
                 Change::Link(l) => r.add_link(l),
                 Change::Status(s) => r.set_status(s),
                 Change::Exception { kind, message } => r.record_exception(&kind, message),
-                Change::Name(n) => r.cold().name = Some(n),
+                Change::Name(n) => r.cold().name = Some(n.into()),
                 #[cfg(feature = "tracing")]
                 Change::SettleAtEnd => context::hook::settle_at_end(r),
             });
