@@ -186,7 +186,7 @@ const TRIPS: u64 = 1 << 20;
 /// `throughput roundtrip`: how long a cache line takes to go from CPU 0 to CPU 1 and back at
 /// this moment, the price of every hand-over between a calling thread and a background
 /// thread pinned apart (`--pin`): two threads so pinned pass a counter back and forth
-/// [`TRIPS`] times, spinning on it. A shared VM has spells in which this is several times
+/// [`TRIPS`] times (or for 2 s, whichever ends first), spinning on it; `null` with one CPU. A shared VM has spells in which this is several times
 /// its usual figure; the report prints it beside the end-to-end runs, taken before each
 /// round of them.
 fn roundtrip() {
@@ -198,27 +198,49 @@ fn roundtrip() {
     #[repr(align(128))]
     struct Line(AtomicU64);
     static LINE: Line = Line(AtomicU64::new(0));
+    /// Written instead of the next count: the other thread stops.
+    const STOP: u64 = u64::MAX;
+    /// The longest it measures: two threads that share a CPU (one CPU, or CPU 1 outside this
+    /// process's set) take a time slice per trip, and would take hours for all of them.
+    const LIMIT: Duration = Duration::from_secs(2);
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+        println!("{{\"mode\":\"roundtrip\",\"round_trip_ns\":null}}");
+        return;
+    }
     let counter = &LINE.0;
+    counter.store(0, Release);
     // SAFETY: gettid has no preconditions.
     pin_to(unsafe { libc::gettid() }, 0);
     let other = std::thread::spawn(|| {
         // SAFETY: gettid has no preconditions.
         pin_to(unsafe { libc::gettid() }, 1);
         for i in 0..TRIPS {
-            while LINE.0.load(Acquire) != 2 * i + 1 {}
+            loop {
+                match LINE.0.load(Acquire) {
+                    STOP => return,
+                    n if n == 2 * i + 1 => break,
+                    _ => {}
+                }
+            }
             LINE.0.store(2 * i + 2, Release);
         }
     });
     let start = Instant::now();
-    for i in 0..TRIPS {
-        counter.store(2 * i + 1, Release);
-        while counter.load(Acquire) != 2 * i + 2 {}
+    let mut trips = 0;
+    while trips < TRIPS {
+        counter.store(2 * trips + 1, Release);
+        while counter.load(Acquire) != 2 * trips + 2 {}
+        trips += 1;
+        if trips % 4096 == 0 && start.elapsed() > LIMIT {
+            counter.store(STOP, Release);
+            break;
+        }
     }
     let elapsed = start.elapsed();
     other.join().expect("the other thread");
     println!(
         "{{\"mode\":\"roundtrip\",\"round_trip_ns\":{:.1}}}",
-        elapsed.as_nanos() as f64 / TRIPS as f64
+        elapsed.as_nanos() as f64 / trips as f64
     );
 }
 
