@@ -760,6 +760,10 @@ fn targets(
                 if let Some(ns) = paced.and_then(|v| v["cpu_ns_per_exported_span"].as_f64()) {
                     let _ = write!(shown, "; {ns:.1} ns paced at 2 M spans/s");
                 }
+                // The machine's spell: the figure moves with how fast a line crosses cores.
+                if let Some(ns) = median_round_trip(throughput) {
+                    let _ = write!(shown, "; a line's round trip between the CPUs {ns:.0} ns");
+                }
                 shown
             },
             value: otlp_ns,
@@ -841,6 +845,17 @@ fn targets(
 /// The highest rate of the paced search up to which nothing was dropped, in spans per second:
 /// a rate counts only when every lower rate tried dropped nothing too (one lucky run at a
 /// high rate after a drop at a lower one says nothing about the rates between).
+/// The median of the round trips `throughput` took before its rounds (see [`round_trips`]).
+fn median_round_trip(throughput: &[Value]) -> Option<f64> {
+    let mut trips: Vec<f64> = throughput
+        .iter()
+        .filter(|v| v["mode"] == "roundtrip")
+        .filter_map(|v| v["round_trip_ns"].as_f64())
+        .collect();
+    trips.sort_by(f64::total_cmp);
+    trips.get(trips.len() / 2).copied()
+}
+
 /// The machine's state while the end-to-end runs ran: the cache line round trips between the
 /// two CPUs that `throughput` took before each round (`throughput roundtrip`), in order.
 fn round_trips(throughput: &[Value]) -> String {
