@@ -70,10 +70,17 @@ fn renamed_inside() {
     traced::current().update_name(format!("renamed inside, at run time, {}", 42));
 }
 
+#[traced]
+fn renamed_inside_twice() {
+    traced::current().update_name(format!("a built name, {}", 1));
+    traced::current().update_name("a static name set inside");
+}
+
 #[test]
 fn names_set_at_run_time_reach_the_exporter_whole() {
     // Short and long names built at run time (a short one is kept inline, a long one on the
-    // heap), renames to a static and to a built name, and a rename from inside the function.
+    // heap), renames to a static and to a built name, and renames from inside the function: a
+    // static name after a built one replaces it.
     let long = format!("GET /orders/{{id}}/lines/{{line}}/{}", "x".repeat(40));
     let ((), spans) = capture(|| {
         traced::span(format!("GET /users/{}", 7)).start().end();
@@ -85,6 +92,7 @@ fn names_set_at_run_time_reach_the_exporter_whole() {
         span.update_name(format!("built later, longer than twenty-four bytes {}", 2));
         span.end();
         renamed_inside();
+        renamed_inside_twice();
     });
     let names: Vec<&str> = spans.iter().map(|s| &*s.name).collect();
     for name in [
@@ -93,10 +101,11 @@ fn names_set_at_run_time_reach_the_exporter_whole() {
         "a static name",
         "built later, longer than twenty-four bytes 2",
         "renamed inside, at run time, 42",
+        "a static name set inside",
     ] {
         assert!(names.contains(&name), "{name:?} not in {names:?}");
     }
-    assert_eq!(spans.len(), 5, "{names:?}");
+    assert_eq!(spans.len(), 6, "{names:?}");
 }
 
 #[test]

@@ -845,24 +845,27 @@ fn targets(
 /// The highest rate of the paced search up to which nothing was dropped, in spans per second:
 /// a rate counts only when every lower rate tried dropped nothing too (one lucky run at a
 /// high rate after a drop at a lower one says nothing about the rates between).
-/// The median of the round trips `throughput` took before its rounds (see [`round_trips`]).
-fn median_round_trip(throughput: &[Value]) -> Option<f64> {
-    let mut trips: Vec<f64> = throughput
+/// The round trips between the CPUs that `throughput` took before each round of its
+/// end-to-end runs (`throughput roundtrip`), in ns, in order; none measured with one CPU.
+fn round_trip_ns(throughput: &[Value]) -> Vec<f64> {
+    throughput
         .iter()
         .filter(|v| v["mode"] == "roundtrip")
         .filter_map(|v| v["round_trip_ns"].as_f64())
-        .collect();
+        .collect()
+}
+
+/// Their median.
+fn median_round_trip(throughput: &[Value]) -> Option<f64> {
+    let mut trips = round_trip_ns(throughput);
     trips.sort_by(f64::total_cmp);
     trips.get(trips.len() / 2).copied()
 }
 
-/// The machine's state while the end-to-end runs ran: the cache line round trips between the
-/// two CPUs that `throughput` took before each round (`throughput roundtrip`), in order.
+/// The machine's state while the end-to-end runs ran: each round trip, in order.
 fn round_trips(throughput: &[Value]) -> String {
-    let trips: Vec<String> = throughput
+    let trips: Vec<String> = round_trip_ns(throughput)
         .iter()
-        .filter(|v| v["mode"] == "roundtrip")
-        .filter_map(|v| v["round_trip_ns"].as_f64())
         .map(|ns| format!("{ns:.0}"))
         .collect();
     if trips.is_empty() {

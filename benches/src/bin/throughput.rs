@@ -186,9 +186,9 @@ const TRIPS: u64 = 1 << 20;
 /// `throughput roundtrip`: how long a cache line takes to go from CPU 0 to CPU 1 and back at
 /// this moment, the price of every hand-over between a calling thread and a background
 /// thread pinned apart (`--pin`): two threads so pinned pass a counter back and forth
-/// [`TRIPS`] times (or for 2 s, whichever ends first), spinning on it; `null` with one CPU. A shared VM has spells in which this is several times
-/// its usual figure; the report prints it beside the end-to-end runs, taken before each
-/// round of them.
+/// [`TRIPS`] times (or for 2 s, whichever ends first), spinning on it; `null` with one CPU.
+/// A shared VM has spells in which this is several times its usual figure; the report
+/// prints it beside the end-to-end runs, taken before each round of them.
 fn roundtrip() {
     use std::sync::atomic::{
         AtomicU64,
@@ -208,7 +208,6 @@ fn roundtrip() {
         return;
     }
     let counter = &LINE.0;
-    counter.store(0, Release);
     // SAFETY: gettid has no preconditions.
     pin_to(unsafe { libc::gettid() }, 0);
     let other = std::thread::spawn(|| {
@@ -216,13 +215,13 @@ fn roundtrip() {
         pin_to(unsafe { libc::gettid() }, 1);
         for i in 0..TRIPS {
             loop {
-                match LINE.0.load(Acquire) {
+                match counter.load(Acquire) {
                     STOP => return,
                     n if n == 2 * i + 1 => break,
                     _ => {}
                 }
             }
-            LINE.0.store(2 * i + 2, Release);
+            counter.store(2 * i + 2, Release);
         }
     });
     let start = Instant::now();

@@ -472,6 +472,20 @@ impl Record {
         self.pipeline.limits()
     }
 
+    /// Renames the span: a static name by reference in the record (no cold part for it), a
+    /// built one in the cold part.
+    pub(crate) fn rename(&mut self, name: Cow<'static, str>) {
+        match name {
+            Cow::Borrowed(name) => {
+                self.name = name;
+                if let Some(c) = &mut self.cold {
+                    c.name = None;
+                }
+            }
+            name @ Cow::Owned(_) => self.cold().name = Some(name.into()),
+        }
+    }
+
     pub(crate) fn name(&self) -> &str {
         match self
             .cold

@@ -498,15 +498,7 @@ impl Span {
     /// Renames the span.
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
         if let Some(r) = self.recording() {
-            match name.into() {
-                Cow::Borrowed(name) => {
-                    r.name = name;
-                    if let Some(c) = &mut r.cold {
-                        c.name = None;
-                    }
-                }
-                name @ Cow::Owned(_) => r.cold().name = Some(name.into()),
-            }
+            r.rename(name.into());
         }
     }
 
@@ -690,7 +682,7 @@ impl Span {
                 Change::Link(l) => r.add_link(l),
                 Change::Status(s) => r.set_status(s),
                 Change::Exception { kind, message } => r.record_exception(&kind, message),
-                Change::Name(n) => r.cold().name = Some(n.into()),
+                Change::Name(n) => r.rename(n),
                 #[cfg(feature = "tracing")]
                 Change::SettleAtEnd => context::hook::settle_at_end(r),
             });

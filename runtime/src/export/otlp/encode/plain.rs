@@ -211,9 +211,10 @@ unsafe fn put_span_head(base: *mut u8, len: usize) -> usize {
 /// if the plain path can: returns the next position, or `None` (having written nothing
 /// that counts) for an empty key, a `code.*` key beside a location (`code`), an array, a
 /// string that the scrub would change (`to_scrub`: the attribute is still to scrub, with
-/// `max_len` the length limit; see [`scrub_keeps_str`]), or more than what is left of `room`, which it
-/// takes its share of. One match on the value, whose arm checks, computes the lengths and
-/// writes: each length is known before the bytes it covers.
+/// `max_len` the length limit; see [`scrub_keeps_str`]), or more than what is left of
+/// `room`, which it takes its share of. One match on the value, whose arm checks, computes
+/// the lengths and writes: each length is known before the bytes it covers (a check before
+/// the match, on the value's kind, cost 14 instructions a span more: 507 against 493).
 ///
 /// # Safety
 /// `p` must be valid for `room` bytes of writes.
@@ -231,13 +232,10 @@ unsafe fn put_attribute(
     }
     let name = a.key.as_bytes();
     let key_field = field_len(name.len());
+    // Takes the attribute's bound from `room`, or `None` where it does not fit.
     let mut take = |text: usize| {
-        let need = attr_room(a.key, text);
-        let fits = need <= *room;
-        if fits {
-            *room -= need;
-        }
-        fits
+        *room = room.checked_sub(attr_room(a.key, text))?;
+        Some(())
     };
     // SAFETY: the caller's; each arm takes its bound from `room` first. `put_key_value`
     // writes the field's head, the key and the `AnyValue` head, and the arm then its
@@ -245,9 +243,7 @@ unsafe fn put_attribute(
     unsafe {
         match &a.value {
             Value::I64(v) => {
-                if !take(0) {
-                    return None;
-                }
+                take(0)?;
                 let v = *v as u64;
                 let p = put_key_value(p, name, key_field, 1 + varint_len(v));
                 let p = put_byte(p, key(any::INT, WireType::Varint));
@@ -256,26 +252,23 @@ unsafe fn put_attribute(
             Value::String(s) => {
                 // Numbers are final as written; a string still to scrub is checked here.
                 let s = s.as_str().as_bytes();
-                if (to_scrub && !scrub_keeps_str(s, max_len)) || !take(s.len()) {
+                if to_scrub && !scrub_keeps_str(s, max_len) {
                     return None;
                 }
+                take(s.len())?;
                 let p = put_key_value(p, name, key_field, field_len(s.len()));
                 let p = put_byte(p, key(any::STRING, WireType::LengthDelimited));
                 let p = put_varint(p, s.len() as u64);
                 Some(put_slice(p, s))
             }
             Value::Bool(v) => {
-                if !take(0) {
-                    return None;
-                }
+                take(0)?;
                 let p = put_key_value(p, name, key_field, 2);
                 let p = put_byte(p, key(any::BOOL, WireType::Varint));
                 Some(put_byte(p, u8::from(*v)))
             }
             Value::F64(v) => {
-                if !take(0) {
-                    return None;
-                }
+                take(0)?;
                 let p = put_key_value(p, name, key_field, 9);
                 let p = put_byte(p, key(any::DOUBLE, WireType::SixtyFourBit));
                 Some(put_array(p, v.to_bits().to_le_bytes()))
